@@ -1,0 +1,36 @@
+# Everything installs into .venv from this project's own files; every target works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CDK_OUT ?= cdk.out
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install test test-matrix demo serve lint synth bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+test-matrix: $(STAMP)
+	$(BIN)/pytest -q -m matrix --run-matrix tests/e2e
+
+demo: $(STAMP)
+	$(BIN)/abax-payroll local demo
+
+serve: $(STAMP)
+	$(BIN)/abax-payroll local serve --port 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(CDK_OUT) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Pure payroll rules: trips, logbooks, categories, rates, grouping and validation. No I/O."""

@@ -1,0 +1,96 @@
+"""An export plan: the logbooks found for a period, the salary lines they make, and what stops them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from . import problems as codes_
+from .categories import Category
+from .lines import SalaryLineDraft, group_lines
+from .logbooks import Logbook, build_logbooks
+from .payroll import Employee, PayItem
+from .period import Period
+from .problems import Problem
+from .rates import RateMissing, RateTable
+from .trips import Trip
+from .validation import check_codes_configured, check_employees, check_pay_items
+
+
+@dataclass
+class ExportPlan:
+    period: Period
+    logbooks: list[Logbook]  # the selected logbooks
+    lines: list[SalaryLineDraft]
+    problems: list[Problem]
+    already_exported: dict[str, list[str]] = field(default_factory=dict)  # logbook id -> export ids
+    all_logbooks: list[Logbook] = field(default_factory=list)  # everything found, selected or not
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems and bool(self.lines)
+
+    @property
+    def trip_ids(self) -> list[str]:
+        return sorted(trip.trip_id for logbook in self.logbooks for trip in logbook.trips)
+
+
+def plan_export(
+    trips: Iterable[Trip],
+    period: Period,
+    codes: Mapping[Category, str | None],
+    rates: RateTable,
+    pay_items: Mapping[str, PayItem],
+    employees: Mapping[str, Employee],
+    exported_trips: Mapping[str, str] | None = None,
+    data_problems: Iterable[Problem] = (),
+    logbook_ids: Iterable[str] | None = None,
+) -> ExportPlan:
+    """Build, select, validate and group. `exported_trips` maps trip ids already paid to their export."""
+    all_logbooks = build_logbooks(trips, period)
+    problems = list(data_problems)
+    selected = all_logbooks
+    if logbook_ids is not None:
+        wanted = list(dict.fromkeys(logbook_ids))
+        known = {logbook.logbook_id for logbook in all_logbooks}
+        unknown = [logbook_id for logbook_id in wanted if logbook_id not in known]
+        if unknown:
+            problems.append(
+                Problem(
+                    codes_.LOGBOOK_NOT_FOUND,
+                    f"Logbooks not found in the period {period.label()}: {', '.join(unknown)}.",
+                    [{"logbook_id": logbook_id} for logbook_id in unknown],
+                )
+            )
+        wanted_set = set(wanted)
+        selected = [logbook for logbook in all_logbooks if logbook.logbook_id in wanted_set]
+
+    already: dict[str, list[str]] = {}
+    for logbook in all_logbooks:
+        exports = sorted({exported_trips[t.trip_id] for t in logbook.trips if t.trip_id in (exported_trips or {})})
+        if exports:
+            already[logbook.logbook_id] = exports
+    blocked = [logbook for logbook in selected if logbook.logbook_id in already]
+    if blocked:
+        problems.append(
+            Problem(
+                codes_.ALREADY_EXPORTED,
+                "Some logbooks hold trips that were already exported; leave them out of the export.",
+                [{"logbook_id": lb.logbook_id, "driver_name": lb.driver.name, "exports": already[lb.logbook_id]} for lb in blocked],
+            )
+        )
+
+    problems += check_pay_items(codes, pay_items)
+    problems += check_employees(selected, employees)
+    problems += check_codes_configured(selected, codes)
+    names = {number: employee.name for number, employee in employees.items()}
+    try:
+        lines = group_lines(selected, codes, rates, period, names)
+    except RateMissing as error:
+        problems.append(Problem(codes_.RATE_MISSING, f"{error}. Add the rate in the rate table.", []))
+        lines = []
+    if not selected and not problems:
+        problems.append(
+            Problem(codes_.NOTHING_TO_EXPORT, f"No delivered logbooks with business trips in {period.label()}.", [])
+        )
+    return ExportPlan(period, selected, lines, problems, already, all_logbooks)

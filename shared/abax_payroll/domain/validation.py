@@ -1,0 +1,155 @@
+"""The checks that stop an export, every problem reported at once with the items it concerns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from . import problems as codes_
+from .categories import ALL_CATEGORIES, Category
+from .logbooks import Logbook
+from .money import ZERO, fmt2
+from .payroll import Employee, PayItem
+from .problems import Problem
+
+
+def check_pay_items(codes: Mapping[Category, str | None], pay_items: Mapping[str, PayItem]) -> list[Problem]:
+    """Every configured code exists and is active in PowerOffice Go, and fits its categories."""
+    by_code: dict[str, list[Category]] = defaultdict(list)
+    for category in ALL_CATEGORIES:
+        code = codes.get(category)
+        if code:
+            by_code[code].append(category)
+    missing, incompatible = [], []
+    for code, categories in by_code.items():
+        pay_item = pay_items.get(code)
+        names = [category.value for category in categories]
+        if pay_item is None:
+            missing.append({"code": code, "categories": names, "reason": "not found in PowerOffice Go"})
+        elif not pay_item.active:
+            missing.append({"code": code, "categories": names, "reason": "inactive in PowerOffice Go"})
+        else:
+            for category in categories:
+                if not pay_item.accepts(category):
+                    incompatible.append(
+                        {
+                            "code": code,
+                            "category": category.value,
+                            "processing_type": pay_item.processing_type,
+                            "reason": f"{category.value} is counted in {category.unit}, but pay item {code} "
+                            f"({pay_item.processing_type}) takes {pay_item.expects}",
+                        }
+                    )
+    found: list[Problem] = []
+    if missing:
+        listed = ", ".join(item["code"] for item in missing)
+        found.append(
+            Problem(
+                codes_.PAY_ITEM_NOT_FOUND,
+                f"Pay-item codes not found or inactive in PowerOffice Go: {listed}. Fix the payroll codes.",
+                missing,
+            )
+        )
+    if incompatible:
+        found.append(
+            Problem(
+                codes_.PAY_ITEM_INCOMPATIBLE,
+                "Some categories are mapped to pay items of the wrong kind: km categories need a quantity pay item, "
+                "outlays an amount pay item.",
+                incompatible,
+            )
+        )
+    return found
+
+
+def check_employees(logbooks: Iterable[Logbook], employees: Mapping[str, Employee]) -> list[Problem]:
+    """Every driver has an employee number, and every number exists (not archived) in PowerOffice Go."""
+    without_number: dict[str, dict] = {}
+    not_found: dict[str, dict] = {}
+    for logbook in logbooks:
+        driver = logbook.driver
+        number = driver.employee_number
+        if not number:
+            entry = without_number.setdefault(
+                driver.driver_id, {"driver_id": driver.driver_id, "driver_name": driver.name, "logbooks": []}
+            )
+            entry["logbooks"].append(logbook.logbook_id)
+            continue
+        employee = employees.get(number)
+        if employee is None or employee.archived:
+            entry = not_found.setdefault(
+                number,
+                {
+                    "employee_number": number,
+                    "driver_name": driver.name,
+                    "reason": "archived in PowerOffice Go" if employee else "not found in PowerOffice Go",
+                    "logbooks": [],
+                },
+            )
+            entry["logbooks"].append(logbook.logbook_id)
+    found = []
+    if without_number:
+        names = ", ".join(entry["driver_name"] for entry in without_number.values())
+        found.append(
+            Problem(
+                codes_.EMPLOYEE_NUMBER_MISSING,
+                f"Drivers without an employee number in ABAX: {names}. Add the employee number to each driver.",
+                list(without_number.values()),
+            )
+        )
+    if not_found:
+        numbers = ", ".join(not_found)
+        found.append(
+            Problem(
+                codes_.EMPLOYEE_NOT_FOUND,
+                f"Employee numbers not found in PowerOffice Go: {numbers}.",
+                list(not_found.values()),
+            )
+        )
+    return found
+
+
+def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]) -> list[Problem]:
+    """Every category that has data has a pay-item code; say how much data is blocked."""
+    blocked: dict[Category, dict] = {}
+    for logbook in logbooks:
+        for trip in logbook.trips:
+            for category, quantity in trip.quantities().items():
+                if codes.get(category):
+                    continue
+                entry = blocked.setdefault(
+                    category,
+                    {"category": category.value, "unit": category.unit, "total": ZERO, "trips": 0, "drivers": set()},
+                )
+                entry["total"] += quantity
+                entry["trips"] += 1
+                entry["drivers"].add(logbook.driver.name)
+    if not blocked:
+        return []
+    items = [
+        {
+            "category": entry["category"],
+            "unit": entry["unit"],
+            "total": fmt2(entry["total"]),
+            "trips": entry["trips"],
+            "drivers": sorted(entry["drivers"]),
+        }
+        for category, entry in sorted(blocked.items(), key=lambda pair: ALL_CATEGORIES.index(pair[0]))
+    ]
+    summary = ", ".join(f"{item['category']} ({item['total']} {item['unit']} on {item['trips']} trips)" for item in items)
+    return [
+        Problem(
+            codes_.PAY_CODE_NOT_CONFIGURED,
+            f"Categories with data but no pay-item code: {summary}. Map them in the payroll codes.",
+            items,
+        )
+    ]
+
+
+def total_by_category(logbooks: Iterable[Logbook]) -> dict[Category, Decimal]:
+    totals: dict[Category, Decimal] = defaultdict(lambda: ZERO)
+    for logbook in logbooks:
+        for category, value in logbook.totals().items():
+            totals[category] += value
+    return dict(totals)
