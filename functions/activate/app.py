@@ -1,0 +1,17 @@
+"""Lambda entry point: the PowerOffice Go integration's status, activation and switching off."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from abax_payroll.api.common import make_resolver
+from abax_payroll.api.integration import router
+from abax_payroll.observability import logger, metrics, tracer
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

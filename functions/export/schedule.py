@@ -1,0 +1,22 @@
+"""Lambda entry point: the daily EventBridge Scheduler event that starts the monthly exports due today."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from abax_payroll.observability import logger, metrics, tracer
+from abax_payroll.workflow.schedule import run_monthly
+from abax_payroll.workflow.services import services
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The event's time (or now) in Oslo decides which day of the month it is.
+    moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00")) if event.get("time") else datetime.now(OSLO)
+    return run_monthly(services(), moment.astimezone(OSLO).date())

@@ -1,0 +1,119 @@
+"""What every route shares: the caller from the authorizer's claims and domain errors as problem+json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from ..domain.period import InvalidPeriod
+from ..errors import PayrollError
+from ..observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+ROLES = ("admin", "payroll")
+
+
+class Unauthorized(PayrollError):
+    code, status, title = "UNAUTHORIZED", 401, "Not signed in"
+
+
+class Forbidden(PayrollError):
+    code, status, title = "FORBIDDEN", 403, "Not allowed"
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    user: str
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+def _groups(raw: Any) -> frozenset[str]:
+    """cognito:groups arrives as a list, a comma string or "[a b]" depending on the integration."""
+    if isinstance(raw, list):
+        return frozenset(str(group) for group in raw)
+    if isinstance(raw, str):
+        return frozenset(part for part in raw.strip("[]").replace(",", " ").split() if part)
+    return frozenset()
+
+
+def caller(resolver: APIGatewayRestResolver | Router) -> Caller:
+    """The tenant comes from the token's custom:tenant_id claim only, never from the request."""
+    event = resolver.current_event.raw_event
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    if not claims:
+        raise Unauthorized("sign in: the request carries no verified token")
+    tenant_id = claims.get("custom:tenant_id")
+    if not tenant_id:
+        raise Forbidden("the token has no custom:tenant_id claim, so it belongs to no company")
+    roles = _groups(claims.get("cognito:groups")) & set(ROLES)
+    if not roles:
+        raise Forbidden("the user is in neither the admin nor the payroll group")
+    return Caller(tenant_id=str(tenant_id), user=str(claims.get("email") or claims.get("sub") or "unknown"), roles=roles)
+
+
+def require_admin(who: Caller) -> None:
+    if not who.is_admin:
+        raise Forbidden("only an administrator can switch the PowerOffice Go integration on or off")
+
+
+def problem(status: int, code: str, title: str, detail: str, problems: list[dict[str, Any]] | None = None) -> Response:
+    body = {
+        "type": f"https://abax-payroll.example/problems/{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "problems": problems or [],
+    }
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
+
+
+def make_resolver(*routers: Router) -> APIGatewayRestResolver:
+    """One resolver per function, all errors mapped here, in one place."""
+    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"])
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(PayrollError)
+    def _payroll_error(error: PayrollError) -> Response:
+        return problem(error.status, error.code, error.title, error.detail, error.problems)
+
+    @app.exception_handler(InvalidPeriod)
+    def _invalid_period(error: InvalidPeriod) -> Response:
+        return problem(400, "INVALID_PERIOD", "Invalid period", str(error))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response:
+        items = [
+            {"field": ".".join(str(part) for part in issue.get("loc", ()) if part != "body") or "body", "error": issue.get("msg", "")}
+            for issue in error.errors()
+        ]
+        summary = "; ".join(f"{item['field']}: {item['error']}" for item in items)
+        return problem(
+            422,
+            "INVALID_REQUEST",
+            "Invalid request",
+            f"the request does not match the API: {summary}",
+            [{"code": "INVALID_FIELD", "message": summary, "items": items}],
+        )
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return problem(404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return problem(500, "INTERNAL_ERROR", "Internal error", "something went wrong on our side; the error is logged")
+
+    return app

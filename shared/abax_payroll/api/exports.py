@@ -1,0 +1,87 @@
+"""Routes: payroll codes, rates, schedule, preview, start, list and read exports (admin and payroll)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from ..domain.period import Period
+from ..domain.rates import Rate
+from ..errors import NotFound
+from ..workflow import configuration, exports
+from ..workflow.services import services
+from .common import caller
+from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, Schedule
+
+router = Router()
+EXPORT_ID = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
+
+
+@router.get("/payroll-codes", summary="The pay-item code of each category")
+def get_codes() -> dict[str, Any]:
+    return configuration.get_codes(services(), caller(router).tenant_id)
+
+
+@router.put("/payroll-codes", summary="Map categories to pay-item codes")
+def put_codes(body: PayrollCodes) -> dict[str, Any]:
+    who = caller(router)
+    return configuration.put_codes(services(), who.tenant_id, body.codes, who.user)
+
+
+@router.get("/rates", summary="Rates per km category by valid_from (the state rates until changed)")
+def get_rates() -> dict[str, Any]:
+    return configuration.get_rates(services(), caller(router).tenant_id)
+
+
+@router.put("/rates", summary="Replace the rate table")
+def put_rates(body: Rates) -> dict[str, Any]:
+    who = caller(router)
+    rates = [Rate(entry.category, entry.valid_from, entry.rate) for entry in body.rates]
+    return configuration.put_rates(services(), who.tenant_id, rates, who.user)
+
+
+@router.get("/schedule", summary="The monthly export schedule")
+def get_schedule() -> Schedule:
+    return Schedule(**configuration.get_schedule(services(), caller(router).tenant_id))
+
+
+@router.put("/schedule", summary="Turn the monthly export of the previous month on or off")
+def put_schedule(body: Schedule) -> Schedule:
+    who = caller(router)
+    return Schedule(**configuration.put_schedule(services(), who.tenant_id, body.enabled, body.day_of_month, who.user))
+
+
+@router.post("/exports/preview", summary="Find logbooks, validate and show the lines; creates nothing")
+def preview(body: PeriodRequest) -> dict[str, Any]:
+    who = caller(router)
+    period = Period.parse(body.start, body.end)
+    return exports.preview(services(), who.tenant_id, period, body.logbook_ids)
+
+
+@router.post("/exports", summary="Start an export (202); 409 when one runs or trips were exported")
+def start(body: PeriodRequest) -> Response[ExportStarted]:
+    who = caller(router)
+    period = Period.parse(body.start, body.end)
+    started = exports.start_export(services(), who.tenant_id, period, body.logbook_ids, "manual", who.user)
+    return Response(status_code=202, content_type="application/json", body=ExportStarted(**started))
+
+
+@router.get("/exports", summary="Exports, newest first")
+def list_exports(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    return exports.list_exports(services(), caller(router).tenant_id, limit, next_token)
+
+
+@router.get("/exports/<export_id>", summary="One export with its lines, problems and rollback result")
+def get_export(export_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    who = caller(router)
+    import re
+
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    return exports.get_export(services(), who.tenant_id, export_id)

@@ -1,0 +1,69 @@
+"""Request and response bodies of the API (pydantic; unknown fields are refused)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..domain.categories import Category
+
+PayItemCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
+IsoDate = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+LogbookId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActivateRequest(Strict):
+    client_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)] = Field(
+        description="The client key the company created for this integration in PowerOffice Go."
+    )
+
+
+class IntegrationStatus(BaseModel):
+    status: Literal["active", "inactive"]
+    client_name: str | None = None
+    activated_at: str | None = None
+    activated_by: str | None = None
+
+
+class PayrollCodes(Strict):
+    codes: dict[Category, PayItemCode | None] = Field(
+        description="Pay-item code ('lønnsart') per category; null when not mapped. Categories left out are unmapped.",
+        examples=[{"mileage": "710", "passenger": "711", "toll": "720", "parking": "721", "ferry": "722"}],
+    )
+
+
+class RateEntry(Strict):
+    category: Category
+    valid_from: date
+    rate: Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=2)]
+
+
+class Rates(Strict):
+    rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)]
+
+
+class Schedule(Strict):
+    enabled: bool
+    day_of_month: Annotated[int, Field(ge=1, le=28)]
+
+
+class PeriodRequest(Strict):
+    start: IsoDate = Field(alias="from", description="First day, YYYY-MM-DD (Europe/Oslo).")
+    end: IsoDate = Field(alias="to", description="Last day, YYYY-MM-DD, inclusive.")
+    logbook_ids: Annotated[list[LogbookId], Field(max_length=5000)] | None = Field(
+        None, description="Only these logbooks; all logbooks found in the period when left out."
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ExportStarted(BaseModel):
+    export_id: str
+    status: Literal["RUNNING"]

@@ -1,0 +1,408 @@
+"""The single DynamoDB table: integration state, codes, rates, schedules, exports, their lines and the trip ledger."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ..domain.categories import ALL_CATEGORIES, Category
+from ..domain.rates import Rate, RateTable
+from ..errors import ExportInProgress, InvalidRequest
+
+TERMINAL = frozenset({"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"})
+LEDGER_CHUNK_TRIPS = 20_000  # trip ids per ledger item, far below DynamoDB's 400 KB item limit once gzipped
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _tenant(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def _pack(value: Any) -> bytes:
+    """Compact storage for bulky lists: write units are charged per KB."""
+    return gzip.compress(json.dumps(value, separators=(",", ":")).encode(), compresslevel=6)
+
+
+def _unpack(blob: Any) -> Any:
+    raw = blob.value if hasattr(blob, "value") else blob
+    return json.loads(gzip.decompress(bytes(raw)))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; make records JSON-friendly ints where they are ints."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PayrollStore:
+    def __init__(self, table_name: str, resource: Any | None = None):
+        self._dynamodb = resource or boto3.resource("dynamodb")
+        self.table = self._dynamodb.Table(table_name)
+        self._client = self.table.meta.client
+        self.table_name = table_name
+
+    # ---- integration -------------------------------------------------------------------------
+    def get_integration(self, tenant_id: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "INTEGRATION"}).get("Item")
+        return _plain(item) if item else None
+
+    def put_integration(self, tenant_id: str, fields: Mapping[str, Any]) -> None:
+        self.table.put_item(Item={"pk": _tenant(tenant_id), "sk": "INTEGRATION", **fields})
+
+    # ---- payroll codes and rates -------------------------------------------------------------
+    def get_codes(self, tenant_id: str) -> dict[Category, str | None]:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "CODES"}).get("Item") or {}
+        stored = item.get("codes", {})
+        return {category: stored.get(category.value) for category in ALL_CATEGORIES}
+
+    def put_codes(self, tenant_id: str, codes: Mapping[Category, str | None], updated_by: str) -> None:
+        self.table.put_item(
+            Item={
+                "pk": _tenant(tenant_id),
+                "sk": "CODES",
+                "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
+                "updated_at": now_iso(),
+                "updated_by": updated_by,
+            }
+        )
+
+    def get_rates(self, tenant_id: str) -> RateTable:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "RATES"}).get("Item")
+        if not item:
+            return RateTable.default()
+        return RateTable(
+            Rate(Category(entry["category"]), datetime.fromisoformat(entry["valid_from"]).date(), Decimal(entry["rate"]))
+            for entry in item["rates"]
+        )
+
+    def put_rates(self, tenant_id: str, rates: RateTable, updated_by: str) -> None:
+        entries = [
+            {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": str(rate.rate)}
+            for rate in rates.entries()
+        ]
+        self.table.put_item(
+            Item={"pk": _tenant(tenant_id), "sk": "RATES", "rates": entries, "updated_at": now_iso(), "updated_by": updated_by}
+        )
+
+    # ---- schedule -----------------------------------------------------------------------------
+    def get_schedule(self, tenant_id: str) -> dict[str, Any]:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "SCHEDULE"}).get("Item")
+        if not item:
+            return {"enabled": False, "day_of_month": 1}
+        return {"enabled": bool(item["enabled"]), "day_of_month": int(item["day_of_month"])}
+
+    def put_schedule(self, tenant_id: str, enabled: bool, day_of_month: int, updated_by: str) -> None:
+        item: dict[str, Any] = {
+            "pk": _tenant(tenant_id),
+            "sk": "SCHEDULE",
+            "tenant_id": tenant_id,
+            "enabled": enabled,
+            "day_of_month": day_of_month,
+            "updated_at": now_iso(),
+            "updated_by": updated_by,
+        }
+        if enabled:  # sparse index: only enabled schedules are found by day
+            item["gsi1pk"] = f"SCHEDULE#DAY#{day_of_month:02d}"
+            item["gsi1sk"] = tenant_id
+        self.table.put_item(Item=item)
+
+    def tenants_scheduled_on(self, day_of_month: int) -> list[str]:
+        tenants: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(f"SCHEDULE#DAY#{day_of_month:02d}"),
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            tenants += [item["gsi1sk"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return tenants
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_scheduled_month(self, tenant_id: str, month: str, export_id: str) -> bool:
+        """At most one scheduled export per tenant and month, even if the event comes twice."""
+        try:
+            self.table.put_item(
+                Item={"pk": _tenant(tenant_id), "sk": f"SCHEDULED#{month}", "export_id": export_id, "created_at": now_iso()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def release_scheduled_month(self, tenant_id: str, month: str) -> None:
+        self.table.delete_item(Key={"pk": _tenant(tenant_id), "sk": f"SCHEDULED#{month}"})
+
+    # ---- exports ------------------------------------------------------------------------------
+    def claim_export(self, tenant_id: str, record: Mapping[str, Any]) -> None:
+        """Write the export record and the tenant's running-export lock together: one running export per tenant."""
+        export_id = record["export_id"]
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize({"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT", "export_id": export_id, "created_at": now_iso()}),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize({"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}", **record}),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                running = self.running_export(tenant_id)
+                raise ExportInProgress(
+                    f"export {running or 'unknown'} is still running for this company; wait until it ends"
+                ) from None
+            raise
+
+    def running_export(self, tenant_id: str) -> str | None:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}).get("Item")
+        return item["export_id"] if item else None
+
+    def get_export(self, tenant_id: str, export_id: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"}).get("Item")
+        return _strip_keys(_plain(item)) if item else None
+
+    def list_exports(self, tenant_id: str, limit: int, next_token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_tenant(tenant_id)) & Key("sk").begins_with("EXPORT#"),
+            "ScanIndexForward": False,  # export ids sort by creation time: newest first
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = _decode_token(next_token, tenant_id)
+        page = self.table.query(**kwargs)
+        token = _encode_token(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
+        return [_strip_keys(_plain(item)) for item in page.get("Items", [])], token
+
+    def update_export(self, tenant_id: str, export_id: str, fields: Mapping[str, Any]) -> None:
+        names, values, sets = {}, {}, []
+        for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = value
+            sets.append(f"#f{index} = :v{index}")
+        self.table.update_item(
+            Key={"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def finish_export(self, tenant_id: str, export_id: str, status: str, fields: Mapping[str, Any]) -> None:
+        """Set a terminal status and release the tenant's lock in one transaction."""
+        assert status in TERMINAL
+        all_fields = {**fields, "status": status, "finished_at": now_iso(), "updated_at": now_iso()}
+        names = {f"#f{i}": name for i, name in enumerate(all_fields)}
+        values = _serialize({f":v{i}": value for i, value in enumerate(all_fields.values())})
+        values[":owner"] = {"S": export_id}
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _serialize({"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"}),
+                        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(all_fields))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {key: value for key, value in values.items() if key != ":owner"},
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": _serialize({"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}),
+                        "ConditionExpression": "attribute_not_exists(pk) OR export_id = :owner",
+                        "ExpressionAttributeValues": {":owner": {"S": export_id}},
+                    }
+                },
+            ]
+        )
+
+    # ---- salary lines of an export ------------------------------------------------------------
+    def put_line_chunks(self, tenant_id: str, export_id: str, chunks: list[list[dict[str, Any]]]) -> None:
+        with self.table.batch_writer() as batch:
+            for index, chunk in enumerate(chunks):
+                batch.put_item(
+                    Item={"pk": _tenant(tenant_id), "sk": f"LINES#{export_id}#{index:05d}", "data": _pack(chunk)}
+                )
+
+    def get_line_chunk(self, tenant_id: str, export_id: str, index: int) -> list[dict[str, Any]]:
+        item = self.table.get_item(
+            Key={"pk": _tenant(tenant_id), "sk": f"LINES#{export_id}#{index:05d}"}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise LookupError(f"chunk {index} of export {export_id} is missing")
+        return list(_unpack(item["data"]))
+
+    def get_lines(self, tenant_id: str, export_id: str) -> list[dict[str, Any]]:
+        """Every planned line of an export, with the PowerOffice id of those created."""
+        lines: list[dict[str, Any]] = []
+        for item in self._query_prefix(tenant_id, f"LINES#{export_id}#"):
+            lines += _unpack(item["data"])
+        created = self.get_created(tenant_id, export_id)
+        for line in lines:
+            line["salary_line_id"] = created.get(line["index"])
+        return lines
+
+    def record_created(self, tenant_id: str, export_id: str, chunk: int, created: Mapping[int, int]) -> None:
+        """Record created salary-line ids (a batch of them, one small write) as they are created."""
+        if not created:
+            return
+        names = {f"#l{i}": f"l{index}" for i, index in enumerate(created)}
+        values = {f":v{i}": salary_line_id for i, salary_line_id in enumerate(created.values())}
+        self.table.update_item(
+            Key={"pk": _tenant(tenant_id), "sk": f"PUSHED#{export_id}#{chunk:05d}"},
+            UpdateExpression="SET " + ", ".join(f"#l{i} = :v{i}" for i in range(len(created))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:
+        """After a rollback: drop the deleted ids so the record never claims a line Go no longer has."""
+        gone = set(deleted)
+        for item in self._query_prefix(tenant_id, f"PUSHED#{export_id}#"):
+            stale = [name for name, value in item.items() if name.startswith("l") and int(value) in gone]
+            if not stale:
+                continue
+            self.table.update_item(
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="REMOVE " + ", ".join(f"#r{i}" for i in range(len(stale))),
+                ExpressionAttributeNames={f"#r{i}": name for i, name in enumerate(stale)},
+            )
+
+    def get_created(self, tenant_id: str, export_id: str) -> dict[int, int]:
+        """Line index -> PowerOffice salary-line id."""
+        created: dict[int, int] = {}
+        for item in self._query_prefix(tenant_id, f"PUSHED#{export_id}#"):
+            for name, value in item.items():
+                if name.startswith("l") and name[1:].isdigit():
+                    created[int(name[1:])] = int(value)
+        return created
+
+    # ---- ledger of exported trips ---------------------------------------------------------------
+    def put_ledger(self, tenant_id: str, export_id: str, trips_by_month: Mapping[str, list[str]]) -> None:
+        with self.table.batch_writer() as batch:
+            for month, trip_ids in trips_by_month.items():
+                for part, start in enumerate(range(0, len(trip_ids), LEDGER_CHUNK_TRIPS)):
+                    batch.put_item(
+                        Item={
+                            "pk": _tenant(tenant_id),
+                            "sk": f"LEDGER#{month}#{export_id}#{part:03d}",
+                            "export_id": export_id,
+                            "trips": _pack(trip_ids[start : start + LEDGER_CHUNK_TRIPS]),
+                        }
+                    )
+
+    def exported_trips(self, tenant_id: str, months: Iterable[str]) -> dict[str, str]:
+        """Trip id -> the export that holds it, for trips in the given months."""
+        holders: dict[str, str] = {}
+        for month in sorted(set(months)):
+            for item in self._query_prefix(tenant_id, f"LEDGER#{month}#"):
+                for trip_id in _unpack(item["trips"]):
+                    holders[trip_id] = item["export_id"]
+        return holders
+
+    def delete_ledger(self, tenant_id: str, export_id: str, months: Iterable[str]) -> None:
+        """A rolled-back export frees its trips."""
+        with self.table.batch_writer() as batch:
+            for month in set(months):
+                for item in self._query_prefix(tenant_id, f"LEDGER#{month}#{export_id}#", keys_only=True):
+                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    # ---- platform-wide leases ----------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, seconds: int) -> bool:
+        """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired."""
+        now = time.time()
+        try:
+            self.table.put_item(
+                Item={"pk": "PLATFORM", "sk": f"LEASE#{name}", "holder": holder, "expires_at": Decimal(str(round(now + seconds, 3)))},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR holder = :me",
+                ExpressionAttributeValues={":now": Decimal(str(round(now, 3))), ":me": holder},
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def release_lease(self, name: str, holder: str) -> None:
+        try:
+            self.table.delete_item(
+                Key={"pk": "PLATFORM", "sk": f"LEASE#{name}"},
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": holder},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _query_prefix(self, tenant_id: str, prefix: str, keys_only: bool = False) -> Iterable[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_tenant(tenant_id)) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        if keys_only:
+            kwargs["ProjectionExpression"] = "pk, sk"
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {key: serializer.serialize(value) for key, value in item.items()}
+
+
+def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def _encode_token(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": key["sk"]}).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, tenant_id: str) -> dict[str, Any]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        sort_key = json.loads(base64.urlsafe_b64decode(padded))["sk"]
+        if not isinstance(sort_key, str) or not sort_key.startswith("EXPORT#"):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise InvalidRequest("next_token is not a token this API gave out") from None
+    # The tenant comes from the caller's token, never from next_token: no way to page into another tenant.
+    return {"pk": _tenant(tenant_id), "sk": sort_key}

@@ -1,0 +1,202 @@
+"""Preview, start, list and read exports (the API's use cases)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
+from ..domain.logbooks import build_logbooks
+from ..domain.money import ZERO, fmt2
+from ..domain.period import Period
+from ..errors import AbaxUnavailableError, AlreadyExported, IntegrationInactive, NotFound
+from ..observability import logger
+from ..store.dynamo import now_iso
+from .planning import PreparedPlan, months_of, prepare_plan
+from .services import Services
+
+
+def new_export_id(services: Services) -> str:
+    """Sortable by creation time (the list is newest first) and a valid Step Functions execution name."""
+    return f"{services.clock():%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+def preview(services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None) -> dict[str, Any]:
+    prepared = prepare_plan(services, tenant_id, period, logbook_ids)
+    return preview_body(prepared)
+
+
+def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
+    plan = prepared.plan
+    selected = {logbook.logbook_id for logbook in plan.logbooks}
+    logbooks = [
+        {
+            "logbook_id": logbook.logbook_id,
+            "driver": {
+                "id": logbook.driver.driver_id,
+                "name": logbook.driver.name,
+                "employee_number": logbook.driver.employee_number,
+            },
+            "vehicle_id": logbook.vehicle_id,
+            "month": logbook.month,
+            "trips": len(logbook.trips),
+            "km": fmt2(logbook.km),
+            "already_exported": logbook.logbook_id in plan.already_exported,
+            "exported_in": plan.already_exported.get(logbook.logbook_id, []),
+            "selected": logbook.logbook_id in selected,
+        }
+        for logbook in plan.all_logbooks
+    ]
+    lines = [line.to_dict() for line in plan.lines]
+    return {
+        "period": {"from": plan.period.start.isoformat(), "to": plan.period.end.isoformat()},
+        "logbooks": logbooks,
+        "lines": lines,
+        "totals": _totals(lines),
+        "problems": [problem.to_dict() for problem in plan.problems],
+        "ready": plan.ready,
+    }
+
+
+def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    by_employee: dict[str, Any] = {}
+    total = ZERO
+    from decimal import Decimal
+
+    for line in lines:
+        amount = Decimal(line["amount"])
+        total += amount
+        entry = by_employee.setdefault(
+            line["employee_number"], {"employee_number": line["employee_number"], "employee_name": line["employee_name"], "amount": ZERO}
+        )
+        entry["amount"] += amount
+    return {
+        "lines": len(lines),
+        "amount": fmt2(total),
+        "employees": [{**entry, "amount": fmt2(entry["amount"])} for entry in by_employee.values()],
+    }
+
+
+def start_export(
+    services: Services,
+    tenant_id: str,
+    period: Period,
+    logbook_ids: list[str] | None,
+    trigger: str,
+    user: str,
+    export_id: str | None = None,
+) -> dict[str, Any]:
+    """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
+    integration = services.store.get_integration(tenant_id)
+    if not integration or integration.get("status") != "active":
+        raise IntegrationInactive("activate the PowerOffice Go integration with the company's client key first")
+    _refuse_already_exported(services, tenant_id, period, logbook_ids)
+    export_id = export_id or new_export_id(services)
+    record = {
+        "export_id": export_id,
+        "tenant_id": tenant_id,
+        "status": "RUNNING",
+        "phase": "STARTING",
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+        "logbook_ids": logbook_ids,
+        "trigger": trigger,
+        "created_at": now_iso(),
+        "created_by": user,
+        "line_count": 0,
+        "problems": [],
+    }
+    services.store.claim_export(tenant_id, record)
+    try:
+        execution = services.stepfunctions.start_execution(
+            stateMachineArn=services.settings.state_machine_arn,
+            name=export_id,
+            input=json.dumps({"tenant_id": tenant_id, "export_id": export_id}),
+        )
+    except Exception as error:
+        services.store.finish_export(
+            tenant_id, export_id, "FAILED", {"error": {"code": "START_FAILED", "message": f"the workflow did not start: {type(error).__name__}"}}
+        )
+        raise
+    services.store.update_export(tenant_id, export_id, {"execution_arn": execution["executionArn"]})
+    logger.info("export started", extra={"tenant_id": tenant_id, "export_id": export_id, "trigger": trigger})
+    return {"export_id": export_id, "status": "RUNNING"}
+
+
+def _refuse_already_exported(services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None) -> None:
+    """No double payment: answer 409 at once when the selection holds trips of an earlier export."""
+    try:
+        with services.abax_for(tenant_id) as abax:
+            batch = fetch_trips(abax, period)
+    except (AbaxUnavailable, AbaxAuthFailed) as error:
+        raise AbaxUnavailableError(f"the logbooks could not be read from ABAX: {error}") from None
+    exported = services.store.exported_trips(tenant_id, months_of(period))
+    if not exported:
+        return
+    wanted = set(logbook_ids) if logbook_ids is not None else None
+    blocked = []
+    for logbook in build_logbooks(batch.trips, period):
+        if wanted is not None and logbook.logbook_id not in wanted:
+            continue
+        exports = sorted({exported[trip.trip_id] for trip in logbook.trips if trip.trip_id in exported})
+        if exports:
+            blocked.append({"logbook_id": logbook.logbook_id, "driver_name": logbook.driver.name, "exports": exports})
+    if blocked:
+        raise AlreadyExported(
+            f"{len(blocked)} logbook(s) in {period.label()} hold trips that were already exported; "
+            "leave them out (logbook_ids) or roll back the earlier export first",
+            [{"code": "ALREADY_EXPORTED", "message": "Trips already exported", "items": blocked}],
+        )
+
+
+def list_exports(services: Services, tenant_id: str, limit: int, next_token: str | None) -> dict[str, Any]:
+    records, token = services.store.list_exports(tenant_id, limit, next_token)
+    return {"exports": [summary(record) for record in records], "next_token": token}
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "export_id": record["export_id"],
+        "status": record["status"],
+        "period": record["period"],
+        "trigger": record.get("trigger", "manual"),
+        "line_count": record.get("line_count", 0),
+        "lines_pushed": record.get("lines_pushed", 0),
+        "total_amount": record.get("total_amount"),
+        "created_at": record.get("created_at"),
+        "created_by": record.get("created_by"),
+        "finished_at": record.get("finished_at"),
+    }
+
+
+def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    record = services.store.get_export(tenant_id, export_id)
+    if record is None:
+        raise NotFound(f"no export {export_id} for this company")
+    lines = services.store.get_lines(tenant_id, export_id)
+    return {
+        **summary(record),
+        "logbook_ids": record.get("logbook_ids"),
+        "lines": [
+            {
+                "employee_number": line["employee_number"],
+                "employee_name": line["employee_name"],
+                "categories": line["categories"],
+                "pay_item_code": line["pay_item_code"],
+                "quantity": line["quantity"],
+                "rate": line["rate"],
+                "amount": line["amount"],
+                "trip_count": line["trip_count"],
+                "external_import_reference": line["ref"],
+                "salary_line_id": line.get("salary_line_id"),
+            }
+            for line in lines
+        ],
+        "lines_pushed": sum(1 for line in lines if line.get("salary_line_id")),
+        "problems": record.get("problems", []),
+        "error": record.get("error"),
+        "rollback": record.get("rollback"),
+        "execution_arn": record.get("execution_arn"),
+        "updated_at": record.get("updated_at"),
+    }

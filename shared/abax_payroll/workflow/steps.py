@@ -1,0 +1,231 @@
+"""The state machine's forward steps: validate, group, push (a chunk), complete, and marking a failure."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..domain.money import ZERO, fmt2
+from ..domain.period import Period
+from ..errors import ExportValidationFailed, PayrollError, PushFailed, PushLeaseBusy, SourceChanged, SourceUnavailable
+from ..observability import logger, metrics
+from ..poweroffice import PowerOfficeError, SalaryLinePost
+from .planning import PreparedPlan, months_of, prepare_plan
+from .services import Services
+
+RECORD_EVERY = 10  # created ids are written in batches of this many lines (and always when a chunk stops)
+LEASE_WAIT_S = 60.0
+
+
+def _record(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    record = services.store.get_export(tenant_id, export_id)
+    if record is None:
+        raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
+    return record
+
+
+def _period(record: dict[str, Any]) -> Period:
+    return Period.parse(record["period"]["from"], record["period"]["to"])
+
+
+def _prepare(services: Services, tenant_id: str, export_id: str, record: dict[str, Any]) -> PreparedPlan:
+    try:
+        return prepare_plan(services, tenant_id, _period(record), record.get("logbook_ids"), exclude_export=export_id)
+    except PayrollError as error:
+        if error.status >= 500:
+            raise SourceUnavailable(error.detail) from None
+        raise
+
+
+def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    record = _record(services, tenant_id, export_id)
+    services.store.update_export(tenant_id, export_id, {"phase": "VALIDATING"})
+    try:
+        prepared = _prepare(services, tenant_id, export_id, record)
+    except SourceUnavailable:
+        raise
+    except PayrollError as error:
+        problems = [{"code": error.code, "message": error.detail, "items": []}]
+        services.store.finish_export(tenant_id, export_id, "VALIDATION_FAILED", {"problems": problems})
+        raise ExportValidationFailed(error.detail) from None
+    plan = prepared.plan
+    if not plan.ready:
+        problems = [problem.to_dict() for problem in plan.problems]
+        services.store.finish_export(tenant_id, export_id, "VALIDATION_FAILED", {"problems": problems})
+        metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
+        codes = ", ".join(problem.code for problem in plan.problems)
+        raise ExportValidationFailed(f"{len(plan.problems)} problem(s): {codes}")
+    services.store.update_export(
+        tenant_id,
+        export_id,
+        {
+            "source_hash": prepared.source_hash,
+            "logbook_count": len(plan.logbooks),
+            "trip_count": len(plan.trip_ids),
+            "line_count": len(plan.lines),
+        },
+    )
+    return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
+
+
+def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    record = _record(services, tenant_id, export_id)
+    prepared = _prepare(services, tenant_id, export_id, record)
+    plan = prepared.plan
+    if prepared.source_hash != record.get("source_hash") or not plan.ready:
+        raise SourceChanged(
+            "the logbooks or PowerOffice Go data changed between validation and grouping; start the export again"
+        )
+    lines: list[dict[str, Any]] = []
+    for index, draft in enumerate(plan.lines):
+        pay_item = prepared.pay_items[draft.pay_item_code]
+        employee = prepared.employees[draft.employee_number]
+        fields = draft.post_fields(pay_item)
+        lines.append(
+            {
+                **draft.to_dict(),
+                "index": index,
+                "employee_id": employee.id,
+                "pay_item_id": pay_item.id,
+                "ref": draft.external_import_reference(export_id),
+                "comment": draft.comment(),
+                "fields": {name: str(value) for name, value in fields.items()},
+            }
+        )
+    size = services.settings.push_chunk_size
+    chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
+    services.store.put_line_chunks(tenant_id, export_id, chunks)
+    trips_by_month: dict[str, list[str]] = defaultdict(list)
+    for logbook in plan.logbooks:
+        trips_by_month[logbook.month] += [trip.trip_id for trip in logbook.trips]
+    services.store.put_ledger(tenant_id, export_id, trips_by_month)
+    total = sum((Decimal(line["amount"]) for line in lines), ZERO)
+    services.store.update_export(
+        tenant_id,
+        export_id,
+        {
+            "phase": "PUSHING",
+            "line_count": len(lines),
+            "chunk_count": len(chunks),
+            "total_amount": fmt2(total),
+            "ledger_months": sorted(trips_by_month),
+            "lines_pushed": 0,
+        },
+    )
+    return {"chunks": list(range(len(chunks))), "line_count": len(lines)}
+
+
+@contextmanager
+def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-def]
+    """PowerOffice's rate limit belongs to our subscription key: one push at a time across all tenants."""
+    deadline = time.monotonic() + LEASE_WAIT_S
+    seconds = services.settings.push_lease_seconds
+    while not services.store.acquire_lease("PUSH", export_id, seconds):
+        if time.monotonic() > deadline:
+            raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        services.store.release_lease("PUSH", export_id)
+
+
+def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -> dict[str, Any]:
+    store = services.store
+    lines = store.get_line_chunk(tenant_id, export_id, chunk)
+    created = store.get_created(tenant_id, export_id)
+    pending = [line for line in lines if line["index"] not in created]
+    if not pending:  # a retried chunk whose lines all exist already
+        return {"chunk": chunk, "created": 0}
+    batch: dict[int, int] = {}
+    count = 0
+    with push_lease(services, export_id), services.poweroffice_for(tenant_id) as poweroffice:
+        try:
+            for line in pending:
+                fields = {name.lower(): Decimal(value) for name, value in line["fields"].items()}
+                salary_line = poweroffice.create_salary_line(
+                    SalaryLinePost(
+                        employee_id=line["employee_id"],
+                        pay_item_id=line["pay_item_id"],
+                        comment=line["comment"],
+                        external_import_reference=line["ref"],
+                        **fields,
+                    )
+                )
+                batch[line["index"]] = salary_line.id
+                count += 1
+                if len(batch) >= RECORD_EVERY:
+                    store.record_created(tenant_id, export_id, chunk, batch)
+                    batch = {}
+        except PowerOfficeError as error:
+            logger.warning("salary line not created", extra={"export_id": export_id, "line": line["index"], "status": error.status})
+            raise PushFailed(
+                f"PowerOffice Go refused the salary line for employee {line['employee_number']} "
+                f"({line['employee_name']}), pay item {line['pay_item_code']}: {error.title}"
+                + (f" ({error.detail})" if error.detail else "")
+            ) from None
+        finally:
+            store.record_created(tenant_id, export_id, chunk, batch)
+    store.update_export(tenant_id, export_id, {"lines_pushed": len(store.get_created(tenant_id, export_id))})
+    return {"chunk": chunk, "created": count}
+
+
+def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    record = _record(services, tenant_id, export_id)
+    created = services.store.get_created(tenant_id, export_id)
+    expected = int(record.get("line_count", 0))
+    if len(created) != expected:
+        raise PushFailed(f"{expected - len(created)} of {expected} salary lines were not created")
+    services.store.finish_export(tenant_id, export_id, "COMPLETED", {"phase": "DONE", "lines_pushed": len(created)})
+    metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SalaryLinesCreated", unit=MetricUnit.Count, value=len(created))
+    logger.info("export completed", extra={"export_id": export_id, "lines": len(created)})
+    return {"status": "COMPLETED", "lines": len(created)}
+
+
+def error_message(error: Any) -> str:
+    """The readable message of a Step Functions error object {"Error", "Cause"}."""
+    if not isinstance(error, dict):
+        return "unknown error"
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            cause = parsed.get("errorMessage") or cause
+    except (TypeError, ValueError):
+        pass
+    return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
+
+
+def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Anything unexpected: record it. Lines that may still exist make it ROLLBACK_INCOMPLETE, never FAILED."""
+    record = _record(services, tenant_id, export_id)
+    if record["status"] != "RUNNING":
+        return {"status": record["status"]}
+    rollback_error = state.get("rollback_error")
+    error = state.get("error") or rollback_error or {}
+    created = services.store.get_created(tenant_id, export_id)
+    fields: dict[str, Any] = {"error": {"code": error.get("Error", "Error"), "message": error_message(error)}}
+    if rollback_error is not None or created:
+        fields["rollback"] = {
+            "status": "ROLLBACK_INCOMPLETE",
+            "error": error_message(rollback_error) if rollback_error else None,
+            "left_behind": [
+                {"salary_line_id": salary_line_id, "reason": "the rollback could not run to its end"}
+                for salary_line_id in sorted(created.values())
+            ],
+        }
+        status = "ROLLBACK_INCOMPLETE"
+        metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
+    else:
+        status = "FAILED"
+        services.store.delete_ledger(tenant_id, export_id, record.get("ledger_months") or months_of(_period(record)))
+        metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
+    services.store.finish_export(tenant_id, export_id, status, fields)
+    return {"status": status}
