@@ -1,0 +1,494 @@
+"""Local emulator of the ABAX Open API (token, trips, expenses, people, vehicles) with a control surface."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import copy
+import math
+import secrets
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+PAGE_SIZE_MAX = 1500
+EXPENSE_IDS_MAX = 150
+TOKEN_LIFETIME_S = 3600
+DEFAULT_REQUESTS_PER_MINUTE = 60  # "60 requests per 60 s per developer account"
+RATE_WINDOW_S = 60.0
+SCOPES = "open_api open_api.trips open_api.vehicles open_api.organization"
+REQUEST_LOG_SIZE = 10_000
+NEVER = "9999-12-31"  # sort key for trips without a usable start: they are never listed by date
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass
+class FaultRule:
+    """Matching requests number nth .. nth+times-1 (counted from installation) fail or answer late."""
+
+    method: str
+    path: str
+    nth: int = 1
+    times: int = 1
+    status: int | None = 503
+    delay_s: float = 0.0
+    seen: int = 0
+
+    def hit(self, method: str, path: str) -> bool:
+        if method != self.method or path != self.path:
+            return False
+        self.seen += 1
+        return self.nth <= self.seen < self.nth + self.times
+
+
+@dataclass
+class Organization:
+    tenant_id: str
+    trips: list[dict[str, Any]] = field(default_factory=list)  # sorted by (UTC start date, start, id)
+    day_keys: list[str] = field(default_factory=list)  # parallel to trips: the UTC start date
+    trips_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expenses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+        for trip in trips:
+            self.trips_by_id.setdefault(str(trip.get("id")), trip)
+        self.trips.extend(trips)
+        self.trips.sort(key=_trip_sort_key)
+        self.day_keys = [_utc_day(trip) for trip in self.trips]
+        for record in expenses:
+            self.expenses[str(record.get("trip_id"))] = record
+
+    def trips_between(self, first: date, last: date) -> list[dict[str, Any]]:
+        low = bisect_left(self.day_keys, first.isoformat())
+        high = bisect_right(self.day_keys, last.isoformat())
+        return self.trips[low:high]
+
+
+class AbaxEmulator:
+    """State behind the routes: organisations, tokens, rate limit and faults; `clock` is injectable for tests."""
+
+    def __init__(self, data: dict[str, Any], client_secret: str, clock: Callable[[], float] = time.monotonic):
+        self._data = copy.deepcopy(data)
+        self._client_secret = client_secret
+        self._clock = clock
+        self._offset = 0.0
+        self.lock = threading.Lock()
+        self.requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+        self.faults: list[FaultRule] = []
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.organizations: dict[str, Organization] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._recent: dict[str, deque[float]] = {}
+        self.reset()
+
+    # ---- state --------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock on: a test's `sleep` that lets rate limits and tokens expire at once."""
+        with self.lock:
+            self._offset += max(0.0, seconds)
+
+    def reset(self) -> None:
+        """Back to the data file's state: data, tokens, rate limit, faults and request log."""
+        with self.lock:
+            self.organizations = {}
+            for entry in copy.deepcopy(self._data).get("organizations", []):
+                self._add(entry.get("tenant_id"), entry.get("trips", []), entry.get("expenses", []))
+            self.requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+            self.faults = []
+            self.request_log = deque(maxlen=REQUEST_LOG_SIZE)
+            self._tokens = {}
+            self._recent = {}
+
+    def add_data(self, tenant_id: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self._add(tenant_id, trips, expenses)
+
+    def _add(self, tenant_id: Any, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+        if not isinstance(tenant_id, str) or not tenant_id:
+            raise ValueError("an organisation needs a tenant_id")
+        organization = self.organizations.setdefault(tenant_id, Organization(tenant_id))
+        organization.add(list(trips), list(expenses))
+
+    def set_rate_limit(self, requests_per_minute: int) -> None:
+        with self.lock:
+            self.requests_per_minute = requests_per_minute
+            self._recent = {}
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self._tokens = {}
+
+    # ---- auth, rate limit, faults -------------------------------------------------------------------
+
+    def issue_token(self, client_id: str, client_secret: str) -> dict[str, Any] | None:
+        with self.lock:
+            if client_id not in self.organizations or not secrets.compare_digest(
+                client_secret.encode(), self._client_secret.encode()
+            ):
+                return None
+            token = secrets.token_urlsafe(24)
+            self._tokens[token] = (client_id, self.now() + TOKEN_LIFETIME_S)
+            return {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME_S,
+                "scope": SCOPES,
+            }
+
+    def tenant_for(self, authorization: str | None) -> str | None:
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        with self.lock:
+            entry = self._tokens.get(authorization[len("Bearer ") :].strip())
+            if entry is None or entry[1] <= self.now():
+                return None
+            return entry[0]
+
+    def take_rate_slot(self, client_id: str) -> tuple[bool, dict[str, str]]:
+        """A sliding 60 s window per client id; the headers say how much is left and when a slot frees."""
+        with self.lock:
+            now = self.now()
+            recent = self._recent.setdefault(client_id, deque())
+            while recent and recent[0] <= now - RATE_WINDOW_S:
+                recent.popleft()
+            limit = self.requests_per_minute
+            allowed = len(recent) < limit
+            if allowed:
+                recent.append(now)
+            reset = math.ceil(recent[0] + RATE_WINDOW_S - now) if recent else 0
+            headers = {
+                "X-Ratelimit-Limit": str(limit),
+                "X-Ratelimit-Remaining": str(max(0, limit - len(recent))),
+                # Seconds until the oldest request in the window leaves it (a delay, not a timestamp).
+                "X-Ratelimit-Reset": str(max(reset, 1) if not allowed else reset),
+            }
+            return allowed, headers
+
+    def fault_for(self, method: str, path: str) -> FaultRule | None:
+        with self.lock:
+            matched = None
+            for rule in self.faults:
+                if rule.hit(method, path) and matched is None:
+                    matched = rule
+            return matched
+
+
+def create_app(
+    data: dict[str, Any], client_secret: str, clock: Callable[[], float] | None = None
+) -> Starlette:
+    """The emulator as an ASGI app; routes are relative (the local stack mounts it at /emulators/abax)."""
+    emulator = AbaxEmulator(data, client_secret, clock or time.monotonic)
+
+    def relative_path(request: Request) -> str:
+        path = request.scope["path"]
+        root = request.scope.get("root_path", "")
+        return path[len(root) :] if root and path.startswith(root) else path
+
+    async def apply_fault(request: Request) -> Response | None:
+        path = relative_path(request)
+        with emulator.lock:
+            emulator.request_log.append(
+                {"method": request.method, "path": path, "query": dict(request.query_params)}
+            )
+        rule = emulator.fault_for(request.method, path)
+        if rule is None:
+            return None
+        if rule.delay_s:
+            await asyncio.sleep(rule.delay_s)
+        if rule.status is None:
+            return None
+        return JSONResponse({"error": "emulated_fault", "status": rule.status}, status_code=rule.status)
+
+    def api(handler: Callable[[Request, Organization], Awaitable[Response]]) -> Handler:
+        """Faults, then the bearer token, then the rate limit, as a gateway in front of the API would."""
+
+        async def endpoint(request: Request) -> Response:
+            faulted = await apply_fault(request)
+            if faulted is not None:
+                return faulted
+            tenant_id = emulator.tenant_for(request.headers.get("Authorization"))
+            if tenant_id is None:
+                return JSONResponse(
+                    {"title": "Unauthorized", "status": 401},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            allowed, headers = emulator.take_rate_slot(tenant_id)
+            if not allowed:
+                headers["Retry-After"] = headers["X-Ratelimit-Reset"]
+                return JSONResponse(
+                    {"title": "Too Many Requests", "status": 429}, status_code=429, headers=headers
+                )
+            response = await handler(request, emulator.organizations[tenant_id])
+            response.headers.update(headers)
+            return response
+
+        return endpoint
+
+    async def token(request: Request) -> Response:
+        faulted = await apply_fault(request)
+        if faulted is not None:
+            return faulted
+        # Parsed by hand: Starlette's form parser needs python-multipart, which the stack does not ship.
+        form = {
+            key: values[0]
+            for key, values in parse_qs((await request.body()).decode("utf-8", "replace")).items()
+        }
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        issued = emulator.issue_token(str(form.get("client_id") or ""), str(form.get("client_secret") or ""))
+        if issued is None:
+            return JSONResponse({"error": "invalid_client"}, status_code=400)
+        return JSONResponse(issued, headers={"Cache-Control": "no-store"})
+
+    async def list_trips(request: Request, organization: Organization) -> Response:
+        query = request.query_params
+        try:
+            first = _query_date(query, "date_from")
+            last = _query_date(query, "date_to")
+            page = _query_int(query, "page", 1)
+            page_size = _query_int(query, "page_size", PAGE_SIZE_MAX)
+        except ValueError as error:
+            return _bad_request(str(error))
+        if last < first:
+            return _bad_request("date_to is before date_from")
+        if last > _add_months(first, 3):
+            return _bad_request("date_from and date_to can be at most 3 months apart")
+        if page < 1:
+            return _bad_request("page starts at 1")
+        if not 1 <= page_size <= PAGE_SIZE_MAX:
+            return _bad_request(f"page_size must be between 1 and {PAGE_SIZE_MAX}")
+        with emulator.lock:
+            trips = organization.trips_between(first, last)
+            vehicle_id = query.get("vehicle_id")
+            if vehicle_id:
+                trips = [trip for trip in trips if str((trip.get("vehicle") or {}).get("id")) == vehicle_id]
+            items = trips[(page - 1) * page_size : page * page_size]
+            return JSONResponse({"page": page, "page_size": page_size, "items": items})
+
+    async def get_trip(request: Request, organization: Organization) -> Response:
+        trip = organization.trips_by_id.get(request.path_params["trip_id"])
+        return JSONResponse(trip) if trip is not None else _not_found("trip")
+
+    async def trip_expenses(request: Request, organization: Organization) -> Response:
+        ids = [part.strip() for raw in request.query_params.getlist("trip_ids") for part in raw.split(",")]
+        ids = list(dict.fromkeys(trip_id for trip_id in ids if trip_id))
+        if not ids:
+            return _bad_request("trip_ids is required")
+        if len(ids) > EXPENSE_IDS_MAX:
+            return _bad_request(f"at most {EXPENSE_IDS_MAX} trip_ids per call")
+        items = []
+        with emulator.lock:
+            for trip_id in ids:
+                if trip_id not in organization.trips_by_id:
+                    continue
+                record = organization.expenses.get(trip_id) or {}
+                items.append(
+                    {
+                        "trip_id": trip_id,
+                        "expense": record.get("expense") or {},
+                        "extra": record.get("extra") or {},
+                    }
+                )
+        return JSONResponse({"items": items})
+
+    async def list_people(request: Request, organization: Organization) -> Response:
+        return JSONResponse({"items": list(_people(organization).values())})
+
+    async def get_person(request: Request, organization: Organization) -> Response:
+        person = _people(organization).get(request.path_params["person_id"])
+        return JSONResponse(person) if person is not None else _not_found("person")
+
+    async def list_vehicles(request: Request, organization: Organization) -> Response:
+        return JSONResponse({"items": list(_vehicles(organization).values())})
+
+    async def get_vehicle(request: Request, organization: Organization) -> Response:
+        vehicle = _vehicles(organization).get(request.path_params["vehicle_id"])
+        return JSONResponse(vehicle) if vehicle is not None else _not_found("vehicle")
+
+    async def control_faults(request: Request) -> Response:
+        body = await _json(request)
+        try:
+            rules = [
+                FaultRule(
+                    method=str(rule["method"]).upper(),
+                    path=str(rule["path"]),
+                    nth=int(rule.get("nth", 1)),
+                    times=int(rule.get("times", 1)),
+                    status=int(rule["status"]) if rule.get("status") is not None else None,
+                    delay_s=float(rule.get("delay_s", 0) or 0),
+                )
+                for rule in body.get("rules", [])
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            return _bad_request(f"bad fault rule: {error}")
+        with emulator.lock:
+            emulator.faults = rules
+        return JSONResponse({"rules": len(rules)})
+
+    async def control_rate_limit(request: Request) -> Response:
+        body = await _json(request)
+        try:
+            limit = int(body["requests_per_minute"])
+        except (KeyError, TypeError, ValueError):
+            return _bad_request("requests_per_minute must be a whole number")
+        if limit < 1:
+            return _bad_request("requests_per_minute must be at least 1")
+        emulator.set_rate_limit(limit)
+        return JSONResponse({"requests_per_minute": limit})
+
+    async def control_reset(request: Request) -> Response:
+        emulator.reset()
+        return Response(status_code=204)
+
+    async def control_trips(request: Request) -> Response:
+        body = await _json(request)
+        trips, expenses = body.get("trips", []), body.get("expenses", [])
+        if not isinstance(trips, list) or not isinstance(expenses, list):
+            return _bad_request("trips and expenses must be lists")
+        if not all(isinstance(entry, dict) for entry in [*trips, *expenses]):
+            return _bad_request("every trip and expense must be an object")
+        try:
+            emulator.add_data(body.get("tenant_id"), trips, expenses)
+        except ValueError as error:
+            return _bad_request(str(error))
+        return JSONResponse({"trips": len(trips), "expenses": len(expenses)})
+
+    async def control_expire_tokens(request: Request) -> Response:
+        emulator.expire_tokens()
+        return Response(status_code=204)
+
+    async def control_requests(request: Request) -> Response:
+        with emulator.lock:
+            return JSONResponse({"requests": list(emulator.request_log)})
+
+    routes = [
+        Route("/connect/token", token, methods=["POST"]),
+        Route("/v1/trips", api(list_trips), methods=["GET"]),
+        # Registered before /v1/trips/{trip_id} so that "expense" is not read as a trip id.
+        Route("/v1/trips/expense", api(trip_expenses), methods=["GET"]),
+        Route("/v1/trips/{trip_id}", api(get_trip), methods=["GET"]),
+        Route("/v1/people", api(list_people), methods=["GET"]),
+        Route("/v1/people/{person_id}", api(get_person), methods=["GET"]),
+        Route("/v1/vehicles", api(list_vehicles), methods=["GET"]),
+        Route("/v1/vehicles/{vehicle_id}", api(get_vehicle), methods=["GET"]),
+        Route("/_control/faults", control_faults, methods=["POST"]),
+        Route("/_control/rate-limit", control_rate_limit, methods=["PUT"]),
+        Route("/_control/reset", control_reset, methods=["POST"]),
+        Route("/_control/trips", control_trips, methods=["POST"]),
+        Route("/_control/expire-tokens", control_expire_tokens, methods=["POST"]),
+        Route("/_control/requests", control_requests, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.emulator = emulator
+    return app
+
+
+# ---- helpers ------------------------------------------------------------------------------------------
+
+
+def _timestamp(trip: dict[str, Any]) -> Any:
+    start = trip.get("start")
+    location = start.get("location") if isinstance(start, dict) else None
+    return location.get("timestamp") if isinstance(location, dict) else None
+
+
+def _utc_day(trip: dict[str, Any]) -> str:
+    """The UTC date of the trip's start.
+
+    ABAX does not document which day a trip belongs to for date_from/date_to; timestamps are UTC, so the
+    emulator filters on the UTC date (a trip at 2026-10-31T23:30:00Z is listed for 31 October even though
+    it is 1 November in Oslo). Clients must not rely on either reading.
+    """
+    value = _timestamp(trip)
+    if not isinstance(value, str):
+        return NEVER
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return NEVER
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _trip_sort_key(trip: dict[str, Any]) -> tuple[str, str, str]:
+    return _utc_day(trip), str(_timestamp(trip)), str(trip.get("id"))
+
+
+def _people(organization: Organization) -> dict[str, dict[str, Any]]:
+    people: dict[str, dict[str, Any]] = {}
+    for trip in organization.trips:
+        driver = trip.get("driver")
+        if isinstance(driver, dict) and driver.get("id") is not None:
+            people.setdefault(str(driver["id"]), dict(driver))
+    return people
+
+
+def _vehicles(organization: Organization) -> dict[str, dict[str, Any]]:
+    vehicles: dict[str, dict[str, Any]] = {}
+    for trip in organization.trips:
+        vehicle = trip.get("vehicle")
+        if isinstance(vehicle, dict) and vehicle.get("id") is not None:
+            vehicles.setdefault(str(vehicle["id"]), dict(vehicle))
+    return vehicles
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _query_date(query: Any, name: str) -> date:
+    raw = query.get(name)
+    if not raw:
+        raise ValueError(f"{name} is required (yyyy-MM-dd)")
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a date as yyyy-MM-dd, got {raw!r}") from None
+
+
+def _query_int(query: Any, name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _bad_request(detail: str) -> JSONResponse:
+    return JSONResponse({"title": "Bad Request", "status": 400, "detail": detail}, status_code=400)
+
+
+def _not_found(what: str) -> JSONResponse:
+    return JSONResponse({"title": "Not Found", "status": 404, "detail": f"{what} not found"}, status_code=404)

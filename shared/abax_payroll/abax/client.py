@@ -1,0 +1,290 @@
+"""HTTP client for the ABAX Open API: client-credentials token, trips and expenses, retries and paging."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..domain.period import Period
+
+logger = logging.getLogger(__name__)
+
+SCOPE = "open_api open_api.trips"
+PAGE_SIZE = 1500  # the documented default and maximum
+EXPENSE_BATCH = 150  # at most 150 trip ids per expense call
+# "At most 3 months apart": the shortest 3-month span (e.g. 1 Feb to 1 May) is 89 days, so a window whose
+# date_to is at most 88 days after date_from (89 dates inclusive) is accepted whatever the month lengths.
+WINDOW_DAYS = 89
+# The API's day boundaries are not documented (most likely UTC dates). A trip starting between midnight and
+# 02:00 Oslo time on the first day of the period has the previous UTC date, so ask for one extra day at each
+# end and let the adapter keep only the trips whose Oslo date is in the period.
+EDGE_DAYS = 1
+TOKEN_MARGIN_S = 60.0  # renew the token this long before it expires
+MAX_WAIT_S = 120.0  # never trust a rate-limit header to park us longer than this
+MIN_RATE_LIMIT_WAIT_S = 1.0
+
+
+class AbaxError(Exception):
+    """Talking to ABAX failed; the message never holds a secret."""
+
+
+class AbaxUnavailable(AbaxError):
+    """ABAX kept failing (5xx, timeouts, rate limit) after every attempt."""
+
+
+class AbaxAuthFailed(AbaxError):
+    """ABAX refused the client credentials or the token."""
+
+
+class AbaxRequestRejected(AbaxError):
+    """ABAX answered 4xx to a request this client built: a bug or an API change, not worth retrying."""
+
+    def __init__(self, message: str, status_code: int):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class AbaxClient:
+    """Sync ABAX Open API client for one organisation (client-credentials grant)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._api_url = api_url.rstrip("/")
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._sleep = sleep
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"AbaxClient(api_url={self._api_url!r}, client_id={self._client_id!r})"
+
+    def __enter__(self) -> AbaxClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    def trips(self, period: Period) -> list[dict[str, Any]]:
+        """Every raw trip the API lists for the period (plus one day each side, see EDGE_DAYS)."""
+        found: list[dict[str, Any]] = []
+        first = period.start - timedelta(days=EDGE_DAYS)
+        last = period.end + timedelta(days=EDGE_DAYS)
+        for date_from, date_to in date_windows(first, last, WINDOW_DAYS):
+            page = 1
+            while True:
+                body = self._get_json(
+                    "/v1/trips",
+                    {
+                        "date_from": date_from.isoformat(),
+                        "date_to": date_to.isoformat(),
+                        "page": page,
+                        "page_size": PAGE_SIZE,
+                    },
+                )
+                items = _items(body, "/v1/trips")
+                found.extend(items)
+                # No total in the response: a short page is the last one.
+                if len(items) < PAGE_SIZE:
+                    break
+                page += 1
+        return found
+
+    def expenses(self, trip_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Expense and supplement records for the trips, fetched in batches of at most 150 ids."""
+        unique = list(dict.fromkeys(trip_ids))
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), EXPENSE_BATCH):
+            batch = unique[start : start + EXPENSE_BATCH]
+            body = self._get_json("/v1/trips/expense", {"trip_ids": ",".join(batch)})
+            found.extend(_items(body, "/v1/trips/expense"))
+        return found
+
+    # ---- transport --------------------------------------------------------------------------------
+
+    def _get_json(self, path: str, params: dict[str, Any]) -> Any:
+        url = self._api_url + path
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self._access_token()
+            try:
+                response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+            except httpx.TimeoutException:
+                self._retry_or_give_up(attempt, f"GET {path} timed out")
+                continue
+            except httpx.TransportError as error:
+                self._retry_or_give_up(attempt, f"GET {path} failed: {type(error).__name__}")
+                continue
+            status = response.status_code
+            if status == 401:
+                # The token may have been revoked or expired early: renew it once, then believe the 401.
+                if refreshed:
+                    raise AbaxAuthFailed(f"ABAX refused a fresh access token for GET {path} (401)")
+                refreshed = True
+                self._token = None
+                attempt -= 1  # a renewed token is not a failed attempt
+                continue
+            if status == 429:
+                wait = _rate_limit_wait(response)
+                self._retry_or_give_up(attempt, f"GET {path} was rate limited (429)", wait)
+                continue
+            if status >= 500:
+                self._retry_or_give_up(attempt, f"GET {path} answered {status}")
+                continue
+            if status == 403:
+                raise AbaxAuthFailed(f"ABAX denied GET {path} (403): check the client's scopes")
+            if status >= 400:
+                raise AbaxRequestRejected(f"ABAX rejected GET {path} ({status}): {_short(response)}", status)
+            try:
+                return response.json()
+            except ValueError as error:
+                raise AbaxError(f"ABAX answered GET {path} with a body that is not JSON") from error
+
+    def _access_token(self) -> str:
+        if self._token is not None and self._clock() < self._token_expires_at:
+            return self._token
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "scope": SCOPE,
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.post(self._token_url, data=form)
+            except httpx.TimeoutException:
+                self._retry_or_give_up(attempt, "the ABAX token request timed out")
+                continue
+            except httpx.TransportError as error:
+                self._retry_or_give_up(attempt, f"the ABAX token request failed: {type(error).__name__}")
+                continue
+            status = response.status_code
+            if status == 429:
+                self._retry_or_give_up(
+                    attempt, "the ABAX token request was rate limited", _rate_limit_wait(response)
+                )
+                continue
+            if status >= 500:
+                self._retry_or_give_up(attempt, f"the ABAX token endpoint answered {status}")
+                continue
+            if status in (400, 401, 403):
+                # OAuth errors carry a code such as invalid_client; the form we sent is never echoed back.
+                raise AbaxAuthFailed(
+                    f"ABAX refused the client credentials ({status} {_oauth_error(response)})"
+                )
+            if status >= 300:
+                raise AbaxAuthFailed(f"the ABAX token endpoint answered {status}")
+            try:
+                body = response.json()
+                token = str(body["access_token"])
+                lifetime = float(body.get("expires_in", 3600))
+            except (ValueError, KeyError, TypeError) as error:
+                raise AbaxAuthFailed("the ABAX token endpoint answered without an access token") from error
+            self._token = token
+            self._token_expires_at = self._clock() + max(0.0, lifetime - TOKEN_MARGIN_S)
+            return token
+
+    def _retry_or_give_up(self, attempt: int, what: str, wait: float | None = None) -> None:
+        if attempt >= self._max_attempts:
+            raise AbaxUnavailable(f"{what}; gave up after {attempt} attempts")
+        delay = wait if wait is not None else min(8.0, 0.5 * 2 ** (attempt - 1))
+        logger.warning(
+            "ABAX: %s; retrying in %.1f s (attempt %d of %d)", what, delay, attempt, self._max_attempts
+        )
+        self._sleep(delay)
+
+
+def date_windows(first: date, last: date, max_days: int) -> Iterator[tuple[date, date]]:
+    """Consecutive (date_from, date_to) windows of at most max_days dates each, covering first..last."""
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=max_days - 1))
+        yield start, end
+        start = end + timedelta(days=1)
+
+
+def _items(body: Any, path: str) -> list[dict[str, Any]]:
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise AbaxError(f"ABAX answered GET {path} without an items list")
+    return items
+
+
+def _rate_limit_wait(response: httpx.Response) -> float:
+    """Seconds to wait from Retry-After or X-Ratelimit-Reset; at least 1 s when neither helps."""
+    for header in ("Retry-After", "X-Ratelimit-Reset"):
+        raw = response.headers.get(header)
+        if raw is None:
+            continue
+        seconds = _seconds_from_header(raw.strip())
+        if seconds is not None:
+            return min(MAX_WAIT_S, max(seconds, 0.0))
+    return MIN_RATE_LIMIT_WAIT_S
+
+
+def _seconds_from_header(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return (when - datetime.now(UTC)).total_seconds()
+    if value != value:  # NaN
+        return None
+    # Some APIs send the reset moment as epoch seconds rather than a delay.
+    if value > 1_000_000_000:
+        return value - time.time()
+    return value
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "no details"
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"][:80]
+    return "no details"
+
+
+def _short(response: httpx.Response) -> str:
+    return response.text[:200].replace("\n", " ")
