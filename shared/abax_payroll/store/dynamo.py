@@ -155,7 +155,10 @@ class PayrollStore:
 
     # ---- exports ------------------------------------------------------------------------------
     def claim_export(self, tenant_id: str, record: Mapping[str, Any]) -> None:
-        """Write the export record and the tenant's running-export lock together: one running export per tenant."""
+        """Write the export record and the tenant's running-export lock together: one running export per tenant.
+
+        The resource's client serialises plain Python values itself, transactions included.
+        """
         export_id = record["export_id"]
         try:
             self._client.transact_write_items(
@@ -163,14 +166,14 @@ class PayrollStore:
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": _serialize({"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT", "export_id": export_id, "created_at": now_iso()}),
+                            "Item": {"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT", "export_id": export_id, "created_at": now_iso()},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": _serialize({"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}", **record}),
+                            "Item": {"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}", **record},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -223,25 +226,24 @@ class PayrollStore:
         assert status in TERMINAL
         all_fields = {**fields, "status": status, "finished_at": now_iso(), "updated_at": now_iso()}
         names = {f"#f{i}": name for i, name in enumerate(all_fields)}
-        values = _serialize({f":v{i}": value for i, value in enumerate(all_fields.values())})
-        values[":owner"] = {"S": export_id}
+        values = {f":v{i}": value for i, value in enumerate(all_fields.values())}
         self._client.transact_write_items(
             TransactItems=[
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": _serialize({"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"}),
+                        "Key": {"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"},
                         "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(all_fields))),
                         "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": {key: value for key, value in values.items() if key != ":owner"},
+                        "ExpressionAttributeValues": values,
                     }
                 },
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": _serialize({"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}),
+                        "Key": {"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"},
                         "ConditionExpression": "attribute_not_exists(pk) OR export_id = :owner",
-                        "ExpressionAttributeValues": {":owner": {"S": export_id}},
+                        "ExpressionAttributeValues": {":owner": export_id},
                     }
                 },
             ]
@@ -379,13 +381,6 @@ class PayrollStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
-    return {key: serializer.serialize(value) for key, value in item.items()}
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""`abax-payroll`: the command line of the local stack (serve, token, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .stack import LocalStack
+
+    stack = LocalStack(port=args.port, abax_data=args.abax_data, poweroffice_data=args.poweroffice_data).start()
+    print(f"API                  {stack.url}/v1   (OpenAPI: {stack.url}/v1/openapi.json)")
+    print(f"PowerOffice emulator {stack.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
+    print(f"ABAX emulator        {stack.url}/emulators/abax")
+    print(f"Web app              {stack.url}/")
+    print("Token: abax-payroll local token --tenant acme --role admin", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .auth import mint_token
+
+    print(mint_token(args.tenant, args.role, expires_in=args.expires_in))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="abax-payroll", description="ABAX → PowerOffice Go payroll export")
+    commands = parser.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("local", help="the local stack: no AWS account, no Docker").add_subparsers(dest="local", required=True)
+
+    serve = local.add_parser("serve", help="serve the API, both emulators and the web app on one port")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--abax-data", help="ABAX data file (default: the built-in demo company)")
+    serve.add_argument("--poweroffice-data", help="PowerOffice Go data file (default: the built-in demo company)")
+    serve.set_defaults(run=_serve)
+
+    token = local.add_parser("token", help="print a Bearer token the local gateway accepts")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--role", required=True, choices=["admin", "payroll"])
+    token.add_argument("--expires-in", type=int, default=8 * 3600, help="seconds (default 8 h)")
+    token.set_defaults(run=_token)
+
+    demo = local.add_parser("demo", help="walk the whole story end to end on an in-process stack")
+    demo.add_argument("--port", type=int, default=None, help="port to serve on (default: a free one)")
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

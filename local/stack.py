@@ -1,0 +1,114 @@
+"""The whole system on one machine: emulators, the API gateway, moto, the real handlers and state machine."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from .aws import TABLE, LocalAws
+from .emulators import abax as abax_emulator
+from .emulators import poweroffice as poweroffice_emulator
+from .gateway import gateway_routes, openapi_document
+from .servers import BackgroundServer
+
+DEV_APPLICATION_KEY = "local-dev-application-key-0b9e"
+DEV_SUBSCRIPTION_KEY = "local-dev-subscription-key-5c1d"
+DEV_ABAX_SECRET = "local-dev-abax-client-secret-77aa"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def demo_data(name: str) -> dict[str, Any]:
+    return json.loads(resources.files("local").joinpath("demo_data", name).read_text(encoding="utf-8"))
+
+
+def load_data(path: str | Path | None, default: str) -> dict[str, Any]:
+    if path is None:
+        return demo_data(default)
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class LocalStack:
+    """`start()` serves everything on one port and points the handlers' settings at it."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        abax_data: str | Path | dict[str, Any] | None = None,
+        poweroffice_data: str | Path | dict[str, Any] | None = None,
+        environment: dict[str, str] | None = None,
+    ):
+        os.environ.setdefault("POWEROFFICE_APPLICATION_KEY", DEV_APPLICATION_KEY)
+        os.environ.setdefault("POWEROFFICE_SUBSCRIPTION_KEY", DEV_SUBSCRIPTION_KEY)
+        os.environ.setdefault("ABAX_CLIENT_SECRET", DEV_ABAX_SECRET)
+        self.application_key = os.environ["POWEROFFICE_APPLICATION_KEY"]
+        self.subscription_key = os.environ["POWEROFFICE_SUBSCRIPTION_KEY"]
+        abax = abax_data if isinstance(abax_data, dict) else load_data(abax_data, "abax.json")
+        poweroffice = poweroffice_data if isinstance(poweroffice_data, dict) else load_data(poweroffice_data, "poweroffice.json")
+        self.poweroffice_app = poweroffice_emulator.create_app(poweroffice, self.application_key, self.subscription_key)
+        self.abax_app = abax_emulator.create_app(abax, os.environ["ABAX_CLIENT_SECRET"])
+        self.poweroffice = self.poweroffice_app.state.emulator
+        self.abax = self.abax_app.state.emulator
+        self._environment = environment or {}
+        self.aws = LocalAws()
+        self.server = BackgroundServer(self._app(), port)
+        self.url = self.server.url
+
+    def _app(self) -> Starlette:
+        def route_to(path: str) -> Any:
+            from functions.activate.app import handler as activate
+            from functions.export.app import handler as export
+
+            return activate if path.startswith("/integrations/") else export
+
+        async def health(_: Any) -> JSONResponse:
+            return JSONResponse({"status": "ok"})
+
+        routes: list[Any] = [
+            Route("/health", health),
+            *gateway_routes(route_to, openapi_document),
+            Mount("/emulators/poweroffice", app=self.poweroffice_app),
+            Mount("/emulators/abax", app=self.abax_app),
+        ]
+        if (WEB_DIR / "index.html").exists():
+            from starlette.staticfiles import StaticFiles
+
+            routes.append(Mount("/", app=StaticFiles(directory=WEB_DIR, html=True)))
+        return Starlette(routes=routes)
+
+    def start(self) -> LocalStack:
+        self.aws.start()
+        environment = {
+            "TABLE_NAME": TABLE,
+            "STATE_MACHINE_ARN": self.aws.state_machine_arn,
+            "POWEROFFICE_API_URL": f"{self.url}/emulators/poweroffice/v2",
+            "POWEROFFICE_TOKEN_URL": f"{self.url}/emulators/poweroffice/OAuth/Token",
+            "ABAX_API_URL": f"{self.url}/emulators/abax",
+            "ABAX_TOKEN_URL": f"{self.url}/emulators/abax/connect/token",
+            "POWERTOOLS_SERVICE_NAME": "abax-payroll",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
+            **self._environment,
+        }
+        os.environ.update(environment)
+        from abax_payroll.workflow.services import reset_services
+
+        reset_services()
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.aws.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
