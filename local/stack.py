@@ -103,6 +103,22 @@ class LocalStack:
         self.server.start()
         return self
 
+    def reset(self) -> None:
+        """Back to a fresh company: emulators to their data files, an empty table, no secrets."""
+        import boto3
+
+        from .aws import REGION, create_table
+
+        self.poweroffice.reset()
+        self.abax.reset()
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.delete_table(TableName=TABLE)
+        create_table(dynamodb, TABLE)
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        for page in secrets.get_paginator("list_secrets").paginate():
+            for secret in page["SecretList"]:
+                secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+
     def stop(self) -> None:
         self.server.stop()
         self.aws.stop()
