@@ -32,5 +32,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The CDK app in plain Python (no CDK CLI, no Docker): builds the Lambda assets into build/lambda (the
+# dependency layer is reused while pyproject.toml is unchanged), runs cdk-nag, writes $(CDK_OUT)/.
+# Deploy with the CDK CLI from npm: see infra/cdk/DEPLOY.md.
+synth: $(STAMP)
+	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app
+
 clean:
 	rm -rf $(VENV) $(CDK_OUT) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""AWS CDK app of the export service: one construct per concern, composed by stack.py."""

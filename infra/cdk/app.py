@@ -1,0 +1,133 @@
+"""CDK entry point: `cdk synth` (cdk.json runs `python -m infra.cdk.app`) or `make synth` (plain Python).
+
+Context values (cdk.json holds the defaults; override with `-c name=value`), see DEPLOY.md:
+  assets_dir                     prepared Lambda assets (code/ and deps/); without it build_assets runs
+  poweroffice_keys_secret_name   platform secret {"application_key", "subscription_key"}
+  abax_credentials_secret_name   platform secret {"client_secret"}
+  client_key_secret_prefix       tenants' client-key secrets: prefix + tenant id
+  cors_allowed_origins           web frontend origin(s): a list, or comma-separated
+  user_pool_id                   import this Cognito user pool instead of creating one
+  waf_web_acl_arn, alarm_email, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
+  poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url,
+  poweroffice_requests_per_second, push_chunk_size, stack_name
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if __package__ in (None, ""):
+    # Run as a script: put the repo root first, and keep infra/cdk/ off the path so that
+    # infra/cdk/constructs/ cannot shadow the `constructs` library.
+    sys.path[:] = [str(REPO_ROOT)] + [
+        p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent
+    ]
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_logs as logs  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.cdk import build_assets  # noqa: E402
+from infra.cdk.constructs.api import ApiConfig  # noqa: E402
+from infra.cdk.constructs.functions import FunctionsConfig  # noqa: E402
+from infra.cdk.stack import AbaxPayrollStack, StackSettings  # noqa: E402
+
+CDK_JSON = REPO_ROOT / "cdk.json"
+
+
+def _get(app: cdk.App, name: str, default: object = None) -> object:
+    value = app.node.try_get_context(name)
+    return default if value in (None, "") else value
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return [str(item) for item in value or []]
+
+
+def settings_from_context(app: cdk.App) -> StackSettings:
+    assets_dir = _get(app, "assets_dir")
+    assets = build_assets.assets_in(Path(str(assets_dir)).resolve()) if assets_dir else build_assets.build()
+    retention = logs.RetentionDays[str(_get(app, "log_retention", "THREE_MONTHS")).upper()]
+    user_pool_id = _get(app, "user_pool_id")
+    waf = _get(app, "waf_web_acl_arn")
+    alarm_email = _get(app, "alarm_email")
+    return StackSettings(
+        functions=FunctionsConfig(
+            code_dir=assets.code,
+            deps_dir=assets.deps,
+            poweroffice_api_url=str(_get(app, "poweroffice_api_url", "https://goapi.poweroffice.net/v2")),
+            poweroffice_token_url=str(
+                _get(app, "poweroffice_token_url", "https://goapi.poweroffice.net/OAuth/Token")
+            ),
+            abax_api_url=str(_get(app, "abax_api_url", "https://api.abax.cloud")),
+            abax_token_url=str(_get(app, "abax_token_url", "https://identity.abax.cloud/connect/token")),
+            poweroffice_requests_per_second=str(_get(app, "poweroffice_requests_per_second", "10")),
+            push_chunk_size=str(_get(app, "push_chunk_size", "50")),
+            log_level=str(_get(app, "log_level", "INFO")).upper(),
+            log_retention=retention,
+        ),
+        api=ApiConfig(
+            cors_allowed_origins=_as_list(_get(app, "cors_allowed_origins", [])),
+            throttling_rate_limit=float(str(_get(app, "throttling_rate_limit", 20))),
+            throttling_burst_limit=int(str(_get(app, "throttling_burst_limit", 40))),
+            user_pool_id=str(user_pool_id) if user_pool_id else None,
+            waf_web_acl_arn=str(waf) if waf else None,
+            log_retention=retention,
+        ),
+        client_key_secret_prefix=str(_get(app, "client_key_secret_prefix", "abax-payroll/client-keys/")),
+        poweroffice_keys_secret_name=str(
+            _get(app, "poweroffice_keys_secret_name", "abax-payroll/poweroffice-keys")
+        ),
+        abax_credentials_secret_name=str(
+            _get(app, "abax_credentials_secret_name", "abax-payroll/abax-credentials")
+        ),
+        schedule_hour=int(str(_get(app, "schedule_hour", 6))),
+        alarm_email=str(alarm_email) if alarm_email else None,
+    )
+
+
+def create_app(context: dict | None = None, outdir: str | None = None) -> tuple[cdk.App, AbaxPayrollStack]:
+    """The app with cdk-nag applied. Outside the CDK CLI, cdk.json's context is read here (the CLI does it
+    itself, through CDK_CONTEXT_JSON); `context` overrides it."""
+    merged: dict = {}
+    if "CDK_CONTEXT_JSON" not in os.environ and CDK_JSON.exists():
+        merged.update(json.loads(CDK_JSON.read_text()).get("context", {}))
+    merged.update(context or {})
+    app = cdk.App(context=merged, outdir=outdir)
+    stack = AbaxPayrollStack(
+        app,
+        str(_get(app, "stack_name", "AbaxPayroll")),
+        settings=settings_from_context(app),
+        description="abax-payroll: ABAX trip logbooks to PowerOffice Go salary lines",
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+        ),
+    )
+    cdk.Tags.of(stack).add("service", "abax-payroll")
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    )
+    return app, stack
+
+
+def main() -> None:
+    app, stack = create_app(outdir=os.environ.get("CDK_OUTDIR"))
+    assembly = app.synth()
+    errors = [
+        f"{message.id}: {message.entry.data}"
+        for message in assembly.get_stack_artifact(stack.artifact_id).messages
+        if message.level == "error"
+    ]
+    if errors:
+        sys.exit("synth found errors (unsuppressed cdk-nag findings?):\n" + "\n".join(errors))
+    print(f"synthesized {stack.stack_name} into {assembly.directory}")
+
+
+if __name__ == "__main__":
+    main()

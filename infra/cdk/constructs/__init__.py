@@ -1,0 +1,1 @@
+"""One construct per concern: data, secrets, functions, workflow, api, schedule, monitoring."""

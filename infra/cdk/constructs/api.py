@@ -1,0 +1,334 @@
+"""The HTTP API (SPEC section 4): API Gateway REST under /v1, Cognito on every route, request validation,
+throttling, CORS for the web frontend, access logs, problem+json for the answers the gateway gives itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.cdk.constructs.nag import acknowledge
+
+STAGE = "v1"  # the stage name is the base path: https://{api}.execute-api.{region}.amazonaws.com/v1/exports
+GROUPS = {"admin": "May do everything, including activating the PowerOffice Go integration",
+          "payroll": "May map payroll codes, set rates and schedules, preview and export"}  # fmt: skip
+
+_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+_DECIMAL = {"type": ["string", "number"], "pattern": r"^\d+(\.\d+)?$"}
+# Shapes only (required fields, types, bounds); the handlers' models are the full contract.
+REQUEST_MODELS: dict[str, dict] = {
+    "ActivateRequest": {
+        "type": "object",
+        "required": ["client_key"],
+        "properties": {"client_key": {"type": "string", "minLength": 1, "maxLength": 200}},
+    },
+    "PayrollCodesRequest": {
+        "type": "object",
+        "required": ["codes"],
+        "properties": {
+            "codes": {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 50}}
+        },
+    },
+    "RatesRequest": {
+        "type": "object",
+        "required": ["rates"],
+        "properties": {
+            "rates": {
+                "type": "array",
+                "maxItems": 500,
+                "items": {
+                    "type": "object",
+                    "required": ["category", "valid_from", "rate"],
+                    "properties": {"category": {"type": "string"}, "valid_from": _DATE, "rate": _DECIMAL},
+                },
+            }
+        },
+    },
+    "ScheduleRequest": {
+        "type": "object",
+        "required": ["enabled"],
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "day_of_month": {"type": "integer", "minimum": 1, "maximum": 28},
+        },
+    },
+    "PeriodRequest": {
+        "type": "object",
+        "required": ["from", "to"],
+        "properties": {"from": _DATE, "to": _DATE},
+    },
+    "StartExportRequest": {
+        "type": "object",
+        "required": ["from", "to"],
+        "properties": {
+            "from": _DATE,
+            "to": _DATE,
+            "logbook_ids": {"type": "array", "maxItems": 5000, "items": {"type": "string", "minLength": 1}},
+        },
+    },
+}
+
+# (method, path, function key, request model): SPEC section 4, exactly.
+ROUTES: list[tuple[str, str, str, str | None]] = [
+    ("GET", "/integrations/poweroffice", "activate", None),
+    ("POST", "/integrations/poweroffice/activate", "activate", "ActivateRequest"),
+    ("POST", "/integrations/poweroffice/deactivate", "activate", None),
+    ("GET", "/payroll-codes", "export", None),
+    ("PUT", "/payroll-codes", "export", "PayrollCodesRequest"),
+    ("GET", "/rates", "export", None),
+    ("PUT", "/rates", "export", "RatesRequest"),
+    ("GET", "/schedule", "export", None),
+    ("PUT", "/schedule", "export", "ScheduleRequest"),
+    ("POST", "/exports/preview", "export", "PeriodRequest"),
+    ("GET", "/exports", "export", None),
+    ("POST", "/exports", "export", "StartExportRequest"),
+    ("GET", "/exports/{export_id}", "export", None),
+]
+QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": False,
+                                          "method.request.querystring.next_token": False}}  # fmt: skip
+
+# Answers API Gateway gives before a handler runs, in the same problem+json shape the handlers use.
+GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {
+    apigw.ResponseType.BAD_REQUEST_BODY: ("INVALID_REQUEST", 400, "Invalid request"),
+    apigw.ResponseType.BAD_REQUEST_PARAMETERS: ("INVALID_REQUEST", 400, "Invalid request"),
+    apigw.ResponseType.UNAUTHORIZED: ("UNAUTHENTICATED", 401, "Sign in first"),
+    apigw.ResponseType.ACCESS_DENIED: ("FORBIDDEN", 403, "Not allowed"),
+    apigw.ResponseType.THROTTLED: ("THROTTLED", 429, "Too many requests"),
+    apigw.ResponseType.DEFAULT_4_XX: ("REQUEST_REFUSED", None, "Request refused"),
+    apigw.ResponseType.DEFAULT_5_XX: ("GATEWAY_ERROR", None, "The service is unavailable"),
+}
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    cors_allowed_origins: list[str]
+    throttling_rate_limit: float = 20
+    throttling_burst_limit: int = 40
+    user_pool_id: str | None = None  # import an existing pool instead of creating one
+    waf_web_acl_arn: str | None = None
+    log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ApiConfig,
+        activate: lambda_.IFunction,
+        export_api: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not config.cors_allowed_origins:
+            raise ValueError("cors_allowed_origins: give the web frontend's origin(s)")
+        self.config = config
+        self.user_pool, self.web_client = self._user_pool(config.user_pool_id)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="abax-payroll: ABAX logbooks to PowerOffice Go salary lines",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The account-wide role API Gateway needs for execution logs; kept when the stack goes.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # request and response bodies hold client keys and salary data
+                throttling_rate_limit=config.throttling_rate_limit,
+                throttling_burst_limit=config.throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=config.cors_allowed_origins,
+                allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=Duration.hours(1),
+            ),
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self,
+            "Authorizer",
+            cognito_user_pools=[self.user_pool],
+            identity_source="method.request.header.Authorization",
+        )
+        self.validator = apigw.RequestValidator(
+            self,
+            "Validator",
+            rest_api=self.rest_api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        self.models = {
+            name: self.rest_api.add_model(
+                name,
+                model_name=name,
+                content_type="application/json",
+                schema=_json_schema(schema),
+            )
+            for name, schema in REQUEST_MODELS.items()
+        }
+        integrations = {
+            "activate": apigw.LambdaIntegration(activate, allow_test_invoke=False),
+            "export": apigw.LambdaIntegration(export_api, allow_test_invoke=False),
+        }
+        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        for method, path, function_key, model in ROUTES:
+            resource = self.rest_api.root.resource_for_path(path)
+            self.methods[(method, path)] = resource.add_method(
+                method,
+                integrations[function_key],
+                authorizer=self.authorizer,
+                authorization_type=apigw.AuthorizationType.COGNITO,
+                request_validator=self.validator,
+                request_models={"application/json": self.models[model]} if model else None,
+                request_parameters=QUERY_PARAMETERS.get((method, path)),
+            )
+        self._gateway_problems()
+        acknowledge(
+            self.rest_api.node.find_child("CloudWatchRole"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            reason="The account-level role API Gateway uses to write execution logs; this AWS-managed policy is the one "
+            "AWS documents for it and is scoped to CloudWatch Logs.",
+        )
+        if not config.waf_web_acl_arn:
+            acknowledge(
+                self.rest_api.deployment_stage,
+                "AwsSolutions-APIG3",
+                reason="WAF is the operator's choice (cost, shared web ACLs): pass -c waf_web_acl_arn=... to associate one. "
+                "Every route needs a Cognito token, and stage throttling limits abuse.",
+            )
+        if config.waf_web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=config.waf_web_acl_arn,
+            )
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def _user_pool(self, user_pool_id: str | None) -> tuple[cognito.IUserPool, cognito.UserPoolClient | None]:
+        if user_pool_id:
+            # An existing pool must carry the custom:tenant_id attribute and the admin and payroll groups.
+            return cognito.UserPool.from_user_pool_id(self, "Users", user_pool_id), None
+        pool = cognito.UserPool(
+            self,
+            "Users",
+            self_sign_up_enabled=False,  # admins invite users and set their tenant
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            custom_attributes={
+                # Set once by an administrator; users can neither choose nor change their tenant.
+                "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
+            },
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            pool,
+            "AwsSolutions-COG8",
+            reason="Users are a few invited payroll staff per tenant, with MFA (TOTP) required and self sign-up off; "
+            "the Plus tier's threat protection is billed per user and left to the operator (or import a pool).",
+        )
+        for group_name, description in GROUPS.items():
+            cognito.CfnUserPoolGroup(
+                self, f"{group_name.capitalize()}Group", user_pool_id=pool.user_pool_id, group_name=group_name,
+                description=description,
+            )  # fmt: skip
+        client = pool.add_client(
+            "WebClient",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(1),
+            read_attributes=cognito.ClientAttributes()
+            .with_standard_attributes(email=True, email_verified=True, fullname=True)
+            .with_custom_attributes("tenant_id"),
+            # No custom:tenant_id here: the client must never write the tenant.
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),
+        )
+        return pool, client
+
+    def _gateway_problems(self) -> None:
+        headers = {"Content-Type": "'application/problem+json'"}
+        # A single origin can be named statically, so the browser may read 401/429 answers too.
+        if len(self.config.cors_allowed_origins) == 1:
+            headers["Access-Control-Allow-Origin"] = f"'{self.config.cors_allowed_origins[0]}'"
+        for response_type, (code, status, title) in GATEWAY_PROBLEMS.items():
+            status_part = f'"status": {status}, ' if status else ""
+            template = (
+                f'{{"type": "about:blank", "title": "{title}", {status_part}'
+                f'"detail": $context.error.messageString, "code": "{code}", "problems": []}}'
+            )
+            self.rest_api.add_gateway_response(
+                response_type.response_type,
+                type=response_type,
+                status_code=str(status) if status else None,
+                response_headers=headers,
+                templates={"application/json": template},
+            )
+
+
+def _json_schema(schema: dict, *, root: bool = True) -> apigw.JsonSchema:
+    """A plain dict as an API Gateway model schema (draft 4), converted recursively."""
+    kwargs: dict = {"schema": apigw.JsonSchemaVersion.DRAFT4} if root else {}
+    for key, value in schema.items():
+        if key == "type":
+            kinds = value if isinstance(value, list) else [value]
+            converted = [apigw.JsonSchemaType[kind.upper()] for kind in kinds]
+            kwargs["type"] = converted if isinstance(value, list) else converted[0]
+        elif key == "properties":
+            kwargs["properties"] = {name: _json_schema(sub, root=False) for name, sub in value.items()}
+        elif key == "items":
+            kwargs["items"] = _json_schema(value, root=False)
+        elif key == "additionalProperties":
+            kwargs["additional_properties"] = (
+                _json_schema(value, root=False) if isinstance(value, dict) else value
+            )
+        else:
+            kwargs[_snake(key)] = value
+    return apigw.JsonSchema(**kwargs)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)

@@ -1,0 +1,202 @@
+"""The Lambda functions: one per concern in the design card's folders, sharing one code asset and one
+dependency layer built without Docker (infra/cdk/build_assets.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.cdk.constructs.data import Data
+from infra.cdk.constructs.nag import acknowledge
+from infra.cdk.constructs.secrets import Secrets
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13  # build_assets.LAMBDA_PYTHON_VERSION must match
+ARCHITECTURE = lambda_.Architecture.ARM_64  # build_assets.LAMBDA_PLATFORM must match
+# API Gateway REST integrations time out after 29 s; an API function running longer helps nobody.
+API_TIMEOUT = Duration.seconds(29)
+
+
+@dataclass(frozen=True)
+class FunctionsConfig:
+    code_dir: Path
+    deps_dir: Path
+    poweroffice_api_url: str
+    poweroffice_token_url: str
+    abax_api_url: str
+    abax_token_url: str
+    poweroffice_requests_per_second: str
+    push_chunk_size: str
+    log_level: str = "INFO"
+    log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+
+
+class Functions(Construct):
+    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: FunctionsConfig, data: Data, secrets: Secrets
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        # Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "AsyncDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(config.deps_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="abax-payroll third-party packages: aws-lambda-powertools, pydantic, httpx, tzdata",
+        )
+        self._code = lambda_.Code.from_asset(str(config.code_dir))
+        self.environment = {
+            "TABLE_NAME": data.table.table_name,
+            "CLIENT_KEY_SECRET_PREFIX": secrets.client_key_secret_prefix,
+            "SECRETS_KMS_KEY_ID": secrets.client_keys_key.key_arn,
+            "POWEROFFICE_API_URL": config.poweroffice_api_url,
+            "POWEROFFICE_TOKEN_URL": config.poweroffice_token_url,
+            "POWEROFFICE_KEYS_SECRET_ARN": secrets.poweroffice_keys.secret_arn,
+            "POWEROFFICE_REQUESTS_PER_SECOND": config.poweroffice_requests_per_second,
+            "ABAX_API_URL": config.abax_api_url,
+            "ABAX_TOKEN_URL": config.abax_token_url,
+            "ABAX_CREDENTIALS_SECRET_ARN": secrets.abax_credentials.secret_arn,
+            "PUSH_CHUNK_SIZE": config.push_chunk_size,
+            "POWERTOOLS_SERVICE_NAME": "abax-payroll",
+            "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            # Responses carry salary lines and names: keep them out of X-Ray metadata.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        }
+
+        self.activate = self._function(
+            "Activate",
+            handler="functions.activate.app.handler",
+            description="API: PowerOffice Go integration status, activate, deactivate",
+            timeout=API_TIMEOUT,
+        )
+        data.grant_items(self.activate.role)
+        secrets.grant_manage_client_keys(self.activate.role)
+        secrets.grant_read_poweroffice_keys(self.activate.role)
+
+        self.export_api = self._function(
+            "ExportApi",
+            handler="functions.export.app.handler",
+            description="API: payroll codes, rates, schedule, preview, start and list exports",
+            timeout=API_TIMEOUT,
+            memory_size=512,
+        )
+        data.grant_items(self.export_api.role)
+        secrets.grant_read_client_keys(self.export_api.role)
+        secrets.grant_read_poweroffice_keys(self.export_api.role)
+        secrets.grant_read_abax_credentials(self.export_api.role)
+
+        # A push chunk waits for the shared PowerOffice rate limit (lease in the table); 5 minutes is ample
+        # for validate (ABAX paging) and for one chunk of PUSH_CHUNK_SIZE lines at the rate limit.
+        self.export_steps = self._function(
+            "ExportSteps",
+            handler="functions.export.steps.handler",
+            description="State machine tasks: validate, group, push a chunk, complete, mark failed",
+            timeout=Duration.minutes(5),
+            memory_size=512,
+        )
+        data.grant_items(self.export_steps.role)
+        secrets.grant_read_client_keys(self.export_steps.role)
+        secrets.grant_read_poweroffice_keys(self.export_steps.role)
+        secrets.grant_read_abax_credentials(self.export_steps.role)
+
+        # Deleting every created line of a large export at the shared rate limit can take minutes.
+        self.rollback = self._function(
+            "Rollback",
+            handler="functions.rollback.app.handler",
+            description="State machine compensation: delete every salary line an export created",
+            timeout=Duration.minutes(15),
+        )
+        data.grant_items(self.rollback.role)
+        secrets.grant_read_client_keys(self.rollback.role)
+        secrets.grant_read_poweroffice_keys(self.rollback.role)
+
+        self.schedule = self._function(
+            "Schedule",
+            handler="functions.export.schedule.handler",
+            description="Daily: start the monthly exports of the tenants whose schedule runs today",
+            timeout=Duration.minutes(5),
+        )
+        data.grant_items(self.schedule.role, query_schedule_index=True)
+
+    @property
+    def all(self) -> dict[str, lambda_.Function]:
+        return {
+            "Activate": self.activate,
+            "ExportApi": self.export_api,
+            "ExportSteps": self.export_steps,
+            "Rollback": self.rollback,
+            "Schedule": self.schedule,
+        }
+
+    def _function(
+        self,
+        name: str,
+        *,
+        handler: str,
+        description: str,
+        timeout: Duration,
+        memory_size: int = 256,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{name}Logs", retention=self._config.log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        # Our own role instead of AWSLambdaBasicExecutionRole: logs go to this function's log group only.
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"abax-payroll {name} function",
+        )
+        log_group.grant_write(role)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+            "permissions (https://docs.aws.amazon.com/xray/latest/devguide/security_iam_service-with-iam.html).",
+        )
+        function = lambda_.Function(
+            self,
+            name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=self._code,
+            layers=[self.dependencies],
+            description=description,
+            timeout=timeout,
+            memory_size=memory_size,
+            role=role,
+            environment=dict(self.environment),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel(self._config.log_level),
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            reason="Python 3.13 on purpose: the dependency layer is built for cp313 (build_assets.LAMBDA_PYTHON_VERSION). "
+            "Moving to a newer runtime changes both together, after the pinned wheels are checked for it.",
+        )
+        return function

@@ -1,0 +1,66 @@
+"""The daily trigger of scheduled monthly exports: EventBridge Scheduler runs the schedule handler each
+morning (Europe/Oslo); the handler picks the tenants whose day of the month it is."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack, TimeZone
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.cdk.constructs.nag import acknowledge
+
+
+class DailySchedule(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue,
+        hour: int = 6,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "InvokeRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            description="abax-payroll: EventBridge Scheduler invokes the schedule function",
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
+            reason="The Scheduler target grants invoke on the schedule function and its versions (Function.grantInvoke); "
+            "the wildcard covers only that one function's qualifiers.",
+        )
+        self.target = targets.LambdaInvoke(
+            function,
+            input=scheduler.ScheduleTargetInput.from_object(
+                # The intended run time, so a retried or late invocation still picks the right day.
+                {
+                    "source": "abax-payroll.schedule",
+                    "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                }
+            ),
+            retry_attempts=3,
+            max_event_age=Duration.hours(2),
+            dead_letter_queue=dead_letter_queue,
+            role=self.role,
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Daily",
+            description="abax-payroll: start the scheduled monthly exports due today",
+            schedule=scheduler.ScheduleExpression.cron(
+                minute="0", hour=str(hour), time_zone=TimeZone.of("Europe/Oslo")
+            ),
+            time_window=scheduler.TimeWindow.off(),
+            target=self.target,
+        )

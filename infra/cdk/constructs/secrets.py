@@ -1,0 +1,114 @@
+"""Secrets: the tenants' PowerOffice client keys (created at runtime under our KMS key) and the platform's
+own credentials (created by the operator, referenced here by name so they never appear in the template)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.cdk.constructs.nag import acknowledge
+
+
+class Secrets(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        client_key_secret_prefix: str,
+        poweroffice_keys_secret_name: str,
+        abax_credentials_secret_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not client_key_secret_prefix.endswith("/"):
+            raise ValueError("client_key_secret_prefix must end with '/'")
+        self.client_key_secret_prefix = client_key_secret_prefix
+        stack = Stack.of(self)
+        self.client_keys_key = kms.Key(
+            self,
+            "ClientKeysKey",
+            description="abax-payroll: tenants' PowerOffice Go client keys in Secrets Manager",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+        )
+        # The tenant id is appended at runtime; Secrets Manager adds a random 6-character suffix.
+        self.client_keys_arn_pattern = f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:{client_key_secret_prefix}*"
+        self.poweroffice_keys = secretsmanager.Secret.from_secret_name_v2(
+            self, "PowerOfficeKeys", poweroffice_keys_secret_name
+        )
+        self.abax_credentials = secretsmanager.Secret.from_secret_name_v2(
+            self, "AbaxCredentials", abax_credentials_secret_name
+        )
+
+    def _acknowledge_client_key_wildcard(self, role: iam.IRole) -> None:
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:"
+            f"secret:{self.client_key_secret_prefix}*]",
+            reason="One client-key secret per tenant, created at runtime by activate (name = prefix + tenant id, "
+            "plus Secrets Manager's random suffix): the prefix is the narrowest ARN that exists at deploy time.",
+        )
+
+    def _via_secrets_manager(self) -> dict[str, dict[str, str]]:
+        return {"StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"}}
+
+    def grant_manage_client_keys(self, role: iam.IRole) -> None:
+        """Create, replace and delete client-key secrets (activate/deactivate), always under our key."""
+        self._acknowledge_client_key_wildcard(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CreateClientKeySecret",
+                actions=["secretsmanager:CreateSecret"],
+                resources=[self.client_keys_arn_pattern],
+                conditions={"StringEquals": {"secretsmanager:KmsKeyId": self.client_keys_key.key_arn}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageClientKeySecrets",
+                actions=[
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:DeleteSecret",
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:TagResource",
+                ],
+                resources=[self.client_keys_arn_pattern],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ClientKeysKeyEncrypt",
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[self.client_keys_key.key_arn],
+                conditions=self._via_secrets_manager(),
+            )
+        )
+
+    def grant_read_client_keys(self, role: iam.IRole) -> None:
+        self._acknowledge_client_key_wildcard(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadClientKeySecrets",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.client_keys_arn_pattern],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ClientKeysKeyDecrypt",
+                actions=["kms:Decrypt"],
+                resources=[self.client_keys_key.key_arn],
+                conditions=self._via_secrets_manager(),
+            )
+        )
+
+    def grant_read_poweroffice_keys(self, role: iam.IRole) -> None:
+        self.poweroffice_keys.grant_read(role)
+
+    def grant_read_abax_credentials(self, role: iam.IRole) -> None:
+        self.abax_credentials.grant_read(role)

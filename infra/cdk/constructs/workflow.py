@@ -1,0 +1,82 @@
+"""The export saga: a Standard state machine built from the same ASL file the local stack runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.cdk.constructs.nag import acknowledge
+
+ASL_FILE = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "abax_payroll"
+    / "workflow"
+    / "export_state_machine.asl.json"
+)
+
+
+class Workflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        export_steps: lambda_.IFunction,
+        rollback: lambda_.IFunction,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            # The vendedlogs prefix keeps the account's CloudWatch Logs resource policy small.
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-export",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "ExportStateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            # Inline (not an S3 asset), so the template itself holds the definition that the local stack runs.
+            definition_body=sfn.DefinitionBody.from_string(ASL_FILE.read_text()),
+            definition_substitutions={
+                "ExportStepsFunctionArn": export_steps.function_arn,
+                "RollbackFunctionArn": rollback.function_arn,
+            },
+            comment="ABAX to PowerOffice Go export; execution name = export id",
+            tracing_enabled=True,
+            # Execution input and output hold salary lines and employee names: log the events, not the data.
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+        )
+        # The ASL invokes the unqualified function ARNs, so exactly those, no version wildcard.
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="InvokeExportTasks",
+                actions=["lambda:InvokeFunction"],
+                resources=[export_steps.function_arn, rollback.function_arn],
+            )
+        )
+
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="Execution logging needs logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, "
+            "ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, and tracing needs "
+            "xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets: none of them supports "
+            "resource-level permissions (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).",
+        )
+
+    def grant_start(self, function: lambda_.Function) -> None:
+        """Let a function start exports, and tell it which state machine to start."""
+        self.state_machine.grant_start_execution(function)
+        function.add_environment("STATE_MACHINE_ARN", self.state_machine.state_machine_arn)

@@ -1,0 +1,90 @@
+"""The export service's stack: composes the constructs, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.cdk.constructs.api import Api, ApiConfig
+from infra.cdk.constructs.data import Data
+from infra.cdk.constructs.functions import Functions, FunctionsConfig
+from infra.cdk.constructs.monitoring import Monitoring
+from infra.cdk.constructs.schedule import DailySchedule
+from infra.cdk.constructs.secrets import Secrets
+from infra.cdk.constructs.workflow import Workflow
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    functions: FunctionsConfig
+    api: ApiConfig
+    client_key_secret_prefix: str
+    poweroffice_keys_secret_name: str
+    abax_credentials_secret_name: str
+    schedule_hour: int = 6
+    alarm_email: str | None = None
+
+
+class AbaxPayrollStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StackSettings, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.data = Data(self, "Data")
+        self.secrets = Secrets(
+            self,
+            "Secrets",
+            client_key_secret_prefix=settings.client_key_secret_prefix,
+            poweroffice_keys_secret_name=settings.poweroffice_keys_secret_name,
+            abax_credentials_secret_name=settings.abax_credentials_secret_name,
+        )
+        self.functions = Functions(
+            self, "Functions", config=settings.functions, data=self.data, secrets=self.secrets
+        )
+        self.workflow = Workflow(
+            self,
+            "Workflow",
+            export_steps=self.functions.export_steps,
+            rollback=self.functions.rollback,
+            log_retention=settings.functions.log_retention,
+        )
+        # Only these two start exports: the API (manual) and the daily schedule.
+        self.workflow.grant_start(self.functions.export_api)
+        self.workflow.grant_start(self.functions.schedule)
+        self.api = Api(
+            self,
+            "Api",
+            config=settings.api,
+            activate=self.functions.activate,
+            export_api=self.functions.export_api,
+        )
+        self.schedule = DailySchedule(
+            self,
+            "Schedule",
+            function=self.functions.schedule,
+            dead_letter_queue=self.functions.dead_letter_queue,
+            hour=settings.schedule_hour,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=self.functions.all,
+            state_machine=self.workflow.state_machine,
+            rest_api=self.api.rest_api,
+            dead_letter_queue=self.functions.dead_letter_queue,
+            alarm_email=settings.alarm_email,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API (ends in /v1/)")
+        CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
+        if self.api.web_client is not None:
+            CfnOutput(self, "WebClientId", value=self.api.web_client.user_pool_client_id)
+        CfnOutput(
+            self,
+            "StateMachineArn",
+            value=self.workflow.state_machine.state_machine_arn,
+            description="Export executions (execution name = export id) in the Step Functions console",
+        )
+        CfnOutput(self, "TableName", value=self.data.table.table_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
