@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CDK_OUT ?= cdk.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install test test-matrix demo serve lint synth bench clean
+.PHONY: install test test-matrix demo serve lint openapi synth bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/abax-payroll local serve --port 8000
+
+openapi: $(STAMP)
+	$(BIN)/python -c "import json; from abax_payroll.api.openapi import openapi_document; print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))" > docs/openapi.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

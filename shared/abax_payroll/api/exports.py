@@ -61,7 +61,11 @@ def preview(body: PeriodRequest) -> dict[str, Any]:
     return exports.preview(services(), who.tenant_id, period, body.logbook_ids)
 
 
-@router.post("/exports", summary="Start an export (202); 409 when one runs or trips were exported")
+@router.post(
+    "/exports",
+    summary="Start an export (202); 409 when one runs or trips were exported",
+    responses={202: {"description": "The export runs", "content": {"application/json": {"model": ExportStarted}}}},
+)
 def start(body: PeriodRequest) -> Response[ExportStarted]:
     who = caller(router)
     period = Period.parse(body.start, body.end)
