@@ -107,18 +107,24 @@ class PowerOfficeClient:
         return ClientIntegrationInformation.model_validate(loads_json(answer.response.content))
 
     def employees_by_numbers(self, numbers: Iterable[str]) -> dict[str, Employee]:
-        """Employees whose number is in `numbers`, keyed by number; numbers Go does not know are absent."""
-        wanted = sorted({int(n.strip()) for n in numbers if n.strip().isdigit()})
+        """Employees whose number is in `numbers`, keyed by the number as asked; unknown numbers are absent.
+
+        Go's numbers are integers, so "01001" finds employee 1001; anything not a number cannot exist there.
+        """
+        asked: dict[int, list[str]] = {}
+        for number in numbers:
+            if number.strip().isdigit():
+                asked.setdefault(int(number.strip()), []).append(number.strip())
         found: dict[str, Employee] = {}
-        parts = employee_number_filter(wanted)
+        parts = employee_number_filter(asked)
         for start in range(0, len(parts), EMPLOYEE_FILTER_PARTS):
             employee_nos = ",".join(parts[start : start + EMPLOYEE_FILTER_PARTS])
             for dto in self._pages("/Employees", {"employeeNos": employee_nos}):
                 employee = employee_from_dto(dto)
-                if employee is not None:
-                    found[employee.number] = employee
-        requested = {str(n) for n in wanted}
-        return {number: e for number, e in found.items() if number in requested}
+                if employee is not None and employee.number.isdigit() and int(employee.number) in asked:
+                    for as_asked in asked[int(employee.number)]:
+                        found[as_asked] = employee
+        return found
 
     def pay_items_by_codes(self, codes: Iterable[str]) -> dict[str, PayItem]:
         """Pay items (active or not) whose code is in `codes`, keyed by code."""
