@@ -48,7 +48,9 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
     if invalid:
         missing.append(f"the integration lacks the privileges {', '.join(invalid)}; grant them in PowerOffice Go")
     if missing:
-        raise PrivilegesMissingError("; ".join(missing).capitalize() + ".")
+        reason = "; ".join(missing)
+        # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").
+        raise PrivilegesMissingError(reason[0].upper() + reason[1:] + ".")
     secret_arn = services.vault.put(tenant_id, client_key)
     services.store.put_integration(
         tenant_id,
