@@ -364,10 +364,10 @@ def create_app(
             return _bad_request("trips and expenses must be lists")
         if not all(isinstance(entry, dict) for entry in [*trips, *expenses]):
             return _bad_request("every trip and expense must be an object")
-        try:
-            emulator.add_data(body.get("tenant_id"), trips, expenses)
-        except ValueError as error:
-            return _bad_request(str(error))
+        tenant_id = body.get("tenant_id")
+        if not isinstance(tenant_id, str) or not tenant_id:
+            return _bad_request("tenant_id is required")
+        emulator.add_data(tenant_id, trips, expenses)
         return JSONResponse({"trips": len(trips), "expenses": len(expenses)})
 
     async def control_expire_tokens(request: Request) -> Response:
