@@ -12,6 +12,7 @@ from ..poweroffice import PowerOfficeError, SalaryLineLocked
 from .services import Services
 from .steps import error_message
 
+RECOVERED_CHUNK = 99_999  # where ids found by reference (not recorded by the push) are written down
 LOCKED_REASON = "taken into a payroll in PowerOffice Go (locked); delete or correct it there"
 
 
@@ -30,9 +31,15 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
     deleted: list[int] = []
     left_behind: list[dict[str, Any]] = []
     with services.poweroffice_for(tenant_id) as poweroffice:
-        # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its reference.
+        # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its
+        # reference, and write it down first, so the record knows every line even if the delete fails.
+        recovered: dict[int, int] = {}
         for salary_line in poweroffice.find_salary_lines_by_reference_prefix(reference_prefix(export_id)):
-            targets.setdefault(salary_line.id, by_reference.get(salary_line.external_import_reference or ""))
+            line = by_reference.get(salary_line.external_import_reference or "")
+            if salary_line.id not in targets and line is not None:
+                recovered[line["index"]] = salary_line.id
+            targets.setdefault(salary_line.id, line)
+        store.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered)
         for salary_line_id, line in sorted(targets.items()):
             described = _describe(salary_line_id, line)
             try:
