@@ -70,8 +70,25 @@ class LocalStack:
         async def health(_: Any) -> JSONResponse:
             return JSONResponse({"status": "ok"})
 
+        async def web_config(_: Any) -> JSONResponse:  # the web app: local stack = development login
+            return JSONResponse({"mode": "local", "api_url": "/v1"})
+
+        async def dev_token(request: Any) -> JSONResponse:  # unauthenticated on purpose: local stack only, never in AWS
+            from .auth import ROLES, mint_token
+
+            try:
+                body = await request.json()
+                tenant, role = str(body["tenant"]).strip(), str(body["role"])
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"detail": 'send {"tenant": "acme", "role": "admin"}'}, status_code=400)
+            if not tenant or role not in ROLES:
+                return JSONResponse({"detail": f"tenant is required and role one of {', '.join(ROLES)}"}, status_code=400)
+            return JSONResponse({"token": mint_token(tenant, role, expires_in=8 * 3600)})
+
         routes: list[Any] = [
             Route("/health", health),
+            Route("/config.json", web_config, methods=["GET"]),
+            Route("/local/token", dev_token, methods=["POST"]),
             *gateway_routes(route_to, openapi_document),
             Mount("/emulators/poweroffice", app=self.poweroffice_app),
             Mount("/emulators/abax", app=self.abax_app),
@@ -102,6 +119,13 @@ class LocalStack:
         reset_services()
         self.server.start()
         return self
+
+    def load(self, abax_data: dict[str, Any] | None = None, poweroffice_data: dict[str, Any] | None = None) -> None:
+        """Serve other companies (a test's own data files) from now on; `reset()` returns to them."""
+        if abax_data is not None:
+            self.abax.replace_data(abax_data)
+        if poweroffice_data is not None:
+            self.poweroffice.replace_data(poweroffice_data)
 
     def reset(self) -> None:
         """Back to a fresh company: emulators to their data files, an empty table, no secrets."""

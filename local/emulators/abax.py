@@ -103,6 +103,11 @@ class AbaxEmulator:
         with self.lock:
             self._offset += max(0.0, seconds)
 
+    def replace_data(self, data: dict[str, Any]) -> None:
+        """Serve another data file from now on (tests with their own companies), starting fresh."""
+        self._data = copy.deepcopy(data)
+        self.reset()
+
     def reset(self) -> None:
         """Back to the data file's state: data, tokens, rate limit, faults and request log."""
         with self.lock:

@@ -244,6 +244,11 @@ class PowerOfficeEmulator:
         self.lock = threading.RLock()
         self.reset()
 
+    def replace_data(self, data: dict[str, Any]) -> None:
+        """Serve another data file from now on (tests with their own companies), starting fresh."""
+        self._data = copy.deepcopy(data)
+        self.reset()
+
     def reset(self) -> None:
         """Back to the data file's state: no salary lines, tokens, faults, locks or rate-limit history."""
         with self.lock:
