@@ -1,0 +1,67 @@
+"""One synthesized stack per test session (a synth with cdk-nag takes ~10 s), shared by every infra test.
+
+The Lambda code is copied by build_assets.build_code into a temporary directory; the dependency layer is an
+empty placeholder, so these tests need no network (`make synth` builds the real layer)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.cdk import build_assets
+
+STACK_NAME = "AbaxPayrollTest"
+CORS_ORIGIN = "https://payroll.example.no"
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    template: dict[str, Any]
+    template_path: Path
+    outdir: Path
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == resource_type}
+
+    def function_by_handler(self, handler: str) -> tuple[str, dict[str, Any]]:
+        (match,) = [
+            (k, r)
+            for k, r in self.resources("AWS::Lambda::Function").items()
+            if r["Properties"]["Handler"] == handler
+        ]
+        return match
+
+
+def placeholder_assets(directory: Path) -> Path:
+    build_assets.build_code(directory)
+    (directory / "deps" / "python").mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    from infra.cdk.app import create_app
+
+    assets = placeholder_assets(tmp_path_factory.mktemp("assets"))
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, stack = create_app(
+        {"assets_dir": str(assets), "stack_name": STACK_NAME, "cors_allowed_origins": CORS_ORIGIN},
+        outdir=str(outdir),
+    )
+    assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
+    artifact = assembly.get_stack_artifact(stack.artifact_id)
+    template_path = Path(assembly.directory) / artifact.template_file
+    return Synthesized(
+        template=json.loads(template_path.read_text()), template_path=template_path, outdir=outdir
+    )
+
+
+@pytest.fixture(scope="session")
+def template(synthesized: Synthesized):
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(synthesized.template)

@@ -1,0 +1,186 @@
+"""The API: SPEC section 4's routes under /v1, Cognito on each, validation, throttling, CORS, access logs."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+
+from infra.cdk.constructs.api import ROUTES
+from tests.infra.conftest import CORS_ORIGIN
+
+SPEC_ROUTES = {
+    ("GET", "/integrations/poweroffice"),
+    ("POST", "/integrations/poweroffice/activate"),
+    ("POST", "/integrations/poweroffice/deactivate"),
+    ("GET", "/payroll-codes"), ("PUT", "/payroll-codes"),
+    ("GET", "/rates"), ("PUT", "/rates"),
+    ("POST", "/exports/preview"),
+    ("POST", "/exports"), ("GET", "/exports"),
+    ("GET", "/exports/{export_id}"),
+    ("GET", "/schedule"), ("PUT", "/schedule"),
+}  # fmt: skip
+
+
+def _paths(synthesized) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    resources = synthesized.resources("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = resources[logical_id]["Properties"]
+            parent = props["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[logical_id] = f"{prefix}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    return paths
+
+
+def _methods(synthesized) -> dict[tuple[str, str], dict]:
+    paths = _paths(synthesized)
+    methods = {}
+    for method in synthesized.resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        resource = props["ResourceId"]
+        path = paths[resource["Ref"]] if "Ref" in resource else "/"
+        methods[(props["HttpMethod"], path)] = props
+    return methods
+
+
+def test_routes_are_exactly_the_spec(synthesized):
+    assert {(m, p) for m, p, *_ in ROUTES} == SPEC_ROUTES
+    assert {route for route in _methods(synthesized) if route[0] != "OPTIONS"} == SPEC_ROUTES
+
+
+def test_every_route_needs_a_cognito_token_and_goes_to_its_function(synthesized):
+    activate_id, _ = synthesized.function_by_handler("functions.activate.app.handler")
+    export_id, _ = synthesized.function_by_handler("functions.export.app.handler")
+    for (method, path), props in _methods(synthesized).items():
+        if method == "OPTIONS":
+            assert props["AuthorizationType"] == "NONE"  # CORS preflight carries no token
+            continue
+        assert props["AuthorizationType"] == "COGNITO_USER_POOLS", (method, path)
+        assert props["AuthorizerId"]["Ref"].startswith("ApiAuthorizer")
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        target = activate_id if path.startswith("/integrations") else export_id
+        assert target in json.dumps(props["Integration"]["Uri"]), (method, path)
+
+
+def test_bodies_are_validated_against_models(synthesized):
+    for (method, path), props in _methods(synthesized).items():
+        if method in ("POST", "PUT") and path != "/integrations/poweroffice/deactivate":
+            assert props["RequestValidatorId"]["Ref"].startswith("ApiValidator"), (method, path)
+            assert "application/json" in props["RequestModels"], (method, path)
+    models = {
+        m["Properties"]["Name"]: m["Properties"]["Schema"]
+        for m in synthesized.resources("AWS::ApiGateway::Model").values()
+    }
+    assert models["ScheduleRequest"]["properties"]["day_of_month"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 28,
+    }
+    assert models["ActivateRequest"]["required"] == ["client_key"]
+    template_validator = synthesized.resources("AWS::ApiGateway::RequestValidator")
+    assert [v["Properties"]["ValidateRequestBody"] for v in template_validator.values()] == [True]
+
+
+def test_stage_v1_traces_throttles_and_writes_access_logs(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "v1",
+            "TracingEnabled": True,
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": [Match.string_like_regexp("ApiAccessLogs"), "Arn"]},
+                "Format": Match.string_like_regexp("requestId"),
+            },
+            "MethodSettings": [
+                Match.object_like(
+                    {
+                        "DataTraceEnabled": False,
+                        "LoggingLevel": "ERROR",
+                        "MetricsEnabled": True,
+                        "ThrottlingRateLimit": 20,
+                        "ThrottlingBurstLimit": 40,
+                        "HttpMethod": "*",
+                        "ResourcePath": "/*",
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+    )
+
+
+def test_cors_preflight_allows_the_configured_origin(synthesized):
+    preflights = [p for (m, _), p in _methods(synthesized).items() if m == "OPTIONS"]
+    assert preflights
+    for props in preflights:
+        headers = props["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{CORS_ORIGIN}'"
+        assert "Authorization" in headers["method.response.header.Access-Control-Allow-Headers"]
+
+
+def test_gateway_errors_are_problem_json(synthesized):
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synthesized.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {
+        "BAD_REQUEST_BODY",
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "THROTTLED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(responses)
+    bad_body = responses["BAD_REQUEST_BODY"]
+    assert (
+        bad_body["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+    )
+    assert (
+        bad_body["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        == f"'{CORS_ORIGIN}'"
+    )
+    assert '"code": "INVALID_REQUEST"' in bad_body["ResponseTemplates"]["application/json"]
+
+
+def test_user_pool_has_the_tenant_attribute_groups_and_a_client_that_cannot_write_the_tenant(
+    template, synthesized
+):
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "Schema": Match.array_with([Match.object_like({"Name": "tenant_id", "Mutable": False})]),
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "MfaConfiguration": "ON",
+            "DeletionProtection": "ACTIVE",
+        },
+    )
+    groups = {
+        g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"admin", "payroll"}
+    (client,) = synthesized.resources("AWS::Cognito::UserPoolClient").values()
+    assert "custom:tenant_id" in client["Properties"]["ReadAttributes"]
+    assert "custom:tenant_id" not in client["Properties"]["WriteAttributes"]
+    assert not client["Properties"].get("GenerateSecret")
+
+
+def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
+    permissions = synthesized.resources("AWS::Lambda::Permission").values()
+    api_permissions = [p for p in permissions if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    assert len(api_permissions) == len(SPEC_ROUTES)
+    for permission in api_permissions:
+        *_, stage, method_and_path = permission["Properties"]["SourceArn"]["Fn::Join"][1]
+        assert stage["Ref"].startswith("ApiRestApiDeploymentStagev1")
+        method, path = method_and_path.split("/", 2)[1:]
+        # a path parameter is a * in the source ARN; nothing else is
+        assert (method, f"/{path}".replace("*", "{export_id}")) in SPEC_ROUTES

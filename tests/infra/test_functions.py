@@ -1,0 +1,94 @@
+"""The Lambda functions: runtime, architecture, tracing, logs, DLQ, timeouts, and an environment that the
+code's own settings model accepts."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from abax_payroll.settings import load_settings
+
+HANDLERS = {
+    "functions.activate.app.handler": "Activate",
+    "functions.export.app.handler": "ExportApi",
+    "functions.export.steps.handler": "ExportSteps",
+    "functions.rollback.app.handler": "Rollback",
+    "functions.export.schedule.handler": "Schedule",
+}
+STARTS_EXPORTS = {"functions.export.app.handler", "functions.export.schedule.handler"}
+
+
+def test_one_function_per_handler(synthesized):
+    handlers = {f["Properties"]["Handler"] for f in synthesized.resources("AWS::Lambda::Function").values()}
+    assert handlers == set(HANDLERS)
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS))
+def test_function_runtime_tracing_logs_and_dlq(synthesized, handler):
+    _, function = synthesized.function_by_handler(handler)
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": _ref_like(synthesized, "Logs", HANDLERS[handler])}
+    assert props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].startswith("FunctionsAsyncDeadLetterQueue")
+    assert len(props["Layers"]) == 1
+
+
+def test_api_functions_fit_the_api_gateway_timeout_and_tasks_have_room(synthesized):
+    timeouts = {
+        handler: synthesized.function_by_handler(handler)[1]["Properties"]["Timeout"] for handler in HANDLERS
+    }
+    assert timeouts["functions.activate.app.handler"] <= 29
+    assert timeouts["functions.export.app.handler"] <= 29
+    assert timeouts["functions.export.steps.handler"] >= 120
+    assert timeouts["functions.rollback.app.handler"] == 900
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS))
+def test_environment_passes_the_settings_model(synthesized, handler):
+    _, function = synthesized.function_by_handler(handler)
+    environment = {
+        name: value if isinstance(value, str) else f"resolved-{name.lower()}"
+        for name, value in function["Properties"]["Environment"]["Variables"].items()
+    }
+    settings = load_settings(environment)  # raises SettingsError like a cold start would
+    assert settings.poweroffice_keys_secret_arn and settings.abax_credentials_secret_arn
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "abax-payroll"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "AbaxPayroll"
+    assert environment["CLIENT_KEY_SECRET_PREFIX"] == "abax-payroll/client-keys/"
+    assert ("STATE_MACHINE_ARN" in environment) == (handler in STARTS_EXPORTS)
+
+
+def test_dead_letter_queue_is_encrypted_and_tls_only(template):
+    template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Effect": "Deny",
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            "Action": "sqs:*",
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_function_roles_use_no_aws_managed_policies(synthesized):
+    for logical_id, role in synthesized.resources("AWS::IAM::Role").items():
+        if logical_id.startswith("Functions"):
+            assert "ManagedPolicyArns" not in role["Properties"], logical_id
+
+
+def _ref_like(synthesized, suffix: str, name: str) -> str:
+    (logical_id,) = [
+        k for k in synthesized.resources("AWS::Logs::LogGroup") if k.startswith(f"Functions{name}{suffix}")
+    ]
+    return logical_id

@@ -1,0 +1,119 @@
+"""The state machine: Standard, logged without payroll data, traced, built from the ASL file the local stack
+runs, startable only by the export API and the schedule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.cdk.constructs.workflow import ASL_FILE
+from infra.cdk.definition import DefinitionError, local_definition
+
+PLACEHOLDERS = {
+    "ExportStepsFunctionArn": "arn:aws:lambda:eu-north-1:123456789012:function:export-steps",
+    "RollbackFunctionArn": "arn:aws:lambda:eu-north-1:123456789012:function:rollback",
+}
+
+
+def test_standard_state_machine_logs_without_execution_data_and_traces(template):
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "IncludeExecutionData": False,
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [
+                    "WorkflowExecutionLogsE67184FE", "Arn"]}}}],
+            },
+            "TracingConfiguration": {"Enabled": True},
+        },
+    )  # fmt: skip
+
+
+def test_definition_substitutions_point_at_the_task_functions(synthesized):
+    (machine,) = synthesized.resources("AWS::StepFunctions::StateMachine").values()
+    steps_id, _ = synthesized.function_by_handler("functions.export.steps.handler")
+    rollback_id, _ = synthesized.function_by_handler("functions.rollback.app.handler")
+    assert machine["Properties"]["DefinitionSubstitutions"] == {
+        "ExportStepsFunctionArn": {"Fn::GetAtt": [steps_id, "Arn"]},
+        "RollbackFunctionArn": {"Fn::GetAtt": [rollback_id, "Arn"]},
+    }
+
+
+def test_deployed_definition_is_the_asl_file_with_arns_substituted(synthesized):
+    definition = local_definition(synthesized.template, PLACEHOLDERS)
+    source = json.loads(ASL_FILE.read_text())
+    assert definition["StartAt"] == "Validate"
+    assert set(definition["States"]) == set(source["States"]) >= {
+        "Validate", "Group", "Push", "Complete", "Rollback", "RollbackOutcome", "MarkFailed",
+    }  # fmt: skip
+    expected = json.loads(
+        ASL_FILE.read_text()
+        .replace("${ExportStepsFunctionArn}", PLACEHOLDERS["ExportStepsFunctionArn"])
+        .replace("${RollbackFunctionArn}", PLACEHOLDERS["RollbackFunctionArn"])
+    )
+    assert definition == expected
+    assert definition["States"]["Rollback"]["Resource"] == PLACEHOLDERS["RollbackFunctionArn"]
+    push_chunk = definition["States"]["Push"]["ItemProcessor"]["States"]["PushChunk"]
+    assert push_chunk["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
+
+
+def test_local_definition_resolves_joined_arn_references(synthesized):
+    """The other shape CDK emits (definition built in code): an Fn::Join of strings and ARN references."""
+    steps_id, _ = synthesized.function_by_handler("functions.export.steps.handler")
+    rollback_id, _ = synthesized.function_by_handler("functions.rollback.app.handler")
+    parts = [
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "',
+        {"Fn::GetAtt": [steps_id, "Arn"]},
+        '", "Next": "B"}, "B": {"Type": "Task", "Resource": "',
+        {"Ref": rollback_id},
+        '", "End": true}}}',
+    ]
+    functions = synthesized.resources("AWS::Lambda::Function")
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {"DefinitionString": {"Fn::Join": ["", parts]}},
+    }
+    definition = local_definition({"Resources": {**functions, "Machine": machine}}, PLACEHOLDERS)
+    assert definition["States"]["A"]["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
+    assert definition["States"]["B"]["Resource"] == PLACEHOLDERS["RollbackFunctionArn"]
+
+
+def test_local_definition_refuses_a_missing_placeholder(synthesized):
+    with pytest.raises(DefinitionError):
+        local_definition(synthesized.template, {"ExportStepsFunctionArn": "arn:aws:lambda:::function:x"})
+
+
+def test_only_the_export_api_and_the_schedule_may_start_executions(synthesized):
+    starters = set()
+    for logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("states:") for action in actions):
+                assert actions == ["states:StartExecution"] or actions == "states:StartExecution"
+                assert statement["Resource"] == {"Ref": "WorkflowExportStateMachineC19B3F5E"}
+                starters.add(logical_id.split("Role")[0])
+    assert starters == {"FunctionsExportApi", "FunctionsSchedule"}
+
+
+def test_state_machine_may_invoke_exactly_the_two_task_functions(synthesized):
+    (policy,) = [
+        p for k, p in synthesized.resources("AWS::IAM::Policy").items() if k.startswith("WorkflowExport")
+    ]
+    invoke = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "lambda:InvokeFunction"
+    ]
+    steps_id, _ = synthesized.function_by_handler("functions.export.steps.handler")
+    rollback_id, _ = synthesized.function_by_handler("functions.rollback.app.handler")
+    assert invoke == [
+        {
+            "Sid": "InvokeExportTasks",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [{"Fn::GetAtt": [steps_id, "Arn"]}, {"Fn::GetAtt": [rollback_id, "Arn"]}],
+        }
+    ]
