@@ -1,0 +1,149 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright for Python against the local stack's web app.
+
+Never `playwright install`: the browser is /usr/bin/chromium (apt), found by `executable_path`.
+Each test gets a fresh company (stack.reset()) and a fresh browser profile; screenshots of each step go to
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TERMINAL = {"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+def _skip_reason() -> str | None:
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does this"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """One local stack per process, shared with the e2e tests when they run in the same worker."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    try:
+        from tests.e2e.helpers import acquire_stack, release_stack
+    except ImportError:  # pragma: no cover - the e2e helpers are the usual owner of the process's stack
+        from local.stack import LocalStack
+
+        own = LocalStack().start()
+        yield own
+        own.stop()
+        return
+    yield acquire_stack()
+    release_stack()
+
+
+def wait_idle(stack: Any, timeout: float = 60) -> None:
+    """Let every export end, so that none writes into the next test's fresh company."""
+    from local.auth import mint_token
+
+    deadline = time.monotonic() + timeout
+    for tenant in ("acme", "beta"):
+        headers = {"Authorization": f"Bearer {mint_token(tenant, 'admin')}"}
+        while time.monotonic() < deadline:
+            response = httpx.get(f"{stack.url}/v1/exports", params={"limit": 100}, headers=headers, timeout=30)
+            if response.status_code != 200 or all(e["status"] not in ("RUNNING",) for e in response.json()["exports"]):
+                break
+            time.sleep(0.2)
+
+
+def set_faults(stack: Any, rules: list[dict[str, Any]]) -> None:
+    response = httpx.post(f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def fresh(stack: Any) -> Iterator[Any]:
+    wait_idle(stack)
+    stack.reset()
+    set_faults(stack, [])
+    yield stack
+    wait_idle(stack)
+    set_faults(stack, [])
+
+
+@pytest.fixture
+def page(fresh: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a fresh Chromium profile, Norwegian by default, on the stack's web app."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="abax-payroll-chromium-")
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1366, "height": 900},
+                locale="nb-NO",
+                timezone_id="Europe/Oslo",
+            )
+            context.set_default_timeout(15_000)
+            the_page = context.pages[0] if context.pages else context.new_page()
+            errors: list[str] = []
+            the_page.on("pageerror", lambda error: errors.append(str(error)))
+            the_page.base_url = fresh.url  # type: ignore[attr-defined]
+            the_page.js_errors = errors  # type: ignore[attr-defined]
+            try:
+                yield the_page
+            finally:
+                context.close()
+            assert not errors, f"JavaScript errors on the page: {errors}"
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Shots:
+    """Numbered screenshots of one test's steps."""
+
+    def __init__(self, page: Any, prefix: str):
+        self.page, self.prefix, self.count = page, prefix, 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shot(page: Any, request: pytest.FixtureRequest) -> Shots:
+    return Shots(page, request.node.name.removeprefix("test_"))

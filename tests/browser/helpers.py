@@ -1,0 +1,79 @@
+"""Steps a person takes in the web app, and the API shortcuts tests use to set a company up."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+ACME_KEY = "acme-demo-client-key-7f3a"
+BETA_KEY = "beta-demo-client-key-91c2"
+ALL_CODES = {
+    "mileage": "710",
+    "passenger": "711",
+    "trailer": "712",
+    "forest_road": "713",
+    "heavy_load": "714",
+    "toll": "720",
+    "parking": "721",
+    "ferry": "722",
+}
+OCTOBER = ("2026-10-01", "2026-10-31")
+
+
+def login(page: Page, tenant: str = "acme", role: str = "admin") -> None:
+    page.goto(f"{page.base_url}/")  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", name="Utviklerinnlogging")).to_be_visible()
+    page.get_by_label("Firma (tenant)").fill(tenant)
+    page.get_by_label("Rolle").select_option(role)
+    page.get_by_role("button", name="Logg inn").click()
+    expect(page.get_by_test_id("who")).to_contain_text(tenant)
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def api(stack: Any, tenant: str, role: str = "admin") -> httpx.Client:
+    from local.auth import mint_token
+
+    token = mint_token(tenant, role)
+    return httpx.Client(base_url=f"{stack.url}/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def set_up_company(stack: Any, tenant: str, key: str) -> httpx.Client:
+    """Integration active and every category mapped, through the API."""
+    client = api(stack, tenant)
+    response = client.post("/integrations/poweroffice/activate", json={"client_key": key})
+    assert response.status_code == 200, response.text
+    response = client.put("/payroll-codes", json={"codes": ALL_CODES})
+    assert response.status_code == 200, response.text
+    return client
+
+
+def export_through_api(client: httpx.Client, logbook_ids: list[str]) -> dict[str, Any]:
+    response = client.post("/exports", json={"from": OCTOBER[0], "to": OCTOBER[1], "logbook_ids": logbook_ids})
+    assert response.status_code == 202, response.text
+    export_id = response.json()["export_id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        detail = client.get(f"/exports/{export_id}").json()
+        if detail["status"] != "RUNNING":
+            return detail
+        time.sleep(0.3)
+    raise AssertionError(f"export {export_id} still running")
+
+
+def search(page: Page, period: tuple[str, str] = OCTOBER) -> None:
+    """Ny eksport: fill the dates and press Søk; waits for the results."""
+    page.get_by_label("Fra dato").fill(period[0])
+    page.get_by_label("Til dato").fill(period[1])
+    page.get_by_role("button", name="Søk", exact=True).click()
+    expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)
+
+
+def wait_results(page: Page) -> None:
+    expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)

@@ -1,0 +1,137 @@
+"""The seed's story in a real browser: activate, map codes, search, fix, export, see it in the list."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .helpers import login, nav, search, wait_results
+
+
+def test_activation_codes_search_fix_export(page: Page, shot) -> None:
+    login(page, "acme", "admin")
+    expect(page.get_by_role("heading", name="Integrasjoner", level=1)).to_be_visible()
+    expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
+    shot("integrasjoner ikke aktivert")
+
+    # Aktiver: the dialog takes focus, Esc closes it and gives focus back.
+    activate = page.get_by_role("button", name="Aktiver")
+    activate.click()
+    dialog = page.get_by_role("dialog", name="Aktiver PowerOffice Go")
+    expect(dialog).to_be_visible()
+    key = dialog.get_by_label("Klientnøkkel (Client Key)")
+    expect(key).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(activate).to_be_focused()
+
+    # A wrong key: the dialog stays and says what to fix.
+    activate.click()
+    expect(key).to_be_focused()
+    # Tab from the last button comes back to the key (the focus stays in the dialog).
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(key).to_be_focused()
+    key.fill("acme-wrong-key-0000")
+    dialog.get_by_role("button", name="Bekreft").click()
+    alert = dialog.get_by_role("alert")
+    expect(alert).to_contain_text("Integrasjonen ble ikke aktivert")
+    expect(alert).to_contain_text("kjenner ikke igjen denne klientnøkkelen")
+    expect(alert).to_contain_text("produksjonsmiljøet")
+    expect(key).to_have_attribute("aria-invalid", "true")
+    shot("feil klientnokkel")
+
+    # A key of a client without the Payroll module: the message says what is missing.
+    key.fill("gamma-no-payroll-key-55d0")
+    dialog.get_by_role("button", name="Bekreft").click()
+    expect(alert).to_contain_text("lønnsmodulen")
+    expect(alert).to_contain_text("Payroll")
+    shot("lonnsmodul mangler")
+
+    # The right key.
+    key.fill("acme-demo-client-key-7f3a")
+    dialog.get_by_role("button", name="Bekreft").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Aktivert"))
+    expect(page.locator("#integration-message")).to_contain_text("Integrasjonen er godkjent")
+    expect(page.get_by_test_id("client-name")).to_have_text("Acme Transport AS")
+    expect(page.locator("#live")).to_contain_text("Integrasjonen er godkjent")
+    shot("integrasjon aktivert")
+    assert "acme-demo-client-key" not in page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)")
+
+    # Lønnskoder: map all but toll, and mileage to the inactive 730.
+    nav(page, "Lønnskoder")
+    expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
+    codes = {"mileage": "730", "passenger": "711", "trailer": "712", "forest_road": "713", "heavy_load": "714",
+             "toll": "", "parking": "721", "ferry": "722"}
+    for category, code in codes.items():
+        page.locator(f"#code-{category}").fill(code)
+    page.get_by_role("button", name="Lagre lønnskoder").click()
+    expect(page.get_by_text("Lønnskodene er lagret.")).to_be_visible()
+    shot("lonnskoder med feil")
+
+    # Søk: every problem at once, each with its items and where to fix it.
+    nav(page, "Ny eksport")
+    search(page)
+    problems = page.get_by_test_id("problems")
+    expect(problems).to_be_visible()
+    for code in ("PAY_ITEM_NOT_FOUND", "PAY_CODE_NOT_CONFIGURED", "EMPLOYEE_NUMBER_MISSING", "EMPLOYEE_NOT_FOUND"):
+        expect(problems.locator(f"li.problem[data-code={code}]")).to_be_visible()
+    expect(problems).to_contain_text("730")
+    expect(problems).to_contain_text("Bompenger")
+    expect(problems).to_contain_text("Nils Bakke")
+    expect(problems).to_contain_text("1099")
+    expect(page.get_by_test_id("export-button")).to_be_disabled()
+    expect(page.get_by_test_id("logbooks").locator("tbody tr")).to_have_count(5)
+    shot("sok viser alle problemer")
+
+    # The fix: the codes screen from the problem's link, then back to the search.
+    problems.locator("li.problem[data-code=PAY_ITEM_NOT_FOUND]").get_by_role("link", name="Gå til lønnskoder").click()
+    expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
+    page.locator("#code-mileage").fill("710")
+    page.locator("#code-toll").fill("720")
+    page.get_by_role("button", name="Lagre lønnskoder").click()
+    expect(page.get_by_text("Lønnskodene er lagret.")).to_be_visible()
+    page.get_by_role("link", name="Til eksport").click()
+    search(page)
+    expect(problems.locator("li.problem")).to_have_count(2)
+
+    # ... and leave out the logbooks of the drivers PowerOffice Go does not know.
+    problems.locator("li.problem[data-code=EMPLOYEE_NUMBER_MISSING]").get_by_role("button", name="Fjern disse kjørebøkene fra utvalget").click()
+    wait_results(page)
+    expect(problems.locator("li.problem")).to_have_count(1)
+    problems.locator("li.problem[data-code=EMPLOYEE_NOT_FOUND]").get_by_role("button", name="Fjern disse kjørebøkene fra utvalget").click()
+    wait_results(page)
+    expect(page.get_by_test_id("problems")).to_have_count(0)
+    expect(page.get_by_test_id("ready")).to_contain_text("13 linjer")
+    expect(page.get_by_test_id("totals")).to_contain_text("Ola Nordmann")
+    expect(page.get_by_test_id("grand-total")).to_have_text(re.compile(r"15\s620,82"))
+    shot("klar til eksport")
+
+    # Eksporter: the detail shows progress, then the outcome; the list shows it as Fullført.
+    page.get_by_test_id("export-button").click()
+    expect(page.get_by_role("heading", name=re.compile("^Eksport "), level=1)).to_be_visible()
+    expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED", timeout=60_000)
+    expect(page.get_by_test_id("outcome")).to_contain_text("13 lønnslinjer er opprettet")
+    lines = page.get_by_test_id("export-lines")
+    expect(lines.locator("tbody tr")).to_have_count(13)
+    expect(lines).to_contain_text(re.compile(r"71000000\d\d"))
+    shot("eksport fullfort")
+
+    page.get_by_role("link", name="Tilbake til eksporter").click()
+    rows = page.get_by_test_id("exports").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Fullført")
+    expect(rows.first).to_contain_text("Manuelt")
+    expect(rows.first).to_contain_text("13")
+    shot("eksportliste")
+
+    # A new search marks the logbooks as already exported.
+    page.get_by_role("link", name="Lag ny").click()
+    search(page)
+    exported = page.get_by_test_id("logbooks").locator("tr.exported")
+    expect(exported).to_have_count(3)
+    expect(exported.first).to_contain_text("Allerede eksportert")
+    shot("allerede eksportert")

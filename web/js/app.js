@@ -1,0 +1,150 @@
+// The shell: sign-in, navigation, hash routes, language switch and one poll timer at a time.
+import { createApi } from "./api.js";
+import { cognitoLogin, completeCognitoLogin, currentSession, devLogin, forget, loadConfig, signOut } from "./auth.js";
+import { lang, setLang, t } from "./i18n.js";
+import { announce, clear, field, h, notice } from "./ui.js";
+import { integrationView } from "./views/integration.js";
+import { codesView, ratesView, scheduleView } from "./views/settings.js";
+import { newExportView } from "./views/new-export.js";
+import { exportDetailView, exportListView } from "./views/exports.js";
+
+const ROUTES = [
+  [/^\/?$/, integrationView],
+  [/^\/integration$/, integrationView],
+  [/^\/codes$/, codesView],
+  [/^\/rates$/, ratesView],
+  [/^\/schedule$/, scheduleView],
+  [/^\/export\/new$/, newExportView],
+  [/^\/exports$/, exportListView],
+  [/^\/exports\/([\w-]+)$/, exportDetailView],
+];
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const ctx = { config: null, session: null, api: null, main, pollTimer: null, renderId: 0, loginMessage: "" };
+
+ctx.poll = (fn, ms) => {
+  clearTimeout(ctx.pollTimer);
+  const id = ctx.renderId;
+  ctx.pollTimer = setTimeout(() => { if (id === ctx.renderId) fn(); }, ms);
+};
+ctx.navigate = (hash) => { if (location.hash === hash) route(); else location.hash = hash; };
+ctx.isCurrent = (id) => id === ctx.renderId;
+ctx.signedOut = (message) => {
+  forget();
+  ctx.session = null;
+  ctx.loginMessage = message || "";
+  route();
+};
+
+function chrome() {
+  document.documentElement.lang = lang();
+  document.title = `ABAX → PowerOffice Go`;
+  document.querySelector(".skip-link").textContent = t("skip");
+  const switcher = document.getElementById("lang-switch");
+  switcher.textContent = t("lang.switch");
+  switcher.setAttribute("aria-label", t("lang.switchLabel"));
+  switcher.lang = lang() === "nb" ? "en" : "nb";
+  const session = document.getElementById("session");
+  if (ctx.session) {
+    clear(session,
+      h("span", { "data-testid": "who" }, t("signedInAs", { user: ctx.session.user, tenant: ctx.session.tenant, role: t(`role.${ctx.session.role}`) })),
+      h("button", { type: "button", class: "link-button", onclick: () => { if (!signOut(ctx.config)) ctx.signedOut(); } }, t("signOut")));
+  } else {
+    clear(session);
+  }
+  nav.hidden = !ctx.session;
+  nav.setAttribute("aria-label", t("nav.label"));
+  const current = (location.hash.replace(/^#/, "") || "/integration").replace(/^\/exports\/.+/, "/exports");
+  const link = (path, key) => h("li", {}, h("a", { href: `#${path}`, "aria-current": current === path ? "page" : false }, t(key)));
+  clear(nav,
+    h("h2", {}, t("nav.admin")),
+    h("ul", {}, link("/integration", "nav.integration"), link("/codes", "nav.codes"), link("/rates", "nav.rates"), link("/schedule", "nav.schedule")),
+    h("h2", {}, t("nav.payroll")),
+    h("ul", {}, link("/export/new", "nav.newExport"), link("/exports", "nav.exports")));
+}
+
+function loginView() {
+  const local = ctx.config.mode === "local";
+  const error = h("div", { role: "alert" });
+  if (ctx.loginMessage) error.append(notice("warn", null, h("p", {}, ctx.loginMessage)));
+  if (!local) {
+    return h("section", { class: "card login" },
+      h("h1", { tabindex: "-1" }, t("login.title")), error, h("p", {}, t("login.cognitoIntro")),
+      h("button", { type: "button", class: "primary", onclick: () => cognitoLogin(ctx.config) }, t("login.cognito")));
+  }
+  const tenant = h("input", { type: "text", name: "tenant", value: "acme", required: true, autocomplete: "organization", list: "tenants" });
+  const role = h("select", { name: "role" }, h("option", { value: "admin" }, t("role.admin")), h("option", { value: "payroll" }, t("role.payroll")));
+  const submit = async (event) => {
+    event.preventDefault();
+    clear(error);
+    try {
+      ctx.session = await devLogin(tenant.value.trim(), role.value);
+      ctx.loginMessage = "";
+      route();
+    } catch (failure) {
+      error.append(notice("bad", null, h("p", {}, t("login.failed", { detail: failure.message }))));
+    }
+  };
+  return h("section", { class: "card login" },
+    h("h1", { tabindex: "-1" }, t("login.devTitle")), h("p", {}, t("login.devIntro")), error,
+    h("form", { onsubmit: submit, "aria-label": t("login.devTitle") },
+      field("login-tenant", t("login.tenant"), tenant, t("login.tenantHint")),
+      h("datalist", { id: "tenants" }, h("option", { value: "acme" }), h("option", { value: "beta" })),
+      field("login-role", t("login.role"), role),
+      h("button", { type: "submit", class: "primary" }, t("login.submit"))));
+}
+
+async function route() {
+  ctx.renderId += 1;
+  clearTimeout(ctx.pollTimer);
+  const id = ctx.renderId;
+  ctx.session = ctx.session || currentSession();
+  chrome();
+  if (!ctx.session) {
+    clear(main, loginView());
+    main.querySelector("h1")?.focus();
+    return;
+  }
+  const path = location.hash.replace(/^#/, "") || "/integration";
+  for (const [pattern, view] of ROUTES) {
+    const match = path.match(pattern);
+    if (!match) continue;
+    clear(main, h("p", { class: "loading" }, t("loading")));
+    try {
+      const content = await view(ctx, ...match.slice(1));
+      if (id !== ctx.renderId) return;
+      clear(main, content);
+    } catch (failure) {
+      if (id !== ctx.renderId) return;
+      clear(main, notice("bad", t("error.generic", { detail: failure.message })));
+    }
+    const heading = main.querySelector("h1");
+    if (heading && !main.contains(document.activeElement)) { heading.tabIndex = -1; heading.focus(); }
+    main.dataset.view = path;
+    return;
+  }
+  ctx.navigate("#/integration");
+}
+
+async function start() {
+  ctx.config = await loadConfig();
+  ctx.api = createApi(ctx.config.apiUrl, () => ctx.session?.token, () => ctx.signedOut(t("login.expired")));
+  if (ctx.config.mode === "cognito") {
+    try {
+      ctx.session = await completeCognitoLogin(ctx.config);
+    } catch (failure) {
+      ctx.loginMessage = t("login.failed", { detail: failure.message });
+    }
+  }
+  document.getElementById("lang-switch").addEventListener("click", () => {
+    setLang(lang() === "nb" ? "en" : "nb");
+    route();
+    announce(t("lang.switch") === "English" ? "Norsk" : "English");
+  });
+  window.addEventListener("hashchange", route);
+  await route();
+  document.body.dataset.ready = "true";
+}
+
+start();

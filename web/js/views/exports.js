@@ -1,0 +1,184 @@
+// The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
+import { t } from "../i18n.js";
+import { problemView } from "../problems.js";
+import { announce, category, clear, dateTime, h, money, notice, number, period, statusBadge } from "../ui.js";
+
+const POLL_MS = 1000;
+
+function trigger(value) { return t(`trigger.${value}`) !== `trigger.${value}` ? t(`trigger.${value}`) : value; }
+
+export async function exportListView(ctx) {
+  const first = await ctx.api.get("/exports?limit=20");
+  const body = h("tbody");
+  const more = h("div", { class: "row" });
+  let nextToken = first.next_token;
+  let shown = [...first.exports];
+
+  const row = (item) => h("tr", { dataset: { exportId: item.export_id, status: item.status } },
+    h("td", {}, h("a", { href: `#/exports/${item.export_id}`, "aria-label": t("list.openLabel", { date: dateTime(item.created_at) }) },
+      dateTime(item.created_at))),
+    h("td", {}, period(item.period)),
+    h("td", {}, statusBadge(item.status)),
+    h("td", {}, trigger(item.trigger)),
+    h("td", { class: "num" }, item.status === "RUNNING" ? `${item.lines_pushed} / ${item.line_count}` : item.line_count),
+    h("td", { class: "num" }, money(item.total_amount)),
+    h("td", {}, h("a", { href: `#/exports/${item.export_id}` }, t("list.open"))));
+
+  const draw = () => {
+    clear(body, shown.map(row));
+    clear(more, nextToken ? h("button", { type: "button", onclick: loadMore }, t("list.more")) : null);
+  };
+
+  async function loadMore() {
+    const page = await ctx.api.get(`/exports?limit=20&next_token=${encodeURIComponent(nextToken)}`);
+    shown = shown.concat(page.exports);
+    nextToken = page.next_token;
+    draw();
+    body.rows[body.rows.length - page.exports.length]?.querySelector("a")?.focus();
+  }
+
+  // While something runs, the first page refreshes itself (statuses and pushed lines).
+  async function refresh() {
+    if (!shown.some((item) => item.status === "RUNNING")) return;
+    ctx.poll(async () => {
+      try {
+        const page = await ctx.api.get("/exports?limit=20");
+        const fresh = new Map(page.exports.map((item) => [item.export_id, item]));
+        for (const item of shown) {
+          const now = fresh.get(item.export_id);
+          if (now && now.status !== item.status) announce(`${dateTime(now.created_at)}: ${t(`status.${now.status}`)}`);
+        }
+        shown = shown.map((item) => fresh.get(item.export_id) || item);
+        draw();
+      } catch { /* try again on the next tick */ }
+      refresh();
+    }, POLL_MS);
+  }
+
+  draw();
+  refresh();
+  return h("div", {},
+    h("p", { class: "breadcrumb" }, `${t("nav.payroll")} › ${t("nav.exports")}`),
+    h("div", { class: "row spread" }, h("h1", {}, t("list.title")), h("a", { class: "button primary", href: "#/export/new" }, t("list.new"))),
+    h("p", {}, t("list.intro")),
+    shown.length
+      ? h("div", { class: "card table-wrap" }, h("table", { "data-testid": "exports" },
+        h("thead", {}, h("tr", {}, ["list.created", "list.period", "list.status", "list.trigger", "list.lines", "list.amount"]
+          .map((key) => h("th", { scope: "col", class: ["list.lines", "list.amount"].includes(key) ? "num" : "" }, t(key))),
+          h("th", {}, h("span", { class: "visually-hidden" }, t("list.open"))))),
+        body), more)
+      : h("p", { class: "card muted" }, t("list.empty")));
+}
+
+function consoleLink(ctx, arn) {
+  if (!arn) return "–";
+  const region = arn.split(":")[3];
+  if (ctx.config.mode !== "cognito" || !region) return h("code", {}, arn);
+  const href = `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(arn)}`;
+  return h("a", { href, target: "_blank", rel: "noopener" }, t("detail.executionLink"));
+}
+
+function outcome(item) {
+  const rollback = item.rollback || {};
+  const left = rollback.left_behind || [];
+  switch (item.status) {
+    case "RUNNING": {
+      return h("div", { class: "notice info" },
+        h("p", {}, t("detail.running")),
+        h("label", { for: "push-progress" }, t("detail.progressLabel")), " ",
+        h("progress", { id: "push-progress", max: String(Math.max(item.line_count, 1)), value: String(item.lines_pushed) }), " ",
+        h("span", { "data-testid": "progress-text" }, t("detail.progress", { pushed: item.lines_pushed, count: item.line_count })));
+    }
+    case "COMPLETED":
+      return notice("ok", null, h("p", {}, t("detail.completed", { count: item.lines_pushed })));
+    case "ROLLED_BACK":
+      return notice("warn", t("status.ROLLED_BACK"), h("p", { "data-testid": "rollback-message" }, t("detail.rolledBack", { deleted: rollback.deleted ?? 0 })));
+    case "ROLLBACK_INCOMPLETE":
+      return notice("bad", t("status.ROLLBACK_INCOMPLETE"),
+        h("p", { "data-testid": "rollback-message" }, t("detail.rollbackIncomplete", { left: left.length })),
+        rollback.error ? h("p", { class: "small" }, rollback.error) : null);
+    case "VALIDATION_FAILED":
+      return notice("warn", null, h("p", {}, t("detail.validationFailed")));
+    case "FAILED":
+      return notice("bad", null, h("p", {}, t("detail.failed")));
+    default:
+      return null;
+  }
+}
+
+function leftBehindTable(item) {
+  const left = item.rollback?.left_behind || [];
+  if (!left.length) return null;
+  return h("section", { class: "card", "aria-labelledby": "left-title" },
+    h("h2", { id: "left-title" }, t("detail.leftBehind", { count: left.length })),
+    h("table", { "data-testid": "left-behind" },
+      h("thead", {}, h("tr", {}, ["detail.salaryLineId", "new.employee", "new.code", "new.amount", "detail.reason"].map((key) => h("th", { scope: "col" }, t(key))))),
+      h("tbody", {}, left.map((line) => h("tr", {},
+        h("td", {}, String(line.salary_line_id)),
+        h("td", {}, line.employee_name ? `${line.employee_name} (${line.employee_number})` : "–"),
+        h("td", {}, line.pay_item_code || "–"),
+        h("td", { class: "num" }, money(line.amount)),
+        h("td", {}, line.reason || "–"))))));
+}
+
+export async function exportDetailView(ctx, exportId) {
+  const container = h("div", { id: "export-detail" });
+  let previous = null;
+
+  const draw = (item) => {
+    const lines = item.lines || [];
+    clear(container,
+      h("p", { class: "breadcrumb" }, h("a", { href: "#/exports" }, `← ${t("detail.back")}`)),
+      h("h1", {}, t("detail.title", { id: item.export_id })),
+      h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcome(item)),
+      item.error ? notice("bad", t("detail.error"), h("p", { "data-testid": "error" }, `${item.error.code}: ${item.error.message}`)) : null,
+      h("section", { class: "card" }, h("dl", { class: "facts" },
+        h("dt", {}, t("detail.status")), h("dd", { "data-testid": "status" }, statusBadge(item.status)),
+        h("dt", {}, t("detail.period")), h("dd", {}, period(item.period)),
+        h("dt", {}, t("detail.trigger")), h("dd", {}, trigger(item.trigger)),
+        h("dt", {}, t("detail.createdBy")), h("dd", {}, item.created_by || "–"),
+        h("dt", {}, t("detail.created")), h("dd", {}, dateTime(item.created_at)),
+        h("dt", {}, t("detail.finished")), h("dd", {}, dateTime(item.finished_at)),
+        h("dt", {}, t("detail.lines")), h("dd", {}, `${item.lines_pushed} / ${item.line_count}`),
+        h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)),
+        h("dt", {}, t("detail.execution")), h("dd", {}, consoleLink(ctx, item.execution_arn)))),
+      leftBehindTable(item),
+      item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
+        h("h2", { id: "detail-problems" }, t("detail.problems")),
+        h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem)))) : null,
+      lines.length ? h("section", { class: "card", "aria-labelledby": "detail-lines" },
+        h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: lines.length })),
+        h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines" },
+          h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "detail.salaryLineId"]
+            .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount"].includes(key) ? "num" : "" }, t(key))))),
+          h("tbody", {}, lines.map((line) => h("tr", {},
+            h("td", {}, `${line.employee_name} (${line.employee_number})`),
+            h("td", {}, (line.categories || []).map(category).join(", ")),
+            h("td", {}, line.pay_item_code),
+            h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
+            h("td", { class: "num" }, line.rate === null ? "–" : number(line.rate)),
+            h("td", { class: "num" }, money(line.amount)),
+            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed"))))))))) : null);
+    container.dataset.status = item.status;
+  };
+
+  const tick = async () => {
+    try {
+      const item = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}`);
+      if (!ctx.isCurrent(id)) return;
+      if (previous && previous !== item.status) announce(`${t("detail.status")}: ${t(`status.${item.status}`)}`);
+      previous = item.status;
+      draw(item);
+      if (item.status === "RUNNING") ctx.poll(tick, POLL_MS);
+    } catch {
+      if (ctx.isCurrent(id)) ctx.poll(tick, POLL_MS * 2);
+    }
+  };
+
+  const id = ctx.renderId;
+  const item = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}`);
+  previous = item.status;
+  draw(item);
+  if (item.status === "RUNNING") ctx.poll(tick, POLL_MS);
+  return container;
+}

@@ -1,0 +1,127 @@
+// Payroll codes per category, the rate table and the monthly schedule.
+import { t } from "../i18n.js";
+import { errorView } from "../problems.js";
+import { announce, category, clear, field, h, notice } from "../ui.js";
+
+const DISTANCE = ["mileage", "passenger", "trailer", "forest_road", "heavy_load"];
+const OUTLAY = ["toll", "parking", "ferry"];
+const UNITS = { passenger: "passenger-km", toll: "NOK", parking: "NOK", ferry: "NOK" };
+
+function saved(message, text) {
+  clear(message, notice("ok", null, h("p", {}, text)));
+  announce(text);
+}
+
+export async function codesView(ctx) {
+  const { codes } = await ctx.api.get("/payroll-codes");
+  const message = h("div", { id: "codes-message" });
+  const inputs = {};
+  const section = (titleKey, names) => h("fieldset", { class: "card" },
+    h("legend", {}, h("strong", {}, t(titleKey))),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
+        h("th", { scope: "col" }, t("codes.code")))),
+      h("tbody", {}, names.map((name) => {
+        inputs[name] = h("input", { type: "text", id: `code-${name}`, name, value: codes[name] || "", inputmode: "numeric",
+          size: 8, maxlength: 20, pattern: "[A-Za-z0-9._-]+", placeholder: t("codes.none") });
+        return h("tr", {},
+          h("th", { scope: "row" }, h("label", { for: `code-${name}` }, category(name))),
+          h("td", {}, t(`unit.${UNITS[name] || "km"}`)),
+          h("td", {}, inputs[name]));
+      }))));
+  const save = async (event) => {
+    event.preventDefault();
+    clear(message);
+    const body = { codes: Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim() || null])) };
+    try {
+      const result = await ctx.api.put("/payroll-codes", body);
+      for (const [name, input] of Object.entries(inputs)) input.value = result.codes[name] || "";
+      saved(message, t("codes.saved"));
+    } catch (error) {
+      clear(message, errorView(error));
+    }
+  };
+  return h("div", {},
+    h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.codes")}`),
+    h("h1", {}, t("codes.title")),
+    h("p", {}, t("codes.intro")),
+    h("p", { class: "notice info small" }, t("codes.names")),
+    h("form", { onsubmit: save, "aria-label": t("codes.title") },
+      section("codes.distance", DISTANCE), section("codes.outlay", OUTLAY),
+      message,
+      h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("codes.save")),
+        h("a", { href: "#/export/new" }, t("codes.toExport")))));
+}
+
+export async function ratesView(ctx) {
+  const { rates } = await ctx.api.get("/rates");
+  const message = h("div", { id: "rates-message" });
+  const body = h("tbody");
+  let counter = 0;
+  const addRow = (rate = { category: "mileage", valid_from: new Date().toISOString().slice(0, 10), rate: "" }) => {
+    counter += 1;
+    const select = h("select", { id: `rate-cat-${counter}`, "aria-label": t("rates.category") },
+      DISTANCE.map((name) => h("option", { value: name, selected: name === rate.category }, category(name))));
+    const from = h("input", { type: "date", value: rate.valid_from, required: true, "aria-label": t("rates.validFrom") });
+    const amount = h("input", { type: "number", value: rate.rate, min: "0", max: "1000", step: "0.01", required: true,
+      "aria-label": t("rates.rate"), style: "width:7rem" });
+    const row = h("tr", {}, h("td", {}, select), h("td", {}, from), h("td", { class: "num" }, amount),
+      h("td", {}, h("button", { type: "button", "aria-label": t("rates.removeLabel", { category: category(rate.category), date: rate.valid_from }),
+        onclick: () => { row.remove(); body.querySelector("select")?.focus(); } }, t("rates.remove"))));
+    row.read = () => ({ category: select.value, valid_from: from.value, rate: amount.value });
+    body.append(row);
+    return select;
+  };
+  rates.forEach((rate) => addRow(rate));
+  const save = async (event) => {
+    event.preventDefault();
+    clear(message);
+    try {
+      const result = await ctx.api.put("/rates", { rates: [...body.rows].map((row) => row.read()) });
+      clear(body);
+      result.rates.forEach((rate) => addRow(rate));
+      saved(message, t("rates.saved"));
+    } catch (error) {
+      clear(message, errorView(error));
+    }
+  };
+  return h("div", {},
+    h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.rates")}`),
+    h("h1", {}, t("rates.title")), h("p", {}, t("rates.intro")),
+    h("form", { onsubmit: save, class: "card", "aria-label": t("rates.title") },
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
+        h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body),
+      message,
+      h("div", { class: "row", style: "margin-top:.8rem" },
+        h("button", { type: "button", onclick: () => addRow().focus() }, t("rates.add")),
+        h("button", { type: "submit", class: "primary" }, t("rates.save")))));
+}
+
+export async function scheduleView(ctx) {
+  const schedule = await ctx.api.get("/schedule");
+  const message = h("div", { id: "schedule-message" });
+  const enabled = h("input", { type: "checkbox", id: "schedule-enabled", checked: !!schedule.enabled });
+  const dayInput = h("input", { type: "number", min: "1", max: "28", value: String(schedule.day_of_month || 5), required: true, style: "width:5rem" });
+  const summary = h("p", { class: "muted" });
+  const describe = (s) => { summary.textContent = s.enabled ? t("schedule.summaryOn", { day: s.day_of_month }) : t("schedule.summaryOff"); };
+  describe(schedule);
+  const save = async (event) => {
+    event.preventDefault();
+    clear(message);
+    try {
+      const result = await ctx.api.put("/schedule", { enabled: enabled.checked, day_of_month: Number(dayInput.value) });
+      describe(result);
+      saved(message, t("schedule.saved"));
+    } catch (error) {
+      clear(message, errorView(error));
+    }
+  };
+  return h("div", {},
+    h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.schedule")}`),
+    h("h1", {}, t("schedule.title")), h("p", {}, t("schedule.intro")),
+    h("form", { class: "card", onsubmit: save, "aria-label": t("schedule.title") },
+      h("div", { class: "row field" }, enabled, h("label", { for: "schedule-enabled" }, t("schedule.enabled"))),
+      field("schedule-day", t("schedule.day"), dayInput),
+      summary, message,
+      h("button", { type: "submit", class: "primary" }, t("schedule.save"))));
+}
