@@ -223,3 +223,8 @@ def pay_items_by_id(client_key: str = ACME_KEY) -> dict[str, dict[str, Any]]:
 def employees_by_id(client_key: str = ACME_KEY) -> dict[int, dict[str, Any]]:
     client = next(c for c in demo_data("poweroffice.json")["clients"] if c["client_key"] == client_key)
     return {int(employee["Id"]): employee for employee in client["employees"]}
+
+
+def fmt_total(value: Decimal) -> str:
+    """How this system's API writes a Decimal: a string with 2 decimals."""
+    return f"{round2(value):.2f}"

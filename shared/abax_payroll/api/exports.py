@@ -17,7 +17,7 @@ from .common import caller
 from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, Schedule
 
 router = Router()
-EXPORT_ID = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
+EXPORT_ID = r"^[0-9]{8}T[0-9]{6}([0-9]{3})?Z-[0-9a-f]{8}$"  # milliseconds since ids sort the list
 
 
 @router.get("/payroll-codes", summary="The pay-item code of each category")
