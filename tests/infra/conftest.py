@@ -1,10 +1,12 @@
-"""One synthesized stack per test session (a synth with cdk-nag takes ~10 s), shared by every infra test.
+"""One synthesized stack per test session (a synth with cdk-nag takes ~10 s), shared by every infra test and,
+under pytest-xdist, by every worker: the first one synthesizes under a file lock, the others read its output.
 
 The Lambda code is copied by build_assets.build_code into a temporary directory; the dependency layer is an
 empty placeholder, so these tests need no network (`make synth` builds the real layer)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,21 +44,38 @@ def placeholder_assets(directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesize(directory: Path) -> Synthesized:
     from infra.cdk.app import create_app
 
-    assets = placeholder_assets(tmp_path_factory.mktemp("assets"))
-    outdir = tmp_path_factory.mktemp("cdk.out")
+    assets = placeholder_assets(directory / "assets")
+    outdir = directory / "cdk.out"
     app, stack = create_app(
         {"assets_dir": str(assets), "stack_name": STACK_NAME, "cors_allowed_origins": CORS_ORIGIN},
         outdir=str(outdir),
     )
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
-    artifact = assembly.get_stack_artifact(stack.artifact_id)
-    template_path = Path(assembly.directory) / artifact.template_file
+    template_path = Path(assembly.directory) / assembly.get_stack_artifact(stack.artifact_id).template_file
     return Synthesized(
         template=json.loads(template_path.read_text()), template_path=template_path, outdir=outdir
+    )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Synthesized:
+    if worker_id == "master":
+        return synthesize(tmp_path_factory.mktemp("infra"))
+    shared = tmp_path_factory.getbasetemp().parent / "infra-synth"  # the same directory for every worker
+    shared.mkdir(exist_ok=True)
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "template-path"
+        if not done.exists():
+            result = synthesize(shared)
+            done.write_text(str(result.template_path))
+            return result
+    template_path = Path(done.read_text())
+    return Synthesized(
+        template=json.loads(template_path.read_text()), template_path=template_path, outdir=shared / "cdk.out"
     )
 
 

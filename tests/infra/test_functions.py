@@ -4,9 +4,8 @@ code's own settings model accepts."""
 from __future__ import annotations
 
 import pytest
-from aws_cdk.assertions import Match
-
 from abax_payroll.settings import load_settings
+from aws_cdk.assertions import Match
 
 HANDLERS = {
     "functions.activate.app.handler": "Activate",
