@@ -42,7 +42,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _skip_reason() -> str | None:
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        return f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does this"
+        return (
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does this"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -77,14 +79,20 @@ def wait_idle(stack: Any, timeout: float = 60) -> None:
     for tenant in ("acme", "beta"):
         headers = {"Authorization": f"Bearer {mint_token(tenant, 'admin')}"}
         while time.monotonic() < deadline:
-            response = httpx.get(f"{stack.url}/v1/exports", params={"limit": 100}, headers=headers, timeout=30)
-            if response.status_code != 200 or all(e["status"] not in ("RUNNING",) for e in response.json()["exports"]):
+            response = httpx.get(
+                f"{stack.url}/v1/exports", params={"limit": 100}, headers=headers, timeout=30
+            )
+            if response.status_code != 200 or all(
+                e["status"] not in ("RUNNING",) for e in response.json()["exports"]
+            ):
                 break
             time.sleep(0.2)
 
 
 def set_faults(stack: Any, rules: list[dict[str, Any]]) -> None:
-    response = httpx.post(f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10)
+    response = httpx.post(
+        f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10
+    )
     assert response.status_code == 200, response.text
 
 
@@ -139,7 +147,10 @@ class Shots:
 
     def __call__(self, name: str) -> Path:
         self.count += 1
-        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
+        path = (
+            SCREENSHOTS
+            / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
+        )
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -55,7 +55,9 @@ def set_up_company(stack: Any, tenant: str, key: str) -> httpx.Client:
 
 
 def export_through_api(client: httpx.Client, logbook_ids: list[str]) -> dict[str, Any]:
-    response = client.post("/exports", json={"from": OCTOBER[0], "to": OCTOBER[1], "logbook_ids": logbook_ids})
+    response = client.post(
+        "/exports", json={"from": OCTOBER[0], "to": OCTOBER[1], "logbook_ids": logbook_ids}
+    )
     assert response.status_code == 202, response.text
     export_id = response.json()["export_id"]
     deadline = time.monotonic() + 60

@@ -59,13 +59,23 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(page.get_by_test_id("client-name")).to_have_text("Acme Transport AS")
     expect(page.locator("#live")).to_contain_text("Integrasjonen er godkjent")
     shot("integrasjon aktivert")
-    assert "acme-demo-client-key" not in page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)")
+    assert "acme-demo-client-key" not in page.evaluate(
+        "JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
+    )
 
     # Lønnskoder: map all but toll, and mileage to the inactive 730.
     nav(page, "Lønnskoder")
     expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
-    codes = {"mileage": "730", "passenger": "711", "trailer": "712", "forest_road": "713", "heavy_load": "714",
-             "toll": "", "parking": "721", "ferry": "722"}
+    codes = {
+        "mileage": "730",
+        "passenger": "711",
+        "trailer": "712",
+        "forest_road": "713",
+        "heavy_load": "714",
+        "toll": "",
+        "parking": "721",
+        "ferry": "722",
+    }
     for category, code in codes.items():
         page.locator(f"#code-{category}").fill(code)
     page.get_by_role("button", name="Lagre lønnskoder").click()
@@ -77,7 +87,12 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     search(page)
     problems = page.get_by_test_id("problems")
     expect(problems).to_be_visible()
-    for code in ("PAY_ITEM_NOT_FOUND", "PAY_CODE_NOT_CONFIGURED", "EMPLOYEE_NUMBER_MISSING", "EMPLOYEE_NOT_FOUND"):
+    for code in (
+        "PAY_ITEM_NOT_FOUND",
+        "PAY_CODE_NOT_CONFIGURED",
+        "EMPLOYEE_NUMBER_MISSING",
+        "EMPLOYEE_NOT_FOUND",
+    ):
         expect(problems.locator(f"li.problem[data-code={code}]")).to_be_visible()
     expect(problems).to_contain_text("730")
     expect(problems).to_contain_text("Bompenger")
@@ -88,7 +103,9 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     shot("sok viser alle problemer")
 
     # The fix: the codes screen from the problem's link, then back to the search.
-    problems.locator("li.problem[data-code=PAY_ITEM_NOT_FOUND]").get_by_role("link", name="Gå til lønnskoder").click()
+    problems.locator("li.problem[data-code=PAY_ITEM_NOT_FOUND]").get_by_role(
+        "link", name="Gå til lønnskoder"
+    ).click()
     expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
     page.locator("#code-mileage").fill("710")
     page.locator("#code-toll").fill("720")
@@ -99,10 +116,14 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(problems.locator("li.problem")).to_have_count(2)
 
     # ... and leave out the logbooks of the drivers PowerOffice Go does not know.
-    problems.locator("li.problem[data-code=EMPLOYEE_NUMBER_MISSING]").get_by_role("button", name="Fjern disse kjørebøkene fra utvalget").click()
+    problems.locator("li.problem[data-code=EMPLOYEE_NUMBER_MISSING]").get_by_role(
+        "button", name="Fjern disse kjørebøkene fra utvalget"
+    ).click()
     wait_results(page)
     expect(problems.locator("li.problem")).to_have_count(1)
-    problems.locator("li.problem[data-code=EMPLOYEE_NOT_FOUND]").get_by_role("button", name="Fjern disse kjørebøkene fra utvalget").click()
+    problems.locator("li.problem[data-code=EMPLOYEE_NOT_FOUND]").get_by_role(
+        "button", name="Fjern disse kjørebøkene fra utvalget"
+    ).click()
     wait_results(page)
     expect(page.get_by_test_id("problems")).to_have_count(0)
     expect(page.get_by_test_id("ready")).to_contain_text("13 linjer")

@@ -1,5 +1,6 @@
 // The shell: sign-in, navigation, hash routes, language switch and one poll timer at a time.
-import { createApi } from "./api.js";
+import { ApiError, createApi } from "./api.js";
+import { errorView } from "./problems.js";
 import { cognitoLogin, completeCognitoLogin, currentSession, devLogin, forget, loadConfig, signOut } from "./auth.js";
 import { lang, setLang, t } from "./i18n.js";
 import { announce, clear, field, h, notice } from "./ui.js";
@@ -117,7 +118,7 @@ async function route() {
       clear(main, content);
     } catch (failure) {
       if (id !== ctx.renderId) return;
-      clear(main, notice("bad", t("error.generic", { detail: failure.message })));
+      clear(main, failure instanceof ApiError ? errorView(failure) : notice("bad", t("error.generic", { detail: failure.message })));
     }
     const heading = main.querySelector("h1");
     if (heading && !main.contains(document.activeElement)) { heading.tabIndex = -1; heading.focus(); }

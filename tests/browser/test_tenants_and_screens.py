@@ -1,0 +1,111 @@
+"""One company never sees another's data; the payroll role; rates, schedule; a running export's progress."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .conftest import set_faults
+from .helpers import ACME_KEY, api, export_through_api, login, nav, search, set_up_company
+
+GOOD_ACME_LOGBOOKS = ["d-1001:v-101:2026-10", "d-1002:v-102:2026-10", "d-1003:v-103:2026-10"]
+
+
+def test_beta_never_sees_acme_data(page: Page, shot, fresh) -> None:
+    acme = set_up_company(fresh, "acme", ACME_KEY)
+    done = export_through_api(acme, GOOD_ACME_LOGBOOKS)
+    assert done["status"] == "COMPLETED", done
+
+    login(page, "beta", "admin")
+    expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
+    nav(page, "Eksporter")
+    expect(page.get_by_text("Ingen eksporter ennå.")).to_be_visible()
+    shot("beta ser ingen eksporter")
+
+    # Acme's export id typed into the address bar: not found for beta.
+    page.goto(f"{page.base_url}/#/exports/{done['export_id']}")  # type: ignore[attr-defined]
+    expect(page.get_by_role("alert")).to_contain_text("Finnes ikke")
+    expect(page.get_by_role("alert")).to_contain_text("no export")
+    expect(page.get_by_role("main")).not_to_contain_text("Ola Nordmann")
+    shot("beta far ikke acmes eksport")
+
+    # Beta activates its own integration and searches: only beta's drivers, nothing marked exported.
+    nav(page, "Integrasjoner")
+    page.get_by_role("button", name="Aktiver").click()
+    page.get_by_label("Klientnøkkel (Client Key)").fill("beta-demo-client-key-91c2")
+    page.get_by_role("button", name="Bekreft").click()
+    expect(page.get_by_test_id("client-name")).to_have_text("Beta Bygg AS")
+    nav(page, "Ny eksport")
+    search(page)
+    logbooks = page.get_by_test_id("logbooks")
+    expect(logbooks.locator("tbody tr").first).to_be_visible()
+    for name in ("Ola Nordmann", "Kari Hansen", "Per Olsen", "Nils Bakke", "Lise Moe"):
+        expect(logbooks).not_to_contain_text(name)
+    expect(logbooks.locator("tr.exported")).to_have_count(0)
+    shot("beta sine kjoreboker")
+
+    # Deaktiver asks first, then forgets the key.
+    nav(page, "Integrasjoner")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Deaktiver").click()
+    expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
+    expect(page.locator("#integration-message")).to_contain_text("Klientnøkkelen er slettet")
+
+
+def test_payroll_role_rates_and_schedule(page: Page, shot, fresh) -> None:
+    login(page, "acme", "payroll")
+    expect(page.get_by_role("button", name="Aktiver")).to_be_disabled()
+    expect(page.get_by_text("Bare en administrator kan aktivere")).to_be_visible()
+    shot("lonnsansvarlig kan ikke aktivere")
+
+    nav(page, "Satser")
+    first_rate = page.get_by_role("spinbutton", name="Sats (kr)").first
+    expect(first_rate).to_be_visible()
+    page.get_by_role("button", name="Legg til sats").click()
+    new_row = page.locator("tbody tr").last
+    new_row.get_by_label("Kategori").select_option("mileage")
+    new_row.get_by_label("Gjelder fra").fill("2026-11-01")
+    new_row.get_by_role("spinbutton", name="Sats (kr)").fill("5.50")
+    page.get_by_role("button", name="Lagre satser").click()
+    expect(page.locator("#rates-message")).to_contain_text("Satsene er lagret.")
+    rates = api(fresh, "acme").get("/rates").json()["rates"]
+    assert {"category": "mileage", "valid_from": "2026-11-01", "rate": "5.50"} in rates
+    shot("satser lagret")
+
+    nav(page, "Månedlig eksport")
+    page.get_by_label("Eksporter forrige måned automatisk").check()
+    page.get_by_label("Dag i måneden (1–28)").fill("5")
+    page.get_by_role("button", name="Lagre").click()
+    expect(page.locator("#schedule-message")).to_contain_text("Planen er lagret.")
+    expect(page.get_by_text("Slått på: forrige måned eksporteres den 5.")).to_be_visible()
+    assert api(fresh, "acme").get("/schedule").json() == {"enabled": True, "day_of_month": 5}
+    shot("manedlig eksport")
+
+
+def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh) -> None:
+    set_up_company(fresh, "acme", ACME_KEY)
+    set_faults(
+        fresh,
+        [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 100, "status": None, "delay_s": 0.3}],
+    )
+    client = api(fresh, "acme")
+    response = client.post(
+        "/exports", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": GOOD_ACME_LOGBOOKS}
+    )
+    assert response.status_code == 202, response.text
+    export_id = response.json()["export_id"]
+
+    login(page, "acme", "admin")
+    nav(page, "Eksporter")
+    row = page.get_by_test_id("exports").locator("tbody tr").first
+    expect(row).to_contain_text("Pågår")
+    row.get_by_role("link", name=re.compile("^Vis eksporten fra")).click()
+    progress = page.get_by_test_id("progress-text")
+    expect(progress).to_contain_text(re.compile(r"[1-9]\d* av 13 linjer overført"), timeout=20_000)
+    expect(page.locator("#push-progress")).to_be_visible()
+    shot("eksport pagar")
+    expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED", timeout=60_000)
+    expect(page.locator("#live")).to_contain_text("Fullført")
+    assert export_id in page.url
+    shot("eksport ferdig")
