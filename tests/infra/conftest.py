@@ -18,6 +18,7 @@ from infra.cdk import build_assets
 
 STACK_NAME = "AbaxPayrollTest"
 CORS_ORIGIN = "https://payroll.example.no"
+ACCOUNT, REGION = "123456789012", "eu-north-1"
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,18 @@ def placeholder_assets(directory: Path) -> Path:
 
 
 def synthesize(directory: Path) -> Synthesized:
+    """Bound to an account and region, as `cdk deploy` synthesizes it (ARNs then hold literal regions)."""
     from infra.cdk.app import create_app
 
     assets = placeholder_assets(directory / "assets")
     outdir = directory / "cdk.out"
-    app, stack = create_app(
-        {"assets_dir": str(assets), "stack_name": STACK_NAME, "cors_allowed_origins": CORS_ORIGIN},
-        outdir=str(outdir),
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CDK_DEFAULT_ACCOUNT", ACCOUNT)
+        patch.setenv("CDK_DEFAULT_REGION", REGION)
+        app, stack = create_app(
+            {"assets_dir": str(assets), "stack_name": STACK_NAME, "cors_allowed_origins": CORS_ORIGIN},
+            outdir=str(outdir),
+        )
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
     template_path = Path(assembly.directory) / assembly.get_stack_artifact(stack.artifact_id).template_file
     return Synthesized(

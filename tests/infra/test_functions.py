@@ -4,8 +4,9 @@ code's own settings model accepts."""
 from __future__ import annotations
 
 import pytest
-from abax_payroll.settings import load_settings
 from aws_cdk.assertions import Match
+
+from abax_payroll.settings import load_settings
 
 HANDLERS = {
     "functions.activate.app.handler": "Activate",

@@ -3,7 +3,7 @@ own credentials (created by the operator, referenced here by name so they never 
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -26,7 +26,6 @@ class Secrets(Construct):
         if not client_key_secret_prefix.endswith("/"):
             raise ValueError("client_key_secret_prefix must end with '/'")
         self.client_key_secret_prefix = client_key_secret_prefix
-        stack = Stack.of(self)
         self.client_keys_key = kms.Key(
             self,
             "ClientKeysKey",
@@ -36,7 +35,9 @@ class Secrets(Construct):
             pending_window=Duration.days(30),
         )
         # The tenant id is appended at runtime; Secrets Manager adds a random 6-character suffix.
-        self.client_keys_arn_pattern = f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}:secret:{client_key_secret_prefix}*"
+        # Pseudo-parameters, not stack.region/account: the ARN (and the cdk-nag finding id that names it) stays
+        # the same whether or not the stack is bound to an account and region.
+        self.client_keys_arn_pattern = f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{client_key_secret_prefix}*"
         self.poweroffice_keys = secretsmanager.Secret.from_secret_name_v2(
             self, "PowerOfficeKeys", poweroffice_keys_secret_name
         )
