@@ -1,0 +1,294 @@
+"""`make bench`: one table of ratios measured in one run on this machine, each with the command that reproduces it.
+
+    python -m bench.run                 # everything (about 10 minutes on 2 cores)
+    python -m bench.run --quick         # scaled down where a figure takes minutes (said so in the table)
+    python -m bench.run --only NAME     # one figure: push_throughput, month_end, cpu_pipeline, cold_start, workflow_cost
+
+The table is printed and written to bench/results.md with the date and the machine. No test asserts
+on these numbers: they are measurements, and the machine may be busy with other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.md"
+
+# AWS list prices used for the cost per 1,000 lines (us-east-1 and eu-north-1 list the same figures
+# for these three, as published in 2025): Step Functions Standard, Lambda arm64, DynamoDB on-demand.
+PRICE_PER_TRANSITION = 0.025 / 1000
+PRICE_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
+PRICE_PER_GB_SECOND_ARM = 0.0000133334
+PRICE_PER_WRITE_UNIT = 0.625 / 1_000_000
+LAMBDA_MEMORY_GB = 512 / 1024  # the export steps function in infra/cdk/constructs/functions.py
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    target: str
+    verdict: str
+    command: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _verdict(ok: bool, ratio: str) -> str:
+    return f"{ratio} {'PASS' if ok else 'MISS'}"
+
+
+def _cmd(name: str, quick: bool) -> str:
+    return f"python -m bench.run --only {name}" + (" --quick" if quick else "")
+
+
+# --- 1. push throughput ---------------------------------------------------------------------------------
+
+
+def push_throughput(quick: bool) -> list[Row]:
+    from . import stackbench
+
+    employees = 100 if quick else 300  # two salary lines each
+    rows = []
+    for limit in (10, 100):
+        clients = stackbench.prepare(["push"], employees, limit)
+        record = stackbench.export(clients["push"])
+        summary = stackbench.summarize(record)
+        stats = stackbench.stats()
+        lines = int(record.get("line_count") or 0)
+        pushed = int(record.get("lines_pushed") or 0)
+        failed = lines - pushed if record["status"] == "COMPLETED" else lines - pushed or lines
+        rate = pushed / summary["push_s"] if summary["push_s"] else 0.0
+        ratio = rate / limit
+        ok = ratio >= 0.90 and failed == 0 and record["status"] == "COMPLETED"
+        rows.append(
+            Row(
+                f"push throughput, {lines} lines at {limit} req/s" + (" (quick: fewer lines)" if quick else ""),
+                f"{rate:.1f} lines/s over the push phase ({summary['push_s']:.1f} s), {failed} failed, "
+                f"{stats.get('throttled', 0)} 429s, busiest second {stats.get('max_requests_in_any_second')}",
+                "≥ 0.90 × limit, 0 failed",
+                _verdict(ok, f"{ratio:.2f} × limit"),
+                _cmd("push_throughput", quick),
+                {"limit": limit, "record_status": record["status"], **{k: v for k, v in summary.items() if k not in ("started", "ended")}, "stats": stats},
+            )
+        )
+        for client in clients.values():
+            client.close()
+    return rows
+
+
+# --- 2. month end ----------------------------------------------------------------------------------------
+
+
+def month_end(quick: bool) -> list[Row]:
+    from . import stackbench
+
+    tenants, employees = (5, 20) if quick else (20, 50)  # 2 lines per employee
+    limit = 10
+    clients = stackbench.prepare([f"month{n:02d}" for n in range(1, tenants + 1)], employees, limit)
+    t0, records = stackbench.exports_at_once(clients)
+    summaries = {tenant: stackbench.summarize(record) for tenant, record in records.items()}
+    stats = stackbench.stats()
+    makespan = (max(s["ended"] for s in summaries.values()) - t0).total_seconds()
+    total_lines = sum(int(r.get("line_count") or 0) for r in records.values())
+    ideal = total_lines / limit
+    ratio = makespan / ideal
+    failed = [t for t, r in records.items() if r["status"] != "COMPLETED"]
+    failed_429 = [t for t in failed if "429" in json.dumps(records[t].get("error")) or "rate" in json.dumps(records[t].get("error")).lower()]
+    ok = ratio <= 1.15 and not failed_429 and not failed
+    for client in clients.values():
+        client.close()
+    return [
+        Row(
+            f"month end, {tenants} tenants × {total_lines // tenants} lines at once, one {limit} req/s limit"
+            + (" (quick: scaled down from 20 × 100)" if quick else ""),
+            f"makespan {makespan:.1f} s for {total_lines} lines (ideal {ideal:.0f} s); {len(failed)} exports failed, "
+            f"{len(failed_429)} by 429; {stats.get('throttled', 0)} 429s, {stats.get('requests')} requests",
+            "makespan ≤ 1.15 × lines/limit, 0 failed by 429",
+            _verdict(ok, f"{ratio:.2f} ×"),
+            _cmd("month_end", quick),
+            {"makespan_s": makespan, "ideal_s": ideal, "failed": failed, "stats": stats},
+        )
+    ]
+
+
+# --- 3. CPU pipeline -------------------------------------------------------------------------------------
+
+
+def cpu_pipeline(quick: bool) -> list[Row]:
+    from . import cpu
+
+    drivers = 1000 if quick else 5000
+    result = cpu.measure(drivers, 60, runs=1 if quick else 2)
+    mb = 1024 * 1024
+    ok = result["ratio"] <= 3.0
+    return [
+        Row(
+            f"CPU pipeline, {result['trips_in_json']:,} trips of {drivers:,} drivers" + (" (quick: 60,000 trips)" if quick else ""),
+            f"adapter + logbooks + validation + {result['lines']:,} lines {result['pipeline_s']:.2f} s vs json.loads "
+            f"{result['parse_s']:.2f} s of {result['json_bytes'] / mb:.0f} MB; peak memory {result['peak_bytes'] / mb:.0f} MB "
+            f"= {result['peak_bytes'] / result['json_bytes']:.2f} × the JSON (json.loads itself peaks at {result['parse_peak_bytes'] / result['json_bytes']:.2f} ×)",
+            "≤ 3 × json parse",
+            _verdict(ok, f"{result['ratio']:.2f} ×"),
+            _cmd("cpu_pipeline", quick),
+            result,
+        )
+    ]
+
+
+# --- 4. cold start ---------------------------------------------------------------------------------------
+
+
+def cold_start(quick: bool) -> list[Row]:
+    from . import coldstart
+
+    result = coldstart.measure(runs=3 if quick else 7)
+    base = result["medians"][coldstart.BASELINE]
+    each = ", ".join(f"{name.removeprefix('functions.')} {result['medians'][name] * 1000:.0f} ms" for name in coldstart.HANDLERS)
+    ok = result["ratio"] <= 1.5
+    return [
+        Row(
+            "cold start: import of each handler vs `import boto3`",
+            f"boto3 {base * 1000:.0f} ms; {each} (median of {result['runs']})",
+            "≤ 1.5 × boto3",
+            _verdict(ok, f"{result['ratio']:.2f} × (worst: {result['worst'].removeprefix('functions.')})"),
+            _cmd("cold_start", quick),
+            result,
+        )
+    ]
+
+
+# --- 5. workflow cost ------------------------------------------------------------------------------------
+
+
+def workflow_cost(quick: bool) -> list[Row]:
+    from . import stackbench
+
+    sizes = (100, 1000) if quick else (100, 1000, 10_000)
+    limit = 1000
+    rows = []
+    per_size = {}
+    for lines_wanted in sizes:
+        clients = stackbench.prepare(["cost"], lines_wanted // 2, limit)
+        meter = stackbench.meter()
+        before = meter.snapshot()
+        record = stackbench.export(clients["cost"], timeout=3600)
+        writes = meter.since(before)
+        summary = stackbench.summarize(record)
+        lines = int(record.get("line_count") or 0)
+        assert record["status"] == "COMPLETED", record.get("error")
+        per_size[lines] = (summary, writes, record)
+        for client in clients.values():
+            client.close()
+    for lines, (summary, writes, record) in per_size.items():
+        chunks = int(summary["chunks"])
+        wcu_per_line = writes["wcu"] / lines
+        lambda_s = summary["lambda_seconds"]
+        cost = (
+            summary["transitions"] * PRICE_PER_TRANSITION
+            + summary["lambda_invocations"] * PRICE_PER_LAMBDA_REQUEST
+            + lambda_s * LAMBDA_MEMORY_GB * PRICE_PER_GB_SECOND_ARM
+            + writes["wcu"] * PRICE_PER_WRITE_UNIT
+        )
+        per_1000 = cost / lines * 1000
+        kinds = ", ".join(f"{kind} {units}" for kind, units in sorted(writes["by_kind"].items(), key=lambda kv: -kv[1]))
+        ok = wcu_per_line <= 0.2
+        rows.append(
+            Row(
+                f"workflow cost, export of {lines:,} lines ({chunks} chunks)",
+                f"{summary['transitions']} state transitions ({summary['transitions'] / max(chunks, 1):.1f} per chunk, "
+                f"{summary['transitions'] / lines:.3f} per line), {summary['lambda_invocations']} Lambda invocations "
+                f"({lambda_s:.1f} s), {writes['wcu']} DynamoDB WCU [{kinds}]; ${per_1000:.4f} per 1,000 lines",
+                "transitions ∝ chunks; WCU per line ≤ 0.2",
+                _verdict(ok, f"{wcu_per_line:.3f} WCU/line"),
+                _cmd("workflow_cost", quick),
+                {"summary": {k: v for k, v in summary.items() if k not in ("started", "ended")}, "writes": writes, "cost_per_1000": per_1000},
+            )
+        )
+    return rows
+
+
+FIGURES: dict[str, Callable[[bool], list[Row]]] = {
+    "cold_start": cold_start,
+    "cpu_pipeline": cpu_pipeline,
+    "push_throughput": push_throughput,
+    "month_end": month_end,
+    "workflow_cost": workflow_cost,
+}
+
+
+def machine() -> str:
+    date = subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{date}; {platform.machine()} ({os.uname().machine}), {os.cpu_count()} CPUs (nproc), "
+        f"Python {platform.python_version()}, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+
+
+def table(rows: list[Row]) -> str:
+    out = ["| figure | measured | target | ratio / verdict | command |", "|---|---|---|---|---|"]
+    for row in rows:
+        out.append(f"| {row.figure} | {row.measured} | {row.target} | {row.verdict} | `{row.command}` |")
+    return "\n".join(out)
+
+
+PRICES_NOTE = (
+    "Prices: AWS list prices (us-east-1 = eu-north-1 for these, 2025): Step Functions Standard $0.025 per 1,000 state "
+    "transitions; Lambda $0.20 per 1M requests + $0.0000133334 per GB-s (arm64, 512 MB, duration = the handlers' "
+    "in-process time measured here); DynamoDB on-demand $0.625 per million write request units. "
+    "WCU: every boto3 DynamoDB write seen by a botocore before-/after-call hook, ceil(max(item size before, after) / 1 KB), "
+    "min 1, ×2 in transactions (bench/dynamo_meter.py). Transitions: state-entered events of get_execution_history."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(FIGURES), action="append", help="run one figure (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="scaled-down runs where a figure takes minutes")
+    parser.add_argument("--json", type=Path, help="also write every figure's details as JSON here")
+    args = parser.parse_args(argv)
+    names = args.only or list(FIGURES)
+    sys.path.insert(0, str(ROOT))  # tests.hardening.companies and tests.e2e.helpers
+    rows: list[Row] = []
+    started = time.monotonic()
+    try:
+        for name in names:
+            t = time.monotonic()
+            try:
+                rows += FIGURES[name](args.quick)
+            except Exception as error:  # noqa: BLE001 - one broken figure must not hide the others
+                rows.append(Row(name, f"did not run: {type(error).__name__}: {str(error)[:300]}", "", "ERROR", _cmd(name, args.quick)))
+            print(f"[bench] {name} took {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        from . import stackbench
+
+        stackbench.stop()
+    text = table(rows)
+    header = f"Measured {machine()}; whole run {time.monotonic() - started:.0f} s" + (" (--quick)" if args.quick else "") + "."
+    print()
+    print(header)
+    print(text)
+    print()
+    print(PRICES_NOTE)
+    if args.only is None or len(args.only) == len(FIGURES):
+        RESULTS.write_text(
+            "# Benchmark results (`make bench`)\n\n" + header + "\n\n" + text + "\n\n" + PRICES_NOTE + "\n", encoding="utf-8"
+        )
+    if args.json:
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2, default=str), encoding="utf-8")
+    return 1 if any(row.verdict == "ERROR" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""The local stack as the benchmarks use it: synthetic tenants, rate limits, exports and what they cost."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+_stack: Any = None
+_meter: Any = None
+
+
+def quiet_environment() -> None:
+    """The functions' JSON logs and metrics would flood the table; what they cost is not what we measure."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("abax_payroll").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def stack() -> Any:
+    """One local stack per process (moto is process-wide), with the DynamoDB write meter installed first."""
+    global _stack, _meter
+    if _stack is None:
+        quiet_environment()
+        from local.aws import ACCOUNT, REGION
+        from local.stack import LocalStack
+
+        from .dynamo_meter import DynamoWriteMeter
+
+        _stack = LocalStack().start()
+        # After moto started (it replaces boto3's default session); services built from now on inherit the hooks.
+        _meter = DynamoWriteMeter(ACCOUNT, REGION).install()
+        from abax_payroll.workflow.services import reset_services
+
+        reset_services()
+    return _stack
+
+
+def meter() -> Any:
+    stack()
+    return _meter
+
+
+def stop() -> None:
+    global _stack
+    if _stack is not None:
+        _stack.stop()
+        _stack = None
+
+
+def set_rate_limit(requests_per_second: float) -> None:
+    """The emulator's limit per subscription key and the product's own pacing, both at once."""
+    s = stack()
+    httpx.put(f"{s.url}/emulators/poweroffice/_control/rate-limit", json={"requests_per_second": requests_per_second}, timeout=10).raise_for_status()
+    os.environ["POWEROFFICE_REQUESTS_PER_SECOND"] = str(requests_per_second)
+    from abax_payroll.poweroffice import shared_limiter
+    from abax_payroll.workflow.services import reset_services, services
+
+    reset_services()
+    config = services().settings
+    limiter = shared_limiter(config.poweroffice_subscription_key.get_secret_value(), config.poweroffice_requests_per_second)
+    assert limiter.requests_per_second == requests_per_second, (limiter.requests_per_second, requests_per_second)
+
+
+def stats(reset: bool = False) -> dict[str, int]:
+    s = stack()
+    if reset:
+        httpx.post(f"{s.url}/emulators/poweroffice/_control/stats/reset", timeout=10).raise_for_status()
+        return {}
+    return dict(httpx.get(f"{s.url}/emulators/poweroffice/_control/stats", timeout=30).json())
+
+
+def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
+    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
+    from tests.e2e.helpers import api_client, map_codes
+    from tests.hardening.companies import client_key, companies
+
+    s = stack()
+    abax, poweroffice = companies(tenants, employees)
+    s.load(abax, poweroffice)
+    s.reset()
+    set_rate_limit(max(requests_per_second, 100))  # setting up is not what is measured
+    clients = {}
+    for tenant in tenants:
+        client = api_client(s, tenant, "admin")
+        client.timeout = httpx.Timeout(600)
+        response = client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)})
+        assert response.status_code == 200, response.text
+        map_codes(client)
+        clients[tenant] = client
+    set_rate_limit(requests_per_second)
+    stats(reset=True)
+    return clients
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    import boto3
+
+    from local.aws import REGION
+
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = stepfunctions.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def wait(client: httpx.Client, export_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = client.get(f"/exports/{export_id}").json()
+        if record["status"] != "RUNNING":
+            return record
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"export {export_id} still RUNNING after {timeout} s")
+        time.sleep(0.5)
+
+
+def summarize(record: dict[str, Any]) -> dict[str, Any]:
+    """Push phase, transitions and Lambda invocations of one finished export, from its execution history."""
+    events = history(record["execution_arn"])
+    at = {event["type"]: event["timestamp"] for event in events if event["type"] in ("MapStateEntered", "MapStateExited")}
+    started = next(event["timestamp"] for event in events if event["type"] == "ExecutionStarted")
+    ended = max(event["timestamp"] for event in events)
+    lambda_seconds = []
+    scheduled: dict[int, Any] = {}
+    for event in events:
+        if event["type"] == "LambdaFunctionStarted":
+            scheduled[event["id"]] = event["timestamp"]
+        elif event["type"] in ("LambdaFunctionSucceeded", "LambdaFunctionFailed") and event.get("previousEventId") in scheduled:
+            lambda_seconds.append((event["timestamp"] - scheduled[event["previousEventId"]]).total_seconds())
+    return {
+        "push_s": (at["MapStateExited"] - at["MapStateEntered"]).total_seconds() if len(at) == 2 else None,
+        "execution_s": (ended - started).total_seconds(),
+        "started": started,
+        "ended": ended,
+        "events": len(events),
+        "chunks": next((e["mapStateStartedEventDetails"]["length"] for e in events if e["type"] == "MapStateStarted"), 0),
+        "transitions": sum(1 for event in events if event["type"].endswith("StateEntered")),
+        "lambda_invocations": sum(1 for event in events if event["type"] == "LambdaFunctionScheduled"),
+        "lambda_seconds": sum(lambda_seconds),
+    }
+
+
+def export(client: httpx.Client, timeout: float = 1800) -> dict[str, Any]:
+    response = client.post("/exports", json={"from": "2026-10-01", "to": "2026-10-31"})
+    assert response.status_code == 202, response.text
+    record = wait(client, response.json()["export_id"], timeout)
+    return record
+
+
+def exports_at_once(clients: dict[str, httpx.Client], timeout: float = 1800) -> tuple[datetime, dict[str, dict[str, Any]]]:
+    """Start every tenant's export at the same moment; when they started and their final records."""
+    barrier = threading.Barrier(len(clients))
+    started: dict[str, str] = {}
+    errors: list[str] = []
+
+    def start(tenant: str) -> None:
+        barrier.wait()
+        response = clients[tenant].post("/exports", json={"from": "2026-10-01", "to": "2026-10-31"})
+        if response.status_code != 202:
+            errors.append(f"{tenant}: {response.status_code} {response.text[:200]}")
+        else:
+            started[tenant] = response.json()["export_id"]
+
+    threads = [threading.Thread(target=start, args=(tenant,)) for tenant in clients]
+    t0 = datetime.now(UTC)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    records = {tenant: wait(clients[tenant], export_id, timeout) for tenant, export_id in started.items()}
+    return t0, records
