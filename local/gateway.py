@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +19,15 @@ from starlette.routing import Route
 from .auth import TokenRejected, verify
 from .lambda_runtime import LocalContext
 
+
+
+class AnyPath(PathConvertor):
+    """Like Starlette's `path`, but also across a newline (`%0A` in a path): API Gateway's `{proxy+}`."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("anypath", AnyPath())
 MAX_BODY_BYTES = 1_000_000
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -90,7 +100,7 @@ def gateway_routes(route_to: Callable[[str], Handler], openapi: Callable[[], dic
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     return [
         Route("/v1/openapi.json", openapi_document, methods=["GET"]),
-        Route("/v1/{path:path}", proxy, methods=methods),
+        Route("/v1/{path:anypath}", proxy, methods=methods),
     ]
 
 

@@ -92,8 +92,17 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     def _invalid_period(error: InvalidPeriod) -> Response:
         return problem(400, "INVALID_PERIOD", "Invalid period", str(error))
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response:
+        # API Gateway hands a body that is not UTF-8 over base64-encoded; it cannot be JSON.
+        return problem(400, "MALFORMED_JSON", "Malformed JSON", "the body is not JSON: it is not UTF-8 text")
+
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response:
+        malformed = [issue for issue in error.errors() if issue.get("type") == "json_invalid"]
+        if malformed:
+            reason = str((malformed[0].get("ctx") or {}).get("error") or malformed[0].get("msg") or "")
+            return problem(400, "MALFORMED_JSON", "Malformed JSON", f"the body is not valid JSON ({reason})")
         items = [
             {"field": ".".join(str(part) for part in issue.get("loc", ()) if part != "body") or "body", "error": issue.get("msg", "")}
             for issue in error.errors()

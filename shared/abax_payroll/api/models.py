@@ -6,12 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from ..domain.categories import Category
 
 PayItemCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 IsoDate = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+RATE_PATTERN = r"^(1000(\.0{1,2})?|[0-9]{1,3}(\.[0-9]{1,2})?)$"
 LogbookId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
 
@@ -42,7 +43,22 @@ class PayrollCodes(Strict):
 class RateEntry(Strict):
     category: Category
     valid_from: date
-    rate: Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=2)]
+    rate: Annotated[
+        Decimal,
+        Field(ge=0, le=1000, max_digits=8, decimal_places=2),
+        # What the API accepts, so that the document does not promise any string: NOK per km or
+        # passenger-km as a decimal string with at most 2 decimals (a whole number also does).
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": RATE_PATTERN, "examples": ["5.30"]},
+                    {"type": "integer", "minimum": 0, "maximum": 1000},
+                ],
+                "title": "Rate",
+                "description": "NOK per unit, 0 to 1000, at most 2 decimals.",
+            }
+        ),
+    ]
 
 
 class Rates(Strict):
