@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from starlette.routing import Route
 from .auth import TokenRejected, verify
 from .lambda_runtime import LocalContext
 
+MAX_BODY_BYTES = 1_000_000
 
 
 class AnyPath(PathConvertor):
@@ -28,7 +28,6 @@ class AnyPath(PathConvertor):
 
 
 register_url_convertor("anypath", AnyPath())
-MAX_BODY_BYTES = 1_000_000
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

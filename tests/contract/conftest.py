@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from abax_payroll.poweroffice import TOKENS, PowerOfficeClient
 
+from abax_payroll.poweroffice import TOKENS, PowerOfficeClient
 from local.emulators.poweroffice import PowerOfficeEmulator, create_app, load_data
 from local.servers import serving
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+
 from abax_payroll.abax import AbaxAuthFailed, AbaxClient, AbaxUnavailable, fetch_trips
 from abax_payroll.domain.categories import Category
 from abax_payroll.domain.logbooks import build_logbooks
 from abax_payroll.domain.period import Period
-
 from local.emulators.abax import AbaxEmulator, create_app
 from local.servers import serving
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+
 from abax_payroll.poweroffice import (
     TOKENS,
     ClientKeyRejected,
@@ -21,7 +22,6 @@ from abax_payroll.poweroffice import (
     SalaryLinePost,
     SalaryLineRejected,
 )
-
 from local.emulators.poweroffice import PowerOfficeEmulator
 
 from .conftest import (

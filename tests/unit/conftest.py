@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from abax_payroll.domain.categories import Category
 from abax_payroll.domain.payroll import Employee, PayItem
 from abax_payroll.domain.trips import Driver, Trip, TripExpenses, TripExtras

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from abax_payroll.abax import to_trips
 from abax_payroll.abax.adapter import reimbursable_trip_ids
 from abax_payroll.domain.categories import Category

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+
 from abax_payroll.abax import AbaxAuthFailed, AbaxClient, AbaxRequestRejected, AbaxUnavailable
 from abax_payroll.abax.client import date_windows
 from abax_payroll.domain.period import Period

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from abax_payroll.domain.categories import Category
 from abax_payroll.domain.lines import group_lines
 from abax_payroll.domain.logbooks import build_logbooks

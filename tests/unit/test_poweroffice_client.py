@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from abax_payroll.poweroffice import (
     TOKENS,
     AuthenticationFailed,

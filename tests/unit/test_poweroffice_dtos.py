@@ -8,6 +8,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from abax_payroll.poweroffice import (
     ClientIntegrationInformation,
     PowerOfficeError,
@@ -23,8 +26,6 @@ from abax_payroll.poweroffice.dtos import (
     pay_item_from_dto,
     retry_after_seconds,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def test_salary_line_post_is_pascal_case_without_nones_and_with_numeric_decimals():

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from abax_payroll.poweroffice import LocalRateLimiter, shared_limiter
 
 

@@ -136,12 +136,13 @@ def group_lines(
                     group.amount += quantity
     lines = []
     for (number, code, rate), group in groups.items():
+        line_quantity: Decimal | None = None
         if rate is not None:
-            quantity: Decimal | None = round2(group.quantity)
-            amount = round2(quantity * rate)  # type: ignore[operator]
+            line_quantity = round2(group.quantity)
+            amount = round2(line_quantity * rate)
         else:
-            quantity, amount = None, round2(group.amount)
-        if not quantity and not amount:
+            amount = round2(group.amount)
+        if not line_quantity and not amount:
             continue
         lines.append(
             SalaryLineDraft(
@@ -149,7 +150,7 @@ def group_lines(
                 employee_name=group.employee_name,
                 pay_item_code=code,
                 categories=tuple(sorted(group.categories, key=list(Category).index)),
-                quantity=quantity,
+                quantity=line_quantity,
                 rate=rate,
                 amount=amount,
                 trip_count=len(group.trip_ids),

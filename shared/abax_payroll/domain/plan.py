@@ -66,8 +66,9 @@ def plan_export(
         selected = [logbook for logbook in all_logbooks if logbook.logbook_id in wanted_set]
 
     already: dict[str, list[str]] = {}
+    exported = exported_trips or {}
     for logbook in all_logbooks:
-        exports = sorted({exported_trips[t.trip_id] for t in logbook.trips if t.trip_id in (exported_trips or {})})
+        exports = sorted({exported[t.trip_id] for t in logbook.trips if t.trip_id in exported})
         if exports:
             already[logbook.logbook_id] = exports
     blocked = [logbook for logbook in selected if logbook.logbook_id in already]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from . import problems as codes_
 from .categories import ALL_CATEGORIES, Category
@@ -21,7 +22,8 @@ def check_pay_items(codes: Mapping[Category, str | None], pay_items: Mapping[str
         code = codes.get(category)
         if code:
             by_code[code].append(category)
-    missing, incompatible = [], []
+    missing: list[dict[str, Any]] = []
+    incompatible: list[dict[str, Any]] = []
     for code, categories in by_code.items():
         pay_item = pay_items.get(code)
         names = [category.value for category in categories]
@@ -43,7 +45,7 @@ def check_pay_items(codes: Mapping[Category, str | None], pay_items: Mapping[str
                     )
     found: list[Problem] = []
     if missing:
-        listed = ", ".join(item["code"] for item in missing)
+        listed = ", ".join(str(item["code"]) for item in missing)
         found.append(
             Problem(
                 codes_.PAY_ITEM_NOT_FOUND,

@@ -13,7 +13,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
-from ..errors import ExportValidationFailed, PayrollError, PushFailed, PushLeaseBusy, SourceChanged, SourceUnavailable
+from ..errors import (
+    ExportValidationFailed,
+    PayrollError,
+    PushFailed,
+    PushLeaseBusy,
+    SourceChanged,
+    SourceUnavailable,
+)
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLinePost
 from .planning import PreparedPlan, months_of, prepare_plan
