@@ -184,3 +184,43 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
         method, path = method_and_path.split("/", 2)[1:]
         # a path parameter is a * in the source ARN; nothing else is
         assert (method, f"/{path}".replace("*", "{export_id}")) in SPEC_ROUTES
+
+
+def test_api_functions_know_the_allowed_origins(synthesized):
+    for handler in ("functions.activate.app.handler", "functions.export.app.handler"):
+        _, function = synthesized.function_by_handler(handler)
+        assert function["Properties"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"] == CORS_ORIGIN
+
+
+def test_an_existing_user_pool_can_be_imported(tmp_path):
+    """`-c user_pool_id=...`: no pool, groups or client are created; the authorizer trusts the given pool."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from infra.cdk.constructs.api import Api, ApiConfig
+
+    stack = Stack(
+        App(outdir=str(tmp_path)), "ImportedPool", env={"account": "123456789012", "region": "eu-north-1"}
+    )
+    handler = {
+        "runtime": lambda_.Runtime.PYTHON_3_13,
+        "handler": "app.handler",
+        "code": lambda_.Code.from_inline("def handler(event, context): ..."),
+    }
+    Api(
+        stack,
+        "Api",
+        config=ApiConfig(
+            cors_allowed_origins=[CORS_ORIGIN, "https://other.example.no"], user_pool_id="eu-north-1_Abc123"
+        ),
+        activate=lambda_.Function(stack, "Activate", **handler),
+        export_api=lambda_.Function(stack, "Export", **handler),
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Cognito::UserPool", 0)
+    template.resource_count_is("AWS::Cognito::UserPoolClient", 0)
+    template.resource_count_is("AWS::Cognito::UserPoolGroup", 0)
+    (authorizer,) = template.find_resources("AWS::ApiGateway::Authorizer").values()
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert "userpool/eu-north-1_Abc123" in json.dumps(authorizer["Properties"]["ProviderARNs"])

@@ -122,13 +122,17 @@ class Api(Construct):
         construct_id: str,
         *,
         config: ApiConfig,
-        activate: lambda_.IFunction,
-        export_api: lambda_.IFunction,
+        activate: lambda_.Function,
+        export_api: lambda_.Function,
     ) -> None:
         super().__init__(scope, construct_id)
         if not config.cors_allowed_origins:
             raise ValueError("cors_allowed_origins: give the web frontend's origin(s)")
         self.config = config
+        # Lambda proxy answers carry their own CORS headers: the handlers echo the request's Origin when it is
+        # one of these (settings ignores the variable; the API layer reads it).
+        for function in (activate, export_api):
+            function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(config.cors_allowed_origins))
         self.user_pool, self.web_client = self._user_pool(config.user_pool_id)
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
