@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from ..domain.period import InvalidPeriod
@@ -84,6 +85,16 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     for router in routers:
         app.include_router(router)
 
+    def _no_control_characters(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        # A route's pattern ends in `$`, which also matches before a final newline: GET /exports/%0A
+        # would list the exports. No path of this API holds a control character.
+        path = app.current_event.path
+        if any(ord(character) < 0x20 or ord(character) == 0x7F for character in path):
+            return problem(404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {path!r}")
+        return next_middleware(app)
+
+    app.use(middlewares=[_no_control_characters])
+
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
         return problem(error.status, error.code, error.title, error.detail, error.problems)
@@ -91,6 +102,10 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(InvalidPeriod)
     def _invalid_period(error: InvalidPeriod) -> Response:
         return problem(400, "INVALID_PERIOD", "Invalid period", str(error))
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        return problem(400, "MALFORMED_JSON", "Malformed JSON", "the body is not JSON this API reads: it is nested too deeply")
 
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(_: UnicodeDecodeError) -> Response:
