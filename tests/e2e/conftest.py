@@ -31,7 +31,9 @@ def _wait_until_idle(stack: LocalStack, timeout: float = 60) -> None:
         with api_client(stack, tenant) as client:
             while time.monotonic() < deadline:
                 response = client.get("/exports", params={"limit": 100})
-                if response.status_code != 200 or all(e["status"] != "RUNNING" for e in response.json()["exports"]):
+                if response.status_code != 200 or all(
+                    e["status"] != "RUNNING" for e in response.json()["exports"]
+                ):
                     break
                 time.sleep(0.2)
 
@@ -70,3 +72,23 @@ def acme(acme_admin: httpx.Client) -> httpx.Client:
     activate(acme_admin)
     map_codes(acme_admin)
     return acme_admin
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-matrix", action="store_true", default=False, help="also run the full failure matrix (slow)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Only registered when tests/e2e is named on the command line (make test-matrix); off otherwise.
+    try:
+        run_matrix = bool(config.getoption("--run-matrix"))
+    except ValueError:
+        run_matrix = False
+    if run_matrix:
+        return
+    skip = pytest.mark.skip(reason="the failure matrix runs with --run-matrix (make test-matrix)")
+    for item in items:
+        if "matrix" in item.keywords:
+            item.add_marker(skip)

@@ -72,10 +72,14 @@ def release_stack() -> None:
 # --- the API ---------------------------------------------------------------------------------------
 
 
-def api_client(stack: LocalStack, tenant: str | None, role: str = "admin", **token_claims: Any) -> httpx.Client:
+def api_client(
+    stack: LocalStack, tenant: str | None, role: str = "admin", **token_claims: Any
+) -> httpx.Client:
     """An httpx client on `{url}/v1` carrying a Bearer token of `tenant`'s identity provider."""
     token = mint_token(tenant, role, **token_claims)
-    client = httpx.Client(base_url=f"{stack.url}/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    client = httpx.Client(
+        base_url=f"{stack.url}/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
     client.tenant = tenant  # type: ignore[attr-defined]
     return client
 
@@ -97,7 +101,9 @@ def map_codes(client: httpx.Client, codes: dict[str, str | None] | None = None) 
     return response.json()
 
 
-def preview(client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None) -> dict[str, Any]:
+def preview(
+    client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = dict(period)
     if logbook_ids is not None:
         body["logbook_ids"] = logbook_ids
@@ -106,15 +112,21 @@ def preview(client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids:
     return response.json()
 
 
-def good_logbooks(client: httpx.Client, period: dict[str, str] = OCTOBER, employees: Iterable[str] = GOOD_EMPLOYEES) -> list[str]:
+def good_logbooks(
+    client: httpx.Client, period: dict[str, str] = OCTOBER, employees: Iterable[str] = GOOD_EMPLOYEES
+) -> list[str]:
     """The logbook ids of the period whose drivers pass validation."""
     wanted = set(employees)
     return sorted(
-        logbook["logbook_id"] for logbook in preview(client, period)["logbooks"] if logbook["driver"]["employee_number"] in wanted
+        logbook["logbook_id"]
+        for logbook in preview(client, period)["logbooks"]
+        if logbook["driver"]["employee_number"] in wanted
     )
 
 
-def start_export(client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None) -> str:
+def start_export(
+    client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None
+) -> str:
     body: dict[str, Any] = dict(period)
     if logbook_ids is not None:
         body["logbook_ids"] = logbook_ids
@@ -134,11 +146,15 @@ def wait_for_export(client: httpx.Client, export_id: str, timeout: float = 60) -
         if record["status"] != "RUNNING":
             return record
         if time.monotonic() > deadline:
-            raise AssertionError(f"export {export_id} still RUNNING after {timeout} s: {json.dumps(record)[:2000]}")
+            raise AssertionError(
+                f"export {export_id} still RUNNING after {timeout} s: {json.dumps(record)[:2000]}"
+            )
         time.sleep(0.2)
 
 
-def export_and_wait(client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None) -> dict[str, Any]:
+def export_and_wait(
+    client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None
+) -> dict[str, Any]:
     return wait_for_export(client, start_export(client, period, logbook_ids))
 
 
@@ -150,7 +166,9 @@ def problem_codes(body: dict[str, Any]) -> set[str]:
 
 
 def set_faults(stack: LocalStack, rules: list[dict[str, Any]]) -> None:
-    response = httpx.post(f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10)
+    response = httpx.post(
+        f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10
+    )
     assert response.status_code == 200, response.text
 
 
@@ -162,7 +180,9 @@ def lock_all_lines(stack: LocalStack) -> None:
 def salary_lines(stack: LocalStack, client_key: str = ACME_KEY) -> list[dict[str, Any]]:
     """The client's salary lines as PowerOffice Go holds them (SalaryLineDto), read over the control API."""
     response = httpx.get(
-        f"{stack.url}/emulators/poweroffice/_control/salary-lines", params={"client_key": client_key}, timeout=10
+        f"{stack.url}/emulators/poweroffice/_control/salary-lines",
+        params={"client_key": client_key},
+        timeout=10,
     )
     assert response.status_code == 200, response.text
     return list(response.json()["salary_lines"])
@@ -191,7 +211,8 @@ def trip_quantities(trip: dict[str, Any], expense: dict[str, Any] | None) -> dic
     return {
         "mileage": dec(trip.get("distance")),
         "passenger": dec(extra.get("distance_with_passenger_in_km")) * max(1, len(names)),
-        "trailer": dec(extra.get("distance_with_trailer_in_km")) + dec(extra.get("distance_with_caravan_in_km")),
+        "trailer": dec(extra.get("distance_with_trailer_in_km"))
+        + dec(extra.get("distance_with_caravan_in_km")),
         "forest_road": dec(extra.get("distance_with_bad_road_in_km")),
         "heavy_load": dec(extra.get("distance_with_heavy_load_in_km")),
         "toll": dec(money.get("toll_charge")) + dec(money.get("toll_road_admin")),
@@ -200,13 +221,18 @@ def trip_quantities(trip: dict[str, Any], expense: dict[str, Any] | None) -> dic
     }
 
 
-def demo_trips(tenant: str, first: date, last: date, employee_number: str | None = None) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+def demo_trips(
+    tenant: str, first: date, last: date, employee_number: str | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Business trips in private cars whose Oslo start date is in [first, last], with their expense records."""
     organisation = next(o for o in demo_data("abax.json")["organizations"] if o["tenant_id"] == tenant)
     expenses = {entry["trip_id"]: entry for entry in organisation.get("expenses", [])}
     found = []
     for trip in organisation["trips"]:
-        if trip.get("commercial_class") != "BusinessTrip" or trip["vehicle"].get("commercial_class") != "Private":
+        if (
+            trip.get("commercial_class") != "BusinessTrip"
+            or trip["vehicle"].get("commercial_class") != "Private"
+        ):
             continue
         if employee_number is not None and trip["driver"].get("external_id") != employee_number:
             continue

@@ -28,7 +28,11 @@ def _status(client: httpx.Client) -> dict:
 
 def _stored_secrets() -> list[str]:
     secrets = boto3.client("secretsmanager", region_name=REGION)
-    return [secret["Name"] for page in secrets.get_paginator("list_secrets").paginate() for secret in page["SecretList"]]
+    return [
+        secret["Name"]
+        for page in secrets.get_paginator("list_secrets").paginate()
+        for secret in page["SecretList"]
+    ]
 
 
 def test_a_new_company_starts_inactive(acme_admin: httpx.Client) -> None:
@@ -51,7 +55,9 @@ def test_good_key_activates_and_shows_the_client_name_never_the_key(acme_admin: 
 
 
 def test_unknown_key_is_rejected_and_nothing_is_stored(acme_admin: httpx.Client) -> None:
-    response = acme_admin.post("/integrations/poweroffice/activate", json={"client_key": "not-a-real-key-0000"})
+    response = acme_admin.post(
+        "/integrations/poweroffice/activate", json={"client_key": "not-a-real-key-0000"}
+    )
 
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -64,7 +70,9 @@ def test_unknown_key_is_rejected_and_nothing_is_stored(acme_admin: httpx.Client)
 
 
 def test_client_without_the_payroll_module_is_refused_with_the_reason(acme_admin: httpx.Client) -> None:
-    response = acme_admin.post("/integrations/poweroffice/activate", json={"client_key": GAMMA_NO_PAYROLL_KEY})
+    response = acme_admin.post(
+        "/integrations/poweroffice/activate", json={"client_key": GAMMA_NO_PAYROLL_KEY}
+    )
 
     assert response.status_code == 403, response.text
     body = response.json()
@@ -75,7 +83,9 @@ def test_client_without_the_payroll_module_is_refused_with_the_reason(acme_admin
 
 
 def test_integration_without_the_salary_line_privilege_is_refused_naming_it(acme_admin: httpx.Client) -> None:
-    response = acme_admin.post("/integrations/poweroffice/activate", json={"client_key": DELTA_NO_PRIVILEGE_KEY})
+    response = acme_admin.post(
+        "/integrations/poweroffice/activate", json={"client_key": DELTA_NO_PRIVILEGE_KEY}
+    )
 
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "POWEROFFICE_PRIVILEGES_MISSING"
@@ -92,7 +102,9 @@ def test_a_failed_activation_leaves_an_active_integration_as_it_was(acme_admin: 
     assert _status(acme_admin)["client_name"] == "Acme Transport AS"
 
 
-def test_deactivate_forgets_the_key_and_exports_are_refused_until_activated_again(acme_admin: httpx.Client) -> None:
+def test_deactivate_forgets_the_key_and_exports_are_refused_until_activated_again(
+    acme_admin: httpx.Client,
+) -> None:
     activate(acme_admin)
     map_codes(acme_admin)
     logbooks = good_logbooks(acme_admin)
@@ -100,7 +112,12 @@ def test_deactivate_forgets_the_key_and_exports_are_refused_until_activated_agai
     response = acme_admin.post("/integrations/poweroffice/deactivate")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "inactive"
-    assert _status(acme_admin) == {"status": "inactive", "client_name": None, "activated_at": None, "activated_by": None}
+    assert _status(acme_admin) == {
+        "status": "inactive",
+        "client_name": None,
+        "activated_at": None,
+        "activated_by": None,
+    }
     assert _stored_secrets() == []
 
     refused = acme_admin.post("/exports", json={**OCTOBER, "logbook_ids": logbooks})
@@ -111,7 +128,9 @@ def test_deactivate_forgets_the_key_and_exports_are_refused_until_activated_agai
 
     again = activate(acme_admin)
     assert again["status"] == "active"
-    assert acme_admin.post("/exports/preview", json={**OCTOBER, "logbook_ids": logbooks}).json()["ready"] is True
+    assert (
+        acme_admin.post("/exports/preview", json={**OCTOBER, "logbook_ids": logbooks}).json()["ready"] is True
+    )
 
 
 def test_payroll_role_cannot_activate_or_deactivate(fresh: LocalStack, acme_payroll: httpx.Client) -> None:
@@ -124,7 +143,9 @@ def test_payroll_role_cannot_activate_or_deactivate(fresh: LocalStack, acme_payr
     assert acme_payroll.post("/integrations/poweroffice/deactivate").status_code == 403
 
 
-@pytest.mark.parametrize("body", [{}, {"client_key": ""}, {"client_key": "   "}, {"client_key": ACME_KEY, "extra": 1}])
+@pytest.mark.parametrize(
+    "body", [{}, {"client_key": ""}, {"client_key": "   "}, {"client_key": ACME_KEY, "extra": 1}]
+)
 def test_activation_request_without_a_usable_key_is_refused(acme_admin: httpx.Client, body: dict) -> None:
     response = acme_admin.post("/integrations/poweroffice/activate", json=body)
     assert response.status_code in (400, 422), response.text

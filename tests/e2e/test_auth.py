@@ -20,7 +20,9 @@ PATHS = [
 @pytest.mark.parametrize(("method", "path"), PATHS)
 def test_no_token_is_401(fresh: LocalStack, method: str, path: str) -> None:
     with anonymous_client(fresh) as client:
-        response = client.request(method, path, json={"from": "2026-10-01", "to": "2026-10-31"} if method == "POST" else None)
+        response = client.request(
+            method, path, json={"from": "2026-10-01", "to": "2026-10-31"} if method == "POST" else None
+        )
     assert response.status_code == 401, response.text
     assert response.json()["code"] == "UNAUTHORIZED"
 
@@ -47,7 +49,9 @@ def test_token_without_a_tenant_is_refused(fresh: LocalStack) -> None:
     assert "tenant" in response.json()["detail"]
 
 
-def test_the_tenant_comes_from_the_token_not_the_request(acme_admin: httpx.Client, beta_admin: httpx.Client) -> None:
+def test_the_tenant_comes_from_the_token_not_the_request(
+    acme_admin: httpx.Client, beta_admin: httpx.Client
+) -> None:
     response = beta_admin.post(
         "/integrations/poweroffice/activate",
         json={"client_key": ACME_KEY},
@@ -62,10 +66,28 @@ def test_the_tenant_comes_from_the_token_not_the_request(acme_admin: httpx.Clien
 def test_payroll_role_can_preview_and_export(acme_admin: httpx.Client, acme_payroll: httpx.Client) -> None:
     acme_admin.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).raise_for_status()
     # payroll maps the codes itself: configuration is payroll's job
-    assert acme_payroll.put("/payroll-codes", json={"codes": {"mileage": "710", "passenger": "711", "trailer": "712",
-        "forest_road": "713", "heavy_load": "714", "toll": "720", "parking": "721", "ferry": "722"}}).status_code == 200
+    assert (
+        acme_payroll.put(
+            "/payroll-codes",
+            json={
+                "codes": {
+                    "mileage": "710",
+                    "passenger": "711",
+                    "trailer": "712",
+                    "forest_road": "713",
+                    "heavy_load": "714",
+                    "toll": "720",
+                    "parking": "721",
+                    "ferry": "722",
+                }
+            },
+        ).status_code
+        == 200
+    )
     logbooks = good_logbooks(acme_payroll)
-    assert acme_payroll.post("/exports/preview", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}).json()["ready"]
+    assert acme_payroll.post(
+        "/exports/preview", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}
+    ).json()["ready"]
 
     record = export_and_wait(acme_payroll, logbook_ids=logbooks)
 

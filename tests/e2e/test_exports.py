@@ -20,6 +20,7 @@ from .helpers import (
     export_and_wait,
     fmt_total,
     good_logbooks,
+    oslo_date,
     pay_items_by_id,
     preview,
     round2,
@@ -37,16 +38,17 @@ KM_CATEGORIES = ("mileage", "passenger", "trailer", "forest_road", "heavy_load")
 
 def _expected_lines_for_ola() -> dict[tuple[str, Decimal | None], dict]:
     """(pay-item code, rate) -> quantity/amount/trips, summed here from the raw ABAX demo data."""
-    expected: dict[tuple[str, Decimal | None], dict] = defaultdict(lambda: {"quantity": Decimal(0), "amount": Decimal(0), "trips": set()})
+    expected: dict[tuple[str, Decimal | None], dict] = defaultdict(
+        lambda: {"quantity": Decimal(0), "amount": Decimal(0), "trips": set()}
+    )
     trips = demo_trips("acme", date(2025, 12, 1), date(2026, 1, 31), employee_number="1001")
     assert {trip["start"]["location"]["timestamp"][:7] for trip, _ in trips} >= {"2025-12", "2026-01"}
-    from .helpers import oslo_date
-
     for trip, expense in trips:
         day = oslo_date(trip["start"]["location"]["timestamp"])
         for category, value in trip_quantities(trip, expense).items():
             if not value:
                 continue
+            rate: Decimal | None
             if category in KM_CATEGORIES:
                 rate = STATE_MILEAGE_RATES[day.year] if category == "mileage" else OTHER_KM_RATE
                 entry = expected[(ALL_CODES[category], rate)]
@@ -64,7 +66,9 @@ def _expected_lines_for_ola() -> dict[tuple[str, Decimal | None], dict]:
     return dict(expected)
 
 
-def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_sums(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_sums(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     expected = _expected_lines_for_ola()
     assert ("710", Decimal("5.00")) in expected and ("710", Decimal("5.30")) in expected
 
@@ -77,10 +81,11 @@ def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_
     employees = employees_by_id()
     in_go = salary_lines(fresh, ACME_KEY)
     assert len(in_go) == len(expected) == len(record["lines"])
-    seen = set()
+    seen: set[tuple[str, Decimal | None]] = set()
     for line in in_go:
         pay_item = pay_items[line["PayItemId"].lower()]
         assert employees[line["EmployeeId"]]["Number"] == 1001
+        key: tuple[str, Decimal | None]
         if pay_item["ProcessingType"].startswith("QuantityAndRate"):
             key = (pay_item["Code"], Decimal(str(line["Rate"])))
             assert Decimal(str(line["Quantity"])) == expected[key]["quantity"], (key, line)
@@ -98,7 +103,7 @@ def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_
     assert len({line["ExternalImportReference"] for line in in_go}) == len(in_go)
 
     # the export record says the same, in this API's own format (strings with 2 decimals)
-    by_key = {}
+    by_key: dict[tuple[str, Decimal | None], dict] = {}
     for line in record["lines"]:
         by_key[(line["pay_item_code"], Decimal(line["rate"]) if line["rate"] is not None else None)] = line
         assert line["employee_number"] == "1001" and line["employee_name"] == "Ola Nordmann"
@@ -109,10 +114,14 @@ def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_
         if key[1] is not None:
             assert got["quantity"] == fmt_total(want["quantity"]) and got["rate"] == f"{key[1]:.2f}", key
         assert got["trip_count"] == len(want["trips"]), key
-    assert record["total_amount"] == fmt_total(sum((want["amount"] for want in expected.values()), Decimal(0)))
+    assert record["total_amount"] == fmt_total(
+        sum((want["amount"] for want in expected.values()), Decimal(0))
+    )
 
 
-def test_the_export_record_lines_carry_salary_line_ids_that_exist_in_poweroffice(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_the_export_record_lines_carry_salary_line_ids_that_exist_in_poweroffice(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     planned = preview(acme, OCTOBER, logbooks)["lines"]
 
@@ -131,7 +140,9 @@ def test_the_export_record_lines_carry_salary_line_ids_that_exist_in_poweroffice
     assert [(e["export_id"], e["status"]) for e in listed] == [(record["export_id"], "COMPLETED")]
 
 
-def test_a_second_export_of_the_same_period_is_refused_and_the_preview_marks_it(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_second_export_of_the_same_period_is_refused_and_the_preview_marks_it(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     first = export_and_wait(acme, OCTOBER, logbooks)
     assert first["status"] == "COMPLETED"
@@ -153,7 +164,9 @@ def test_a_second_export_of_the_same_period_is_refused_and_the_preview_marks_it(
     assert len(acme.get("/exports").json()["exports"]) == 1
 
 
-def test_two_exports_started_at_once_one_runs_the_other_is_told_one_is_in_progress(acme: httpx.Client) -> None:
+def test_two_exports_started_at_once_one_runs_the_other_is_told_one_is_in_progress(
+    acme: httpx.Client,
+) -> None:
     logbooks = good_logbooks(acme)
     answers: list[httpx.Response] = []
     barrier = threading.Barrier(2)
@@ -190,9 +203,10 @@ def test_the_export_list_is_newest_first_and_paginates(acme: httpx.Client) -> No
     assert [e["export_id"] for e in everything["exports"]] == newest_first
     assert everything["next_token"] is None
 
-    pages, token = [], None
+    pages: list[str] = []
+    token: str | None = None
     for _ in range(5):
-        params = {"limit": 2, **({"next_token": token} if token else {})}
+        params: dict[str, str | int] = {"limit": 2, **({"next_token": token} if token else {})}
         response = acme.get("/exports", params=params)
         assert response.status_code == 200, response.text
         page = response.json()
@@ -207,11 +221,16 @@ def test_the_export_list_is_newest_first_and_paginates(acme: httpx.Client) -> No
     assert bad.status_code == 400, bad.text
 
 
-def test_a_validation_failure_is_recorded_with_every_problem_and_creates_nothing(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_validation_failure_is_recorded_with_every_problem_and_creates_nothing(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     record = export_and_wait(acme, OCTOBER)
 
     assert record["status"] == "VALIDATION_FAILED"
-    assert {problem["code"] for problem in record["problems"]} == {"EMPLOYEE_NUMBER_MISSING", "EMPLOYEE_NOT_FOUND"}
+    assert {problem["code"] for problem in record["problems"]} == {
+        "EMPLOYEE_NUMBER_MISSING",
+        "EMPLOYEE_NOT_FOUND",
+    }
     assert record["lines"] == []
     assert salary_lines(fresh, ACME_KEY) == []
     # nothing was claimed: the good logbooks can still be exported

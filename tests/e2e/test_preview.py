@@ -9,7 +9,17 @@ import httpx
 
 from local.stack import LocalStack
 
-from .helpers import ACME_KEY, OCTOBER, activate, demo_trips, fmt_total, map_codes, preview, salary_lines, trip_quantities
+from .helpers import (
+    ACME_KEY,
+    OCTOBER,
+    activate,
+    demo_trips,
+    fmt_total,
+    map_codes,
+    preview,
+    salary_lines,
+    trip_quantities,
+)
 
 BROKEN_CODES = {
     "mileage": "720",  # km on an ExpenseRefund pay item: PAY_ITEM_INCOMPATIBLE
@@ -29,7 +39,9 @@ def _by_code(body: dict) -> dict[str, dict]:
     return problems
 
 
-def test_preview_reports_every_problem_kind_at_once_with_its_items(fresh: LocalStack, acme_admin: httpx.Client) -> None:
+def test_preview_reports_every_problem_kind_at_once_with_its_items(
+    fresh: LocalStack, acme_admin: httpx.Client
+) -> None:
     activate(acme_admin)
     map_codes(acme_admin, BROKEN_CODES)
 
@@ -52,7 +64,10 @@ def test_preview_reports_every_problem_kind_at_once_with_its_items(fresh: LocalS
     assert "passenger" in str(not_found["799"]["categories"])
     assert "trailer" in str(not_found["730"]["categories"])
     assert "inactive" in not_found["730"]["reason"]
-    assert "799" in problems["PAY_ITEM_NOT_FOUND"]["message"] and "730" in problems["PAY_ITEM_NOT_FOUND"]["message"]
+    assert (
+        "799" in problems["PAY_ITEM_NOT_FOUND"]["message"]
+        and "730" in problems["PAY_ITEM_NOT_FOUND"]["message"]
+    )
 
     incompatible = problems["PAY_ITEM_INCOMPATIBLE"]["items"]
     assert [(item["code"], "mileage" in str(item)) for item in incompatible] == [("720", True)]
@@ -67,7 +82,10 @@ def test_preview_reports_every_problem_kind_at_once_with_its_items(fresh: LocalS
     assert "1099" in problems["EMPLOYEE_NOT_FOUND"]["message"]
 
     # How much toll is blocked, computed here from the ABAX demo data.
-    tolls = [trip_quantities(trip, expense)["toll"] for trip, expense in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31))]
+    tolls = [
+        trip_quantities(trip, expense)["toll"]
+        for trip, expense in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31))
+    ]
     blocked = problems["PAY_CODE_NOT_CONFIGURED"]["items"]
     assert [item["category"] for item in blocked] == ["toll"]
     assert blocked[0]["total"] == fmt_total(sum(tolls, Decimal(0)))
@@ -83,7 +101,11 @@ def test_preview_reports_every_problem_kind_at_once_with_its_items(fresh: LocalS
 
 def test_preview_of_the_good_logbooks_with_every_code_mapped_is_ready(acme: httpx.Client) -> None:
     body = preview(acme, OCTOBER)
-    selected = [lb["logbook_id"] for lb in body["logbooks"] if lb["driver"]["employee_number"] in ("1001", "1002", "1003")]
+    selected = [
+        lb["logbook_id"]
+        for lb in body["logbooks"]
+        if lb["driver"]["employee_number"] in ("1001", "1002", "1003")
+    ]
 
     ready = preview(acme, OCTOBER, selected)
 

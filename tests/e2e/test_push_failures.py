@@ -6,9 +6,24 @@ import httpx
 
 from local.stack import LocalStack
 
-from .helpers import ACME_KEY, OCTOBER, export_and_wait, good_logbooks, lock_all_lines, preview, salary_lines, set_faults
+from .helpers import (
+    ACME_KEY,
+    OCTOBER,
+    export_and_wait,
+    good_logbooks,
+    lock_all_lines,
+    preview,
+    salary_lines,
+    set_faults,
+)
 
-PERSISTENT_500_ON_THIRD_LINE = {"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 500}
+PERSISTENT_500_ON_THIRD_LINE = {
+    "method": "POST",
+    "path": "/SalaryLines",
+    "nth": 3,
+    "times": 100,
+    "status": 500,
+}
 
 
 def _planned(client: httpx.Client) -> tuple[list[str], int]:
@@ -18,7 +33,9 @@ def _planned(client: httpx.Client) -> tuple[list[str], int]:
     return logbooks, len(lines)
 
 
-def test_a_persistent_push_failure_rolls_back_every_line_and_says_why(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_persistent_push_failure_rolls_back_every_line_and_says_why(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks, _ = _planned(acme)
     set_faults(fresh, [PERSISTENT_500_ON_THIRD_LINE])
 
@@ -36,7 +53,9 @@ def test_a_persistent_push_failure_rolls_back_every_line_and_says_why(fresh: Loc
     assert [(e["export_id"], e["status"]) for e in listed] == [(record["export_id"], "ROLLED_BACK")]
 
 
-def test_after_a_rollback_the_same_logbooks_can_be_exported_again(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_after_a_rollback_the_same_logbooks_can_be_exported_again(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks, planned = _planned(acme)
     set_faults(fresh, [PERSISTENT_500_ON_THIRD_LINE])
     assert export_and_wait(acme, OCTOBER, logbooks)["status"] == "ROLLED_BACK"
@@ -67,10 +86,24 @@ def test_a_transient_failure_is_retried_and_the_export_completes_with_exactly_th
     assert len({line["ExternalImportReference"] for line in in_go}) == planned
 
 
-def test_a_failure_after_commit_does_not_create_a_duplicate_line(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_failure_after_commit_does_not_create_a_duplicate_line(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks, planned = _planned(acme)
     # PowerOffice Go creates the third line, then answers 500: the client cannot know it was created.
-    set_faults(fresh, [{"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 1, "status": 500, "after_commit": True}])
+    set_faults(
+        fresh,
+        [
+            {
+                "method": "POST",
+                "path": "/SalaryLines",
+                "nth": 3,
+                "times": 1,
+                "status": 500,
+                "after_commit": True,
+            }
+        ],
+    )
 
     record = export_and_wait(acme, OCTOBER, logbooks)
 
@@ -83,7 +116,9 @@ def test_a_failure_after_commit_does_not_create_a_duplicate_line(fresh: LocalSta
     assert sorted(line["Id"] for line in in_go) == sorted(line["salary_line_id"] for line in record["lines"])
 
 
-def test_lines_locked_in_a_payroll_are_named_when_the_rollback_cannot_delete_them(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_lines_locked_in_a_payroll_are_named_when_the_rollback_cannot_delete_them(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks, _ = _planned(acme)
     lock_all_lines(fresh)  # every line is taken into a payroll the moment it is created
     set_faults(fresh, [PERSISTENT_500_ON_THIRD_LINE])
@@ -100,7 +135,9 @@ def test_lines_locked_in_a_payroll_are_named_when_the_rollback_cannot_delete_the
         assert "payroll" in item["reason"] and "locked" in item["reason"]
         assert item["employee_name"] and item["employee_number"] and item["pay_item_code"] and item["amount"]
         line_in_go = next(line for line in in_go if line["Id"] == item["salary_line_id"])
-        assert by_reference[line_in_go["ExternalImportReference"]]["employee_number"] == item["employee_number"]
+        assert (
+            by_reference[line_in_go["ExternalImportReference"]]["employee_number"] == item["employee_number"]
+        )
     assert "500" in record["error"]["message"]
     # The trips of lines left in PowerOffice Go stay claimed: exporting them again would pay twice.
     again = acme.post("/exports", json={**OCTOBER, "logbook_ids": logbooks})

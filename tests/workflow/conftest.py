@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import boto3
 import httpx
 import pytest
-from abax_payroll.workflow.services import reset_services
 
+from abax_payroll.workflow.services import reset_services
 from local.aws import REGION
 from local.stack import LocalStack
 from tests.e2e.helpers import acquire_stack, activate, api_client, map_codes, release_stack, set_faults

@@ -39,14 +39,19 @@ def probe(stack: LocalStack) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:8]
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(
-        RoleName=f"seam-probe-{suffix}", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        RoleName=f"seam-probe-{suffix}",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
     arns = {"role": role}
     for key, handler in (("echo", _echo), ("explode", _explode)):
         name = f"seam-probe-{key}-{suffix}"
         arns[key] = lam.create_function(
-            FunctionName=name, Runtime="python3.13", Role=role, Handler="index.handler", Code={"ZipFile": _dummy_zip()}
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": _dummy_zip()},
         )["FunctionArn"]
         lambda_runtime.register(name, handler)
     return arns
@@ -55,7 +60,10 @@ def probe(stack: LocalStack) -> dict[str, str]:
 def _run(definition: dict[str, Any], role: str, payload: dict[str, Any]) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     machine = sfn.create_state_machine(
-        name=f"seam-probe-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=role, type="STANDARD"
+        name=f"seam-probe-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn=role,
+        type="STANDARD",
     )["stateMachineArn"]
     execution_arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
     deadline = time.monotonic() + 30
@@ -68,7 +76,10 @@ def _run(definition: dict[str, Any], role: str, payload: dict[str, Any]) -> dict
 
 
 def test_a_task_runs_the_registered_handler_and_passes_on_its_result(probe: dict[str, str]) -> None:
-    definition = {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": probe["echo"], "End": True}}}
+    definition = {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": probe["echo"], "End": True}},
+    }
 
     execution = _run(definition, probe["role"], {"numbers": [1, 2, 3]})
 
@@ -78,7 +89,10 @@ def test_a_task_runs_the_registered_handler_and_passes_on_its_result(probe: dict
 
 
 def test_an_exception_fails_the_execution_with_the_exception_class_name(probe: dict[str, str]) -> None:
-    definition = {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": probe["explode"], "End": True}}}
+    definition = {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": probe["explode"], "End": True}},
+    }
 
     execution = _run(definition, probe["role"], {"numbers": [4]})
 

@@ -35,7 +35,9 @@ def _history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def _entered(events: list[dict[str, Any]]) -> list[str]:
-    return [event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event]
+    return [
+        event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event
+    ]
 
 
 def _invocations(events: list[dict[str, Any]]) -> int:
@@ -43,7 +45,9 @@ def _invocations(events: list[dict[str, Any]]) -> int:
 
 
 def test_the_stack_runs_the_one_asl_definition(stack: LocalStack, stepfunctions: Any) -> None:
-    deployed = json.loads(stepfunctions.describe_state_machine(stateMachineArn=stack.aws.state_machine_arn)["definition"])
+    deployed = json.loads(
+        stepfunctions.describe_state_machine(stateMachineArn=stack.aws.state_machine_arn)["definition"]
+    )
     assert set(deployed["States"]) == set(json.loads(asl_definition())["States"])
     assert deployed["StartAt"] == "Validate"
     assert deployed["States"]["Push"]["Type"] == "Map"
@@ -64,7 +68,9 @@ def test_a_completed_export_goes_validate_group_push_complete_and_is_named_by_it
     assert events[-1]["type"] == "ExecutionSucceeded"
 
 
-def test_a_push_failure_goes_through_rollback(fresh: LocalStack, acme: httpx.Client, stepfunctions: Any) -> None:
+def test_a_push_failure_goes_through_rollback(
+    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any
+) -> None:
     logbooks = good_logbooks(acme)
     set_faults(fresh, [PERSISTENT_FAILURE])
 
@@ -80,7 +86,9 @@ def test_a_push_failure_goes_through_rollback(fresh: LocalStack, acme: httpx.Cli
     assert "Complete" not in entered
 
 
-def test_locked_lines_end_the_execution_in_rollback_incomplete(fresh: LocalStack, acme: httpx.Client, stepfunctions: Any) -> None:
+def test_locked_lines_end_the_execution_in_rollback_incomplete(
+    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any
+) -> None:
     logbooks = good_logbooks(acme)
     lock_all_lines(fresh)
     set_faults(fresh, [PERSISTENT_FAILURE])
@@ -90,7 +98,11 @@ def test_locked_lines_end_the_execution_in_rollback_incomplete(fresh: LocalStack
     assert record["status"] == "ROLLBACK_INCOMPLETE", record
     execution = stepfunctions.describe_execution(executionArn=record["execution_arn"])
     assert execution["error"] == "RollbackIncomplete"
-    assert _entered(_history(stepfunctions, record["execution_arn"]))[-3:] == ["Rollback", "RollbackOutcome", "RollbackIncomplete"]
+    assert _entered(_history(stepfunctions, record["execution_arn"]))[-3:] == [
+        "Rollback",
+        "RollbackOutcome",
+        "RollbackIncomplete",
+    ]
 
 
 def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctions: Any) -> None:
@@ -102,7 +114,9 @@ def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctio
     assert _entered(_history(stepfunctions, record["execution_arn"])) == ["Validate", "ValidationFailed"]
 
 
-def test_history_does_not_grow_with_the_number_of_lines(acme: httpx.Client, stepfunctions: Any, chunk_size: Any) -> None:
+def test_history_does_not_grow_with_the_number_of_lines(
+    acme: httpx.Client, stepfunctions: Any, chunk_size: Any
+) -> None:
     chunk_size(50)
     small = export_and_wait(acme, SMALL)
     large = export_and_wait(acme, OCTOBER, good_logbooks(acme))
@@ -113,10 +127,14 @@ def test_history_does_not_grow_with_the_number_of_lines(acme: httpx.Client, step
     large_events = _history(stepfunctions, large["execution_arn"])
     # ... one chunk each, so the very same transitions and Lambda invocations
     assert [event["type"] for event in large_events] == [event["type"] for event in small_events]
-    assert _invocations(large_events) == _invocations(small_events) == 4  # validate, group, one chunk, complete
+    assert (
+        _invocations(large_events) == _invocations(small_events) == 4
+    )  # validate, group, one chunk, complete
 
 
-def test_history_grows_with_the_number_of_chunks(acme: httpx.Client, stepfunctions: Any, chunk_size: Any) -> None:
+def test_history_grows_with_the_number_of_chunks(
+    acme: httpx.Client, stepfunctions: Any, chunk_size: Any
+) -> None:
     chunk_size(5)
     small = export_and_wait(acme, SMALL)
     large = export_and_wait(acme, OCTOBER, good_logbooks(acme))
@@ -132,4 +150,6 @@ def test_history_grows_with_the_number_of_chunks(acme: httpx.Client, stepfunctio
     (few, few_events), (many, many_events) = sorted(counts.items())
     assert many > few
     per_chunk = (many_events - few_events) / (many - few)
-    assert per_chunk == int(per_chunk) and per_chunk <= 10  # a fixed number of events per chunk, whatever the lines
+    assert (
+        per_chunk == int(per_chunk) and per_chunk <= 10
+    )  # a fixed number of events per chunk, whatever the lines
