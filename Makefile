@@ -42,5 +42,11 @@ lint: $(STAMP)
 synth: $(STAMP)
 	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app
 
+# One table of ratios (push throughput vs the rate limit, month end, CPU pipeline, cold start, workflow
+# cost), each measured in this run on this machine, with the command that reproduces it; also written to
+# bench/results.md. `$(BIN)/python -m bench.run --quick` scales the long figures down.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) $(CDK_OUT) build .pytest_cache .mypy_cache .ruff_cache

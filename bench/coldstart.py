@@ -29,14 +29,69 @@ LAMBDA_ENV = {
     "ABAX_CREDENTIALS_SECRET_ARN": "arn:aws:secretsmanager:eu-north-1:123456789012:secret:abax",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
 }
-PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+# The deployed function's package holds the runtime dependencies of pyproject.toml (and the runtime's boto3),
+# not this venv's dev tools: httpx, for one, imports click, rich and pygments (its CLI) whenever they are
+# installed. The probe hides every top-level module outside that closure, so the import is the deployed one.
+PROBE = """
+import sys, importlib.abc
+allowed = set({allowed!r}) | set(sys.stdlib_module_names)
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in allowed and not name.startswith("_"):
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not in the Lambda package)", name=name)
+        return None
+sys.meta_path.insert(0, Hide())
+import time
+t = time.perf_counter()
+import {module}
+print(time.perf_counter() - t)
+"""
+
+
+def lambda_modules() -> list[str]:
+    """Top-level modules of abax-payroll's runtime dependency closure (no extras), boto3's, and our own code."""
+    import importlib.metadata as metadata
+    import re
+
+    wanted, seen = ["abax-payroll", "boto3"], set()
+    while wanted:
+        name = re.sub(r"[-_.]+", "-", wanted.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        extras = {"tracer"} if name == "aws-lambda-powertools" else set()
+        for requirement in requirements:
+            spec, _, marker = requirement.partition(";")
+            if "extra" in marker and not any(f'"{extra}"' in marker or f"'{extra}'" in marker for extra in extras):
+                continue
+            if "python_version" in marker or "platform" in marker or "sys_platform" in marker:
+                from packaging.markers import Marker
+
+                if not Marker(marker.strip()).evaluate({"extra": next(iter(extras), "")}):
+                    continue
+            wanted.append(re.split(r"[\s\[<>=!~;(]", spec.strip(), maxsplit=1)[0])
+    modules = {"abax_payroll", "functions"}
+    for module, distributions in metadata.packages_distributions().items():
+        if any(re.sub(r"[-_.]+", "-", d).lower() in seen for d in distributions):
+            modules.add(module)
+    return sorted(modules)
+
+
+_ALLOWED: list[str] | None = None
 
 
 def import_seconds(module: str) -> float:
     """Seconds `import module` takes in a new interpreter (interpreter start-up itself not counted)."""
     env = {**os.environ, **LAMBDA_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
+    global _ALLOWED
+    if _ALLOWED is None:
+        _ALLOWED = lambda_modules()
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", PROBE.format(module=module, allowed=_ALLOWED)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout
     return float(out.strip().splitlines()[-1])
 

@@ -8,7 +8,6 @@ import random
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 PERIOD = ("2026-10-01", "2026-10-31")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess
@@ -191,7 +190,7 @@ def workflow_cost(quick: bool) -> list[Row]:
         per_size[lines] = (summary, writes, record)
         for client in clients.values():
             client.close()
-    for lines, (summary, writes, record) in per_size.items():
+    for lines, (summary, writes, _record) in per_size.items():
         chunks = int(summary["chunks"])
         wcu_per_line = writes["wcu"] / lines
         lambda_s = summary["lambda_seconds"]

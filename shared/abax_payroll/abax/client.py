@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ..domain.period import Period
+from ..tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class AbaxClient:
         self._sleep = sleep
         self._clock = clock
         self._max_attempts = max_attempts
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._http = httpx.Client(timeout=timeout, transport=transport, verify=tls_context())
         self._token: str | None = None
         self._token_expires_at = 0.0
 

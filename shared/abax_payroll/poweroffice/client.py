@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ..domain.payroll import Employee, PayItem
+from ..tls import tls_context
 from .dtos import (
     ClientIntegrationInformation,
     Problem,
@@ -83,7 +84,7 @@ class PowerOfficeClient:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._rate_limit_budget_s = rate_limit_budget_s
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport)
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport, verify=tls_context())
 
     def __repr__(self) -> str:
         return f"PowerOfficeClient(api_url={self.api_url!r})"

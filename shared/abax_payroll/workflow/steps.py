@@ -26,7 +26,10 @@ from ..poweroffice import PowerOfficeError, SalaryLinePost
 from .planning import PreparedPlan, months_of, prepare_plan
 from .services import Services
 
-RECORD_EVERY = 10  # created ids are written in batches of this many lines (and always when a chunk stops)
+# Created ids are written once per chunk, when it stops (done or failed): one small write instead of one
+# per 10 lines, which cost 5 of the ~10 write units a 50-line chunk used. Nothing is lost by waiting: a
+# line whose id never reached the record (the process died mid-chunk) is found again by its
+# ExternalImportReference, by a retried POST (PowerOffice answers with the existing line) and by rollback.
 LEASE_WAIT_S = 60.0
 
 
@@ -167,9 +170,6 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
                 )
                 batch[line["index"]] = salary_line.id
                 count += 1
-                if len(batch) >= RECORD_EVERY:
-                    store.record_created(tenant_id, export_id, chunk, batch)
-                    batch = {}
         except PowerOfficeError as error:
             logger.warning("salary line not created", extra={"export_id": export_id, "line": line["index"], "status": error.status})
             raise PushFailed(
@@ -179,7 +179,8 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
             ) from None
         finally:
             store.record_created(tenant_id, export_id, chunk, batch)
-    store.update_export(tenant_id, export_id, {"lines_pushed": len(store.get_created(tenant_id, export_id))})
+    # Lines recorded before this chunk ran, plus its own: no second read of the record.
+    store.update_export(tenant_id, export_id, {"lines_pushed": len(created) + count})
     return {"chunk": chunk, "created": count}
 
 
