@@ -7,6 +7,8 @@ Context values (cdk.json holds the defaults; override with `-c name=value`), see
   client_key_secret_prefix       tenants' client-key secrets: prefix + tenant id
   cors_allowed_origins           web frontend origin(s): a list, or comma-separated
   user_pool_id                   import this Cognito user pool instead of creating one
+  web_app_urls                   hosted-UI callback and sign-out URLs (default: each CORS origin + "/")
+  cognito_domain_prefix          hosted-UI domain prefix (default: <stack name>-<account id>)
   waf_web_acl_arn, alarm_email, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
   poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url,
   poweroffice_requests_per_second, push_chunk_size, stack_name
@@ -77,6 +79,8 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             throttling_rate_limit=float(str(_get(app, "throttling_rate_limit", 20))),
             throttling_burst_limit=int(str(_get(app, "throttling_burst_limit", 40))),
             user_pool_id=str(user_pool_id) if user_pool_id else None,
+            web_app_urls=_as_list(_get(app, "web_app_urls", [])) or None,
+            cognito_domain_prefix=str(_get(app, "cognito_domain_prefix", "")) or None,
             waf_web_acl_arn=str(waf) if waf else None,
             log_retention=retention,
         ),

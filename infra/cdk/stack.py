@@ -77,8 +77,14 @@ class AbaxPayrollStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API (ends in /v1/)")
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
-        if self.api.web_client is not None:
+        if self.api.web_client is not None and self.api.domain is not None:
             CfnOutput(self, "WebClientId", value=self.api.web_client.user_pool_client_id)
+            CfnOutput(
+                self,
+                "CognitoDomainUrl",
+                value=self.api.domain.base_url(),
+                description="config.json cognito.domain",
+            )
         CfnOutput(
             self,
             "StateMachineArn",

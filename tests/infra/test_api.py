@@ -172,6 +172,12 @@ def test_user_pool_has_the_tenant_attribute_groups_and_a_client_that_cannot_writ
     assert "custom:tenant_id" in client["Properties"]["ReadAttributes"]
     assert "custom:tenant_id" not in client["Properties"]["WriteAttributes"]
     assert not client["Properties"].get("GenerateSecret")
+    # The web app's hosted-UI sign-in (web/js/auth.js): authorization code with PKCE, back to the site.
+    assert client["Properties"]["AllowedOAuthFlows"] == ["code"]
+    assert set(client["Properties"]["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert client["Properties"]["CallbackURLs"] == client["Properties"]["LogoutURLs"] == [f"{CORS_ORIGIN}/"]
+    assert len(synthesized.resources("AWS::Cognito::UserPoolDomain")) == 1
+    assert "CognitoDomainUrl" in synthesized.template["Outputs"]
 
 
 def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -111,6 +111,11 @@ class ApiConfig:
     throttling_rate_limit: float = 20
     throttling_burst_limit: int = 40
     user_pool_id: str | None = None  # import an existing pool instead of creating one
+    # The web app signs in through the hosted UI (authorization code + PKCE); it returns to these URLs.
+    # Default: each CORS origin followed by "/".
+    web_app_urls: list[str] | None = None
+    # Hosted-UI domain prefix (unique per region); default: the stack name and the account id.
+    cognito_domain_prefix: str | None = None
     waf_web_acl_arn: str | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
 
@@ -133,7 +138,9 @@ class Api(Construct):
         # one of these (settings ignores the variable; the API layer reads it).
         for function in (activate, export_api):
             function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(config.cors_allowed_origins))
-        self.user_pool, self.web_client = self._user_pool(config.user_pool_id)
+        self.web_client: cognito.UserPoolClient | None = None
+        self.domain: cognito.UserPoolDomain | None = None
+        self.user_pool = self._user_pool(config)
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -237,10 +244,11 @@ class Api(Construct):
     def url(self) -> str:
         return self.rest_api.url
 
-    def _user_pool(self, user_pool_id: str | None) -> tuple[cognito.IUserPool, cognito.UserPoolClient | None]:
-        if user_pool_id:
-            # An existing pool must carry the custom:tenant_id attribute and the admin and payroll groups.
-            return cognito.UserPool.from_user_pool_id(self, "Users", user_pool_id), None
+    def _user_pool(self, config: ApiConfig) -> cognito.IUserPool:
+        if config.user_pool_id:
+            # An existing pool must carry the custom:tenant_id attribute, the admin and payroll groups, and an
+            # app client for the web frontend.
+            return cognito.UserPool.from_user_pool_id(self, "Users", config.user_pool_id)
         pool = cognito.UserPool(
             self,
             "Users",
@@ -275,11 +283,27 @@ class Api(Construct):
                 self, f"{group_name.capitalize()}Group", user_pool_id=pool.user_pool_id, group_name=group_name,
                 description=description,
             )  # fmt: skip
-        client = pool.add_client(
+        stack = Stack.of(self)
+        self.domain = pool.add_domain(
+            "HostedUi",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=config.cognito_domain_prefix or f"{stack.stack_name.lower()}-{Aws.ACCOUNT_ID}"
+            ),
+        )
+        web_app_urls = config.web_app_urls or [
+            f"{origin.rstrip('/')}/" for origin in config.cors_allowed_origins
+        ]
+        self.web_client = pool.add_client(
             "WebClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
-            disable_o_auth=True,
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=web_app_urls,
+                logout_urls=web_app_urls,
+            ),
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
             id_token_validity=Duration.hours(1),
@@ -291,7 +315,7 @@ class Api(Construct):
             # No custom:tenant_id here: the client must never write the tenant.
             write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),
         )
-        return pool, client
+        return pool
 
     def _gateway_problems(self) -> None:
         headers = {"Content-Type": "'application/problem+json'"}
