@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The CDK app in plain Python (no CDK CLI, no Docker): builds the Lambda assets into build/lambda (the
-# dependency layer is reused while pyproject.toml is unchanged), runs cdk-nag, writes $(CDK_OUT)/.
+# dependency layer is reused while the runtime dependencies are unchanged), runs cdk-nag, writes $(CDK_OUT)/.
 # Deploy with the CDK CLI from npm: see infra/cdk/DEPLOY.md.
 synth: $(STAMP)
 	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app

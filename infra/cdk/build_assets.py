@@ -2,7 +2,8 @@
 
     build/lambda/code/      abax_payroll/ + functions/        (copied on every build; cheap)
     build/lambda/deps/python/                                  (pip --target for Lambda arm64 / CPython 3.13,
-                                                                reused while pyproject.toml is unchanged)
+                                                                reused while pyproject.toml's runtime
+                                                                dependencies are unchanged)
 
 Run directly (`python infra/cdk/build_assets.py`) or let `infra/cdk/app.py` call it before synth.
 """
@@ -52,10 +53,9 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _deps_fingerprint(requirements: list[str]) -> str:
-    digest = hashlib.sha256()
-    digest.update((REPO_ROOT / "pyproject.toml").read_bytes())
-    digest.update(f"{LAMBDA_PLATFORM}|{LAMBDA_PYTHON_VERSION}|{'|'.join(requirements)}".encode())
-    return digest.hexdigest()
+    """Of pyproject.toml's runtime dependencies only: editing dev extras or tool settings rebuilds nothing."""
+    key = f"{LAMBDA_PLATFORM}|{LAMBDA_PYTHON_VERSION}|{'|'.join(sorted(requirements))}|{sorted(PROVIDED_BY_RUNTIME)}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def build_code(out: Path) -> Path:
