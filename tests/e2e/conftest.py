@@ -72,23 +72,3 @@ def acme(acme_admin: httpx.Client) -> httpx.Client:
     activate(acme_admin)
     map_codes(acme_admin)
     return acme_admin
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--run-matrix", action="store_true", default=False, help="also run the full failure matrix (slow)"
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Only registered when tests/e2e is named on the command line (make test-matrix); off otherwise.
-    try:
-        run_matrix = bool(config.getoption("--run-matrix"))
-    except ValueError:
-        run_matrix = False
-    if run_matrix:
-        return
-    skip = pytest.mark.skip(reason="the failure matrix runs with --run-matrix (make test-matrix)")
-    for item in items:
-        if "matrix" in item.keywords:
-            item.add_marker(skip)
