@@ -79,7 +79,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     for category, code in codes.items():
         page.locator(f"#code-{category}").fill(code)
     page.get_by_role("button", name="Lagre lønnskoder").click()
-    expect(page.get_by_text("Lønnskodene er lagret.")).to_be_visible()
+    expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
     shot("lonnskoder med feil")
 
     # Søk: every problem at once, each with its items and where to fix it.
@@ -110,7 +110,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     page.locator("#code-mileage").fill("710")
     page.locator("#code-toll").fill("720")
     page.get_by_role("button", name="Lagre lønnskoder").click()
-    expect(page.get_by_text("Lønnskodene er lagret.")).to_be_visible()
+    expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
     page.get_by_role("link", name="Til eksport").click()
     search(page)
     expect(problems.locator("li.problem")).to_have_count(2)

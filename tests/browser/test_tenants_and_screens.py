@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import set_faults
@@ -83,7 +85,19 @@ def test_payroll_role_rates_and_schedule(page: Page, shot, fresh) -> None:
     shot("manedlig eksport")
 
 
-def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh) -> None:
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Push in chunks of 3 lines: created ids (and so lines_pushed) are recorded once per chunk."""
+    from abax_payroll.workflow.services import reset_services
+
+    monkeypatch.setenv("PUSH_CHUNK_SIZE", "3")
+    reset_services()
+    yield
+    monkeypatch.undo()
+    reset_services()
+
+
+def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh, small_chunks) -> None:
     set_up_company(fresh, "acme", ACME_KEY)
     set_faults(
         fresh,
