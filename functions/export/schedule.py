@@ -17,6 +17,8 @@ OSLO = ZoneInfo("Europe/Oslo")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The event's time (or now) in Oslo decides which day of the month it is.
-    moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00")) if event.get("time") else datetime.now(OSLO)
+    # The schedule's time (Scheduler sends scheduled_time, an EventBridge rule sends time; else now), in Oslo,
+    # decides which day of the month it is.
+    stamp = event.get("scheduled_time") or event.get("time")
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else datetime.now(OSLO)
     return run_monthly(services(), moment.astimezone(OSLO).date())

@@ -33,6 +33,9 @@ class Settings(BaseModel):
     abax_credentials_secret_arn: str | None = Field(None, alias="ABAX_CREDENTIALS_SECRET_ARN")
     abax_client_secret: SecretStr | None = Field(None, alias="ABAX_CLIENT_SECRET")
 
+    # Origins of the web app allowed to call the API (comma-separated); API Gateway's proxy answers need them.
+    cors_allowed_origins: str = Field("", alias="CORS_ALLOWED_ORIGINS")
+
     push_chunk_size: int = Field(50, alias="PUSH_CHUNK_SIZE", ge=1, le=500)
     # Seconds a push lease is held at most; pushes of all tenants share PowerOffice's rate limit.
     push_lease_seconds: int = Field(120, alias="PUSH_LEASE_SECONDS", ge=5)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -79,9 +80,17 @@ def problem(status: int, code: str, title: str, detail: str, problems: list[dict
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
+def _cors() -> CORSConfig | None:
+    """The web app's origins from CORS_ALLOWED_ORIGINS (read directly: the OpenAPI build needs no settings)."""
+    origins = [origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()]
+    if not origins:
+        return None
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     """One resolver per function, all errors mapped here, in one place."""
-    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"])
+    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"], cors=_cors())
     for router in routers:
         app.include_router(router)
 
