@@ -12,6 +12,7 @@ SPEC_ROUTES = {
     ("post", "/integrations/poweroffice/deactivate"),
     ("get", "/payroll-codes"),
     ("put", "/payroll-codes"),
+    ("get", "/pay-items"),
     ("get", "/rates"),
     ("put", "/rates"),
     ("post", "/exports/preview"),

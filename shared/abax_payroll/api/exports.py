@@ -31,6 +31,11 @@ def put_codes(body: PayrollCodes) -> dict[str, Any]:
     return configuration.put_codes(services(), who.tenant_id, body.codes, who.user)
 
 
+@router.get("/pay-items", summary="PowerOffice Go's pay items (code, name, kind, active) for mapping codes by name")
+def get_pay_items() -> dict[str, Any]:
+    return configuration.list_pay_items(services(), caller(router).tenant_id)
+
+
 @router.get("/rates", summary="Rates per km category by valid_from (the state rates until changed)")
 def get_rates() -> dict[str, Any]:
     return configuration.get_rates(services(), caller(router).tenant_id)

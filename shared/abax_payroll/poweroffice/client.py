@@ -127,6 +127,11 @@ class PowerOfficeClient:
                         found[as_asked] = employee
         return found
 
+    def pay_items(self) -> list[PayItem]:
+        """Every pay item of the client (the `codes` filter left out), for choosing codes by name."""
+        found = (pay_item_from_dto(dto) for dto in self._pages("/PayItems", {}))
+        return sorted((item for item in found if item is not None), key=lambda item: item.code)
+
     def pay_items_by_codes(self, codes: Iterable[str]) -> dict[str, PayItem]:
         """Pay items (active or not) whose code is in `codes`, keyed by code."""
         wanted = sorted({c.strip() for c in codes if c.strip()})

@@ -8,7 +8,8 @@ from typing import Any
 from ..domain.categories import ALL_CATEGORIES, Category
 from ..domain.money import fmt2
 from ..domain.rates import Rate, RateTable
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, PowerOfficeUnavailableError, PrivilegesMissingError
+from ..poweroffice import PowerOfficeError, PrivilegesMissing
 from .services import Services
 
 
@@ -21,6 +22,29 @@ def put_codes(services: Services, tenant_id: str, codes: Mapping[Category, str |
     cleaned = {category: (codes.get(category) or None) for category in ALL_CATEGORIES}
     services.store.put_codes(tenant_id, cleaned, user)
     return get_codes(services, tenant_id)
+
+
+def list_pay_items(services: Services, tenant_id: str) -> dict[str, Any]:
+    """PowerOffice Go's pay items with name, kind and whether active, so codes can be picked by name."""
+    try:
+        with services.poweroffice_for(tenant_id) as poweroffice:
+            items = poweroffice.pay_items()
+    except PrivilegesMissing as error:
+        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
+    except PowerOfficeError as error:
+        raise PowerOfficeUnavailableError(f"PowerOffice Go could not be read: {error.title}") from None
+    return {
+        "pay_items": [
+            {
+                "code": item.code,
+                "name": item.name,
+                "active": item.active,
+                "processing_type": item.processing_type,
+                "fits": "km" if item.sends_quantity else "outlay" if item.sends_amount else "none",
+            }
+            for item in items
+        ]
+    }
 
 
 def get_rates(services: Services, tenant_id: str) -> dict[str, Any]:
