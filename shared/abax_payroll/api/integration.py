@@ -24,7 +24,7 @@ def get_status() -> IntegrationStatus:
 def activate(body: ActivateRequest) -> IntegrationStatus:
     who = caller(router)
     require_admin(who)
-    return IntegrationStatus(**integration.activate(services(), who.tenant_id, body.client_key, who.user))
+    return IntegrationStatus(**integration.activate(services(), who.tenant_id, body.client_key.get_secret_value(), who.user))
 
 
 @router.post("/integrations/poweroffice/deactivate", summary="Switch the integration off and forget the key (admin)")

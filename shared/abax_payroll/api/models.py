@@ -6,7 +6,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from ..domain.categories import Category
 
@@ -21,9 +29,19 @@ class Strict(BaseModel):
 
 
 class ActivateRequest(Strict):
-    client_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)] = Field(
+    # A SecretStr: whatever prints the request (powertools' DEBUG log of a route's arguments, a
+    # traceback) shows '**********', never the key.
+    client_key: Annotated[SecretStr, Field(min_length=1, max_length=512)] = Field(
         description="The client key the company created for this integration in PowerOffice Go."
     )
+
+    @field_validator("client_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value().strip()
+        if not key:
+            raise ValueError("the client key is blank")
+        return SecretStr(key)
 
 
 class IntegrationStatus(BaseModel):
