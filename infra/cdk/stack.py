@@ -13,6 +13,7 @@ from infra.cdk.constructs.functions import Functions, FunctionsConfig
 from infra.cdk.constructs.monitoring import Monitoring
 from infra.cdk.constructs.schedule import DailySchedule
 from infra.cdk.constructs.secrets import Secrets
+from infra.cdk.constructs.web import Web
 from infra.cdk.constructs.workflow import Workflow
 
 
@@ -51,12 +52,21 @@ class AbaxPayrollStack(Stack):
         # Only these two start exports: the API (manual) and the daily schedule.
         self.workflow.grant_start(self.functions.export_api)
         self.workflow.grant_start(self.functions.schedule)
+        # The web app's bucket and distribution come before the API: its CORS origins and the hosted-UI
+        # callback URLs name the distribution; the content (with config.json naming the API) comes after.
+        self.web = Web(self, "Web", log_retention=settings.functions.log_retention)
         self.api = Api(
             self,
             "Api",
             config=settings.api,
             activate=self.functions.activate,
             export_api=self.functions.export_api,
+            web_origin=self.web.origin,
+        )
+        self.web.deploy(
+            api_url=self.api.base_url,
+            cognito_domain_url=self.api.domain.base_url() if self.api.domain is not None else None,
+            client_id=self.api.web_client.user_pool_client_id if self.api.web_client is not None else None,
         )
         self.schedule = DailySchedule(
             self,
@@ -76,6 +86,13 @@ class AbaxPayrollStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API (ends in /v1/)")
+        CfnOutput(
+            self,
+            "WebUrl",
+            value=self.web.url,
+            description="The web app (CloudFront); its config.json is generated at deploy",
+        )
+        CfnOutput(self, "WebBucketName", value=self.web.bucket.bucket_name)
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         if self.api.web_client is not None and self.api.domain is not None:
             CfnOutput(self, "WebClientId", value=self.api.web_client.user_pool_client_id)

@@ -147,7 +147,8 @@ def test_gateway_errors_are_problem_json(synthesized):
     )
     assert (
         bad_body["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
-        == f"'{CORS_ORIGIN}'"
+        # one origin can be named statically: the hosted web app's (test_web.py)
+        == {"Fn::Join": ["", ["'https://", {"Fn::GetAtt": ["WebDistributionCF3E234B", "DomainName"]}, "'"]]}
     )
     assert '"code": "INVALID_REQUEST"' in bad_body["ResponseTemplates"]["application/json"]
 
@@ -175,7 +176,10 @@ def test_user_pool_has_the_tenant_attribute_groups_and_a_client_that_cannot_writ
     # The web app's hosted-UI sign-in (web/js/auth.js): authorization code with PKCE, back to the site.
     assert client["Properties"]["AllowedOAuthFlows"] == ["code"]
     assert set(client["Properties"]["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
-    assert client["Properties"]["CallbackURLs"] == client["Properties"]["LogoutURLs"] == [f"{CORS_ORIGIN}/"]
+    # the configured origin, then the hosted web app (test_web.py)
+    assert client["Properties"]["CallbackURLs"] == client["Properties"]["LogoutURLs"]
+    assert client["Properties"]["CallbackURLs"][0] == f"{CORS_ORIGIN}/"
+    assert "WebDistribution" in json.dumps(client["Properties"]["CallbackURLs"][1])
     assert len(synthesized.resources("AWS::Cognito::UserPoolDomain")) == 1
     assert "CognitoDomainUrl" in synthesized.template["Outputs"]
 
@@ -195,7 +199,9 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
 def test_api_functions_know_the_allowed_origins(synthesized):
     for handler in ("functions.activate.app.handler", "functions.export.app.handler"):
         _, function = synthesized.function_by_handler(handler)
-        assert function["Properties"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"] == CORS_ORIGIN
+        origins = function["Properties"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"]
+        # the configured origin, then the hosted web app's (test_web.py)
+        assert origins["Fn::Join"][1][0] == f"{CORS_ORIGIN},https://"
 
 
 def test_an_existing_user_pool_can_be_imported(tmp_path):

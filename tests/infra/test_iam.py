@@ -44,6 +44,10 @@ def test_wildcards_inside_arns_are_only_the_client_key_prefix_and_function_versi
                 ":secret:abax-payroll/client-keys/*" in text
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
+                # BucketDeployment syncs web/ into the site bucket: its objects, and only those
+                or (
+                    logical_id.startswith("WebDeployRole") and '"WebSite' in text and text.endswith('"/*"]]}')
+                )
             )
             assert allowed, (logical_id, actions, text)
 

@@ -16,6 +16,11 @@ EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-L1",
     "AwsSolutions-COG8",
     "AwsSolutions-APIG3",
+    # the web app's distribution (default certificate, no geo restriction or WAF) and its content deployment
+    "AwsSolutions-CFR1",
+    "AwsSolutions-CFR2",
+    "AwsSolutions-CFR4",
+    "AwsSolutions-IAM5[Resource::<WebSiteD504717C.Arn>/*]",
 }
 # CDK adds DependsOn on a function's role that a GetAtt already implies: harmless, and not ours to change.
 IGNORED_LINT_RULES = {"W3005"}

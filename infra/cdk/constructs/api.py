@@ -129,15 +129,19 @@ class Api(Construct):
         config: ApiConfig,
         activate: lambda_.Function,
         export_api: lambda_.Function,
+        web_origin: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not config.cors_allowed_origins:
+        if not config.cors_allowed_origins and not web_origin:
             raise ValueError("cors_allowed_origins: give the web frontend's origin(s)")
         self.config = config
+        # The hosted web app's origin (https://<distribution domain>, a token) comes after the configured ones.
+        self.web_origin = web_origin
+        self.origins = [*config.cors_allowed_origins, *([web_origin] if web_origin else [])]
         # Lambda proxy answers carry their own CORS headers: the handlers echo the request's Origin when it is
         # one of these (settings ignores the variable; the API layer reads it).
         for function in (activate, export_api):
-            function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(config.cors_allowed_origins))
+            function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(self.origins))
         self.web_client: cognito.UserPoolClient | None = None
         self.domain: cognito.UserPoolDomain | None = None
         self.user_pool = self._user_pool(config)
@@ -174,7 +178,7 @@ class Api(Construct):
                 ),
             ),
             default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=config.cors_allowed_origins,
+                allow_origins=self.origins,
                 allow_methods=["GET", "POST", "PUT", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=Duration.hours(1),
@@ -244,6 +248,15 @@ class Api(Construct):
     def url(self) -> str:
         return self.rest_api.url
 
+    @property
+    def base_url(self) -> str:
+        """The API's base URL without the trailing slash (config.json's api_url)."""
+        stack = Stack.of(self)
+        return (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+            f"/{self.rest_api.deployment_stage.stage_name}"
+        )
+
     def _user_pool(self, config: ApiConfig) -> cognito.IUserPool:
         if config.user_pool_id:
             # An existing pool must carry the custom:tenant_id attribute, the admin and payroll groups, and an
@@ -293,6 +306,8 @@ class Api(Construct):
         web_app_urls = config.web_app_urls or [
             f"{origin.rstrip('/')}/" for origin in config.cors_allowed_origins
         ]
+        if self.web_origin:  # the hosted web app signs in and out on its own address too
+            web_app_urls = [*web_app_urls, f"{self.web_origin}/"]
         self.web_client = pool.add_client(
             "WebClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
@@ -319,9 +334,13 @@ class Api(Construct):
 
     def _gateway_problems(self) -> None:
         headers = {"Content-Type": "'application/problem+json'"}
-        # A single origin can be named statically, so the browser may read 401/429 answers too.
-        if len(self.config.cors_allowed_origins) == 1:
-            headers["Access-Control-Allow-Origin"] = f"'{self.config.cors_allowed_origins[0]}'"
+        # One origin can be named statically, so the browser may read 401/429 answers too: the hosted web app's
+        # when the stack serves it, else a single configured origin.
+        static_origin = self.web_origin or (
+            self.config.cors_allowed_origins[0] if len(self.config.cors_allowed_origins) == 1 else None
+        )
+        if static_origin:
+            headers["Access-Control-Allow-Origin"] = f"'{static_origin}'"
         for response_type, (code, status, title) in GATEWAY_PROBLEMS.items():
             status_part = f'"status": {status}, ' if status else ""
             template = (
