@@ -76,10 +76,24 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
         "parking": "721",
         "ferry": "722",
     }
+    # Suggestions per kind: PowerOffice Go's active pay items that fit, by code and name.
+    expect(page.locator("#code-mileage")).to_have_attribute("list", "pay-items-km")
+    expect(page.locator("#code-toll")).to_have_attribute("list", "pay-items-outlay")
+    km = page.locator("#pay-items-km option")
+    expect(km.filter(has_text="710 – Kilometergodtgjørelse bil")).to_have_attribute("value", "710")
+    expect(km.filter(has_text="Gammel km-sats")).to_have_count(0)  # 730 is inactive
+    expect(km.filter(has_text="Bompenger")).to_have_count(0)  # an outlay
+    expect(page.locator("#pay-items-outlay option").filter(has_text="720 – Bompenger")).to_have_count(1)
     for category, code in codes.items():
         page.locator(f"#code-{category}").fill(code)
+    # Each typed code is named (or said to be wrong) next to it.
+    expect(page.get_by_test_id("pay-item-passenger")).to_have_text("Passasjertillegg")
+    expect(page.get_by_test_id("pay-item-mileage")).to_have_text("Gammel km-sats – inaktiv i PowerOffice Go")
+    expect(page.get_by_test_id("pay-item-toll")).to_have_text("")
+    expect(page.get_by_role("main")).not_to_contain_text("Navnene på lønnsartene")
     page.get_by_role("button", name="Lagre lønnskoder").click()
     expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
+    expect(page.get_by_test_id("pay-item-parking")).to_have_text("Parkering")
     shot("lonnskoder med feil")
 
     # Søk: every problem at once, each with its items and where to fix it.
@@ -107,8 +121,11 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
         "link", name="Gå til lønnskoder"
     ).click()
     expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
+    expect(page.get_by_test_id("pay-item-mileage")).to_contain_text("inaktiv")
     page.locator("#code-mileage").fill("710")
     page.locator("#code-toll").fill("720")
+    expect(page.get_by_test_id("pay-item-mileage")).to_have_text("Kilometergodtgjørelse bil")
+    expect(page.get_by_test_id("pay-item-toll")).to_have_text("Bompenger")
     page.get_by_role("button", name="Lagre lønnskoder").click()
     expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
     page.get_by_role("link", name="Til eksport").click()

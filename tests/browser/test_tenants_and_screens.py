@@ -54,6 +54,16 @@ def test_beta_never_sees_acme_data(page: Page, shot, fresh) -> None:
     expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
     expect(page.locator("#integration-message")).to_contain_text("Klientnøkkelen er slettet")
 
+    # Without an active integration the pay items cannot be read: the codes screen works on codes alone.
+    nav(page, "Lønnskoder")
+    expect(page.get_by_test_id("pay-items-unavailable")).to_contain_text(
+        "vises når integrasjonen med PowerOffice Go er aktivert"
+    )
+    expect(page.locator("#code-mileage")).to_be_editable()
+    expect(page.locator("#code-mileage")).not_to_have_attribute("list", re.compile(".*"))
+    expect(page.get_by_test_id("pay-item-mileage")).to_have_count(0)
+    shot("lonnskoder uten navn")
+
 
 def test_payroll_role_rates_and_schedule(page: Page, shot, fresh) -> None:
     login(page, "acme", "payroll")

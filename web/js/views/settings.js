@@ -12,22 +12,59 @@ function saved(message, text) {
   announce(text);
 }
 
+/** PowerOffice Go's pay items (GET /pay-items), or null when they cannot be read: the screen then works on
+ *  codes only and says why. 409 INTEGRATION_INACTIVE before activation; any other failure the same way. */
+async function loadPayItems(ctx) {
+  try {
+    const { pay_items: items } = await ctx.api.get("/pay-items");
+    return { items: Array.isArray(items) ? items : [], error: null };
+  } catch (error) {
+    return { items: null, error };
+  }
+}
+
+const KIND = (name) => (OUTLAY.includes(name) ? "outlay" : "km");
+
 export async function codesView(ctx) {
-  const { codes } = await ctx.api.get("/payroll-codes");
+  const [{ codes }, payItems] = await Promise.all([ctx.api.get("/payroll-codes"), loadPayItems(ctx)]);
+  const byCode = new Map((payItems.items || []).map((item) => [String(item.code), item]));
+  const named = payItems.items !== null;
   const message = h("div", { id: "codes-message" });
   const inputs = {};
+  // One list of suggestions per kind: the active pay items that fit it, as "code – name". The input stays
+  // free text, so a code PowerOffice Go did not list can still be typed.
+  const lists = named ? ["km", "outlay"].map((kind) => h("datalist", { id: `pay-items-${kind}` },
+    (payItems.items || []).filter((item) => item.active && item.fits === kind)
+      .sort((a, b) => String(a.code).localeCompare(String(b.code), undefined, { numeric: true }))
+      .map((item) => h("option", { value: String(item.code) }, `${item.code} – ${item.name}`)))) : [];
+  // What the typed code is in PowerOffice Go: its name, or why it will not do.
+  const describe = (name, cell) => {
+    const code = inputs[name].value.trim();
+    const item = code ? byCode.get(code) : null;
+    cell.className = "pay-item-name";
+    if (!code) { clear(cell); return; }
+    if (!item) { cell.classList.add("warn"); clear(cell, t("codes.unknown")); return; }
+    const problem = !item.active ? t("codes.inactive") : item.fits !== KIND(name) ? t(`codes.misfit.${KIND(name)}`) : null;
+    if (problem) cell.classList.add("warn");
+    clear(cell, h("span", { class: "name" }, item.name), problem ? h("span", { class: "problem" }, ` – ${problem}`) : null);
+  };
   const section = (titleKey, names) => h("fieldset", { class: "card" },
     h("legend", {}, h("strong", {}, t(titleKey))),
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
-        h("th", { scope: "col" }, t("codes.code")))),
+        h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null)),
       h("tbody", {}, names.map((name) => {
+        const cell = named ? h("td", { id: `code-name-${name}`, "data-testid": `pay-item-${name}` }) : null;
         inputs[name] = h("input", { type: "text", id: `code-${name}`, name, value: codes[name] || "", inputmode: "numeric",
-          size: 8, maxlength: 20, pattern: "[A-Za-z0-9._-]+", placeholder: t("codes.none") });
+          size: 8, maxlength: 20, pattern: "[A-Za-z0-9._-]+", placeholder: t("codes.none"), autocomplete: "off",
+          list: named ? `pay-items-${KIND(name)}` : undefined, "aria-describedby": cell ? cell.id : undefined,
+          oninput: cell ? () => describe(name, cell) : undefined });
+        if (cell) describe(name, cell);
         return h("tr", {},
           h("th", { scope: "row" }, h("label", { for: `code-${name}` }, category(name))),
           h("td", {}, t(`unit.${UNITS[name] || "km"}`)),
-          h("td", {}, inputs[name]));
+          h("td", {}, inputs[name]),
+          cell);
       }))));
   const save = async (event) => {
     event.preventDefault();
@@ -35,17 +72,22 @@ export async function codesView(ctx) {
     const body = { codes: Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim() || null])) };
     try {
       const result = await ctx.api.put("/payroll-codes", body);
-      for (const [name, input] of Object.entries(inputs)) input.value = result.codes[name] || "";
+      for (const [name, input] of Object.entries(inputs)) {
+        input.value = result.codes[name] || "";
+        input.dispatchEvent(new Event("input"));
+      }
       saved(message, t("codes.saved"));
     } catch (error) {
       clear(message, errorView(error));
     }
   };
+  const unavailable = payItems.error?.code === "INTEGRATION_INACTIVE" ? t("codes.namesInactive") : t("codes.namesUnavailable");
   return h("div", {},
     h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.codes")}`),
     h("h1", {}, t("codes.title")),
-    h("p", {}, t("codes.intro")),
-    h("p", { class: "notice info small" }, t("codes.names")),
+    h("p", {}, t(named ? "codes.introNames" : "codes.intro")),
+    named ? null : h("p", { class: "notice info small", "data-testid": "pay-items-unavailable" }, unavailable),
+    lists,
     h("form", { onsubmit: save, "aria-label": t("codes.title") },
       section("codes.distance", DISTANCE), section("codes.outlay", OUTLAY),
       message,
