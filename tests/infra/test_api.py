@@ -9,11 +9,13 @@ from aws_cdk.assertions import Match
 from infra.cdk.constructs.api import ROUTES
 from tests.infra.conftest import CORS_ORIGIN
 
+# SPEC section 4, plus GET /pay-items (the web app maps codes by pay-item name).
 SPEC_ROUTES = {
     ("GET", "/integrations/poweroffice"),
     ("POST", "/integrations/poweroffice/activate"),
     ("POST", "/integrations/poweroffice/deactivate"),
     ("GET", "/payroll-codes"), ("PUT", "/payroll-codes"),
+    ("GET", "/pay-items"),
     ("GET", "/rates"), ("PUT", "/rates"),
     ("POST", "/exports/preview"),
     ("POST", "/exports"), ("GET", "/exports"),

@@ -81,6 +81,7 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("POST", "/integrations/poweroffice/deactivate", "activate", None),
     ("GET", "/payroll-codes", "export", None),
     ("PUT", "/payroll-codes", "export", "PayrollCodesRequest"),
+    ("GET", "/pay-items", "export", None),
     ("GET", "/rates", "export", None),
     ("PUT", "/rates", "export", "RatesRequest"),
     ("GET", "/schedule", "export", None),
