@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .faults import FaultRule, firing_rule
+
 PAGE_SIZE_MAX = 1500
 EXPENSE_IDS_MAX = 150
 TOKEN_LIFETIME_S = 3600
@@ -32,25 +34,6 @@ REQUEST_LOG_SIZE = 10_000
 NEVER = "9999-12-31"  # sort key for trips without a usable start: they are never listed by date
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass
-class FaultRule:
-    """Matching requests number nth .. nth+times-1 (counted from installation) fail or answer late."""
-
-    method: str
-    path: str
-    nth: int = 1
-    times: int = 1
-    status: int | None = 503
-    delay_s: float = 0.0
-    seen: int = 0
-
-    def hit(self, method: str, path: str) -> bool:
-        if method != self.method or path != self.path:
-            return False
-        self.seen += 1
-        return self.nth <= self.seen < self.nth + self.times
 
 
 @dataclass
@@ -187,11 +170,7 @@ class AbaxEmulator:
 
     def fault_for(self, method: str, path: str) -> FaultRule | None:
         with self.lock:
-            matched = None
-            for rule in self.faults:
-                if rule.hit(method, path) and matched is None:
-                    matched = rule
-            return matched
+            return firing_rule(self.faults, method, path)
 
 
 def create_app(
@@ -331,15 +310,7 @@ def create_app(
         body = await _json(request)
         try:
             rules = [
-                FaultRule(
-                    method=str(rule["method"]).upper(),
-                    path=str(rule["path"]),
-                    nth=int(rule.get("nth", 1)),
-                    times=int(rule.get("times", 1)),
-                    status=int(rule["status"]) if rule.get("status") is not None else None,
-                    delay_s=float(rule.get("delay_s", 0) or 0),
-                )
-                for rule in body.get("rules", [])
+                FaultRule.from_json(rule, default_status=None, exact_path=True) for rule in body.get("rules", [])
             ]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             return _bad_request(f"bad fault rule: {error}")

@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .faults import FaultRule, firing_rule
+
 DEMO_DATA_PATH = Path(__file__).resolve().parent.parent / "demo_data" / "poweroffice.json"
 
 SUBSCRIPTION_HEADER = "ocp-apim-subscription-key"
@@ -115,40 +117,6 @@ def key_digest(key: str) -> str:
 
 
 # --- state ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class FaultRule:
-    method: str
-    path: str
-    nth: int = 1
-    times: int = 1
-    status: int | None = 500
-    delay_s: float = 0.0
-    after_commit: bool = False
-    seen: int = 0
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> FaultRule:
-        status = raw.get("status", 500)
-        return cls(
-            method=str(raw.get("method", "*")).upper(),
-            path=str(raw.get("path", "")),
-            nth=int(raw.get("nth", 1)),
-            times=int(raw.get("times", 1)),
-            status=None if status is None else int(status),
-            delay_s=float(raw.get("delay_s", 0) or 0),
-            after_commit=bool(raw.get("after_commit", False)),
-        )
-
-    def matches(self, method: str, path: str) -> bool:
-        method_ok = self.method in ("*", method)
-        return method_ok and path.lower().startswith(self.path.lower())
-
-    def fires(self) -> bool:
-        """Count one matching request; True when it is one of the failing ones."""
-        self.seen += 1
-        return self.nth <= self.seen < self.nth + self.times
 
 
 @dataclass
@@ -354,11 +322,7 @@ class PowerOfficeEmulator:
 
     def _fault_for(self, method: str, path: str) -> FaultRule | None:
         with self.lock:
-            fired = None
-            for rule in self.faults:
-                if rule.matches(method, path) and rule.fires() and fired is None:
-                    fired = rule
-            return fired
+            return firing_rule(self.faults, method, path)
 
     def _client_for_bearer(self, request: Request) -> ClientState | None:
         header = request.headers.get("authorization", "")
