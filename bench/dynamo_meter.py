@@ -72,11 +72,15 @@ class DynamoWriteMeter:
     def _stored(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         from moto.dynamodb.models import dynamodb_backends
 
-        try:
-            item = dynamodb_backends[self._account][self._region].get_item(table, key)
-        except Exception:  # noqa: BLE001 - a missing table is simply nothing stored
-            return None
-        return item.to_json()["Attributes"] if item is not None else None
+        for _ in range(5):  # moto's items are plain dicts that other threads may be writing right now
+            try:
+                item = dynamodb_backends[self._account][self._region].get_item(table, key)
+                return item.to_json()["Attributes"] if item is not None else None
+            except RuntimeError:
+                continue
+            except Exception:  # noqa: BLE001 - a missing table is simply nothing stored
+                return None
+        return None
 
     @staticmethod
     def _kind(key: dict[str, Any]) -> str:
