@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
 
-ACME_KEY = "acme-demo-client-key-7f3a"
-BETA_KEY = "beta-demo-client-key-91c2"
-ALL_CODES = {
-    "mileage": "710",
-    "passenger": "711",
-    "trailer": "712",
-    "forest_road": "713",
-    "heavy_load": "714",
-    "toll": "720",
-    "parking": "721",
-    "ferry": "722",
-}
+from tests.e2e.helpers import ACME_KEY, ALL_CODES, BETA_KEY, export_and_wait
+
+__all__ = ["ACME_KEY", "ALL_CODES", "BETA_KEY"]
 OCTOBER = ("2026-10-01", "2026-10-31")
 
 
@@ -55,18 +45,7 @@ def set_up_company(stack: Any, tenant: str, key: str) -> httpx.Client:
 
 
 def export_through_api(client: httpx.Client, logbook_ids: list[str]) -> dict[str, Any]:
-    response = client.post(
-        "/exports", json={"from": OCTOBER[0], "to": OCTOBER[1], "logbook_ids": logbook_ids}
-    )
-    assert response.status_code == 202, response.text
-    export_id = response.json()["export_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        detail = client.get(f"/exports/{export_id}").json()
-        if detail["status"] != "RUNNING":
-            return detail
-        time.sleep(0.3)
-    raise AssertionError(f"export {export_id} still running")
+    return export_and_wait(client, {"from": OCTOBER[0], "to": OCTOBER[1]}, logbook_ids)
 
 
 def search(page: Page, period: tuple[str, str] = OCTOBER) -> None:

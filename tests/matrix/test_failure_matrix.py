@@ -19,7 +19,7 @@ from abax_payroll.store import PayrollStore
 from abax_payroll.workflow.rollback import RECOVERED_CHUNK
 from abax_payroll.workflow.services import reset_services
 from local.stack import LocalStack
-from tests.e2e.helpers import acquire_stack, activate, api_client, map_codes, release_stack
+from tests.e2e.helpers import acquire_stack, activate, api_client, export_and_wait, map_codes, release_stack
 
 CLIENT_KEY = "acme-demo-client-key-7f3a"
 OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
@@ -79,18 +79,7 @@ def _complete_logbooks(client: httpx.Client) -> list[str]:
 
 
 def _export(client: httpx.Client, logbooks: list[str]) -> dict[str, Any]:
-    import time
-
-    started = client.post("/exports", json={**OCTOBER, "logbook_ids": logbooks})
-    assert started.status_code == 202, started.text
-    export_id = started.json()["export_id"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        export = client.get(f"/exports/{export_id}").json()
-        if export["status"] != "RUNNING":
-            return export
-        time.sleep(0.2)
-    raise AssertionError(f"export {export_id} still running")
+    return export_and_wait(client, OCTOBER, logbooks)
 
 
 def _check_invariants(stack: LocalStack, export: dict[str, Any]) -> list[dict[str, Any]]:
