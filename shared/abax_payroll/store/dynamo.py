@@ -340,6 +340,14 @@ class PayrollStore:
                 for item in self._query_prefix(tenant_id, f"LEDGER#{month}#{export_id}#", keys_only=True):
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
+    # ---- small working data of an export -------------------------------------------------------
+    def put_blob(self, tenant_id: str, name: str, value: Any) -> None:
+        self.table.put_item(Item={"pk": _tenant(tenant_id), "sk": name, "data": _pack(value)})
+
+    def get_blob(self, tenant_id: str, name: str) -> Any | None:
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": name}, ConsistentRead=True).get("Item")
+        return _unpack(item["data"]) if item else None
+
     # ---- platform-wide leases ----------------------------------------------------------------
     def acquire_lease(self, name: str, holder: str, seconds: int) -> bool:
         """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired."""

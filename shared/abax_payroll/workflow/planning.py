@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
 from ..domain.categories import Category
 from ..domain.payroll import Employee, PayItem
 from ..domain.period import Period
 from ..domain.plan import ExportPlan, plan_export
+from ..domain.trips import Trip
 from ..errors import AbaxUnavailableError, PowerOfficeUnavailableError, PrivilegesMissingError
 from ..poweroffice import PowerOfficeClient, PowerOfficeError, PrivilegesMissing
 from .services import Services
@@ -48,8 +50,12 @@ def prepare_plan(
     logbook_ids: Iterable[str] | None = None,
     poweroffice: PowerOfficeClient | None = None,
     exclude_export: str | None = None,
+    lookups: tuple[dict[str, PayItem], dict[str, Employee]] | None = None,
 ) -> PreparedPlan:
-    """Everything the preview shows and the export steps re-check; creates nothing."""
+    """Everything the preview shows and the export steps re-check; creates nothing.
+
+    `lookups` (pay items and employees already read from PowerOffice Go) spares the shared rate limit.
+    """
     store = services.store
     codes = store.get_codes(tenant_id)
     rates = store.get_rates(tenant_id)
@@ -61,19 +67,10 @@ def prepare_plan(
     exported = store.exported_trips(tenant_id, months_of(period))
     if exclude_export:
         exported = {trip: export for trip, export in exported.items() if export != exclude_export}
-    client = poweroffice or services.poweroffice_for(tenant_id)
-    try:
-        configured = sorted({code for code in codes.values() if code})
-        pay_items = client.pay_items_by_codes(configured) if configured else {}
-        numbers = sorted({trip.driver.employee_number for trip in batch.trips if trip.driver.employee_number})
-        employees = client.employees_by_numbers(numbers) if numbers else {}
-    except PrivilegesMissing as error:
-        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
-    except PowerOfficeError as error:
-        raise PowerOfficeUnavailableError(f"PowerOffice Go could not be read: {error.title}") from None
-    finally:
-        if poweroffice is None:
-            client.close()
+    if lookups is not None:
+        pay_items, employees = lookups
+    else:
+        pay_items, employees = _look_up(services, tenant_id, codes, batch.trips, poweroffice)
     plan = plan_export(
         batch.trips,
         period,
@@ -86,3 +83,43 @@ def prepare_plan(
         logbook_ids=logbook_ids,
     )
     return PreparedPlan(plan, pay_items, employees, codes)
+
+
+def _look_up(
+    services: Services,
+    tenant_id: str,
+    codes: dict[Category, str | None],
+    trips: Iterable[Trip],
+    poweroffice: PowerOfficeClient | None,
+) -> tuple[dict[str, PayItem], dict[str, Employee]]:
+    """The configured pay items and the drivers' employees, as PowerOffice Go knows them."""
+    client = poweroffice or services.poweroffice_for(tenant_id)
+    try:
+        configured = sorted({code for code in codes.values() if code})
+        pay_items = client.pay_items_by_codes(configured) if configured else {}
+        numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
+        employees = client.employees_by_numbers(numbers) if numbers else {}
+    except PrivilegesMissing as error:
+        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
+    except PowerOfficeError as error:
+        raise PowerOfficeUnavailableError(f"PowerOffice Go could not be read: {error.title}") from None
+    finally:
+        if poweroffice is None:
+            client.close()
+    return pay_items, employees
+
+
+def lookups_to_json(prepared: PreparedPlan) -> dict[str, Any]:
+    """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need)."""
+    numbers = {logbook.driver.employee_number for logbook in prepared.plan.logbooks}
+    return {
+        "pay_items": {code: asdict(item) for code, item in prepared.pay_items.items()},
+        "employees": {number: asdict(e) for number, e in prepared.employees.items() if number in numbers},
+    }
+
+
+def lookups_from_json(data: dict[str, Any]) -> tuple[dict[str, PayItem], dict[str, Employee]]:
+    return (
+        {code: PayItem(**item) for code, item in data["pay_items"].items()},
+        {number: Employee(**employee) for number, employee in data["employees"].items()},
+    )

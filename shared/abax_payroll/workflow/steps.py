@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLinePost
-from .planning import PreparedPlan, months_of, prepare_plan
+from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .services import Services
 
 # Created ids are written once per chunk, when it stops (done or failed): one small write instead of one
@@ -44,9 +44,13 @@ def _period(record: dict[str, Any]) -> Period:
     return Period.parse(record["period"]["from"], record["period"]["to"])
 
 
-def _prepare(services: Services, tenant_id: str, export_id: str, record: dict[str, Any]) -> PreparedPlan:
+def _prepare(
+    services: Services, tenant_id: str, export_id: str, record: dict[str, Any], lookups: Any = None
+) -> PreparedPlan:
     try:
-        return prepare_plan(services, tenant_id, _period(record), record.get("logbook_ids"), exclude_export=export_id)
+        return prepare_plan(
+            services, tenant_id, _period(record), record.get("logbook_ids"), exclude_export=export_id, lookups=lookups
+        )
     except PayrollError as error:
         if error.status >= 500:
             raise SourceUnavailable(error.detail) from None
@@ -81,12 +85,16 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             "line_count": len(plan.lines),
         },
     )
+    services.store.put_blob(tenant_id, f"LOOKUPS#{export_id}", lookups_to_json(prepared))
     return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
 
 
 def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
-    prepared = _prepare(services, tenant_id, export_id, record)
+    # The ledger and ABAX are read again (they could have changed); PowerOffice Go's pay items and employees
+    # are taken from Validate, which spares requests under the rate limit all tenants share.
+    saved = services.store.get_blob(tenant_id, f"LOOKUPS#{export_id}")
+    prepared = _prepare(services, tenant_id, export_id, record, lookups_from_json(saved) if saved else None)
     plan = prepared.plan
     if prepared.source_hash != record.get("source_hash") or not plan.ready:
         raise SourceChanged(
