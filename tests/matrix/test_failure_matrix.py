@@ -6,8 +6,10 @@ one honest state, with PowerOffice Go and the export record agreeing line for li
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +43,20 @@ EXPECTED = {
     "failure after commit": "COMPLETED",
     "burst of 429s": "COMPLETED",
 }
+
+
+OUTCOMES: list[dict[str, Any]] = []
+ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "matrix-outcomes.json"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally() -> Iterator[None]:
+    """Write how each run ended (fault, k, status) to test-artifacts/ for the closing note."""
+    yield
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path = ARTIFACT.with_name(f"matrix-outcomes-{worker}.json")
+    path.write_text(json.dumps({"n": N, "runs": OUTCOMES}, indent=1))
 
 
 class LambdaCrashed(Exception):
@@ -91,6 +107,8 @@ def _check_invariants(stack: LocalStack, export: dict[str, Any]) -> list[dict[st
     claimed = {line["salary_line_id"] for line in export["lines"] if line["salary_line_id"] is not None}
     assert {line["Id"] for line in in_go} == claimed, "PowerOffice Go and the export record disagree"
     status = export["status"]
+    case = os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[-1].split(" ")[0]
+    OUTCOMES.append({"case": case, "status": status, "lines_in_go": len(in_go)})
     if status == "COMPLETED":
         assert len(in_go) == N
     elif status == "ROLLED_BACK":
