@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -89,8 +90,6 @@ def list_exports(
 @router.get("/exports/<export_id>", summary="One export with its lines, problems and rollback result")
 def get_export(export_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     who = caller(router)
-    import re
-
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
     return exports.get_export(services(), who.tenant_id, export_id)

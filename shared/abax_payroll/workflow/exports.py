@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
@@ -68,8 +69,6 @@ def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
 def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
     by_employee: dict[str, Any] = {}
     total = ZERO
-    from decimal import Decimal
-
     for line in lines:
         amount = Decimal(line["amount"])
         total += amount
