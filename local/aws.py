@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import zipfile
 from importlib import resources
 from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
 
 from . import lambda_runtime
 
@@ -24,6 +26,26 @@ FUNCTIONS = {
     "RollbackFunctionArn": ("abax-payroll-rollback", "functions.rollback.app:handler"),
 }
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+_dynamodb_lock = threading.RLock()
+_original_dynamodb_call = DynamoHandler.call_action
+
+
+def _serialised_dynamodb_call(self: DynamoHandler) -> Any:
+    with _dynamodb_lock:
+        return _original_dynamodb_call(self)
+
+
+def serialise_dynamodb() -> None:
+    """One DynamoDB request at a time inside moto.
+
+    moto's TransactWriteItems deep-copies the whole table to roll back on failure, without a lock: a write
+    from another thread meanwhile raises "dictionary changed size during iteration", and the restore wipes
+    the other thread's write. DynamoDB itself has no such race, and the local stack runs many executions
+    on threads at once, so moto's DynamoDB handler is serialised here (pinned moto: see lambda_runtime).
+    """
+    DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
 
 
 def asl_definition() -> str:
@@ -66,6 +88,7 @@ class LocalAws:
         os.environ.pop("AWS_PROFILE", None)
         self._mock.start()
         lambda_runtime.install()
+        serialise_dynamodb()
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(
@@ -90,6 +113,7 @@ class LocalAws:
         return self
 
     def stop(self) -> None:
+        DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
         lambda_runtime.uninstall()
         self._mock.stop()
 
