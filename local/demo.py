@@ -22,12 +22,12 @@ CODES_WITH_MISTAKES = {
     "passenger": "711",
     "trailer": "799",  # a code that does not exist in PowerOffice Go
     "forest_road": "713",
-    "heavy_load": "714",
+    "heavy_load": "720",  # a km category on an expense-refund pay item
     "toll": None,  # tolls with no code
     "parking": "721",
     "ferry": "722",
 }
-CODES = {**CODES_WITH_MISTAKES, "trailer": "712", "toll": "720"}
+CODES = {**CODES_WITH_MISTAKES, "trailer": "712", "heavy_load": "714", "toll": "720"}
 OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
@@ -121,7 +121,7 @@ def story(stack: LocalStack) -> None:
 
     heading("4. The fixes")
     payroll.put("/payroll-codes", json={"codes": CODES})
-    say("  codes: trailer 799 → 712, toll → 720")
+    say("  codes: trailer 799 → 712, heavy_load 720 → 714, toll → 720")
     httpx.post(
         f"{stack.url}/emulators/poweroffice/_control/employees",
         json={
