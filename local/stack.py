@@ -56,6 +56,7 @@ class LocalStack:
         self.poweroffice = self.poweroffice_app.state.emulator
         self.abax = self.abax_app.state.emulator
         self._environment = environment or {}
+        self.serves_other_data = abax_data is not None or poweroffice_data is not None
         self.aws = LocalAws()
         self.server = BackgroundServer(self._app(), port)
         self.url = self.server.url
@@ -126,6 +127,14 @@ class LocalStack:
             self.abax.replace_data(abax_data)
         if poweroffice_data is not None:
             self.poweroffice.replace_data(poweroffice_data)
+        self.serves_other_data = True
+
+    def load_demo(self) -> None:
+        """Back to the built-in demo companies (after `load`), fresh."""
+        if self.serves_other_data:
+            self.load(demo_data("abax.json"), demo_data("poweroffice.json"))
+            self.serves_other_data = False
+        self.reset()
 
     def reset(self) -> None:
         """Back to a fresh company: emulators to their data files, an empty table, no secrets."""

@@ -7,7 +7,6 @@ PowerOffice Go and ABAX behind them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,37 +14,7 @@ import pytest
 
 from local.stack import LocalStack
 
-from .helpers import acquire_stack, activate, api_client, map_codes, release_stack, set_faults
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    yield acquire_stack()
-    release_stack()
-
-
-def _wait_until_idle(stack: LocalStack, timeout: float = 60) -> None:
-    """Let every export of the test end, so that none writes into the next test's fresh company."""
-    deadline = time.monotonic() + timeout
-    for tenant in ("acme", "beta"):
-        with api_client(stack, tenant) as client:
-            while time.monotonic() < deadline:
-                response = client.get("/exports", params={"limit": 100})
-                if response.status_code != 200 or all(
-                    e["status"] != "RUNNING" for e in response.json()["exports"]
-                ):
-                    break
-                time.sleep(0.2)
-
-
-@pytest.fixture
-def fresh(stack: LocalStack) -> Iterator[LocalStack]:
-    """The demo companies as the data files describe them: nothing activated, no exports, no faults."""
-    stack.reset()
-    set_faults(stack, [])
-    yield stack
-    _wait_until_idle(stack)
-    set_faults(stack, [])
+from .helpers import activate, api_client, map_codes
 
 
 @pytest.fixture

@@ -72,6 +72,18 @@ def release_stack() -> None:
 # --- the API ---------------------------------------------------------------------------------------
 
 
+def wait_until_idle(stack: LocalStack, timeout: float = 60) -> None:
+    """Let every export of a test end, so that none writes into the next test's fresh company."""
+    deadline = time.monotonic() + timeout
+    for tenant in ("acme", "beta"):
+        with api_client(stack, tenant) as client:
+            while time.monotonic() < deadline:
+                response = client.get("/exports", params={"limit": 100})
+                if response.status_code != 200 or all(e["status"] != "RUNNING" for e in response.json()["exports"]):
+                    break
+                time.sleep(0.2)
+
+
 def api_client(
     stack: LocalStack, tenant: str | None, role: str = "admin", **token_claims: Any
 ) -> httpx.Client:

@@ -133,8 +133,7 @@ def broken(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Local
         yield stack
     finally:
         expense_route.endpoint, expense_route.app = saved  # type: ignore[misc]
-        stack.load(demo_data("abax.json"), demo_data("poweroffice.json"))
-        stack.reset()
+        stack.load_demo()
 
 
 def _findings(body: dict[str, Any]) -> list[dict[str, str]]:

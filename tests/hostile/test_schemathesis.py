@@ -27,9 +27,7 @@ from schemathesis import GenerationMode
 
 from local.auth import mint_token
 from local.stack import LocalStack
-from tests.e2e.helpers import activate, api_client, map_codes
-
-from .conftest import restore_demo
+from tests.e2e.helpers import activate, api_client, map_codes, set_faults
 
 TENANT = "acme"
 MAX_EXAMPLES = 25
@@ -63,7 +61,8 @@ def api_schema(stack: LocalStack) -> Iterator[schemathesis.BaseSchema]:
         }
     )
     yield schemathesis.openapi.from_url(f"{stack.url}/v1/openapi.json", config=config)
-    restore_demo(stack)
+    set_faults(stack, [])
+    stack.load_demo()
 
 
 @pytest.fixture

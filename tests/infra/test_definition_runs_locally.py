@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 
 import boto3
-import pytest
 
 from abax_payroll.workflow.services import reset_services
 from infra.cdk.definition import local_definition
 from local.aws import REGION
 from local.stack import LocalStack
 from tests.e2e.helpers import (
-    acquire_stack,
     activate,
     api_client,
     good_logbooks,
     map_codes,
-    release_stack,
     wait_for_export,
 )
 
 
-@pytest.fixture
-def stack() -> Iterator[LocalStack]:
-    stack = acquire_stack()
-    stack.reset()
-    yield stack
-    release_stack()
-
-
-def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synthesized, stack: LocalStack) -> None:
+def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synthesized, fresh: LocalStack) -> None:
+    stack = fresh
     definition = local_definition(synthesized.template, stack.aws.function_arns)
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     role = boto3.client("iam", region_name=REGION).get_role(RoleName="abax-payroll-local")["Role"]["Arn"]

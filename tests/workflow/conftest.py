@@ -17,21 +17,7 @@ import pytest
 from abax_payroll.workflow.services import reset_services
 from local.aws import REGION
 from local.stack import LocalStack
-from tests.e2e.helpers import acquire_stack, activate, api_client, map_codes, release_stack, set_faults
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    yield acquire_stack()
-    release_stack()
-
-
-@pytest.fixture
-def fresh(stack: LocalStack) -> Iterator[LocalStack]:
-    stack.reset()
-    set_faults(stack, [])
-    yield stack
-    set_faults(stack, [])
+from tests.e2e.helpers import activate, api_client, map_codes
 
 
 @pytest.fixture
