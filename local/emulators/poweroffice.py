@@ -503,15 +503,25 @@ def _line_id(params: dict[str, str]) -> int:
         raise BadRequest(f"The value '{params['id']}' is not valid.") from error
 
 
+def _own_line(emulator: PowerOfficeEmulator, client: ClientState, line_id: int) -> Any:
+    """The line if this client created it; lines of other clients do not exist for it (caller holds the lock)."""
+    record = emulator.lines.get(line_id)
+    return record if record is not None and record.client_key == client.client_key else None
+
+
+def _line_not_found(line_id: int) -> Response:
+    return problem(404, NOT_FOUND_TITLE, f"Salary line with id = {line_id} not found.")
+
+
 async def get_salary_line(
     emulator: PowerOfficeEmulator, request: Request, client: ClientState | None, params: dict[str, str]
 ) -> Response:
     assert client is not None
     line_id = _line_id(params)
     with emulator.lock:
-        record = emulator.lines.get(line_id)
-        if record is None or record.client_key != client.client_key:
-            return problem(404, NOT_FOUND_TITLE, f"Salary line with id = {line_id} not found.")
+        record = _own_line(emulator, client, line_id)
+        if record is None:
+            return _line_not_found(line_id)
         return json_response(copy.deepcopy(record.dto))
 
 
@@ -521,9 +531,9 @@ async def delete_salary_line(
     assert client is not None
     line_id = _line_id(params)
     with emulator.lock:
-        record = emulator.lines.get(line_id)
-        if record is None or record.client_key != client.client_key:
-            return problem(404, NOT_FOUND_TITLE, f"Salary line with id = {line_id} not found.")
+        record = _own_line(emulator, client, line_id)
+        if record is None:
+            return _line_not_found(line_id)
         if record.dto.get("IsLocked"):
             return problem(
                 409,

@@ -7,7 +7,7 @@ import pytest
 
 from local.stack import LocalStack
 
-from .helpers import ACME_KEY, anonymous_client, api_client, export_and_wait, good_logbooks
+from .helpers import ACME_KEY, ALL_CODES, anonymous_client, api_client, export_and_wait, good_logbooks
 
 PATHS = [
     ("GET", "/integrations/poweroffice"),
@@ -66,24 +66,7 @@ def test_the_tenant_comes_from_the_token_not_the_request(
 def test_payroll_role_can_preview_and_export(acme_admin: httpx.Client, acme_payroll: httpx.Client) -> None:
     acme_admin.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).raise_for_status()
     # payroll maps the codes itself: configuration is payroll's job
-    assert (
-        acme_payroll.put(
-            "/payroll-codes",
-            json={
-                "codes": {
-                    "mileage": "710",
-                    "passenger": "711",
-                    "trailer": "712",
-                    "forest_road": "713",
-                    "heavy_load": "714",
-                    "toll": "720",
-                    "parking": "721",
-                    "ferry": "722",
-                }
-            },
-        ).status_code
-        == 200
-    )
+    assert acme_payroll.put("/payroll-codes", json={"codes": ALL_CODES}).status_code == 200
     logbooks = good_logbooks(acme_payroll)
     assert acme_payroll.post(
         "/exports/preview", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}
