@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -53,11 +54,22 @@ def _plain(value: Any) -> Any:
 
 
 class PayrollStore:
-    def __init__(self, table_name: str, resource: Any | None = None):
-        self._dynamodb = resource or boto3.resource("dynamodb")
-        self.table = self._dynamodb.Table(table_name)
-        self._client = self.table.meta.client
+    def __init__(self, table_name: str):
         self.table_name = table_name
+        self._per_thread = threading.local()
+
+    @property
+    def table(self) -> Any:
+        """One boto3 resource per thread: resources are not thread-safe (their condition-expression builder
+        shares placeholder counters), and the local stack runs many invocations on threads at once."""
+        table = getattr(self._per_thread, "table", None)
+        if table is None:
+            table = self._per_thread.table = boto3.resource("dynamodb").Table(self.table_name)
+        return table
+
+    @property
+    def _client(self) -> Any:
+        return self.table.meta.client
 
     # ---- integration -------------------------------------------------------------------------
     def get_integration(self, tenant_id: str) -> dict[str, Any] | None:
