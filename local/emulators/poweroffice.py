@@ -304,14 +304,14 @@ class PowerOfficeEmulator:
 
     # --- request pipeline ------------------------------------------------------------------------
 
-    def _log_request(self, method: str, path: str, status: int, subscription: str | None) -> None:
+    def _log_request(self, method: str, path: str, status: int, subscription: str | None, arrived: float) -> None:
+        """Logged at arrival time, the instant the rate limit judged, so stats and the limit agree."""
         with self.lock:
-            self._log.append(LoggedRequest(self._clock(), method, path, status, subscription))
+            self._log.append(LoggedRequest(arrived, method, path, status, subscription))
 
-    def _admit(self, digest: str) -> bool:
+    def _admit(self, digest: str, now: float) -> bool:
         """Sliding 1-second window over every accepted request carrying this subscription key."""
         with self.lock:
-            now = self._clock()
             window = self._accepted.setdefault(digest, deque())
             while window and window[0] <= now - 1.0:
                 window.popleft()
@@ -684,6 +684,7 @@ async def _token(emulator: PowerOfficeEmulator, request: Request) -> Response:
 async def _api(emulator: PowerOfficeEmulator, request: Request, path: str) -> Response:
     """Every public request: subscription key, rate limit, faults, then token, privileges and the handler."""
     method = request.method.upper()
+    arrived = emulator._clock()
     provided = request.headers.get(SUBSCRIPTION_HEADER) or request.query_params.get("subscription-key")
     digest = key_digest(provided) if provided else None
     if not provided or not secrets.compare_digest(provided, emulator.subscription_key):
@@ -692,11 +693,11 @@ async def _api(emulator: PowerOfficeEmulator, request: Request, path: str) -> Re
             "Access denied",
             "Access denied due to missing or invalid subscription key. Make sure to provide a valid key for an active subscription.",
         )
-        emulator._log_request(method, path, 401, digest)
+        emulator._log_request(method, path, 401, digest, arrived)
         return response
     assert digest is not None
-    if not emulator._admit(digest):
-        emulator._log_request(method, path, 429, digest)
+    if not emulator._admit(digest, arrived):
+        emulator._log_request(method, path, 429, digest, arrived)
         return rate_limited()
 
     fault_path = path[3:] if path.lower().startswith("/v2/") else path
@@ -705,7 +706,7 @@ async def _api(emulator: PowerOfficeEmulator, request: Request, path: str) -> Re
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         response = _fault_response(fault.status)
-        emulator._log_request(method, path, response.status_code, digest)
+        emulator._log_request(method, path, response.status_code, digest, arrived)
         return response
 
     response = await _dispatch(emulator, request, method, path)
@@ -715,7 +716,7 @@ async def _api(emulator: PowerOfficeEmulator, request: Request, path: str) -> Re
         if fault.status is not None:
             # after_commit: the work is done, but the caller hears a failure (the ambiguous case).
             response = _fault_response(fault.status)
-    emulator._log_request(method, path, response.status_code, digest)
+    emulator._log_request(method, path, response.status_code, digest, arrived)
     return response
 
 
