@@ -178,7 +178,6 @@ def story(stack: LocalStack) -> None:
 def run_demo(port: int | None = None) -> int:
     # The story is the output: keep the functions' JSON logs, metrics and retry notices out of it.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     import logging
     import warnings
 

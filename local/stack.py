@@ -112,6 +112,9 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
+            # No CloudWatch here to receive EMF, and powertools' Metrics is process-wide: concurrent
+            # in-process invocations (one process per instance in Lambda) would race on its flush.
+            "POWERTOOLS_METRICS_DISABLED": "true",
             **self._environment,
         }
         os.environ.update(environment)
