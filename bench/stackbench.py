@@ -71,6 +71,13 @@ def set_rate_limit(requests_per_second: float) -> None:
     assert limiter.requests_per_second == requests_per_second, (limiter.requests_per_second, requests_per_second)
 
 
+def set_reply_latency(seconds: float) -> None:
+    """Every POST /SalaryLines answers `seconds` late, as a service across the internet does (0: none)."""
+    s = stack()
+    rules = [{"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": seconds, "times": 10**9}] if seconds else []
+    httpx.post(f"{s.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10).raise_for_status()
+
+
 def stats(reset: bool = False) -> dict[str, int]:
     s = stack()
     if reset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -161,11 +162,55 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
     pending = [line for line in lines if line["index"] not in created]
     if not pending:  # a retried chunk whose lines all exist already
         return {"chunk": chunk, "created": 0}
-    batch: dict[int, int] = {}
-    count = 0
+    push = _ChunkPush(pending)
     with push_lease(services, export_id), services.poweroffice_for(tenant_id) as poweroffice:
         try:
-            for line in pending:
+            push.run(poweroffice, services.settings.push_concurrency)
+        finally:
+            store.record_created(tenant_id, export_id, chunk, push.created)
+    if push.failure is not None:
+        line, error = push.failure
+        if not isinstance(error, PowerOfficeError):
+            raise error
+        logger.warning("salary line not created", extra={"export_id": export_id, "line": line["index"], "status": error.status})
+        raise PushFailed(
+            f"PowerOffice Go refused the salary line for employee {line['employee_number']} "
+            f"({line['employee_name']}), pay item {line['pay_item_code']}: {error.title}"
+            + (f" ({error.detail})" if error.detail else "")
+        )
+    # Lines recorded before this chunk ran, plus its own: no second read of the record.
+    store.update_export(tenant_id, export_id, {"lines_pushed": len(created) + len(push.created)})
+    return {"chunk": chunk, "created": len(push.created)}
+
+
+class _ChunkPush:
+    """A chunk's lines POSTed by a few workers at once, paced by the shared limiter.
+
+    Every created id is kept, whichever worker got it; after the first failure no new line is started,
+    the ones in flight finish (and are kept, so a rollback deletes them), and the failure is reported.
+    """
+
+    def __init__(self, pending: list[dict[str, Any]]) -> None:
+        self._pending = iter(pending)
+        self._lock = threading.Lock()
+        self.created: dict[int, int] = {}
+        self.failure: tuple[dict[str, Any], BaseException] | None = None
+
+    def run(self, poweroffice: Any, concurrency: int) -> None:
+        workers = [threading.Thread(target=self._work, args=(poweroffice,), daemon=True) for _ in range(concurrency - 1)]
+        for worker in workers:
+            worker.start()
+        self._work(poweroffice)
+        for worker in workers:
+            worker.join()
+
+    def _next(self) -> dict[str, Any] | None:
+        with self._lock:
+            return None if self.failure is not None else next(self._pending, None)
+
+    def _work(self, poweroffice: Any) -> None:
+        while (line := self._next()) is not None:
+            try:
                 fields = {name.lower(): Decimal(value) for name, value in line["fields"].items()}
                 salary_line = poweroffice.create_salary_line(
                     SalaryLinePost(
@@ -176,20 +221,13 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
                         **fields,
                     )
                 )
-                batch[line["index"]] = salary_line.id
-                count += 1
-        except PowerOfficeError as error:
-            logger.warning("salary line not created", extra={"export_id": export_id, "line": line["index"], "status": error.status})
-            raise PushFailed(
-                f"PowerOffice Go refused the salary line for employee {line['employee_number']} "
-                f"({line['employee_name']}), pay item {line['pay_item_code']}: {error.title}"
-                + (f" ({error.detail})" if error.detail else "")
-            ) from None
-        finally:
-            store.record_created(tenant_id, export_id, chunk, batch)
-    # Lines recorded before this chunk ran, plus its own: no second read of the record.
-    store.update_export(tenant_id, export_id, {"lines_pushed": len(created) + count})
-    return {"chunk": chunk, "created": count}
+            except BaseException as error:  # noqa: BLE001 - reported by the caller, after every worker stopped
+                with self._lock:
+                    if self.failure is None or line["index"] < self.failure[0]["index"]:
+                        self.failure = (line, error)
+                return
+            with self._lock:
+                self.created[line["index"]] = salary_line.id
 
 
 def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
