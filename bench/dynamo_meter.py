@@ -67,6 +67,7 @@ class DynamoWriteMeter:
         self.calls: Counter[str] = Counter()
         self.by_kind: Counter[str] = Counter()
         self._pending = threading.local()
+        self.trace: list[tuple[str, str, int]] | None = None  # (operation, sort key, units) of each item, when set to []
 
     # -- the table as moto holds it -------------------------------------------------------------
     def _stored(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -137,6 +138,8 @@ class DynamoWriteMeter:
             cost = units(max(before, after)) * factor
             total += cost
             kinds[self._kind(key)] += cost
+            if self.trace is not None:
+                self.trace.append((operation, key.get("sk", {}).get("S", "?"), cost))
         with self._lock:
             self.wcu += total
             self.writes += len(measured)

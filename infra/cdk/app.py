@@ -70,7 +70,7 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             abax_api_url=str(_get(app, "abax_api_url", "https://api.abax.cloud")),
             abax_token_url=str(_get(app, "abax_token_url", "https://identity.abax.cloud/connect/token")),
             poweroffice_requests_per_second=str(_get(app, "poweroffice_requests_per_second", "10")),
-            push_chunk_size=str(_get(app, "push_chunk_size", "50")),
+            push_chunk_size=str(_get(app, "push_chunk_size", "100")),
             log_level=str(_get(app, "log_level", "INFO")).upper(),
             log_retention=retention,
         ),

@@ -36,7 +36,7 @@ class Settings(BaseModel):
     # Origins of the web app allowed to call the API (comma-separated); API Gateway's proxy answers need them.
     cors_allowed_origins: str = Field("", alias="CORS_ALLOWED_ORIGINS")
 
-    push_chunk_size: int = Field(50, alias="PUSH_CHUNK_SIZE", ge=1, le=500)
+    push_chunk_size: int = Field(100, alias="PUSH_CHUNK_SIZE", ge=1, le=500)
     # Seconds a push lease is held at most; pushes of all tenants share PowerOffice's rate limit.
     push_lease_seconds: int = Field(120, alias="PUSH_LEASE_SECONDS", ge=5)
     # POSTs in flight at once within a chunk. One at a time, a reply taking 150 ms caps a push at ~6.7 lines/s,

@@ -89,3 +89,30 @@ def test_manual_export_while_the_scheduled_one_runs_is_refused(fresh: LocalStack
     assert wait_for_export(client, scheduled)["status"] == "COMPLETED"
     after = client.post("/exports", json=NOVEMBER)
     assert after.status_code == 409 and after.json()["code"] == "ALREADY_EXPORTED"
+
+
+def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minute_only(fresh: LocalStack) -> None:
+    """The lock names an export whose record was never written: refused while young, taken over once stale."""
+    import time
+    from decimal import Decimal
+
+    from abax_payroll.store.dynamo import ORPHAN_LOCK_SECONDS
+    from abax_payroll.workflow.services import services
+
+    client = _ready_acme(fresh)
+    body = {"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": good_logbooks(client)}
+    table = services().store.table
+    orphan = {"pk": "TENANT#acme", "sk": "LOCK#EXPORT", "export_id": "20261101T000000000Z-deadbeef"}
+    table.put_item(Item={**orphan, "claimed_at": Decimal(str(round(time.time(), 3)))})
+    refused = client.post("/exports", json=body)
+    assert refused.status_code == 409 and refused.json()["code"] == "EXPORT_IN_PROGRESS"
+    assert "20261101T000000000Z-deadbeef" in refused.json()["detail"]
+
+    table.put_item(Item={**orphan, "claimed_at": Decimal(str(round(time.time() - ORPHAN_LOCK_SECONDS - 1, 3)))})
+    started = client.post("/exports", json=body)
+    assert started.status_code == 202, started.text
+    assert wait_for_export(client, started.json()["export_id"])["status"] == "COMPLETED"
+    # The finished export's lock is free without a write of its own: the next export of the company starts.
+    november = client.post("/exports", json=NOVEMBER)
+    assert november.status_code == 202, november.text
+    assert wait_for_export(client, november.json()["export_id"])["status"] in ("COMPLETED", "VALIDATION_FAILED")

@@ -21,6 +21,8 @@ from ..domain.rates import Rate, RateTable
 from ..errors import ExportInProgress, InvalidRequest
 
 TERMINAL = frozenset({"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"})
+# A lock whose export record was never written (the claim died between its two writes) holds this long.
+ORPHAN_LOCK_SECONDS = 60
 LEDGER_CHUNK_TRIPS = 20_000  # trip ids per ledger item, far below DynamoDB's 400 KB item limit once gzipped
 
 
@@ -66,10 +68,6 @@ class PayrollStore:
         if table is None:
             table = self._per_thread.table = boto3.resource("dynamodb").Table(self.table_name)
         return table
-
-    @property
-    def _client(self) -> Any:
-        return self.table.meta.client
 
     # ---- integration -------------------------------------------------------------------------
     def get_integration(self, tenant_id: str) -> dict[str, Any] | None:
@@ -166,42 +164,62 @@ class PayrollStore:
         self.table.delete_item(Key={"pk": _tenant(tenant_id), "sk": f"SCHEDULED#{month}"})
 
     # ---- exports ------------------------------------------------------------------------------
+    # One running export per tenant: the tenant's lock item names the export that holds it, and it holds it
+    # while that export's record says RUNNING. Finishing an export is then one write (its record), and the
+    # next claim takes the stale lock over with a write conditioned on the old holder: two claims can never
+    # both win. Before, a transaction over lock and record cost twice the units, at start and at finish.
     def claim_export(self, tenant_id: str, record: Mapping[str, Any]) -> None:
-        """Write the export record and the tenant's running-export lock together: one running export per tenant.
-
-        The resource's client serialises plain Python values itself, transactions included.
-        """
+        """Take the tenant's lock for this export, then write its record."""
         export_id = record["export_id"]
+        lock = {"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}
+        for _ in range(5):
+            held = self.table.get_item(Key=lock, ConsistentRead=True).get("Item")
+            if held is not None and self._lock_live(tenant_id, held):
+                raise ExportInProgress(f"export {held['export_id']} is still running for this company; wait until it ends")
+            try:
+                self.table.put_item(
+                    Item={**lock, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},
+                    ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
+                    **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
+                )
+                break
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                # Another claim moved first: look at the lock again.
+        else:
+            raise ExportInProgress("another export is starting for this company; wait until it ends")
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": {"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT", "export_id": export_id, "created_at": now_iso()},
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": {"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}", **record},
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
+            self.table.put_item(
+                Item={"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}", **record},
+                ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                running = self.running_export(tenant_id)
-                raise ExportInProgress(
-                    f"export {running or 'unknown'} is still running for this company; wait until it ends"
-                ) from None
+        except Exception:
+            self.table.delete_item(
+                Key=lock, ConditionExpression="export_id = :me", ExpressionAttributeValues={":me": export_id}
+            )
             raise
+        held = self.table.get_item(Key=lock, ConsistentRead=True).get("Item")
+        if held is None or held["export_id"] != export_id:
+            # Only if this claim stalled longer than ORPHAN_LOCK_SECONDS between its two writes.
+            self.finish_export(tenant_id, export_id, "FAILED", {"error": {"code": "EXPORT_IN_PROGRESS", "message": "another export took over"}})
+            raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
+
+    def _lock_live(self, tenant_id: str, held: Mapping[str, Any]) -> bool:
+        """A lock holds while its export runs; one whose record was never written holds for a while only."""
+        record = self.table.get_item(
+            Key={"pk": _tenant(tenant_id), "sk": f"EXPORT#{held['export_id']}"},
+            ConsistentRead=True,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        ).get("Item")
+        if record is not None:
+            return record["status"] not in TERMINAL
+        return time.time() - float(held.get("claimed_at", 0)) < ORPHAN_LOCK_SECONDS
 
     def running_export(self, tenant_id: str) -> str | None:
-        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}).get("Item")
-        return item["export_id"] if item else None
+        item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"}, ConsistentRead=True).get("Item")
+        return item["export_id"] if item and self._lock_live(tenant_id, item) else None
 
     def get_export(self, tenant_id: str, export_id: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"}).get("Item")
@@ -234,32 +252,9 @@ class PayrollStore:
         )
 
     def finish_export(self, tenant_id: str, export_id: str, status: str, fields: Mapping[str, Any]) -> None:
-        """Set a terminal status and release the tenant's lock in one transaction."""
+        """Set a terminal status: one write, which also frees the tenant's lock (see claim_export)."""
         assert status in TERMINAL
-        all_fields = {**fields, "status": status, "finished_at": now_iso(), "updated_at": now_iso()}
-        names = {f"#f{i}": name for i, name in enumerate(all_fields)}
-        values = {f":v{i}": value for i, value in enumerate(all_fields.values())}
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {"pk": _tenant(tenant_id), "sk": f"EXPORT#{export_id}"},
-                        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(all_fields))),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                },
-                {
-                    "Delete": {
-                        "TableName": self.table_name,
-                        "Key": {"pk": _tenant(tenant_id), "sk": "LOCK#EXPORT"},
-                        "ConditionExpression": "attribute_not_exists(pk) OR export_id = :owner",
-                        "ExpressionAttributeValues": {":owner": export_id},
-                    }
-                },
-            ]
-        )
+        self.update_export(tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()})
 
     # ---- salary lines of an export ------------------------------------------------------------
     def put_line_chunks(self, tenant_id: str, export_id: str, chunks: list[list[dict[str, Any]]]) -> None:

@@ -102,7 +102,8 @@ def start_export(
         "export_id": export_id,
         "tenant_id": tenant_id,
         "status": "RUNNING",
-        "phase": "STARTING",
+        "phase": "VALIDATING",  # the workflow's first step; written here, it costs no write of its own
+        "execution_arn": execution_arn(services.settings.state_machine_arn or "", export_id),
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
         "logbook_ids": logbook_ids,
         "trigger": trigger,
@@ -123,7 +124,8 @@ def start_export(
             tenant_id, export_id, "FAILED", {"error": {"code": "START_FAILED", "message": f"the workflow did not start: {type(error).__name__}"}}
         )
         raise
-    services.store.update_export(tenant_id, export_id, {"execution_arn": execution["executionArn"]})
+    if execution["executionArn"] != record["execution_arn"]:  # the documented form; else keep what AWS answered
+        services.store.update_export(tenant_id, export_id, {"execution_arn": execution["executionArn"]})
     logger.info("export started", extra={"tenant_id": tenant_id, "export_id": export_id, "trigger": trigger})
     return {"export_id": export_id, "status": "RUNNING"}
 
@@ -154,8 +156,16 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
         )
 
 
+def execution_arn(state_machine_arn: str, export_id: str) -> str:
+    """arn:aws:states:…:stateMachine:NAME → arn:aws:states:…:execution:NAME:<export id> (the execution's name)."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{export_id}"
+
+
 def list_exports(services: Services, tenant_id: str, limit: int, next_token: str | None) -> dict[str, Any]:
     records, token = services.store.list_exports(tenant_id, limit, next_token)
+    for record in records:
+        if record["status"] == "RUNNING":  # at most one per tenant; its progress lives in the per-chunk ids
+            record["lines_pushed"] = len(services.store.get_created(tenant_id, record["export_id"]))
     return {"exports": [summary(record) for record in records], "next_token": token}
 
 

@@ -59,8 +59,7 @@ def _prepare(
 
 
 def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
-    record = _record(services, tenant_id, export_id)
-    services.store.update_export(tenant_id, export_id, {"phase": "VALIDATING"})
+    record = _record(services, tenant_id, export_id)  # created in phase VALIDATING: this step runs first
     try:
         prepared = _prepare(services, tenant_id, export_id, record)
     except SourceUnavailable:
@@ -76,17 +75,10 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
         metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
         codes = ", ".join(problem.code for problem in plan.problems)
         raise ExportValidationFailed(f"{len(plan.problems)} problem(s): {codes}")
-    services.store.update_export(
-        tenant_id,
-        export_id,
-        {
-            "source_hash": prepared.source_hash,
-            "logbook_count": len(plan.logbooks),
-            "trip_count": len(plan.trip_ids),
-            "line_count": len(plan.lines),
-        },
+    # One write for Group: what PowerOffice Go answered, and the fingerprint of the logbooks validated.
+    services.store.put_blob(
+        tenant_id, f"LOOKUPS#{export_id}", {**lookups_to_json(prepared), "source_hash": prepared.source_hash}
     )
-    services.store.put_blob(tenant_id, f"LOOKUPS#{export_id}", lookups_to_json(prepared))
     return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
 
 
@@ -94,10 +86,10 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
     # The ledger and ABAX are read again (they could have changed); PowerOffice Go's pay items and employees
     # are taken from Validate, which spares requests under the rate limit all tenants share.
-    saved = services.store.get_blob(tenant_id, f"LOOKUPS#{export_id}")
+    saved = services.store.get_blob(tenant_id, f"LOOKUPS#{export_id}") or {}
     prepared = _prepare(services, tenant_id, export_id, record, lookups_from_json(saved) if saved else None)
     plan = prepared.plan
-    if prepared.source_hash != record.get("source_hash") or not plan.ready:
+    if prepared.source_hash != saved.get("source_hash") or not plan.ready:
         raise SourceChanged(
             "the logbooks or PowerOffice Go data changed between validation and grouping; start the export again"
         )
@@ -130,11 +122,12 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
         export_id,
         {
             "phase": "PUSHING",
+            "logbook_count": len(plan.logbooks),
+            "trip_count": len(plan.trip_ids),
             "line_count": len(lines),
             "chunk_count": len(chunks),
             "total_amount": fmt2(total),
             "ledger_months": sorted(trips_by_month),
-            "lines_pushed": 0,
         },
     )
     return {"chunks": list(range(len(chunks))), "line_count": len(lines)}
@@ -178,8 +171,7 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
             f"({line['employee_name']}), pay item {line['pay_item_code']}: {error.title}"
             + (f" ({error.detail})" if error.detail else "")
         )
-    # Lines recorded before this chunk ran, plus its own: no second read of the record.
-    store.update_export(tenant_id, export_id, {"lines_pushed": len(created) + len(push.created)})
+    # Progress needs no write of its own: the API counts the ids recorded per chunk while an export runs.
     return {"chunk": chunk, "created": len(push.created)}
 
 
