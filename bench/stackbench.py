@@ -2,16 +2,74 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 _stack: Any = None
 _meter: Any = None
+_remote: Any = None  # the PowerOffice emulator's own process, while a figure uses one
+
+
+def poweroffice_url() -> str:
+    return _remote.url if _remote is not None else f"{stack().url}/emulators/poweroffice"
+
+
+class RemotePowerOffice:
+    """The PowerOffice Go emulator (same data, same keys) served by a process of its own."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        import socket
+        import subprocess
+        import sys
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as file:
+            json.dump(data, file)
+        self._data_file = file.name
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        root = Path(__file__).resolve().parent.parent
+        self._process = subprocess.Popen([sys.executable, "-m", "bench.remote_poweroffice", self._data_file, str(port)], cwd=root)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{self.url}/_control/stats", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("the PowerOffice emulator's process did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(10)
+        os.unlink(self._data_file)
+
+
+def use_remote_poweroffice(data: dict[str, Any] | None) -> None:
+    """Point the functions at an emulator process of its own serving `data`, or (None) back at the stack's."""
+    global _remote
+    from abax_payroll.workflow.services import reset_services
+
+    if _remote is not None:
+        _remote.stop()
+        _remote = None
+    if data is not None:
+        _remote = RemotePowerOffice(data)
+    base = poweroffice_url()
+    os.environ["POWEROFFICE_API_URL"] = f"{base}/v2"
+    os.environ["POWEROFFICE_TOKEN_URL"] = f"{base}/OAuth/Token"
+    reset_services()
 
 
 def quiet_environment() -> None:
@@ -52,6 +110,8 @@ def meter() -> Any:
 
 def stop() -> None:
     global _stack
+    if _remote is not None:
+        use_remote_poweroffice(None)
     if _stack is not None:
         _stack.stop()
         _stack = None
@@ -59,8 +119,8 @@ def stop() -> None:
 
 def set_rate_limit(requests_per_second: float) -> None:
     """The emulator's limit per subscription key and the product's own pacing, both at once."""
-    s = stack()
-    httpx.put(f"{s.url}/emulators/poweroffice/_control/rate-limit", json={"requests_per_second": requests_per_second}, timeout=10).raise_for_status()
+    stack()
+    httpx.put(f"{poweroffice_url()}/_control/rate-limit", json={"requests_per_second": requests_per_second}, timeout=10).raise_for_status()
     os.environ["POWEROFFICE_REQUESTS_PER_SECOND"] = str(requests_per_second)
     from abax_payroll.poweroffice import shared_limiter
     from abax_payroll.workflow.services import reset_services, services
@@ -73,24 +133,28 @@ def set_rate_limit(requests_per_second: float) -> None:
 
 def set_reply_latency(seconds: float) -> None:
     """Every POST /SalaryLines answers `seconds` late, as a service across the internet does (0: none)."""
-    s = stack()
     rules = [{"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": seconds, "times": 10**9}] if seconds else []
-    httpx.post(f"{s.url}/emulators/poweroffice/_control/faults", json={"rules": rules}, timeout=10).raise_for_status()
+    httpx.post(f"{poweroffice_url()}/_control/faults", json={"rules": rules}, timeout=10).raise_for_status()
 
 
 def stats(reset: bool = False) -> dict[str, int]:
-    s = stack()
     if reset:
-        httpx.post(f"{s.url}/emulators/poweroffice/_control/stats/reset", timeout=10).raise_for_status()
+        httpx.post(f"{poweroffice_url()}/_control/stats/reset", timeout=10).raise_for_status()
         return {}
-    return dict(httpx.get(f"{s.url}/emulators/poweroffice/_control/stats", timeout=30).json())
+    return dict(httpx.get(f"{poweroffice_url()}/_control/stats", timeout=30).json())
 
 
-def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
-    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
+def prepare(
+    tenants: list[str], employees: int, requests_per_second: float, *, remote_poweroffice: bool = False
+) -> dict[str, httpx.Client]:
+    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped.
+
+    remote_poweroffice: the exports then talk to an emulator in a process of its own (same data).
+    """
     from tests.e2e.helpers import api_client, map_codes
     from tests.hardening.companies import client_key, companies
 
+    use_remote_poweroffice(None)
     s = stack()
     abax, poweroffice = companies(tenants, employees)
     s.load(abax, poweroffice)
@@ -104,6 +168,8 @@ def prepare(tenants: list[str], employees: int, requests_per_second: float) -> d
         assert response.status_code == 200, response.text
         map_codes(client)
         clients[tenant] = client
+    if remote_poweroffice:
+        use_remote_poweroffice(poweroffice)
     set_rate_limit(requests_per_second)
     stats(reset=True)
     return clients
@@ -126,14 +192,27 @@ def history(execution_arn: str) -> list[dict[str, Any]]:
 
 
 def wait(client: httpx.Client, export_id: str, timeout: float) -> dict[str, Any]:
+    """The export's record once its execution has ended.
+
+    Watched through DescribeExecution, not by polling GET /exports/{id}: the export's detail reads every
+    line chunk, and in the local stack that work (the API handler and moto's DynamoDB) would take the CPU
+    the measured push runs on. In AWS it runs elsewhere.
+    """
+    import boto3
+
+    from local.aws import REGION
+
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     deadline = time.monotonic() + timeout
-    while True:
-        record = client.get(f"/exports/{export_id}").json()
-        if record["status"] != "RUNNING":
-            return record
+    arn = client.get(f"/exports/{export_id}").json()["execution_arn"]
+    while stepfunctions.describe_execution(executionArn=arn)["status"] == "RUNNING":
         if time.monotonic() > deadline:
             raise TimeoutError(f"export {export_id} still RUNNING after {timeout} s")
         time.sleep(0.5)
+    record = client.get(f"/exports/{export_id}").json()
+    if record["status"] == "RUNNING":
+        raise AssertionError(f"export {export_id}: the execution ended but the record still says RUNNING")
+    return dict(record)
 
 
 def summarize(record: dict[str, Any]) -> dict[str, Any]:

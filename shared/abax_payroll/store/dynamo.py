@@ -23,6 +23,7 @@ from ..errors import ExportInProgress, InvalidRequest
 TERMINAL = frozenset({"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"})
 # A lock whose export record was never written (the claim died between its two writes) holds this long.
 ORPHAN_LOCK_SECONDS = 60
+CREATED_IDS = "ids_"  # attribute-name prefix of a chunk's recorded ids
 LEDGER_CHUNK_TRIPS = 20_000  # trip ids per ledger item, far below DynamoDB's 400 KB item limit once gzipped
 
 
@@ -282,39 +283,60 @@ class PayrollStore:
             line["salary_line_id"] = created.get(line["index"])
         return lines
 
+    # A chunk's created ids are one map attribute per write ("ids_<time>": {line index: salary-line id}), so
+    # a retried chunk adds its own map beside the first attempt's instead of overwriting it, and each write is
+    # a single SET clause (100 clauses made moto's expression validator, quadratic, the local push's bottleneck).
     def record_created(self, tenant_id: str, export_id: str, chunk: int, created: Mapping[int, int]) -> None:
         """Record created salary-line ids (a batch of them, one small write) as they are created."""
         if not created:
             return
-        names = {f"#l{i}": f"l{index}" for i, index in enumerate(created)}
-        values = {f":v{i}": salary_line_id for i, salary_line_id in enumerate(created.values())}
         self.table.update_item(
             Key={"pk": _tenant(tenant_id), "sk": f"PUSHED#{export_id}#{chunk:05d}"},
-            UpdateExpression="SET " + ", ".join(f"#l{i} = :v{i}" for i in range(len(created))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            UpdateExpression="SET #ids = :ids",
+            ExpressionAttributeNames={"#ids": f"{CREATED_IDS}{time.time_ns()}"},
+            ExpressionAttributeValues={":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}},
         )
 
     def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:
         """After a rollback: drop the deleted ids so the record never claims a line Go no longer has."""
         gone = set(deleted)
         for item in self._query_prefix(tenant_id, f"PUSHED#{export_id}#"):
-            stale = [name for name, value in item.items() if name.startswith("l") and int(value) in gone]
-            if not stale:
+            sets: list[str] = []
+            removes: list[str] = []
+            names: dict[str, str] = {}
+            values: dict[str, Any] = {}
+            for name, ids in item.items():
+                if not name.startswith(CREATED_IDS):
+                    continue
+                kept = {index: value for index, value in ids.items() if int(value) not in gone}
+                if len(kept) == len(ids):
+                    continue
+                placeholder = f"#a{len(names)}"
+                names[placeholder] = name
+                if kept:
+                    values[f":v{len(values)}"] = kept
+                    sets.append(f"{placeholder} = :v{len(values) - 1}")
+                else:
+                    removes.append(placeholder)
+            if not names:
                 continue
+            expression = " ".join(
+                part for part in ("SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part
+            )
             self.table.update_item(
                 Key={"pk": item["pk"], "sk": item["sk"]},
-                UpdateExpression="REMOVE " + ", ".join(f"#r{i}" for i in range(len(stale))),
-                ExpressionAttributeNames={f"#r{i}": name for i, name in enumerate(stale)},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": values} if values else {}),
             )
 
     def get_created(self, tenant_id: str, export_id: str) -> dict[int, int]:
         """Line index -> PowerOffice salary-line id."""
         created: dict[int, int] = {}
         for item in self._query_prefix(tenant_id, f"PUSHED#{export_id}#"):
-            for name, value in item.items():
-                if name.startswith("l") and name[1:].isdigit():
-                    created[int(name[1:])] = int(value)
+            for name in sorted(item):  # oldest write first
+                if name.startswith(CREATED_IDS):
+                    created.update({int(index): int(value) for index, value in item[name].items()})
         return created
 
     # ---- ledger of exported trips ---------------------------------------------------------------
