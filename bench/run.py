@@ -62,10 +62,8 @@ def push_throughput(quick: bool) -> list[Row]:
     rows = []
     # At the documented limit, at 10 × it (our own overhead), and at the limit with replies taking 150 ms,
     # as PowerOffice Go's do across the internet: one POST at a time would then top out near 6.7 lines/s.
-    # PowerOffice Go's emulator answers from a process of its own, as the service does from machines of its own:
-    # on 2 cores, sharing our process it took a quarter of the CPU the push at 10 × the limit had.
     for limit, latency in ((10, 0.0), (10, 0.15), (100, 0.0)):
-        clients = stackbench.prepare(["push"], employees, limit, remote_poweroffice=True)
+        clients = stackbench.prepare(["push"], employees, limit)
         stackbench.set_reply_latency(latency)
         record = stackbench.export(clients["push"])
         stackbench.set_reply_latency(0)
@@ -81,7 +79,6 @@ def push_throughput(quick: bool) -> list[Row]:
             Row(
                 f"push throughput, {lines} lines at {limit} req/s"
                 + (f", replies {latency * 1000:.0f} ms late" if latency else "")
-                + " (emulator in its own process)"
                 + (" (quick: fewer lines)" if quick else ""),
                 f"{rate:.1f} lines/s over the push phase ({summary['push_s']:.1f} s), {failed} failed, "
                 f"{stats.get('throttled', 0)} 429s, busiest second {stats.get('max_requests_in_any_second')}",

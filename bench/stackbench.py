@@ -2,74 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 _stack: Any = None
 _meter: Any = None
-_remote: Any = None  # the PowerOffice emulator's own process, while a figure uses one
 
 
 def poweroffice_url() -> str:
-    return _remote.url if _remote is not None else f"{stack().url}/emulators/poweroffice"
-
-
-class RemotePowerOffice:
-    """The PowerOffice Go emulator (same data, same keys) served by a process of its own."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        import socket
-        import subprocess
-        import sys
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as file:
-            json.dump(data, file)
-        self._data_file = file.name
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        root = Path(__file__).resolve().parent.parent
-        self._process = subprocess.Popen([sys.executable, "-m", "bench.remote_poweroffice", self._data_file, str(port)], cwd=root)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{self.url}/_control/stats", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or self._process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the PowerOffice emulator's process did not start") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(10)
-        os.unlink(self._data_file)
-
-
-def use_remote_poweroffice(data: dict[str, Any] | None) -> None:
-    """Point the functions at an emulator process of its own serving `data`, or (None) back at the stack's."""
-    global _remote
-    from abax_payroll.workflow.services import reset_services
-
-    if _remote is not None:
-        _remote.stop()
-        _remote = None
-    if data is not None:
-        _remote = RemotePowerOffice(data)
-    base = poweroffice_url()
-    os.environ["POWEROFFICE_API_URL"] = f"{base}/v2"
-    os.environ["POWEROFFICE_TOKEN_URL"] = f"{base}/OAuth/Token"
-    reset_services()
+    return f"{stack().url}/emulators/poweroffice"
 
 
 def quiet_environment() -> None:
@@ -110,8 +56,6 @@ def meter() -> Any:
 
 def stop() -> None:
     global _stack
-    if _remote is not None:
-        use_remote_poweroffice(None)
     if _stack is not None:
         _stack.stop()
         _stack = None
@@ -144,17 +88,11 @@ def stats(reset: bool = False) -> dict[str, int]:
     return dict(httpx.get(f"{poweroffice_url()}/_control/stats", timeout=30).json())
 
 
-def prepare(
-    tenants: list[str], employees: int, requests_per_second: float, *, remote_poweroffice: bool = False
-) -> dict[str, httpx.Client]:
-    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped.
-
-    remote_poweroffice: the exports then talk to an emulator in a process of its own (same data).
-    """
+def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
+    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
     from tests.e2e.helpers import api_client, map_codes
     from tests.hardening.companies import client_key, companies
 
-    use_remote_poweroffice(None)
     s = stack()
     abax, poweroffice = companies(tenants, employees)
     s.load(abax, poweroffice)
@@ -168,8 +106,6 @@ def prepare(
         assert response.status_code == 200, response.text
         map_codes(client)
         clients[tenant] = client
-    if remote_poweroffice:
-        use_remote_poweroffice(poweroffice)
     set_rate_limit(requests_per_second)
     stats(reset=True)
     return clients
