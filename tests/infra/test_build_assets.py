@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
+import sys
 
 from infra.cdk import build_assets
 
@@ -15,7 +18,8 @@ def test_layer_requirements_are_the_runtime_dependencies_minus_what_lambda_provi
     assert any(r.startswith("aws-lambda-powertools[tracer]") for r in requirements)
 
 
-def test_code_holds_the_library_and_the_handlers(tmp_path):
+def test_code_holds_the_library_and_the_handlers(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_assets, "runtime_interpreter", lambda: None)  # no CPython of the runtime's version
     code = build_assets.build_code(tmp_path)
     assert (code / "abax_payroll" / "settings.py").is_file()
     assert (code / "abax_payroll" / "workflow" / "export_state_machine.asl.json").is_file()
@@ -24,6 +28,7 @@ def test_code_holds_the_library_and_the_handlers(tmp_path):
 
 
 def test_dependency_layer_is_reused_while_pyproject_is_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_assets, "runtime_interpreter", lambda: None)
     calls = []
 
     def fake_pip(command, check):
@@ -42,3 +47,31 @@ def test_dependency_layer_is_reused_while_pyproject_is_unchanged(tmp_path, monke
     assert not (deps / "python" / "botocore").exists()  # the runtime's botocore must win
     build_assets.build_deps(tmp_path)
     assert len(calls) == 1
+
+
+def test_with_a_python_of_the_runtimes_version_the_assets_ship_bytecode_valid_whatever_the_mtimes(tmp_path, monkeypatch):
+    """Lambda cannot write __pycache__ in its read-only package: without .pyc every cold start compiles."""
+    monkeypatch.setattr(build_assets, "LAMBDA_PYTHON_VERSION", f"{sys.version_info.major}.{sys.version_info.minor}")
+    assert build_assets.runtime_interpreter() == sys.executable
+    code = build_assets.build_code(tmp_path)
+    tag = sys.implementation.cache_tag
+    compiled = code / "abax_payroll" / "__pycache__" / f"settings.{tag}.pyc"
+    assert compiled.is_file()
+    header = compiled.read_bytes()[:16]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked (PEP 552)
+    sources = len(list(code.rglob("*.py")))
+    assert len(list(code.rglob(f"*.{tag}.pyc"))) == sources
+    again = build_assets.build_code(tmp_path / "again")
+    assert (again / "abax_payroll" / "__pycache__" / f"settings.{tag}.pyc").read_bytes() == compiled.read_bytes()
+    # Zips restore other mtimes than the build saw: the bytecode is still what Python loads.
+    os.utime(code / "abax_payroll" / "errors.py", (946684800, 946684800))
+    loaded = subprocess.run(
+        [sys.executable, "-v", "-c", "import abax_payroll.errors"],
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    assert f"code object from '{code / 'abax_payroll' / '__pycache__' / f'errors.{tag}.pyc'}'" in loaded
