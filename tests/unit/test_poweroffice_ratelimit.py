@@ -63,6 +63,24 @@ def test_idle_time_does_not_pile_up_credit():
     assert _busiest_window(times) <= 10
 
 
+def test_a_request_released_late_moves_the_window_with_it():
+    """The server counts arrivals: a sender that wakes late must not let the next ones catch up on it."""
+    clock = FakeClock()
+    late = {"left": 3}
+
+    def oversleeping(seconds: float) -> None:
+        clock.sleep(seconds + (0.2 if late["left"] > 0 else 0.0))
+        late["left"] -= 1
+
+    limiter = LocalRateLimiter(10, window_margin_s=0.0, clock=clock, sleep=oversleeping)
+    limiter.acquire()  # the first one needs no sleep
+    times = [clock.now]
+    for _ in range(30):
+        limiter.acquire()
+        times.append(clock.now)
+    assert _busiest_window(times) <= 10
+
+
 def test_threads_share_one_budget():
     limiter = LocalRateLimiter(50)
     granted: list[float] = []

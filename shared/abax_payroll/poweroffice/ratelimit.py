@@ -80,6 +80,15 @@ class LocalRateLimiter:
         wait = slot - now
         if wait > 0:
             self._sleep(wait)
+        released = self._clock()
+        if released > slot:
+            # Woke late (a busy machine, a descheduled thread): the server sees this request later than its
+            # slot, so the window rule must too, or the next grants could pack rate + 1 into one of its seconds.
+            with self._lock:
+                if slot in self._granted:
+                    self._granted.remove(slot)
+                    self._granted.append(released)
+                    self._granted = deque(sorted(self._granted))
 
 
 _shared_lock = threading.Lock()
