@@ -211,7 +211,7 @@ def workflow_cost(quick: bool) -> list[Row]:
         ok = wcu_per_line <= 0.2
         rows.append(
             Row(
-                f"workflow cost, export of {lines:,} lines ({chunks} chunks)",
+                f"workflow cost, export of {lines:,} lines ({chunks} chunk{'s' if chunks != 1 else ''})",
                 f"{summary['transitions']} state transitions ({summary['transitions'] / max(chunks, 1):.1f} per chunk, "
                 f"{summary['transitions'] / lines:.3f} per line), {summary['lambda_invocations']} Lambda invocations "
                 f"({lambda_s:.1f} s), {writes['wcu']} DynamoDB WCU [{kinds}]; ${per_1000:.4f} per 1,000 lines",

@@ -68,7 +68,17 @@ def runtime_interpreter() -> str | None:
     """A CPython of the Lambda runtime's version (bytecode is specific to it), or None."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == LAMBDA_PYTHON_VERSION:
         return sys.executable
-    return shutil.which(f"python{LAMBDA_PYTHON_VERSION}")
+    candidate = shutil.which(f"python{LAMBDA_PYTHON_VERSION}")
+    if candidate is None:
+        return None
+    # A version manager's shim can sit on PATH for a version it has not installed: ask the interpreter itself.
+    probe = subprocess.run(
+        [candidate, "-c", "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return candidate if probe.returncode == 0 and probe.stdout.strip() == LAMBDA_PYTHON_VERSION else None
 
 
 _warned = False

@@ -75,3 +75,15 @@ def test_with_a_python_of_the_runtimes_version_the_assets_ship_bytecode_valid_wh
         check=True,
     ).stderr
     assert f"code object from '{code / 'abax_payroll' / '__pycache__' / f'errors.{tag}.pyc'}'" in loaded
+
+
+def test_a_version_managers_shim_without_that_python_is_not_taken_for_it(tmp_path, monkeypatch):
+    """pyenv puts python3.13 on PATH even where 3.13 is not installed; the build must not fail on it."""
+    shim = tmp_path / f"python{build_assets.LAMBDA_PYTHON_VERSION}"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != build_assets.LAMBDA_PYTHON_VERSION:
+        assert build_assets.runtime_interpreter() is None
+    shim.write_text(f"#!/bin/sh\necho {build_assets.LAMBDA_PYTHON_VERSION}\n")
+    assert build_assets.runtime_interpreter() in (str(shim), sys.executable)
