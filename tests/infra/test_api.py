@@ -153,6 +153,11 @@ def test_gateway_errors_are_problem_json(synthesized):
         == {"Fn::Join": ["", ["'https://", {"Fn::GetAtt": ["WebDistributionCF3E234B", "DomainName"]}, "'"]]}
     )
     assert '"code": "INVALID_REQUEST"' in bad_body["ResponseTemplates"]["application/json"]
+    # A missing or bad token: the code a client sees is the same whether API Gateway or a handler refuses it.
+    from abax_payroll.api.common import Unauthorized
+
+    unauthorized = responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"]
+    assert f'"code": "{Unauthorized.code}"' in unauthorized and f'"title": "{Unauthorized.title}"' in unauthorized
 
 
 def test_user_pool_has_the_tenant_attribute_groups_and_a_client_that_cannot_write_the_tenant(

@@ -98,7 +98,8 @@ QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": Fa
 GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {
     apigw.ResponseType.BAD_REQUEST_BODY: ("INVALID_REQUEST", 400, "Invalid request"),
     apigw.ResponseType.BAD_REQUEST_PARAMETERS: ("INVALID_REQUEST", 400, "Invalid request"),
-    apigw.ResponseType.UNAUTHORIZED: ("UNAUTHENTICATED", 401, "Sign in first"),
+    # The same code and title the handlers and the local gateway answer with (abax_payroll.api.common).
+    apigw.ResponseType.UNAUTHORIZED: ("UNAUTHORIZED", 401, "Not signed in"),
     apigw.ResponseType.ACCESS_DENIED: ("FORBIDDEN", 403, "Not allowed"),
     apigw.ResponseType.THROTTLED: ("THROTTLED", 429, "Too many requests"),
     apigw.ResponseType.DEFAULT_4_XX: ("REQUEST_REFUSED", None, "Request refused"),
