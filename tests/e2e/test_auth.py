@@ -52,11 +52,12 @@ def test_token_without_a_tenant_is_refused(fresh: LocalStack) -> None:
 def test_the_tenant_comes_from_the_token_not_the_request(
     acme_admin: httpx.Client, beta_admin: httpx.Client
 ) -> None:
+    smuggled = beta_admin.post(
+        "/integrations/poweroffice/activate", json={"client_key": ACME_KEY}, params={"tenant_id": "acme"}
+    )
+    assert smuggled.status_code == 422 and "tenant_id" in smuggled.json()["detail"]  # not a parameter of ours
     response = beta_admin.post(
-        "/integrations/poweroffice/activate",
-        json={"client_key": ACME_KEY},
-        headers={"X-Tenant-Id": "acme"},
-        params={"tenant_id": "acme"},
+        "/integrations/poweroffice/activate", json={"client_key": ACME_KEY}, headers={"X-Tenant-Id": "acme"}
     )
     assert response.status_code == 200
     assert acme_admin.get("/integrations/poweroffice").json()["status"] == "inactive"

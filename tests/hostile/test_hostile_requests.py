@@ -255,6 +255,14 @@ def test_listing_with_a_forged_next_token_is_a_400_problem(acme: httpx.Client) -
         assert_problem(acme.get("/exports", params={"limit": limit}), 422, "INVALID_REQUEST")
 
 
+def test_a_query_parameter_the_route_does_not_read_is_refused_by_name(acme: httpx.Client) -> None:
+    problem = assert_problem(acme.get("/exports", params={"limt": "5"}), 422, "INVALID_REQUEST")
+    assert "limt" in problem["detail"] and "limit, next_token" in problem["detail"]
+    assert problem["problems"][0]["items"] == [{"field": "limt", "error": "unknown query parameter"}]
+    assert_problem(acme.get("/payroll-codes", params={"tenant_id": "beta"}), 422, "INVALID_REQUEST")
+    assert acme.get("/exports", params={"limit": "5"}).status_code == 200
+
+
 def test_a_method_the_api_does_not_have_is_a_problem(acme: httpx.Client) -> None:
     for method, path in [("DELETE", "/exports"), ("PATCH", "/schedule"), ("GET", "/nothing-here")]:
         assert_problem(acme.request(method, path), (404, 405))

@@ -102,7 +102,26 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
             return problem(404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {path!r}")
         return next_middleware(app)
 
-    app.use(middlewares=[_no_control_characters])
+    def _no_unknown_query_parameters(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        # A misspelt parameter (?limt=5) is refused, not silently ignored: the caller learns what was wrong.
+        route = app.context.get("_route")
+        given = set(app.current_event.query_string_parameters or {})
+        known = {str(param.alias) for param in route.dependant.query_params} if route is not None else given
+        unknown = sorted(given - known)
+        if not unknown:
+            return next_middleware(app)
+        reads = ", ".join(sorted(known)) or "none"
+        items = [{"field": name, "error": "unknown query parameter"} for name in unknown]
+        summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
+        return problem(
+            422,
+            "INVALID_REQUEST",
+            "Invalid request",
+            f"the request does not match the API: {summary}",
+            [{"code": "INVALID_FIELD", "message": summary, "items": items}],
+        )
+
+    app.use(middlewares=[_no_control_characters, _no_unknown_query_parameters])
 
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
