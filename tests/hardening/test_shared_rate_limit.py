@@ -52,3 +52,26 @@ def test_five_tenants_export_at_once_under_one_limit(fresh: LocalStack) -> None:
     assert stats["throttled"] <= 5, stats
     for client in clients.values():
         client.close()
+
+
+def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: LocalStack) -> None:
+    """Each Lambda instance paces itself; the next pusher learns what PowerOffice still counts from the lease."""
+    import time
+
+    from abax_payroll.workflow.services import services
+    from tests.e2e.helpers import activate, export_and_wait, good_logbooks
+
+    client = api_client(fresh, "acme", "admin")
+    activate(client)
+    map_codes(client)
+    released = time.time()
+    assert export_and_wait(client, logbook_ids=good_logbooks(client))["status"] == "COMPLETED"
+    store = services().store
+    lease = store.table.get_item(Key={"pk": "PLATFORM", "sk": "LEASE#PUSH"}, ConsistentRead=True)["Item"]
+    assert "holder" not in lease and lease["expires_at"] == 0  # free at once, not when it would expire
+    recent = [float(sent) for sent in lease["recent"]]
+    assert 1 <= len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
+    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == recent
+    assert store.acquire_lease("PUSH", "a-third-one", 30) is None  # held
+    store.release_lease("PUSH", "the-next-pusher")
+    client.close()

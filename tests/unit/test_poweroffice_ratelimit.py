@@ -81,6 +81,22 @@ def test_a_request_released_late_moves_the_window_with_it():
     assert _busiest_window(times) <= 10
 
 
+def _handover(seeded: bool) -> list[float]:
+    """Pusher A (one Lambda instance) sends for a while; pusher B (another) takes the lease and goes on."""
+    clock = FakeClock()
+    first = LocalRateLimiter(10, clock=clock, sleep=clock.sleep, wall=clock)
+    times = _grants(first, clock, 25)
+    second = LocalRateLimiter(10, clock=clock, sleep=clock.sleep, wall=clock)
+    if seeded:
+        second.seed(first.recent_grants())  # what the lease carries from A's release to B's acquire
+    return times + _grants(second, clock, 25)
+
+
+def test_the_next_pusher_counts_the_previous_pushers_last_second():
+    assert _busiest_window(_handover(seeded=False)) > 10  # an empty window: PowerOffice would answer 429
+    assert _busiest_window(_handover(seeded=True)) <= 10
+
+
 def test_threads_share_one_budget():
     limiter = LocalRateLimiter(50)
     granted: list[float] = []

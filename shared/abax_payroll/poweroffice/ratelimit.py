@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 
@@ -33,6 +33,7 @@ class LocalRateLimiter:
         window_margin_s: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         if requests_per_second <= 0:
             raise ValueError("requests_per_second must be positive")
@@ -41,6 +42,7 @@ class LocalRateLimiter:
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
+        self._wall = wall
         self._burst = burst
         self._window = 1.0 + window_margin_s
         self._granted: deque[float] = deque()
@@ -89,6 +91,27 @@ class LocalRateLimiter:
                     self._granted.remove(slot)
                     self._granted.append(released)
                     self._granted = deque(sorted(self._granted))
+
+    # The window travels between processes: each Lambda instance has a limiter of its own, and the push
+    # lease hands the last second's sends from one pusher to the next, which would otherwise start with an
+    # empty window while PowerOffice still counts its predecessor's requests.
+    def recent_grants(self) -> list[float]:
+        """Wall-clock times (epoch seconds) of the grants still inside the window."""
+        with self._lock:
+            offset = self._wall() - self._clock()
+            horizon = self._clock() - self._window
+            return [round(granted + offset, 3) for granted in self._granted if granted > horizon]
+
+    def seed(self, wall_times: Iterable[float]) -> None:
+        """Count another process's recent sends (recent_grants of the previous pusher) in this window."""
+        times = list(wall_times)
+        if not times:
+            return
+        with self._lock:
+            offset = self._wall() - self._clock()
+            merged = sorted({*self._granted, *(float(t) - offset for t in times)})
+            self._granted = deque(merged[-self._per_window :])
+            self._theoretical_arrival = max(self._theoretical_arrival, self._granted[-1] + self._interval)
 
 
 _shared_lock = threading.Lock()

@@ -378,27 +378,42 @@ class PayrollStore:
         return _unpack(item["data"]) if item else None
 
     # ---- platform-wide leases ----------------------------------------------------------------
-    def acquire_lease(self, name: str, holder: str, seconds: int) -> bool:
-        """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired."""
+    def acquire_lease(self, name: str, holder: str, seconds: int) -> list[float] | None:
+        """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired.
+
+        None while another holds it; else what the previous holder left at release (its last sends).
+        """
         now = time.time()
         try:
-            self.table.put_item(
-                Item={"pk": "PLATFORM", "sk": f"LEASE#{name}", "holder": holder, "expires_at": Decimal(str(round(now + seconds, 3)))},
+            previous = self.table.update_item(
+                Key={"pk": "PLATFORM", "sk": f"LEASE#{name}"},
+                UpdateExpression="SET holder = :me, expires_at = :until",
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR holder = :me",
-                ExpressionAttributeValues={":now": Decimal(str(round(now, 3))), ":me": holder},
-            )
-            return True
+                ExpressionAttributeValues={
+                    ":me": holder,
+                    ":until": Decimal(str(round(now + seconds, 3))),
+                    ":now": Decimal(str(round(now, 3))),
+                },
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
+        return [float(sent) for sent in previous.get("recent", [])]
 
-    def release_lease(self, name: str, holder: str) -> None:
+    def release_lease(self, name: str, holder: str, recent: Iterable[float] = ()) -> None:
+        """Free the lease now, leaving `recent` (e.g. the last second's sends) for the next holder."""
         try:
-            self.table.delete_item(
+            self.table.update_item(
                 Key={"pk": "PLATFORM", "sk": f"LEASE#{name}"},
+                UpdateExpression="SET expires_at = :free, recent = :recent REMOVE holder",
                 ConditionExpression="holder = :me",
-                ExpressionAttributeValues={":me": holder},
+                ExpressionAttributeValues={
+                    ":me": holder,
+                    ":free": Decimal(0),
+                    ":recent": [Decimal(str(sent)) for sent in recent],
+                },
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

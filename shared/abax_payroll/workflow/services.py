@@ -13,7 +13,7 @@ import boto3
 
 from ..abax import AbaxClient
 from ..errors import IntegrationInactive
-from ..poweroffice import PowerOfficeClient, shared_limiter
+from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
 from ..settings import Settings, settings
 from ..store import ClientKeyVault, PayrollStore
 
@@ -46,9 +46,13 @@ class Services:
             keys.application_key,
             keys.subscription_key,
             client_key,
-            limiter=shared_limiter(keys.subscription_key, self.settings.poweroffice_requests_per_second),
+            limiter=self.limiter(),
             timeout=self.settings.poweroffice_timeout_s,
         )
+
+    def limiter(self) -> LocalRateLimiter:
+        """This process's pacing of PowerOffice Go requests (the limit belongs to the subscription key)."""
+        return shared_limiter(self.keys.subscription_key, self.settings.poweroffice_requests_per_second)
 
     def poweroffice_for(self, tenant_id: str) -> PowerOfficeClient:
         client_key = self.vault.get(tenant_id)
