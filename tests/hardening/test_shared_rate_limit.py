@@ -69,9 +69,9 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     store = services().store
     lease = store.table.get_item(Key={"pk": "PLATFORM", "sk": "LEASE#PUSH"}, ConsistentRead=True)["Item"]
     assert "holder" not in lease and lease["expires_at"] == 0  # free at once, not when it would expire
-    recent = [float(sent) for sent in lease["recent"]]
+    recent = [float(sent) for sent in lease["handover"]["sent"]]
     assert 1 <= len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
-    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == recent
+    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == {"by": services().limiter().identity, "sent": recent}
     assert store.acquire_lease("PUSH", "a-third-one", 30) is None  # held
     store.release_lease("PUSH", "the-next-pusher")
     client.close()

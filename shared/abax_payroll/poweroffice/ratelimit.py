@@ -6,9 +6,10 @@ import hashlib
 import math
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 
 class RateLimiter(Protocol):
@@ -43,6 +44,7 @@ class LocalRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._wall = wall
+        self.identity = uuid.uuid4().hex  # tells a limiter's own handover from another instance's
         self._burst = burst
         self._window = 1.0 + window_margin_s
         self._granted: deque[float] = deque()
@@ -95,21 +97,22 @@ class LocalRateLimiter:
     # The window travels between processes: each Lambda instance has a limiter of its own, and the push
     # lease hands the last second's sends from one pusher to the next, which would otherwise start with an
     # empty window while PowerOffice still counts its predecessor's requests.
-    def recent_grants(self) -> list[float]:
-        """Wall-clock times (epoch seconds) of the grants still inside the window."""
+    def handover(self) -> dict[str, Any]:
+        """This limiter's id and the wall-clock times (epoch seconds) of its grants still inside the window."""
         with self._lock:
             offset = self._wall() - self._clock()
             horizon = self._clock() - self._window
-            return [round(granted + offset, 3) for granted in self._granted if granted > horizon]
+            sent = [round(granted + offset, 3) for granted in self._granted if granted > horizon]
+        return {"by": self.identity, "sent": sent}
 
-    def seed(self, wall_times: Iterable[float]) -> None:
-        """Count another process's recent sends (recent_grants of the previous pusher) in this window."""
-        times = list(wall_times)
-        if not times:
+    def seed(self, handover: Mapping[str, Any]) -> None:
+        """Count another limiter's recent sends (its handover) in this window; our own we know already."""
+        sent = [float(t) for t in handover.get("sent", [])]
+        if not sent or handover.get("by") == self.identity:
             return
         with self._lock:
             offset = self._wall() - self._clock()
-            merged = sorted({*self._granted, *(float(t) - offset for t in times)})
+            merged = sorted([*self._granted, *(t - offset for t in sent)])
             self._granted = deque(merged[-self._per_window :])
             self._theoretical_arrival = max(self._theoretical_arrival, self._granted[-1] + self._interval)
 

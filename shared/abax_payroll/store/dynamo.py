@@ -56,6 +56,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_floats(value: Any) -> Any:
+    """DynamoDB numbers as floats (for measurements such as times, not money)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _plain_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_floats(item) for item in value]
+    return value
+
+
 class PayrollStore:
     def __init__(self, table_name: str):
         self.table_name = table_name
@@ -378,10 +389,10 @@ class PayrollStore:
         return _unpack(item["data"]) if item else None
 
     # ---- platform-wide leases ----------------------------------------------------------------
-    def acquire_lease(self, name: str, holder: str, seconds: int) -> list[float] | None:
+    def acquire_lease(self, name: str, holder: str, seconds: int) -> dict[str, Any] | None:
         """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired.
 
-        None while another holds it; else what the previous holder left at release (its last sends).
+        None while another holds it; else what the previous holder left at release (its handover).
         """
         now = time.time()
         try:
@@ -400,19 +411,19 @@ class PayrollStore:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-        return [float(sent) for sent in previous.get("recent", [])]
+        return dict(_plain_floats(previous.get("handover") or {}))
 
-    def release_lease(self, name: str, holder: str, recent: Iterable[float] = ()) -> None:
-        """Free the lease now, leaving `recent` (e.g. the last second's sends) for the next holder."""
+    def release_lease(self, name: str, holder: str, handover: Mapping[str, Any] | None = None) -> None:
+        """Free the lease now, leaving `handover` (e.g. the last second's sends) for the next holder."""
         try:
             self.table.update_item(
                 Key={"pk": "PLATFORM", "sk": f"LEASE#{name}"},
-                UpdateExpression="SET expires_at = :free, recent = :recent REMOVE holder",
+                UpdateExpression="SET expires_at = :free, handover = :handover REMOVE holder",
                 ConditionExpression="holder = :me",
                 ExpressionAttributeValues={
                     ":me": holder,
                     ":free": Decimal(0),
-                    ":recent": [Decimal(str(sent)) for sent in recent],
+                    ":handover": json.loads(json.dumps(handover or {}), parse_float=Decimal),
                 },
             )
         except ClientError as error:

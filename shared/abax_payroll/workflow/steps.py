@@ -138,17 +138,17 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     """PowerOffice's rate limit belongs to our subscription key: one push at a time across all tenants."""
     deadline = time.monotonic() + LEASE_WAIT_S
     seconds = services.settings.push_lease_seconds
-    while (recent := services.store.acquire_lease("PUSH", export_id, seconds)) is None:
+    while (handover := services.store.acquire_lease("PUSH", export_id, seconds)) is None:
         if time.monotonic() > deadline:
             raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
         time.sleep(0.05)
     # The previous pusher may have been another Lambda instance: its last second counts at PowerOffice.
     limiter = services.limiter()
-    limiter.seed(recent)
+    limiter.seed(handover)
     try:
         yield
     finally:
-        services.store.release_lease("PUSH", export_id, limiter.recent_grants())
+        services.store.release_lease("PUSH", export_id, limiter.handover())
 
 
 def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -> dict[str, Any]:
