@@ -75,3 +75,28 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     assert store.acquire_lease("PUSH", "a-third-one", 30) is None  # held
     store.release_lease("PUSH", "the-next-pusher")
     client.close()
+
+
+def test_waiting_for_the_push_lease_writes_nothing(fresh: LocalStack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A refused conditional write costs a write unit: exports waiting their turn only read the lease."""
+    import pytest
+
+    from abax_payroll.errors import PushLeaseBusy
+    from abax_payroll.workflow import steps
+    from abax_payroll.workflow.services import services
+
+    store = services().store
+    assert store.acquire_lease("PUSH", "someone-else", 60) is not None
+    writes: list[str] = []
+    events = store.table.meta.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", lambda **_: writes.append("UpdateItem"), unique_id="count-writes")
+    events.register("before-call.dynamodb.PutItem", lambda **_: writes.append("PutItem"), unique_id="count-puts")
+    monkeypatch.setattr(steps, "LEASE_WAIT_S", 0.5)
+    try:
+        with pytest.raises(PushLeaseBusy), steps.push_lease(services(), "waiting-export"):
+            pass
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", unique_id="count-writes")
+        events.unregister("before-call.dynamodb.PutItem", unique_id="count-puts")
+        store.release_lease("PUSH", "someone-else")
+    assert writes == []

@@ -413,6 +413,12 @@ class PayrollStore:
             raise
         return dict(_plain_floats(previous.get("handover") or {}))
 
+    def lease_looks_free(self, name: str, holder: str) -> bool:
+        """A read before the conditional write: a refused conditional write still costs a write unit, and
+        every export waiting for the push lease asks about 20 times a second."""
+        item = self.table.get_item(Key={"pk": "PLATFORM", "sk": f"LEASE#{name}"}, ConsistentRead=True).get("Item")
+        return item is None or float(item.get("expires_at", 0)) < time.time() or item.get("holder") == holder
+
     def release_lease(self, name: str, holder: str, handover: Mapping[str, Any] | None = None) -> None:
         """Free the lease now, leaving `handover` (e.g. the last second's sends) for the next holder."""
         try:

@@ -138,7 +138,12 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     """PowerOffice's rate limit belongs to our subscription key: one push at a time across all tenants."""
     deadline = time.monotonic() + LEASE_WAIT_S
     seconds = services.settings.push_lease_seconds
-    while (handover := services.store.acquire_lease("PUSH", export_id, seconds)) is None:
+    store = services.store
+    while True:
+        if store.lease_looks_free("PUSH", export_id):  # reads are cheap; a refused conditional write is not
+            handover = store.acquire_lease("PUSH", export_id, seconds)
+            if handover is not None:
+                break
         if time.monotonic() > deadline:
             raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
         time.sleep(0.05)
@@ -148,7 +153,7 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     try:
         yield
     finally:
-        services.store.release_lease("PUSH", export_id, limiter.handover())
+        store.release_lease("PUSH", export_id, limiter.handover())
 
 
 def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -> dict[str, Any]:
