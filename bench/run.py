@@ -102,7 +102,10 @@ def month_end(quick: bool) -> list[Row]:
     tenants, employees = (5, 20) if quick else (20, 50)  # 2 lines per employee
     limit = 10
     clients = stackbench.prepare([f"month{n:02d}" for n in range(1, tenants + 1)], employees, limit)
+    meter = stackbench.meter()
+    before = meter.snapshot()
     t0, records = stackbench.exports_at_once(clients)
+    writes = meter.since(before)
     summaries = {tenant: stackbench.summarize(record) for tenant, record in records.items()}
     stats = stackbench.stats()
     makespan = (max(s["ended"] for s in summaries.values()) - t0).total_seconds()
@@ -119,11 +122,13 @@ def month_end(quick: bool) -> list[Row]:
             f"month end, {tenants} tenants × {total_lines // tenants} lines at once, one {limit} req/s limit"
             + (" (quick: scaled down from 20 × 100)" if quick else ""),
             f"makespan {makespan:.1f} s for {total_lines} lines (ideal {ideal:.0f} s); {len(failed)} exports failed, "
-            f"{len(failed_429)} by 429; {stats.get('throttled', 0)} 429s, {stats.get('requests')} requests",
+            f"{len(failed_429)} by 429; {stats.get('throttled', 0)} 429s, {stats.get('requests')} requests; "
+            f"{writes['wcu']} DynamoDB WCU ({writes['wcu'] / max(total_lines, 1):.3f} per line, "
+            f"lease {writes['by_kind'].get('LEASE', 0)})",
             "makespan ≤ 1.15 × lines/limit, 0 failed by 429",
             _verdict(ok, f"{ratio:.2f} ×"),
             _cmd("month_end", quick),
-            {"makespan_s": makespan, "ideal_s": ideal, "failed": failed, "stats": stats},
+            {"makespan_s": makespan, "ideal_s": ideal, "failed": failed, "stats": stats, "writes": writes},
         )
     ]
 
