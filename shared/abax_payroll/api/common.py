@@ -80,6 +80,17 @@ def problem(status: int, code: str, title: str, detail: str, problems: list[dict
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
 
 
+def invalid_request(summary: str, items: list[dict[str, Any]]) -> Response:
+    """422 INVALID_REQUEST: what in the request does not match the API, one item per field."""
+    return problem(
+        422,
+        "INVALID_REQUEST",
+        "Invalid request",
+        f"the request does not match the API: {summary}",
+        [{"code": "INVALID_FIELD", "message": summary, "items": items}],
+    )
+
+
 def _cors() -> CORSConfig | None:
     """The web app's origins from CORS_ALLOWED_ORIGINS (read directly: the OpenAPI build needs no settings)."""
     origins = [origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()]
@@ -113,13 +124,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         reads = ", ".join(sorted(known)) or "none"
         items = [{"field": name, "error": "unknown query parameter"} for name in unknown]
         summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
-        return problem(
-            422,
-            "INVALID_REQUEST",
-            "Invalid request",
-            f"the request does not match the API: {summary}",
-            [{"code": "INVALID_FIELD", "message": summary, "items": items}],
-        )
+        return invalid_request(summary, items)
 
     app.use(middlewares=[_no_control_characters, _no_unknown_query_parameters])
 
@@ -151,13 +156,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
             for issue in error.errors()
         ]
         summary = "; ".join(f"{item['field']}: {item['error']}" for item in items)
-        return problem(
-            422,
-            "INVALID_REQUEST",
-            "Invalid request",
-            f"the request does not match the API: {summary}",
-            [{"code": "INVALID_FIELD", "message": summary, "items": items}],
-        )
+        return invalid_request(summary, items)
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
