@@ -72,10 +72,10 @@ def release_stack() -> None:
 # --- the API ---------------------------------------------------------------------------------------
 
 
-def wait_until_idle(stack: LocalStack, timeout: float = 60) -> None:
+def wait_until_idle(stack: LocalStack, timeout: float = 60, tenants: tuple[str, ...] = ("acme", "beta")) -> None:
     """Let every export of a test end, so that none writes into the next test's fresh company."""
     deadline = time.monotonic() + timeout
-    for tenant in ("acme", "beta"):
+    for tenant in tenants:
         with api_client(stack, tenant) as client:
             while time.monotonic() < deadline:
                 response = client.get("/exports", params={"limit": 100})

@@ -15,7 +15,6 @@ client keys PowerOffice Go knows.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from schemathesis import GenerationMode
 
 from local.auth import mint_token
 from local.stack import LocalStack
-from tests.e2e.helpers import activate, api_client, map_codes, set_faults
+from tests.e2e.helpers import activate, api_client, map_codes, set_faults, wait_until_idle
 
 TENANT = "acme"
 MAX_EXAMPLES = 25
@@ -74,18 +73,7 @@ def active_acme(stack: LocalStack) -> Iterator[None]:
         activate(client)
         map_codes(client)
     yield
-    _wait_until_idle(stack)
-
-
-def _wait_until_idle(stack: LocalStack, timeout: float = 60) -> None:
-    """Exports that schemathesis started end before the next module gets the stack."""
-    deadline = time.monotonic() + timeout
-    with api_client(stack, TENANT) as client:
-        while time.monotonic() < deadline:
-            response = client.get("/exports", params={"limit": 100})
-            if response.status_code != 200 or all(e["status"] != "RUNNING" for e in response.json()["exports"]):
-                return
-            time.sleep(0.2)
+    wait_until_idle(stack, tenants=(TENANT,))  # exports schemathesis started end before the next module
 
 
 def test_the_served_document_is_the_committed_one(stack: LocalStack) -> None:
