@@ -188,7 +188,13 @@ def create_app(
         path = relative_path(request)
         with emulator.lock:
             emulator.request_log.append(
-                {"method": request.method, "path": path, "query": dict(request.query_params)}
+                {
+                    "method": request.method,
+                    "path": path,
+                    "query": dict(request.query_params),
+                    # Every value of a repeated parameter (dict() above keeps only the last one).
+                    "params": list(request.query_params.multi_items()),
+                }
             )
         rule = emulator.fault_for(request.method, path)
         if rule is None:
@@ -271,8 +277,9 @@ def create_app(
         return JSONResponse(trip) if trip is not None else _not_found("trip")
 
     async def trip_expenses(request: Request, organization: Organization) -> Response:
-        ids = [part.strip() for raw in request.query_params.getlist("trip_ids") for part in raw.split(",")]
-        ids = list(dict.fromkeys(trip_id for trip_id in ids if trip_id))
+        # An array bound from the query: each repeated trip_ids is one id. A comma-joined value is one id that
+        # matches no trip (no error, no expenses), as on a server that binds List<string> from the query.
+        ids = list(dict.fromkeys(trip_id for trip_id in request.query_params.getlist("trip_ids") if trip_id))
         if not ids:
             return _bad_request("trip_ids is required")
         if len(ids) > EXPENSE_IDS_MAX:

@@ -128,13 +128,15 @@ class AbaxClient:
         found: list[dict[str, Any]] = []
         for start in range(0, len(unique), EXPENSE_BATCH):
             batch = unique[start : start + EXPENSE_BATCH]
-            body = self._get_json("/v1/trips/expense", {"trip_ids": ",".join(batch)})
+            # One repeated parameter per id (trip_ids=a&trip_ids=b), as the public SDK sends them: a server that
+            # binds an array from the query reads a comma-joined value as one unknown id and answers no expenses.
+            body = self._get_json("/v1/trips/expense", [("trip_ids", trip_id) for trip_id in batch])
             found.extend(_items(body, "/v1/trips/expense"))
         return found
 
     # ---- transport --------------------------------------------------------------------------------
 
-    def _get_json(self, path: str, params: dict[str, Any]) -> Any:
+    def _get_json(self, path: str, params: dict[str, Any] | list[tuple[str, str]]) -> Any:
         url = self._api_url + path
         refreshed = False
         attempt = 0
