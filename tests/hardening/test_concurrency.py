@@ -96,12 +96,12 @@ def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minut
     import time
     from decimal import Decimal
 
-    from abax_payroll.store.dynamo import ORPHAN_LOCK_SECONDS
+    from abax_payroll.store.exports import ORPHAN_LOCK_SECONDS
     from abax_payroll.workflow.services import services
 
     client = _ready_acme(fresh)
     body = {"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": good_logbooks(client)}
-    table = services().store.table
+    table = services().store.table.resource  # an orphan lock, as a claim that died would leave it
     orphan = {"pk": "TENANT#acme", "sk": "LOCK#EXPORT", "export_id": "20261101T000000000Z-deadbeef"}
     table.put_item(Item={**orphan, "claimed_at": Decimal(str(round(time.time(), 3)))})
     refused = client.post("/exports", json=body)

@@ -66,8 +66,9 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     map_codes(client)
     released = time.time()
     assert export_and_wait(client, logbook_ids=good_logbooks(client))["status"] == "COMPLETED"
-    store = services().store
-    lease = store.table.get_item(Key={"pk": "PLATFORM", "sk": "LEASE#PUSH"}, ConsistentRead=True)["Item"]
+    store = services().store.leases
+    lease = store.peek("PUSH")
+    assert lease is not None
     assert "holder" not in lease and lease["expires_at"] == 0  # free at once, not when it would expire
     recent = [float(sent) for sent in lease["handover"]["sent"]]
     assert 1 <= len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
@@ -85,10 +86,10 @@ def test_waiting_for_the_push_lease_writes_nothing(fresh: LocalStack, monkeypatc
     from abax_payroll.workflow import steps
     from abax_payroll.workflow.services import services
 
-    store = services().store
+    store = services().store.leases
     assert store.acquire_lease("PUSH", "someone-else", 60) is not None
     writes: list[str] = []
-    events = store.table.meta.client.meta.events
+    events = store.table.resource.meta.client.meta.events
     events.register("before-call.dynamodb.UpdateItem", lambda **_: writes.append("UpdateItem"), unique_id="count-writes")
     events.register("before-call.dynamodb.PutItem", lambda **_: writes.append("PutItem"), unique_id="count-puts")
     monkeypatch.setattr(steps, "LEASE_WAIT_S", 0.5)

@@ -17,7 +17,7 @@ import pytest
 
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.poweroffice import PowerOfficeClient
-from abax_payroll.store import PayrollStore
+from abax_payroll.store import LineStore
 from abax_payroll.workflow.rollback import RECOVERED_CHUNK
 from abax_payroll.workflow.services import reset_services
 from local.stack import LocalStack
@@ -156,7 +156,7 @@ def test_lines_locked_before_the_rollback_runs(stack: LocalStack, acme: httpx.Cl
 def test_push_function_dies_after_k_lines(stack: LocalStack, acme: httpx.Client, k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     logbooks = _complete_logbooks(acme)
     state = {"created": 0, "crashed": False}
-    create, record = PowerOfficeClient.create_salary_line, PayrollStore.record_created
+    create, record = PowerOfficeClient.create_salary_line, LineStore.record_created
 
     def dying_create(self: PowerOfficeClient, line: Any) -> Any:
         result = create(self, line)
@@ -166,13 +166,13 @@ def test_push_function_dies_after_k_lines(stack: LocalStack, acme: httpx.Client,
             raise LambdaCrashed(f"the push process died after {k} lines")
         return result
 
-    def lost_record(self: PayrollStore, tenant_id: str, export_id: str, chunk: int, created: Any) -> None:
+    def lost_record(self: LineStore, tenant_id: str, export_id: str, chunk: int, created: Any) -> None:
         if state["crashed"] and chunk != RECOVERED_CHUNK:
             return  # the batch in memory died with the process
         record(self, tenant_id, export_id, chunk, created)
 
     monkeypatch.setattr(PowerOfficeClient, "create_salary_line", dying_create)
-    monkeypatch.setattr(PayrollStore, "record_created", lost_record)
+    monkeypatch.setattr(LineStore, "record_created", lost_record)
     export = _export(acme, logbooks)
     assert export["status"] == "ROLLED_BACK", export.get("error")
     assert "died" in export["error"]["message"]

@@ -51,13 +51,13 @@ def put_rates(body: Rates) -> dict[str, Any]:
 
 @router.get("/schedule", summary="The monthly export schedule")
 def get_schedule() -> Schedule:
-    return Schedule(**configuration.get_schedule(services(), caller(router).tenant_id))
+    return Schedule(**configuration.get_schedule(services(), caller(router).tenant_id).model_dump())
 
 
 @router.put("/schedule", summary="Turn the monthly export of the previous month on or off")
 def put_schedule(body: Schedule) -> Schedule:
     who = caller(router)
-    return Schedule(**configuration.put_schedule(services(), who.tenant_id, body.enabled, body.day_of_month, who.user))
+    return Schedule(**configuration.put_schedule(services(), who.tenant_id, body.enabled, body.day_of_month, who.user).model_dump())
 
 
 @router.post("/exports/preview", summary="Find logbooks, validate and show the lines; creates nothing")

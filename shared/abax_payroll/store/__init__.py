@@ -1,6 +1,42 @@
-"""DynamoDB and Secrets Manager: the only code that calls boto3."""
+"""DynamoDB, Secrets Manager and Step Functions: the only code that calls boto3.
 
-from .dynamo import PayrollStore
+The one table is kept in rooms, each the only code that knows its items' key layout:
+tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases.
+"""
+
+from __future__ import annotations
+
+from .executions import ExportRuns, StepFunctionsRuns
+from .exports import ExportStore
+from .leases import LeaseStore
+from .ledger import LedgerStore
+from .lines import LineStore
 from .secrets import ClientKeyVault
+from .table import Table, now_iso
+from .tenants import TenantStore
 
-__all__ = ["ClientKeyVault", "PayrollStore"]
+
+class PayrollStore:
+    """The table's rooms, sharing one connection per thread."""
+
+    def __init__(self, table_name: str):
+        self.table = Table(table_name)
+        self.tenants = TenantStore(self.table)
+        self.exports = ExportStore(self.table)
+        self.lines = LineStore(self.table)
+        self.ledger = LedgerStore(self.table)
+        self.leases = LeaseStore(self.table)
+
+
+__all__ = [
+    "ClientKeyVault",
+    "ExportRuns",
+    "ExportStore",
+    "LedgerStore",
+    "LeaseStore",
+    "LineStore",
+    "PayrollStore",
+    "StepFunctionsRuns",
+    "TenantStore",
+    "now_iso",
+]

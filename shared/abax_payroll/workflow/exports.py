@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
@@ -12,9 +11,10 @@ from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
-from ..errors import AbaxUnavailableError, AlreadyExported, IntegrationInactive, NotFound
+from ..errors import AbaxUnavailableError, AlreadyExported, NotFound
 from ..observability import logger
-from ..store.dynamo import now_iso
+from ..records import ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
+from ..store import now_iso
 from .planning import PreparedPlan, months_of, prepare_plan
 from .services import Services
 
@@ -93,41 +93,36 @@ def start_export(
     export_id: str | None = None,
 ) -> dict[str, Any]:
     """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
-    integration = services.store.get_integration(tenant_id)
-    if not integration or integration.get("status") != "active":
-        raise IntegrationInactive("activate the PowerOffice Go integration with the company's client key first")
+    services.active_integration(tenant_id)
     _refuse_already_exported(services, tenant_id, period, logbook_ids)
     export_id = export_id or new_export_id(services)
-    record = {
-        "export_id": export_id,
-        "tenant_id": tenant_id,
-        "status": "RUNNING",
-        "phase": "VALIDATING",  # the workflow's first step; written here, it costs no write of its own
-        "execution_arn": execution_arn(services.settings.state_machine_arn or "", export_id),
-        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        "logbook_ids": logbook_ids,
-        "trigger": trigger,
-        "created_at": now_iso(),
-        "created_by": user,
-        "line_count": 0,
-        "problems": [],
-    }
-    services.store.claim_export(tenant_id, record)
+    record = ExportRecord(
+        export_id=export_id,
+        tenant_id=tenant_id,
+        status=ExportStatus.RUNNING,
+        phase=ExportPhase.VALIDATING,  # the workflow's first step; written here, it costs no write of its own
+        execution_arn=services.runs.execution_arn(export_id),
+        period=ExportPeriod.of(period),
+        logbook_ids=logbook_ids,
+        trigger=trigger,
+        created_at=now_iso(),
+        created_by=user,
+    )
+    services.store.exports.claim_export(record)
     try:
-        execution = services.stepfunctions.start_execution(
-            stateMachineArn=services.settings.state_machine_arn,
-            name=export_id,
-            input=json.dumps({"tenant_id": tenant_id, "export_id": export_id}),
-        )
+        execution_arn = services.runs.start(tenant_id, export_id)
     except Exception as error:
-        services.store.finish_export(
-            tenant_id, export_id, "FAILED", {"error": {"code": "START_FAILED", "message": f"the workflow did not start: {type(error).__name__}"}}
+        services.store.exports.finish_export(
+            tenant_id,
+            export_id,
+            ExportStatus.FAILED,
+            {"error": ExportError(code="START_FAILED", message=f"the workflow did not start: {type(error).__name__}")},
         )
         raise
-    if execution["executionArn"] != record["execution_arn"]:  # the documented form; else keep what AWS answered
-        services.store.update_export(tenant_id, export_id, {"execution_arn": execution["executionArn"]})
+    if execution_arn != record.execution_arn:  # the documented form; else keep what AWS answered
+        services.store.exports.update_export(tenant_id, export_id, {"execution_arn": execution_arn})
     logger.info("export started", extra={"tenant_id": tenant_id, "export_id": export_id, "trigger": trigger})
-    return {"export_id": export_id, "status": "RUNNING"}
+    return {"export_id": export_id, "status": ExportStatus.RUNNING.value}
 
 
 def _refuse_already_exported(services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None) -> None:
@@ -137,7 +132,7 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
             batch = fetch_trips(abax, period)
     except (AbaxUnavailable, AbaxAuthFailed) as error:
         raise AbaxUnavailableError(f"the logbooks could not be read from ABAX: {error}") from None
-    exported = services.store.exported_trips(tenant_id, months_of(period))
+    exported = services.store.ledger.exported_trips(tenant_id, months_of(period))
     if not exported:
         return
     wanted = set(logbook_ids) if logbook_ids is not None else None
@@ -156,61 +151,56 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
         )
 
 
-def execution_arn(state_machine_arn: str, export_id: str) -> str:
-    """arn:aws:states:…:stateMachine:NAME → arn:aws:states:…:execution:NAME:<export id> (the execution's name)."""
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{export_id}"
-
-
 def list_exports(services: Services, tenant_id: str, limit: int, next_token: str | None) -> dict[str, Any]:
-    records, token = services.store.list_exports(tenant_id, limit, next_token)
+    records, token = services.store.exports.list_exports(tenant_id, limit, next_token)
     for record in records:
-        if record["status"] == "RUNNING":  # at most one per tenant; its progress lives in the per-chunk ids
-            record["lines_pushed"] = len(services.store.get_created(tenant_id, record["export_id"]))
+        if record.running:  # at most one per tenant; its progress lives in the per-chunk ids
+            record.lines_pushed = len(services.store.lines.get_created(tenant_id, record.export_id))
     return {"exports": [summary(record) for record in records], "next_token": token}
 
 
-def summary(record: dict[str, Any]) -> dict[str, Any]:
+def summary(record: ExportRecord) -> dict[str, Any]:
     return {
-        "export_id": record["export_id"],
-        "status": record["status"],
-        "period": record["period"],
-        "trigger": record.get("trigger", "manual"),
-        "line_count": record.get("line_count", 0),
-        "lines_pushed": record.get("lines_pushed", 0),
-        "total_amount": record.get("total_amount"),
-        "created_at": record.get("created_at"),
-        "created_by": record.get("created_by"),
-        "finished_at": record.get("finished_at"),
+        "export_id": record.export_id,
+        "status": record.status.value,
+        "period": record.period.stored(),
+        "trigger": record.trigger,
+        "line_count": record.line_count,
+        "lines_pushed": record.lines_pushed,
+        "total_amount": record.total_amount,
+        "created_at": record.created_at,
+        "created_by": record.created_by,
+        "finished_at": record.finished_at,
     }
 
 
 def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
-    record = services.store.get_export(tenant_id, export_id)
+    record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise NotFound(f"no export {export_id} for this company")
-    lines = services.store.get_lines(tenant_id, export_id)
+    lines = services.store.lines.get_lines(tenant_id, export_id)
     return {
         **summary(record),
-        "logbook_ids": record.get("logbook_ids"),
+        "logbook_ids": record.logbook_ids,
         "lines": [
             {
-                "employee_number": line["employee_number"],
-                "employee_name": line["employee_name"],
-                "categories": line["categories"],
-                "pay_item_code": line["pay_item_code"],
-                "quantity": line["quantity"],
-                "rate": line["rate"],
-                "amount": line["amount"],
-                "trip_count": line["trip_count"],
-                "external_import_reference": line["ref"],
-                "salary_line_id": line.get("salary_line_id"),
+                "employee_number": line.employee_number,
+                "employee_name": line.employee_name,
+                "categories": line.categories,
+                "pay_item_code": line.pay_item_code,
+                "quantity": line.quantity,
+                "rate": line.rate,
+                "amount": line.amount,
+                "trip_count": line.trip_count,
+                "external_import_reference": line.ref,
+                "salary_line_id": line.salary_line_id,
             }
             for line in lines
         ],
-        "lines_pushed": sum(1 for line in lines if line.get("salary_line_id")),
-        "problems": record.get("problems", []),
-        "error": record.get("error"),
-        "rollback": record.get("rollback"),
-        "execution_arn": record.get("execution_arn"),
-        "updated_at": record.get("updated_at"),
+        "lines_pushed": sum(1 for line in lines if line.salary_line_id),
+        "problems": record.problems,
+        "error": record.error.stored() if record.error else None,
+        "rollback": record.rollback,
+        "execution_arn": record.execution_arn,
+        "updated_at": record.updated_at,
     }

@@ -7,20 +7,21 @@ from typing import Any
 from ..errors import ClientKeyRejectedError, PowerOfficeUnavailableError, PrivilegesMissingError
 from ..observability import logger
 from ..poweroffice import ClientKeyRejected, PowerOfficeError, PrivilegesMissing
-from ..store.dynamo import now_iso
+from ..records import Integration
+from ..store import now_iso
 from .services import Services
 
 REQUIRED_PRIVILEGES = ("SalaryLine_Full", "Employee", "PayItem")
 
 
 def status(services: Services, tenant_id: str) -> dict[str, Any]:
-    integration = services.store.get_integration(tenant_id) or {}
-    active = integration.get("status") == "active"
+    integration = services.store.tenants.get_integration(tenant_id) or Integration()
+    active = integration.active
     return {
         "status": "active" if active else "inactive",
-        "client_name": integration.get("client_name") if active else None,
-        "activated_at": integration.get("activated_at") if active else None,
-        "activated_by": integration.get("activated_by") if active else None,
+        "client_name": integration.client_name if active else None,
+        "activated_at": integration.activated_at if active else None,
+        "activated_by": integration.activated_by if active else None,
     }
 
 
@@ -52,16 +53,16 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
         # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").
         raise PrivilegesMissingError(reason[0].upper() + reason[1:] + ".")
     secret_arn = services.vault.put(tenant_id, client_key)
-    services.store.put_integration(
+    services.store.tenants.put_integration(
         tenant_id,
-        {
-            "status": "active",
-            "client_name": info.client_name,
-            "client_id": info.client_id,
-            "secret_arn": secret_arn,
-            "activated_at": now_iso(),
-            "activated_by": user,
-        },
+        Integration(
+            status="active",
+            client_name=info.client_name,
+            client_id=info.client_id,
+            secret_arn=secret_arn,
+            activated_at=now_iso(),
+            activated_by=user,
+        ),
     )
     logger.info("integration activated", extra={"tenant_id": tenant_id})
     return status(services, tenant_id)
@@ -70,6 +71,8 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
 def deactivate(services: Services, tenant_id: str, user: str) -> dict[str, Any]:
     """Switching off forgets the key; codes, rates and the export history stay."""
     services.vault.delete(tenant_id)
-    services.store.put_integration(tenant_id, {"status": "inactive", "deactivated_at": now_iso(), "deactivated_by": user})
+    services.store.tenants.put_integration(
+        tenant_id, Integration(status="inactive", deactivated_at=now_iso(), deactivated_by=user)
+    )
     logger.info("integration deactivated", extra={"tenant_id": tenant_id})
     return {"status": "inactive"}

@@ -57,14 +57,14 @@ def prepare_plan(
     `lookups` (pay items and employees already read from PowerOffice Go) spares the shared rate limit.
     """
     store = services.store
-    codes = store.get_codes(tenant_id)
-    rates = store.get_rates(tenant_id)
+    codes = store.tenants.get_codes(tenant_id)
+    rates = store.tenants.get_rates(tenant_id)
     try:
         with services.abax_for(tenant_id) as abax:
             batch = fetch_trips(abax, period)
     except (AbaxUnavailable, AbaxAuthFailed) as error:
         raise AbaxUnavailableError(f"the logbooks could not be read from ABAX: {error}") from None
-    exported = store.exported_trips(tenant_id, months_of(period))
+    exported = store.ledger.exported_trips(tenant_id, months_of(period))
     if exclude_export:
         exported = {trip: export for trip, export in exported.items() if export != exclude_export}
     if lookups is not None:

@@ -18,10 +18,10 @@ def run_monthly(services: Services, today: date) -> dict[str, Any]:
     month = period.start.strftime("%Y-%m")
     started, skipped, failed = [], [], []
     # Days up to today, not only today: a run missed (or refused while another export ran) catches up.
-    due = [tenant for day in range(1, min(today.day, 28) + 1) for tenant in services.store.tenants_scheduled_on(day)]
+    due = [tenant for day in range(1, min(today.day, 28) + 1) for tenant in services.store.tenants.tenants_scheduled_on(day)]
     for tenant_id in due:
         export_id = new_export_id(services)
-        if not services.store.claim_scheduled_month(tenant_id, month, export_id):
+        if not services.store.tenants.claim_scheduled_month(tenant_id, month, export_id):
             skipped.append({"tenant_id": tenant_id, "reason": f"the export of {month} was already started"})
             continue
         try:
@@ -29,7 +29,7 @@ def run_monthly(services: Services, today: date) -> dict[str, Any]:
             started.append({"tenant_id": tenant_id, "export_id": export_id})
         except PayrollError as error:
             # Let the next delivery (or tomorrow's run) try again when nothing was started.
-            services.store.release_scheduled_month(tenant_id, month)
+            services.store.tenants.release_scheduled_month(tenant_id, month)
             failed.append({"tenant_id": tenant_id, "code": error.code, "reason": error.detail})
             logger.warning("scheduled export not started", extra={"tenant_id": tenant_id, "code": error.code})
     return {"month": month, "started": started, "skipped": skipped, "failed": failed}

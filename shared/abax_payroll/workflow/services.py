@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
-
-import boto3
 
 from ..abax import AbaxClient
 from ..errors import IntegrationInactive
 from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
+from ..records import Integration
 from ..settings import Settings, settings
-from ..store import ClientKeyVault, PayrollStore
+from ..store import ClientKeyVault, ExportRuns, PayrollStore, StepFunctionsRuns
+
+INACTIVE = "activate the PowerOffice Go integration with the company's client key first"
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Services:
     store: PayrollStore
     vault: ClientKeyVault
     keys_loader: Callable[[], PlatformKeys] = field(repr=False)
-    stepfunctions: Any = None
+    runs: ExportRuns
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -54,11 +54,19 @@ class Services:
         """This process's pacing of PowerOffice Go requests (the limit belongs to the subscription key)."""
         return shared_limiter(self.keys.subscription_key, self.settings.poweroffice_requests_per_second)
 
+    def active_integration(self, tenant_id: str) -> Integration:
+        """The tenant's integration, or IntegrationInactive when it is not switched on."""
+        integration = self.store.tenants.get_integration(tenant_id)
+        if integration is None or not integration.active:
+            raise IntegrationInactive(INACTIVE)
+        return integration
+
     def poweroffice_for(self, tenant_id: str) -> PowerOfficeClient:
+        """A client with the tenant's key; IntegrationInactive when the integration is off or its key gone."""
+        self.active_integration(tenant_id)
         client_key = self.vault.get(tenant_id)
-        integration = self.store.get_integration(tenant_id)
-        if not client_key or not integration or integration.get("status") != "active":
-            raise IntegrationInactive("activate the PowerOffice Go integration with the company's client key first")
+        if not client_key:
+            raise IntegrationInactive(INACTIVE)
         return self.poweroffice(client_key)
 
     def abax_for(self, tenant_id: str) -> AbaxClient:
@@ -102,7 +110,7 @@ def build_services(config: Settings | None = None) -> Services:
         store=PayrollStore(config.table_name),
         vault=ClientKeyVault(config.client_key_secret_prefix, config.secrets_kms_key_id),
         keys_loader=_load_keys(config),
-        stepfunctions=boto3.client("stepfunctions"),
+        runs=StepFunctionsRuns(config.state_machine_arn),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict
@@ -24,6 +23,15 @@ from ..errors import (
 )
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLinePost
+from ..records import (
+    CreatedIds,
+    ExportError,
+    ExportPhase,
+    ExportRecord,
+    ExportStatus,
+    PlannedLine,
+    error_message,
+)
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .services import Services
 
@@ -34,23 +42,23 @@ from .services import Services
 LEASE_WAIT_S = 60.0
 
 
-def _record(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
-    record = services.store.get_export(tenant_id, export_id)
+def _record(services: Services, tenant_id: str, export_id: str) -> ExportRecord:
+    record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
     return record
 
 
-def _period(record: dict[str, Any]) -> Period:
-    return Period.parse(record["period"]["from"], record["period"]["to"])
+def _period(record: ExportRecord) -> Period:
+    return record.period.parsed()
 
 
 def _prepare(
-    services: Services, tenant_id: str, export_id: str, record: dict[str, Any], lookups: Any = None
+    services: Services, tenant_id: str, export_id: str, record: ExportRecord, lookups: Any = None
 ) -> PreparedPlan:
     try:
         return prepare_plan(
-            services, tenant_id, _period(record), record.get("logbook_ids"), exclude_export=export_id, lookups=lookups
+            services, tenant_id, _period(record), record.logbook_ids, exclude_export=export_id, lookups=lookups
         )
     except PayrollError as error:
         if error.status >= 500:
@@ -66,18 +74,18 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
         raise
     except PayrollError as error:
         problems = [{"code": error.code, "message": error.detail, "items": []}]
-        services.store.finish_export(tenant_id, export_id, "VALIDATION_FAILED", {"problems": problems})
+        services.store.exports.finish_export(tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems})
         raise ExportValidationFailed(error.detail) from None
     plan = prepared.plan
     if not plan.ready:
         problems = [problem.to_dict() for problem in plan.problems]
-        services.store.finish_export(tenant_id, export_id, "VALIDATION_FAILED", {"problems": problems})
+        services.store.exports.finish_export(tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems})
         metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
         codes = ", ".join(problem.code for problem in plan.problems)
         raise ExportValidationFailed(f"{len(plan.problems)} problem(s): {codes}")
     # One write for Group: what PowerOffice Go answered, and the fingerprint of the logbooks validated.
-    services.store.put_blob(
-        tenant_id, f"LOOKUPS#{export_id}", {**lookups_to_json(prepared), "source_hash": prepared.source_hash}
+    services.store.exports.put_lookups(
+        tenant_id, export_id, {**lookups_to_json(prepared), "source_hash": prepared.source_hash}
     )
     return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
 
@@ -86,42 +94,42 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
     # The ledger and ABAX are read again (they could have changed); PowerOffice Go's pay items and employees
     # are taken from Validate, which spares requests under the rate limit all tenants share.
-    saved = services.store.get_blob(tenant_id, f"LOOKUPS#{export_id}") or {}
+    saved = services.store.exports.get_lookups(tenant_id, export_id) or {}
     prepared = _prepare(services, tenant_id, export_id, record, lookups_from_json(saved) if saved else None)
     plan = prepared.plan
     if prepared.source_hash != saved.get("source_hash") or not plan.ready:
         raise SourceChanged(
             "the logbooks or PowerOffice Go data changed between validation and grouping; start the export again"
         )
-    lines: list[dict[str, Any]] = []
+    lines: list[PlannedLine] = []
     for index, draft in enumerate(plan.lines):
         pay_item = prepared.pay_items[draft.pay_item_code]
         employee = prepared.employees[draft.employee_number]
         fields = draft.post_fields(pay_item)
         lines.append(
-            {
+            PlannedLine(
                 **draft.to_dict(),
-                "index": index,
-                "employee_id": employee.id,
-                "pay_item_id": pay_item.id,
-                "ref": draft.external_import_reference(export_id),
-                "comment": draft.comment(),
-                "fields": {name: str(value) for name, value in fields.items()},
-            }
+                index=index,
+                employee_id=employee.id,
+                pay_item_id=pay_item.id,
+                ref=draft.external_import_reference(export_id),
+                comment=draft.comment(),
+                fields={name: str(value) for name, value in fields.items()},
+            )
         )
     size = services.settings.push_chunk_size
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
-    services.store.put_line_chunks(tenant_id, export_id, chunks)
+    services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
     trips_by_month: dict[str, list[str]] = defaultdict(list)
     for logbook in plan.logbooks:
         trips_by_month[logbook.month] += [trip.trip_id for trip in logbook.trips]
-    services.store.put_ledger(tenant_id, export_id, trips_by_month)
-    total = sum((Decimal(line["amount"]) for line in lines), ZERO)
-    services.store.update_export(
+    services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
+    total = sum((Decimal(line.amount) for line in lines), ZERO)
+    services.store.exports.update_export(
         tenant_id,
         export_id,
         {
-            "phase": "PUSHING",
+            "phase": ExportPhase.PUSHING,
             "logbook_count": len(plan.logbooks),
             "trip_count": len(plan.trip_ids),
             "line_count": len(lines),
@@ -138,10 +146,10 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     """PowerOffice's rate limit belongs to our subscription key: one push at a time across all tenants."""
     deadline = time.monotonic() + LEASE_WAIT_S
     seconds = services.settings.push_lease_seconds
-    store = services.store
+    leases = services.store.leases
     while True:
-        if store.lease_looks_free("PUSH", export_id):  # reads are cheap; a refused conditional write is not
-            handover = store.acquire_lease("PUSH", export_id, seconds)
+        if leases.lease_looks_free("PUSH", export_id):  # reads are cheap; a refused conditional write is not
+            handover = leases.acquire_lease("PUSH", export_id, seconds)
             if handover is not None:
                 break
         if time.monotonic() > deadline:
@@ -153,14 +161,14 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     try:
         yield
     finally:
-        store.release_lease("PUSH", export_id, limiter.handover())
+        leases.release_lease("PUSH", export_id, limiter.handover())
 
 
 def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -> dict[str, Any]:
-    store = services.store
+    store = services.store.lines
     lines = store.get_line_chunk(tenant_id, export_id, chunk)
     created = store.get_created(tenant_id, export_id)
-    pending = [line for line in lines if line["index"] not in created]
+    pending = [line for line in lines if line.index not in created]
     if not pending:  # a retried chunk whose lines all exist already
         return {"chunk": chunk, "created": 0}
     push = _ChunkPush(pending)
@@ -173,10 +181,10 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
         line, error = push.failure
         if not isinstance(error, PowerOfficeError):
             raise error
-        logger.warning("salary line not created", extra={"export_id": export_id, "line": line["index"], "status": error.status})
+        logger.warning("salary line not created", extra={"export_id": export_id, "line": line.index, "status": error.status})
         raise PushFailed(
-            f"PowerOffice Go refused the salary line for employee {line['employee_number']} "
-            f"({line['employee_name']}), pay item {line['pay_item_code']}: {error.title}"
+            f"PowerOffice Go refused the salary line for employee {line.employee_number} "
+            f"({line.employee_name}), pay item {line.pay_item_code}: {error.title}"
             + (f" ({error.detail})" if error.detail else "")
         )
     # Progress needs no write of its own: the API counts the ids recorded per chunk while an export runs.
@@ -190,11 +198,11 @@ class _ChunkPush:
     the ones in flight finish (and are kept, so a rollback deletes them), and the failure is reported.
     """
 
-    def __init__(self, pending: list[dict[str, Any]]) -> None:
+    def __init__(self, pending: list[PlannedLine]) -> None:
         self._pending = iter(pending)
         self._lock = threading.Lock()
-        self.created: dict[int, int] = {}
-        self.failure: tuple[dict[str, Any], BaseException] | None = None
+        self.created: CreatedIds = {}
+        self.failure: tuple[PlannedLine, BaseException] | None = None
 
     def run(self, poweroffice: Any, concurrency: int) -> None:
         workers = [threading.Thread(target=self._work, args=(poweroffice,), daemon=True) for _ in range(concurrency - 1)]
@@ -204,82 +212,71 @@ class _ChunkPush:
         for worker in workers:
             worker.join()
 
-    def _next(self) -> dict[str, Any] | None:
+    def _next(self) -> PlannedLine | None:
         with self._lock:
             return None if self.failure is not None else next(self._pending, None)
 
     def _work(self, poweroffice: Any) -> None:
         while (line := self._next()) is not None:
             try:
-                fields = {name.lower(): Decimal(value) for name, value in line["fields"].items()}
+                fields = {name.lower(): Decimal(value) for name, value in line.fields.items()}
                 salary_line = poweroffice.create_salary_line(
                     SalaryLinePost(
-                        employee_id=line["employee_id"],
-                        pay_item_id=line["pay_item_id"],
-                        comment=line["comment"],
-                        external_import_reference=line["ref"],
+                        employee_id=line.employee_id,
+                        pay_item_id=line.pay_item_id,
+                        comment=line.comment,
+                        external_import_reference=line.ref,
                         **fields,
                     )
                 )
             except BaseException as error:  # noqa: BLE001 - reported by the caller, after every worker stopped
                 with self._lock:
-                    if self.failure is None or line["index"] < self.failure[0]["index"]:
+                    if self.failure is None or line.index < self.failure[0].index:
                         self.failure = (line, error)
                 return
             with self._lock:
-                self.created[line["index"]] = salary_line.id
+                self.created[line.index] = salary_line.id
 
 
 def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
-    created = services.store.get_created(tenant_id, export_id)
-    expected = int(record.get("line_count", 0))
+    created = services.store.lines.get_created(tenant_id, export_id)
+    expected = record.line_count
     if len(created) != expected:
         raise PushFailed(f"{expected - len(created)} of {expected} salary lines were not created")
-    services.store.finish_export(tenant_id, export_id, "COMPLETED", {"phase": "DONE", "lines_pushed": len(created)})
+    services.store.exports.finish_export(
+        tenant_id, export_id, ExportStatus.COMPLETED, {"phase": ExportPhase.DONE, "lines_pushed": len(created)}
+    )
     metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SalaryLinesCreated", unit=MetricUnit.Count, value=len(created))
     logger.info("export completed", extra={"export_id": export_id, "lines": len(created)})
-    return {"status": "COMPLETED", "lines": len(created)}
-
-
-def error_message(error: Any) -> str:
-    """The readable message of a Step Functions error object {"Error", "Cause"}."""
-    if not isinstance(error, dict):
-        return "unknown error"
-    cause = error.get("Cause") or ""
-    try:
-        parsed = json.loads(cause)
-        if isinstance(parsed, dict):
-            cause = parsed.get("errorMessage") or cause
-    except (TypeError, ValueError):
-        pass
-    return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
+    return {"status": ExportStatus.COMPLETED.value, "lines": len(created)}
 
 
 def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[str, Any]) -> dict[str, Any]:
     """Anything unexpected: record it. Lines that may still exist make it ROLLBACK_INCOMPLETE, never FAILED."""
     record = _record(services, tenant_id, export_id)
-    if record["status"] != "RUNNING":
-        return {"status": record["status"]}
+    if not record.running:
+        return {"status": record.status.value}
     rollback_error = state.get("rollback_error")
     error = state.get("error") or rollback_error or {}
-    created = services.store.get_created(tenant_id, export_id)
-    fields: dict[str, Any] = {"error": {"code": error.get("Error", "Error"), "message": error_message(error)}}
+    created = services.store.lines.get_created(tenant_id, export_id)
+    fields: dict[str, Any] = {"error": ExportError.of_state(error, "Error")}
+    status: ExportStatus
     if rollback_error is not None or created:
         fields["rollback"] = {
-            "status": "ROLLBACK_INCOMPLETE",
+            "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
             "error": error_message(rollback_error) if rollback_error else None,
             "left_behind": [
                 {"salary_line_id": salary_line_id, "reason": "the rollback could not run to its end"}
                 for salary_line_id in sorted(created.values())
             ],
         }
-        status = "ROLLBACK_INCOMPLETE"
+        status = ExportStatus.ROLLBACK_INCOMPLETE
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
     else:
-        status = "FAILED"
-        services.store.delete_ledger(tenant_id, export_id, record.get("ledger_months") or months_of(_period(record)))
+        status = ExportStatus.FAILED
+        services.store.ledger.delete_ledger(tenant_id, export_id, record.ledger_months or months_of(_period(record)))
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
-    services.store.finish_export(tenant_id, export_id, status, fields)
-    return {"status": status}
+    services.store.exports.finish_export(tenant_id, export_id, status, fields)
+    return {"status": status.value}

@@ -1,0 +1,160 @@
+"""What the store keeps and the workflow passes around, typed: export records, planned lines, statuses.
+
+The store returns these and the steps take them; nothing above the store reads a raw DynamoDB item.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .domain.period import Period
+
+
+class ExportStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    ROLLED_BACK = "ROLLED_BACK"
+    ROLLBACK_INCOMPLETE = "ROLLBACK_INCOMPLETE"
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not ExportStatus.RUNNING
+
+
+TERMINAL_STATUSES = frozenset(status for status in ExportStatus if status.terminal)
+
+
+class ExportPhase(StrEnum):
+    VALIDATING = "VALIDATING"
+    PUSHING = "PUSHING"
+    DONE = "DONE"
+
+
+class Record(BaseModel):
+    """A stored record: fields the store does not know are ignored, values are checked on the way in."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    def stored(self) -> dict[str, Any]:
+        """The item's attributes as DynamoDB takes them (JSON types; numbers stay ints, money stays text)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ExportPeriod(Record):
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+    @classmethod
+    def of(cls, period: Period) -> ExportPeriod:
+        return cls.model_validate({"from": period.start.isoformat(), "to": period.end.isoformat()})
+
+    def parsed(self) -> Period:
+        return Period.parse(self.start, self.end)
+
+
+class ExportError(Record):
+    code: str
+    message: str
+
+    @classmethod
+    def of_state(cls, error: Any, default_code: str) -> ExportError:
+        """From a Step Functions error object {"Error", "Cause"} as the state machine passes it on."""
+        code = error.get("Error", default_code) if isinstance(error, dict) else default_code
+        return cls(code=code, message=error_message(error))
+
+
+def error_message(error: Any) -> str:
+    """The readable message of a Step Functions error object {"Error", "Cause"}."""
+    if not isinstance(error, dict):
+        return "unknown error"
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            cause = parsed.get("errorMessage") or cause
+    except (TypeError, ValueError):
+        pass
+    return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
+
+
+class ExportRecord(Record):
+    """One export: who started it, for which period, where it is, and how it ended."""
+
+    export_id: str
+    tenant_id: str
+    status: ExportStatus
+    phase: ExportPhase | None = None
+    execution_arn: str | None = None
+    period: ExportPeriod
+    logbook_ids: list[str] | None = None
+    trigger: str = "manual"
+    created_at: str | None = None
+    created_by: str | None = None
+    updated_at: str | None = None
+    finished_at: str | None = None
+    line_count: int = 0
+    lines_pushed: int = 0
+    logbook_count: int | None = None
+    trip_count: int | None = None
+    chunk_count: int | None = None
+    total_amount: str | None = None
+    ledger_months: list[str] | None = None
+    problems: list[dict[str, Any]] = Field(default_factory=list)
+    error: ExportError | None = None
+    rollback: dict[str, Any] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status is ExportStatus.RUNNING
+
+
+class PlannedLine(Record):
+    """A salary line as Group planned it: what is POSTed to PowerOffice Go and shown in the export."""
+
+    index: int
+    employee_number: str
+    employee_name: str
+    categories: list[str]
+    pay_item_code: str
+    quantity: str | None = None
+    rate: str | None = None
+    amount: str
+    trip_count: int
+    employee_id: int
+    pay_item_id: str
+    ref: str
+    comment: str
+    fields: dict[str, str]
+    salary_line_id: int | None = None  # once created in PowerOffice Go (filled in by LineStore.get_lines)
+
+
+class Integration(Record):
+    """A tenant's PowerOffice Go integration (the client key itself lives in Secrets Manager)."""
+
+    status: str = "inactive"
+    client_name: str | None = None
+    client_id: str | None = None
+    secret_arn: str | None = None
+    activated_at: str | None = None
+    activated_by: str | None = None
+    deactivated_at: str | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class ScheduleSetting(Record):
+    enabled: bool = False
+    day_of_month: int = 1
+
+
+# Line index -> PowerOffice Go salary-line id.
+CreatedIds = dict[int, int]

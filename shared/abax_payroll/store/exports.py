@@ -1,0 +1,163 @@
+"""Export records, the tenant's export lock, and an export's small working data."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from pydantic import BaseModel
+
+from ..errors import ExportInProgress, InvalidRequest
+from ..records import ExportError, ExportRecord, ExportStatus, Record
+from .table import Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
+
+# A lock whose export record was never written (the claim died between its two writes) holds this long.
+ORPHAN_LOCK_SECONDS = 60
+LOCK = "LOCK#EXPORT"
+EXPORT = "EXPORT#"
+
+
+def _export(export_id: str) -> str:
+    return f"{EXPORT}{export_id}"
+
+
+def _lookups(export_id: str) -> str:
+    return f"LOOKUPS#{export_id}"
+
+
+def _attribute(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.stored()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+class ExportStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # One running export per tenant: the tenant's lock item names the export that holds it, and it holds it
+    # while that export's record says RUNNING. Finishing an export is then one write (its record), and the
+    # next claim takes the stale lock over with a write conditioned on the old holder: two claims can never
+    # both win, and neither start nor finish pays for a transaction.
+    def claim_export(self, record: ExportRecord) -> None:
+        """Take the tenant's lock for this export, then write its record."""
+        tenant_id, export_id = record.tenant_id, record.export_id
+        pk = tenant_pk(tenant_id)
+        for _ in range(5):
+            held = self.table.get(pk, LOCK, consistent=True)
+            if held is not None and self._lock_live(tenant_id, held):
+                raise ExportInProgress(f"export {held['export_id']} is still running for this company; wait until it ends")
+            taken = self.table.conditional(
+                self.table.resource.put_item,
+                Item={"pk": pk, "sk": LOCK, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},
+                ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
+                **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
+            )
+            if taken is not None:
+                break
+            # Another claim moved first: look at the lock again.
+        else:
+            raise ExportInProgress("another export is starting for this company; wait until it ends")
+        try:
+            self.table.resource.put_item(
+                Item={"pk": pk, "sk": _export(export_id), **record.stored()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except Exception:
+            self.table.resource.delete_item(
+                Key={"pk": pk, "sk": LOCK}, ConditionExpression="export_id = :me", ExpressionAttributeValues={":me": export_id}
+            )
+            raise
+        held = self.table.get(pk, LOCK, consistent=True)
+        if held is None or held["export_id"] != export_id:
+            # Only if this claim stalled longer than ORPHAN_LOCK_SECONDS between its two writes.
+            self.finish_export(
+                tenant_id,
+                export_id,
+                ExportStatus.FAILED,
+                {"error": ExportError(code="EXPORT_IN_PROGRESS", message="another export took over")},
+            )
+            raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
+
+    def _lock_live(self, tenant_id: str, held: Mapping[str, Any]) -> bool:
+        """A lock holds while its export runs; one whose record was never written holds for a while only."""
+        record = self.table.get(
+            tenant_pk(tenant_id),
+            _export(held["export_id"]),
+            consistent=True,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        )
+        if record is not None:
+            return ExportStatus(record["status"]) is ExportStatus.RUNNING
+        return time.time() - float(held.get("claimed_at", 0)) < ORPHAN_LOCK_SECONDS
+
+    def get_export(self, tenant_id: str, export_id: str) -> ExportRecord | None:
+        item = self.table.get(tenant_pk(tenant_id), _export(export_id))
+        return ExportRecord.model_validate(plain(strip_keys(item))) if item else None
+
+    def list_exports(self, tenant_id: str, limit: int, next_token: str | None) -> tuple[list[ExportRecord], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(tenant_pk(tenant_id)) & Key("sk").begins_with(EXPORT),
+            "ScanIndexForward": False,  # export ids sort by creation time: newest first
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = _decode_token(next_token, tenant_id)
+        page = self.table.resource.query(**kwargs)
+        token = _encode_token(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
+        return [ExportRecord.model_validate(plain(strip_keys(item))) for item in page.get("Items", [])], token
+
+    def update_export(self, tenant_id: str, export_id: str, fields: Mapping[str, Any]) -> None:
+        names, values, sets = {}, {}, []
+        for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = _attribute(value)
+            sets.append(f"#f{index} = :v{index}")
+        self.table.resource.update_item(
+            Key={"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def finish_export(self, tenant_id: str, export_id: str, status: ExportStatus, fields: Mapping[str, Any]) -> None:
+        """Set a terminal status: one write, which also frees the tenant's lock (see claim_export)."""
+        assert status.terminal
+        self.update_export(tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()})
+
+    # ---- small working data of an export -------------------------------------------------------
+    def put_lookups(self, tenant_id: str, export_id: str, lookups: Any) -> None:
+        """What Validate read from PowerOffice Go, for Group to reuse."""
+        self.table.put(tenant_pk(tenant_id), _lookups(export_id), {"data": pack(lookups)})
+
+    def get_lookups(self, tenant_id: str, export_id: str) -> Any | None:
+        item = self.table.get(tenant_pk(tenant_id), _lookups(export_id), consistent=True)
+        return unpack(item["data"]) if item else None
+
+
+def _encode_token(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": key["sk"]}).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, tenant_id: str) -> dict[str, Any]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        sort_key = json.loads(base64.urlsafe_b64decode(padded))["sk"]
+        if not isinstance(sort_key, str) or not sort_key.startswith(EXPORT):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise InvalidRequest("next_token is not a token this API gave out") from None
+    # The tenant comes from the caller's token, never from next_token: no way to page into another tenant.
+    return {"pk": tenant_pk(tenant_id), "sk": sort_key}

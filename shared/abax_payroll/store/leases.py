@@ -1,0 +1,67 @@
+"""Platform-wide leases (one push to PowerOffice Go at a time) and what a holder hands over."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from .table import PLATFORM, Table, plain_floats
+
+
+def _lease(name: str) -> dict[str, str]:
+    return {"pk": PLATFORM, "sk": f"LEASE#{name}"}
+
+
+class LeaseStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def acquire_lease(self, name: str, holder: str, seconds: int) -> dict[str, Any] | None:
+        """Hold a platform-wide lease (e.g. pushing to PowerOffice) until released or expired.
+
+        None while another holds it; else what the previous holder left at release (its handover).
+        """
+        now = time.time()
+        answer = self.table.conditional(
+            self.table.resource.update_item,
+            Key=_lease(name),
+            UpdateExpression="SET holder = :me, expires_at = :until",
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR holder = :me",
+            ExpressionAttributeValues={
+                ":me": holder,
+                ":until": Decimal(str(round(now + seconds, 3))),
+                ":now": Decimal(str(round(now, 3))),
+            },
+            ReturnValues="ALL_OLD",
+        )
+        if answer is None:
+            return None
+        return dict(plain_floats(answer.get("Attributes", {}).get("handover") or {}))
+
+    def lease_looks_free(self, name: str, holder: str) -> bool:
+        """A read before the conditional write: a refused conditional write still costs a write unit, and
+        every export waiting for the push lease asks about 20 times a second."""
+        item = self.peek(name)
+        return item is None or item.get("expires_at", 0) < time.time() or item.get("holder") == holder
+
+    def peek(self, name: str) -> dict[str, Any] | None:
+        """The lease as it stands (holder, expires_at, handover), without taking it."""
+        item = self.table.get(PLATFORM, _lease(name)["sk"], consistent=True)
+        return None if item is None else {key: plain_floats(value) for key, value in item.items() if key not in _lease(name)}
+
+    def release_lease(self, name: str, holder: str, handover: Mapping[str, Any] | None = None) -> None:
+        """Free the lease now, leaving `handover` (e.g. the last second's sends) for the next holder."""
+        self.table.conditional(
+            self.table.resource.update_item,
+            Key=_lease(name),
+            UpdateExpression="SET expires_at = :free, handover = :handover REMOVE holder",
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={
+                ":me": holder,
+                ":free": Decimal(0),
+                ":handover": json.loads(json.dumps(handover or {}), parse_float=Decimal),
+            },
+        )

@@ -1,0 +1,120 @@
+"""An export's planned salary lines (in chunks) and the PowerOffice Go ids of the lines created."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..records import CreatedIds, PlannedLine
+from .table import Table, pack, tenant_pk, unpack
+
+CREATED_IDS = "ids_"  # attribute-name prefix of a chunk's recorded ids
+
+
+def _chunk(export_id: str, index: int) -> str:
+    return f"LINES#{export_id}#{index:05d}"
+
+
+def _chunks(export_id: str) -> str:
+    return f"LINES#{export_id}#"
+
+
+def _pushed(export_id: str, chunk: int) -> str:
+    return f"PUSHED#{export_id}#{chunk:05d}"
+
+
+def _pushed_all(export_id: str) -> str:
+    return f"PUSHED#{export_id}#"
+
+
+def _lines(data: Any) -> list[PlannedLine]:
+    return [PlannedLine.model_validate(line) for line in data]
+
+
+class LineStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def put_line_chunks(self, tenant_id: str, export_id: str, chunks: Sequence[Sequence[PlannedLine]]) -> None:
+        with self.table.resource.batch_writer() as batch:
+            for index, chunk in enumerate(chunks):
+                batch.put_item(
+                    Item={
+                        "pk": tenant_pk(tenant_id),
+                        "sk": _chunk(export_id, index),
+                        "data": pack([line.stored() for line in chunk]),
+                    }
+                )
+
+    def get_line_chunk(self, tenant_id: str, export_id: str, index: int) -> list[PlannedLine]:
+        item = self.table.get(tenant_pk(tenant_id), _chunk(export_id, index), consistent=True)
+        if item is None:
+            raise LookupError(f"chunk {index} of export {export_id} is missing")
+        return _lines(unpack(item["data"]))
+
+    def get_lines(self, tenant_id: str, export_id: str) -> list[PlannedLine]:
+        """Every planned line of an export, with the PowerOffice id of those created."""
+        lines: list[PlannedLine] = []
+        for item in self.table.query_prefix(tenant_pk(tenant_id), _chunks(export_id)):
+            lines += _lines(unpack(item["data"]))
+        created = self.get_created(tenant_id, export_id)
+        for line in lines:
+            line.salary_line_id = created.get(line.index)
+        return lines
+
+    # A chunk's created ids are one map attribute per write ("ids_<time>": {line index: salary-line id}), so
+    # a retried chunk adds its own map beside the first attempt's instead of overwriting it, and each write is
+    # a single SET clause (100 clauses made moto's expression validator, quadratic, the local push's bottleneck).
+    def record_created(self, tenant_id: str, export_id: str, chunk: int, created: Mapping[int, int]) -> None:
+        """Record created salary-line ids (a batch of them, one small write) as they are created."""
+        if not created:
+            return
+        self.table.resource.update_item(
+            Key={"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)},
+            UpdateExpression="SET #ids = :ids",
+            ExpressionAttributeNames={"#ids": f"{CREATED_IDS}{time.time_ns()}"},
+            ExpressionAttributeValues={":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}},
+        )
+
+    def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:
+        """After a rollback: drop the deleted ids so the record never claims a line Go no longer has."""
+        gone = set(deleted)
+        for item in self.table.query_prefix(tenant_pk(tenant_id), _pushed_all(export_id)):
+            sets: list[str] = []
+            removes: list[str] = []
+            names: dict[str, str] = {}
+            values: dict[str, Any] = {}
+            for name, ids in item.items():
+                if not name.startswith(CREATED_IDS):
+                    continue
+                kept = {index: value for index, value in ids.items() if int(value) not in gone}
+                if len(kept) == len(ids):
+                    continue
+                placeholder = f"#a{len(names)}"
+                names[placeholder] = name
+                if kept:
+                    values[f":v{len(values)}"] = kept
+                    sets.append(f"{placeholder} = :v{len(values) - 1}")
+                else:
+                    removes.append(placeholder)
+            if not names:
+                continue
+            expression = " ".join(
+                part for part in ("SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part
+            )
+            self.table.resource.update_item(
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+
+    def get_created(self, tenant_id: str, export_id: str) -> CreatedIds:
+        """Line index -> PowerOffice salary-line id."""
+        created: CreatedIds = {}
+        for item in self.table.query_prefix(tenant_pk(tenant_id), _pushed_all(export_id)):
+            for name in sorted(item):  # oldest write first
+                if name.startswith(CREATED_IDS):
+                    created.update({int(index): int(value) for index, value in item[name].items()})
+        return created

@@ -1,0 +1,116 @@
+"""The single DynamoDB table every store room shares: keys, packing, paging and the conditional write."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+PLATFORM = "PLATFORM"  # partition of platform-wide items (leases)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def pack(value: Any) -> bytes:
+    """Compact storage for bulky lists: write units are charged per KB."""
+    return gzip.compress(json.dumps(value, separators=(",", ":")).encode(), compresslevel=6)
+
+
+def unpack(blob: Any) -> Any:
+    raw = blob.value if hasattr(blob, "value") else blob
+    return json.loads(gzip.decompress(bytes(raw)))
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; make records JSON-friendly ints where they are ints."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def plain_floats(value: Any) -> Any:
+    """DynamoDB numbers as floats (for measurements such as times, not money)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: plain_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_floats(item) for item in value]
+    return value
+
+
+def strip_keys(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+class Table:
+    def __init__(self, name: str):
+        self.name = name
+        self._per_thread = threading.local()
+
+    @property
+    def resource(self) -> Any:
+        """One boto3 resource per thread: resources are not thread-safe (their condition-expression builder
+        shares placeholder counters), and the local stack runs many invocations on threads at once."""
+        table = getattr(self._per_thread, "table", None)
+        if table is None:
+            table = self._per_thread.table = boto3.resource("dynamodb").Table(self.name)
+        return table
+
+    def get(self, pk: str, sk: str, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
+        item = self.resource.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent, **kwargs).get("Item")
+        return dict(item) if item is not None else None
+
+    def put(self, pk: str, sk: str, attributes: Mapping[str, Any]) -> None:
+        self.resource.put_item(Item={"pk": pk, "sk": sk, **attributes})
+
+    def delete(self, pk: str, sk: str) -> None:
+        self.resource.delete_item(Key={"pk": pk, "sk": sk})
+
+    def conditional(self, write: Callable[..., Any], **kwargs: Any) -> Any | None:
+        """Run a conditional write (put_item, update_item, delete_item of this table's resource).
+
+        Its answer, or None when the condition did not hold; any other error is raised.
+        """
+        try:
+            return write(**kwargs)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+
+    def query_prefix(self, pk: str, prefix: str, keys_only: bool = False) -> Iterable[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        if keys_only:
+            kwargs["ProjectionExpression"] = "pk, sk"
+        yield from self.query(**kwargs)
+
+    def query(self, **kwargs: Any) -> Iterable[dict[str, Any]]:
+        """Every item of a query, page after page."""
+        while True:
+            page = self.resource.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

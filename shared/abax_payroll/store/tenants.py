@@ -1,0 +1,107 @@
+"""Tenant configuration: the PowerOffice Go integration, payroll codes, rates, the schedule and its claims."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from ..domain.categories import ALL_CATEGORIES, Category
+from ..domain.rates import Rate, RateTable
+from ..records import Integration, ScheduleSetting
+from .table import Table, now_iso, plain, tenant_pk
+
+INTEGRATION, CODES, RATES, SCHEDULE = "INTEGRATION", "CODES", "RATES", "SCHEDULE"
+
+
+def _scheduled_day(day_of_month: int) -> str:
+    return f"SCHEDULE#DAY#{day_of_month:02d}"
+
+
+def _scheduled_month(month: str) -> str:
+    return f"SCHEDULED#{month}"
+
+
+class TenantStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # ---- integration -------------------------------------------------------------------------
+    def get_integration(self, tenant_id: str) -> Integration | None:
+        item = self.table.get(tenant_pk(tenant_id), INTEGRATION)
+        return Integration.model_validate(plain(item)) if item else None
+
+    def put_integration(self, tenant_id: str, integration: Integration) -> None:
+        self.table.put(tenant_pk(tenant_id), INTEGRATION, integration.stored())
+
+    # ---- payroll codes and rates -------------------------------------------------------------
+    def get_codes(self, tenant_id: str) -> dict[Category, str | None]:
+        item = self.table.get(tenant_pk(tenant_id), CODES) or {}
+        stored = item.get("codes", {})
+        return {category: stored.get(category.value) for category in ALL_CATEGORIES}
+
+    def put_codes(self, tenant_id: str, codes: Mapping[Category, str | None], updated_by: str) -> None:
+        self.table.put(
+            tenant_pk(tenant_id),
+            CODES,
+            {
+                "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
+                "updated_at": now_iso(),
+                "updated_by": updated_by,
+            },
+        )
+
+    def get_rates(self, tenant_id: str) -> RateTable:
+        item = self.table.get(tenant_pk(tenant_id), RATES)
+        if not item:
+            return RateTable.default()
+        return RateTable(
+            Rate(Category(entry["category"]), datetime.fromisoformat(entry["valid_from"]).date(), Decimal(entry["rate"]))
+            for entry in item["rates"]
+        )
+
+    def put_rates(self, tenant_id: str, rates: RateTable, updated_by: str) -> None:
+        entries = [
+            {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": str(rate.rate)}
+            for rate in rates.entries()
+        ]
+        self.table.put(tenant_pk(tenant_id), RATES, {"rates": entries, "updated_at": now_iso(), "updated_by": updated_by})
+
+    # ---- schedule -----------------------------------------------------------------------------
+    def get_schedule(self, tenant_id: str) -> ScheduleSetting:
+        item = self.table.get(tenant_pk(tenant_id), SCHEDULE)
+        if not item:
+            return ScheduleSetting()
+        return ScheduleSetting(enabled=bool(item["enabled"]), day_of_month=int(item["day_of_month"]))
+
+    def put_schedule(self, tenant_id: str, enabled: bool, day_of_month: int, updated_by: str) -> None:
+        attributes: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "enabled": enabled,
+            "day_of_month": day_of_month,
+            "updated_at": now_iso(),
+            "updated_by": updated_by,
+        }
+        if enabled:  # sparse index: only enabled schedules are found by day
+            attributes["gsi1pk"] = _scheduled_day(day_of_month)
+            attributes["gsi1sk"] = tenant_id
+        self.table.put(tenant_pk(tenant_id), SCHEDULE, attributes)
+
+    def tenants_scheduled_on(self, day_of_month: int) -> list[str]:
+        items = self.table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_scheduled_day(day_of_month)))
+        return [item["gsi1sk"] for item in items]
+
+    def claim_scheduled_month(self, tenant_id: str, month: str, export_id: str) -> bool:
+        """At most one scheduled export per tenant and month, even if the event comes twice."""
+        written = self.table.conditional(
+            self.table.resource.put_item,
+            Item={"pk": tenant_pk(tenant_id), "sk": _scheduled_month(month), "export_id": export_id, "created_at": now_iso()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return written is not None
+
+    def release_scheduled_month(self, tenant_id: str, month: str) -> None:
+        self.table.delete(tenant_pk(tenant_id), _scheduled_month(month))
