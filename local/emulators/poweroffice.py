@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -576,6 +576,40 @@ def _validate_post(body: Any) -> dict[str, Any]:
     return body
 
 
+def _computed_fields(post: dict[str, Any], pay_item: dict[str, Any]) -> dict[str, Any]:
+    """Rate and Amount as Go computes them from the pay item's ProcessingType (the spec's descriptions).
+
+    `QuantityAndFixedRate…`: Quantity required; the pay item's own Rate applies unless the line sends a Rate,
+    which overrides it. `QuantityAndRate…`: Quantity and Rate required. Either way Go calculates the amount
+    from quantity and rate. `ExpenseRefund` and `FixedAmount`: Amount required.
+    """
+    processing_type = str(pay_item.get("ProcessingType") or "")
+    code = pay_item.get("Code")
+    quantity, rate = post.get("Quantity"), post.get("Rate")
+    if processing_type.startswith("QuantityAndFixedRate") or processing_type.startswith("QuantityAndRate"):
+        if quantity is None:
+            raise BadRequest(
+                f"The Quantity field is required for pay item '{code}' with processing type {processing_type}.",
+                VALIDATION_TITLE,
+            )
+        if rate is None and processing_type.startswith("QuantityAndFixedRate"):
+            own = pay_item.get("Rate")
+            rate = Decimal(str(own)) if own is not None else None
+        if rate is None:
+            raise BadRequest(
+                f"The Rate field is required for pay item '{code}' with processing type {processing_type}.",
+                VALIDATION_TITLE,
+            )
+        amount = (Decimal(quantity) * Decimal(rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return {"Rate": rate, "Amount": amount}
+    if processing_type in ("ExpenseRefund", "FixedAmount") and post.get("Amount") is None:
+        raise BadRequest(
+            f"The Amount field is required for pay item '{code}' with processing type {processing_type}.",
+            VALIDATION_TITLE,
+        )
+    return {}
+
+
 async def post_salary_line(
     emulator: PowerOfficeEmulator, request: Request, client: ClientState | None, params: dict[str, str]
 ) -> Response:
@@ -609,10 +643,12 @@ async def post_salary_line(
                         f"ExternalImportReference is already in use. '{reference}' is used on salary line with Id = {line_id}.",
                         VALIDATION_TITLE,
                     )
+        computed = _computed_fields(post, pay_item)
         line_id = emulator.next_line_id
         emulator.next_line_id += 1
         stamp = now_iso()
         dto: dict[str, Any] = {name: post.get(name) for name in POST_FIELDS}
+        dto.update(computed)
         dto.update(
             {
                 "Id": line_id,

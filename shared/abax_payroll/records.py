@@ -104,6 +104,8 @@ class ExportRecord(Record):
     trip_count: int | None = None
     chunk_count: int | None = None
     total_amount: str | None = None
+    tax_free_amount: str | None = None  # of total_amount: outlays and km up to the tax-free rate
+    taxable_amount: str | None = None  # km allowance above the tax-free rate (salary)
     ledger_months: list[str] | None = None
     problems: list[dict[str, Any]] = Field(default_factory=list)
     error: ExportError | None = None
@@ -131,6 +133,16 @@ class PlannedLine(Record):
     ref: str
     comment: str
     fields: dict[str, str]
+    first_date: str | None = None  # the line's own first and last trip dates (Oslo)
+    last_date: str | None = None
+    kind: str = "allowance"  # or "taxable_excess": the part above the tax-free rate on its own pay item
+    tax_free_rate: str | None = None
+    tax_free_amount: str | None = None  # None on lines planned before the tax split: the whole amount
+    taxable_amount: str | None = None
+    paid_rate: str | None = None
+    split_from: str | None = None
+    pay_item_rate: str | None = None
+    warnings: list[str] = Field(default_factory=list)
     salary_line_id: int | None = None  # once created in PowerOffice Go (filled in by LineStore.get_lines)
 
 

@@ -216,17 +216,22 @@ def oslo_date(timestamp: str) -> date:
 
 
 def trip_quantities(trip: dict[str, Any], expense: dict[str, Any] | None) -> dict[str, Decimal]:
-    """SPEC section 3's category table, applied to one raw ABAX trip and its expense record."""
+    """SPEC section 3's category table, applied to one raw ABAX trip and its expense record.
+
+    Supplements are bounded by the trip: none exceeds its distance, and trailer + caravan + heavy load are one
+    equipment supplement paid at most once per driven km (trailer and caravan first).
+    """
     extra = (expense or {}).get("extra") or {}
     money = (expense or {}).get("expense") or {}
     names = [name for name in (extra.get("passenger_name") or "").split(",") if name.strip()]
+    distance = dec(trip.get("distance"))
+    equipment = min(distance, dec(extra.get("distance_with_trailer_in_km")) + dec(extra.get("distance_with_caravan_in_km")))
     return {
-        "mileage": dec(trip.get("distance")),
-        "passenger": dec(extra.get("distance_with_passenger_in_km")) * max(1, len(names)),
-        "trailer": dec(extra.get("distance_with_trailer_in_km"))
-        + dec(extra.get("distance_with_caravan_in_km")),
-        "forest_road": dec(extra.get("distance_with_bad_road_in_km")),
-        "heavy_load": dec(extra.get("distance_with_heavy_load_in_km")),
+        "mileage": distance,
+        "passenger": min(distance, dec(extra.get("distance_with_passenger_in_km"))) * max(1, len(names)),
+        "trailer": equipment,
+        "forest_road": min(distance, dec(extra.get("distance_with_bad_road_in_km"))),
+        "heavy_load": min(distance - equipment, dec(extra.get("distance_with_heavy_load_in_km"))),
         "toll": dec(money.get("toll_charge")) + dec(money.get("toll_road_admin")),
         "parking": dec(money.get("parking")) + dec(money.get("easy_park_private")),
         "ferry": dec(money.get("ferry")),

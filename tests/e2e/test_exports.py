@@ -39,7 +39,7 @@ KM_CATEGORIES = ("mileage", "passenger", "trailer", "forest_road", "heavy_load")
 def _expected_lines_for_ola() -> dict[tuple[str, Decimal | None], dict]:
     """(pay-item code, rate) -> quantity/amount/trips, summed here from the raw ABAX demo data."""
     expected: dict[tuple[str, Decimal | None], dict] = defaultdict(
-        lambda: {"quantity": Decimal(0), "amount": Decimal(0), "trips": set()}
+        lambda: {"quantity": Decimal(0), "amount": Decimal(0), "trips": set(), "days": set()}
     )
     trips = demo_trips("acme", date(2025, 12, 1), date(2026, 1, 31), employee_number="1001")
     assert {trip["start"]["location"]["timestamp"][:7] for trip, _ in trips} >= {"2025-12", "2026-01"}
@@ -57,6 +57,7 @@ def _expected_lines_for_ola() -> dict[tuple[str, Decimal | None], dict]:
                 entry = expected[(ALL_CODES[category], None)]
                 entry["amount"] += value
             entry["trips"].add(trip["id"])
+            entry["days"].add(day)
     for (_, rate), entry in expected.items():
         if rate is not None:
             entry["quantity"] = round2(entry["quantity"])
@@ -89,14 +90,17 @@ def test_export_across_the_rate_change_creates_one_line_per_rate_with_the_right_
         if pay_item["ProcessingType"].startswith("QuantityAndRate"):
             key = (pay_item["Code"], Decimal(str(line["Rate"])))
             assert Decimal(str(line["Quantity"])) == expected[key]["quantity"], (key, line)
-            assert line["Amount"] is None
+            assert Decimal(str(line["Amount"])) == expected[key]["amount"], (key, line)  # Go: quantity x rate
         else:
             assert pay_item["ProcessingType"] == "ExpenseRefund"
             key = (pay_item["Code"], None)
             assert Decimal(str(line["Amount"])) == expected[key]["amount"], (key, line)
             assert line["Quantity"] is None and line["Rate"] is None
         seen.add(key)
-        assert line["Comment"].startswith("ABAX") and "01.12.2025-31.01.2026" in line["Comment"]
+        days = sorted(expected[key]["days"])  # the line's own first and last trip dates, not the period's
+        dates = f"{days[0]:%d.%m.%Y}" if days[0] == days[-1] else f"{days[0]:%d.%m.%Y}-{days[-1]:%d.%m.%Y}"
+        assert line["Comment"].startswith("ABAX ") and f" {dates}: " in line["Comment"], line["Comment"]
+        assert f"{len(expected[key]['trips'])} tur" in line["Comment"]
         assert line["ExternalImportReference"]
         assert not line["IsLocked"]
     assert seen == set(expected)

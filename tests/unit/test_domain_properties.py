@@ -31,8 +31,8 @@ EMPLOYEES = {
 }  # type: ignore[misc]
 CODES = ["710", "711", "720", None]
 PAY_ITEMS = {
-    "710": PayItem("p-710", "710", "Bil", True, "QuantityAndRate"),
-    "711": PayItem("p-711", "711", "Tillegg", True, "QuantityAndRate"),
+    "710": PayItem("p-710", "710", "Bil", True, "QuantityAndRateSubjectToWithholdingTax"),
+    "711": PayItem("p-711", "711", "Tillegg", True, "QuantityAndRateSubjectToWithholdingTax"),
     "720": PayItem("p-720", "720", "Utlegg", True, "ExpenseRefund"),
     "721": PayItem("p-721", "721", "Utlegg 2", True, "ExpenseRefund"),
 }
@@ -182,6 +182,7 @@ def test_plan_export_sends_what_grouping_makes_and_only_payable_trips(trip_list,
     payable = sorted(trip.trip_id for trip in trip_list if trip.reimbursable and trip.date in PERIOD)
     assert plan.trip_ids == payable
     assert plan.lines == lines_for(trip_list, codes)
-    problem_codes = {problem.code for problem in plan.problems}
+    problem_codes = {problem.code for problem in plan.errors}
     assert problem_codes <= {"PAY_CODE_NOT_CONFIGURED", "NOTHING_TO_EXPORT"}
-    assert plan.ready == (not plan.problems and bool(plan.lines))
+    assert {problem.code for problem in plan.warnings} <= {"PASSENGER_NAMES_MISSING", "SUPPLEMENT_CAPPED"}
+    assert plan.ready == (not plan.errors and bool(plan.lines))

@@ -24,13 +24,14 @@ OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 def test_passenger_km_count_once_per_named_passenger(domain_trip):
     trip = domain_trip(
         "t-1",
+        km="20",
         extras={"passenger_km": "12.5", "passenger_names": split_passenger_names("Kari Hansen, Per Olsen")},
     )
     assert trip.quantities()[Category.PASSENGER] == Decimal("25.0")
 
 
 def test_passenger_km_without_names_count_one_passenger(domain_trip):
-    trip = domain_trip("t-1", extras={"passenger_km": "12.5"})
+    trip = domain_trip("t-1", km="20", extras={"passenger_km": "12.5"})
     assert trip.quantities()[Category.PASSENGER] == Decimal("12.5")
 
 
@@ -41,12 +42,12 @@ def test_passenger_names_are_split_on_commas_and_trimmed():
 
 
 def test_trailer_counts_trailer_and_caravan_km(domain_trip):
-    trip = domain_trip("t-1", extras={"trailer_km": "10.5", "caravan_km": "80"})
+    trip = domain_trip("t-1", km="120", extras={"trailer_km": "10.5", "caravan_km": "80"})
     assert trip.quantities()[Category.TRAILER] == Decimal("90.5")
 
 
 def test_forest_road_and_heavy_load_come_from_their_own_supplements(domain_trip):
-    trip = domain_trip("t-1", extras={"bad_road_km": "7.4", "heavy_load_km": "60.1"})
+    trip = domain_trip("t-1", km="120", extras={"bad_road_km": "7.4", "heavy_load_km": "60.1"})
     assert trip.quantities()[Category.FOREST_ROAD] == Decimal("7.4")
     assert trip.quantities()[Category.HEAVY_LOAD] == Decimal("60.1")
 
@@ -288,4 +289,4 @@ def test_line_references_are_deterministic_and_unique(domain_trip, domain_driver
     assert references == again
     assert len(set(references)) == len(references) == 3
     assert all(reference.startswith("ABAX-exp-1-") for reference in references)
-    assert "01.10.2026-31.10.2026" in lines[0].comment()
+    assert "02.10.2026: 10,00 km à 5,30, 1 tur" in lines[0].comment()  # the line's own trip date

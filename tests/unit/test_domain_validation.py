@@ -73,7 +73,9 @@ def test_every_problem_kind_is_reported_at_once(
         codes.EMPLOYEE_NUMBER_MISSING,
         codes.EMPLOYEE_NOT_FOUND,
         codes.PAY_CODE_NOT_CONFIGURED,
+        codes.PASSENGER_NAMES_MISSING,  # t-1's passenger km name nobody
     }
+    assert [problem.code for problem in plan.warnings] == [codes.PASSENGER_NAMES_MISSING]
     assert not plan.ready
     assert by_code[codes.INVALID_TRIP_DATA].items[0]["trip_id"] == "t-9"
     assert by_code[codes.ALREADY_EXPORTED].items == [
@@ -144,6 +146,9 @@ def test_a_missing_rate_stops_the_export(domain_trip, domain_codes, domain_pay_i
     rates = RateTable([Rate(Category.MILEAGE, date(2027, 1, 1), Decimal("5.50"))])
     plan = plan_export([domain_trip("t-1")], OCTOBER, domain_codes, rates, domain_pay_items, domain_employees)
     assert [problem.code for problem in plan.problems] == [codes.RATE_MISSING]
+    assert [(item["table"], item["category"], item["dates"]) for item in plan.problems[0].items] == [
+        ("paid", "mileage", ["2026-10-02"])
+    ]
     assert plan.lines == []
 
 
@@ -151,5 +156,5 @@ def test_pay_item_kinds_decide_what_a_line_sends(domain_pay_items):
     assert domain_pay_items["710"].sends_quantity and domain_pay_items["710"].sends_rate
     assert domain_pay_items["720"].sends_amount and not domain_pay_items["720"].sends_quantity
     fixed = PayItem("p", "701", "Km fast sats", True, "QuantityAndFixedRate")
-    assert fixed.sends_quantity and not fixed.sends_rate
+    assert fixed.sends_quantity and fixed.sends_rate  # the line's Rate overrides the pay item's own
     assert fixed.accepts(Category.MILEAGE) and not fixed.accepts(Category.TOLL)

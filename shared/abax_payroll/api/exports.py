@@ -29,7 +29,7 @@ def get_codes() -> dict[str, Any]:
 @router.put("/payroll-codes", summary="Map categories to pay-item codes")
 def put_codes(body: PayrollCodes) -> dict[str, Any]:
     who = caller(router)
-    return configuration.put_codes(services(), who.tenant_id, body.codes, who.user)
+    return configuration.put_codes(services(), who.tenant_id, body.codes, who.user, body.taxable_excess)
 
 
 @router.get("/pay-items", summary="PowerOffice Go's pay items (code, name, kind, active) for mapping codes by name")
@@ -37,16 +37,25 @@ def get_pay_items() -> dict[str, Any]:
     return configuration.list_pay_items(services(), caller(router).tenant_id)
 
 
-@router.get("/rates", summary="Rates per km category by valid_from (the state rates until changed)")
+@router.get(
+    "/rates",
+    summary="Paid and tax-free rates per km category and period (the state rates of each year until changed), the "
+    "rates in force today and, from December, a warning when next year's are missing",
+)
 def get_rates() -> dict[str, Any]:
     return configuration.get_rates(services(), caller(router).tenant_id)
 
 
-@router.put("/rates", summary="Replace the rate table")
+@router.put("/rates", summary="Replace the rate table (and the tax-free table when given)")
 def put_rates(body: Rates) -> dict[str, Any]:
     who = caller(router)
-    rates = [Rate(entry.category, entry.valid_from, entry.rate) for entry in body.rates]
-    return configuration.put_rates(services(), who.tenant_id, rates, who.user)
+    rates = [Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to) for entry in body.rates]
+    tax_free = (
+        None
+        if body.tax_free_rates is None
+        else [Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to) for entry in body.tax_free_rates]
+    )
+    return configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free)
 
 
 @router.get("/schedule", summary="The monthly export schedule")

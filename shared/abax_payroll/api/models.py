@@ -56,11 +56,17 @@ class PayrollCodes(Strict):
         description="Pay-item code ('lønnsart') per category; null when not mapped. Categories left out are unmapped.",
         examples=[{"mileage": "710", "passenger": "711", "toll": "720", "parking": "721", "ferry": "722"}],
     )
+    taxable_excess: PayItemCode | None = Field(
+        None,
+        description="Pay item for the part of a km allowance above the tax-free rate (taxable salary), sent as a line "
+        "of its own; null when the km pay items withhold it themselves (QuantityAndRateSubjectToWithholdingTax).",
+    )
 
 
 class RateEntry(Strict):
     category: Category
     valid_from: date
+    valid_to: date | None = Field(None, description="Last day the rate applies (inclusive); null: until the next rate.")
     rate: Annotated[
         Decimal,
         Field(ge=0, le=1000, max_digits=8, decimal_places=2),
@@ -81,6 +87,9 @@ class RateEntry(Strict):
 
 class Rates(Strict):
     rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)]
+    tax_free_rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Tax-free rates per km category and year (default 3.50 own car, 1.00 supplements); unchanged when left out."
+    )
 
 
 class Schedule(Strict):

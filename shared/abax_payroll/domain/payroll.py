@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .categories import Category
 
-QUANTITY_ONLY = "QuantityAndFixedRate"
+FIXED_RATE = "QuantityAndFixedRate"
+WITHHOLDING = "QuantityAndRateSubjectToWithholdingTax"
 AMOUNT_TYPES = frozenset({"ExpenseRefund", "FixedAmount"})
+REPORTING_ZERO = "ReportingZeroAsQuantity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,25 +28,46 @@ class PayItem:
     name: str
     active: bool
     processing_type: str
+    rate: Decimal | None = None  # the pay item's own rate (QuantityAndFixedRate), which a line's Rate overrides
 
     @property
     def sends_quantity(self) -> bool:
-        return self.processing_type == QUANTITY_ONLY or self.processing_type.startswith("QuantityAndRate")
+        return self.processing_type.startswith(FIXED_RATE) or self.processing_type.startswith("QuantityAndRate")
 
     @property
     def sends_rate(self) -> bool:
-        return self.processing_type.startswith("QuantityAndRate")
+        """Every quantity type takes a Rate; on a fixed-rate pay item it overrides the pay item's own rate,
+        so Go pays the rate the preview showed (PowerOffice's ProcessingType description)."""
+        return self.sends_quantity
 
     @property
     def sends_amount(self) -> bool:
         return self.processing_type in AMOUNT_TYPES
 
+    @property
+    def reports_zero_quantity(self) -> bool:
+        """`…ReportingZeroAsQuantity` types report 0 as the quantity in the a-melding: km would go unreported."""
+        return self.processing_type.endswith(REPORTING_ZERO)
+
+    @property
+    def withholds_taxable_part(self) -> bool:
+        """The pay item splits the tax-free and the taxable part itself (linked to a pay item that withholds)."""
+        return self.processing_type == WITHHOLDING
+
     def accepts(self, category: Category) -> bool:
-        """km categories need a quantity pay item, outlays an amount pay item."""
-        return self.sends_quantity if category.is_distance else self.sends_amount
+        """km categories need a quantity pay item that reports the km, outlays an amount pay item."""
+        if category.is_distance:
+            return self.sends_quantity and not self.reports_zero_quantity
+        return self.sends_amount
+
+    def accepts_taxable_excess(self) -> bool:
+        """The pay item for the taxable excess: quantity × rate, or an amount."""
+        return (self.sends_quantity and not self.reports_zero_quantity) or self.sends_amount
 
     @property
     def expects(self) -> str:
+        if self.reports_zero_quantity:
+            return "no km category: it reports 0 as the quantity in the a-melding, so the km would not be reported"
         if self.sends_quantity:
             return "a km category"
         if self.sends_amount:

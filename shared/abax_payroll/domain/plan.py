@@ -7,14 +7,21 @@ from dataclasses import dataclass, field
 
 from . import problems as codes_
 from .categories import Category
-from .lines import SalaryLineDraft, group_lines
+from .lines import MissingRates, SalaryLineDraft, group_lines
 from .logbooks import Logbook, build_logbooks
 from .payroll import Employee, PayItem
 from .period import Period
 from .problems import Problem
-from .rates import RateMissing, RateTable
+from .rates import RateTable
+from .tax import apply_tax_rules, note_pay_item_rates
 from .trips import Trip
-from .validation import check_codes_configured, check_employees, check_pay_items
+from .validation import (
+    check_codes_configured,
+    check_employees,
+    check_pay_items,
+    check_trip_documentation,
+    rate_missing_problem,
+)
 
 
 @dataclass
@@ -28,7 +35,16 @@ class ExportPlan:
 
     @property
     def ready(self) -> bool:
-        return not self.problems and bool(self.lines)
+        """Errors block an export; warnings are shown and kept with it."""
+        return not self.errors and bool(self.lines)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.blocking]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if not problem.blocking]
 
     @property
     def trip_ids(self) -> list[str]:
@@ -45,6 +61,8 @@ def plan_export(
     exported_trips: Mapping[str, str] | None = None,
     data_problems: Iterable[Problem] = (),
     logbook_ids: Iterable[str] | None = None,
+    tax_free: RateTable | None = None,
+    taxable_excess_code: str | None = None,
 ) -> ExportPlan:
     """Build, select, validate and group. `exported_trips` maps trip ids already paid to their export."""
     all_logbooks = build_logbooks(trips, period)
@@ -81,15 +99,20 @@ def plan_export(
             )
         )
 
-    problems += check_pay_items(codes, pay_items)
+    problems += check_pay_items(codes, pay_items, taxable_excess_code)
     problems += check_employees(selected, employees)
     problems += check_codes_configured(selected, codes)
     names = {number: employee.name for number, employee in employees.items()}
-    try:
-        lines = group_lines(selected, codes, rates, period, names)
-    except RateMissing as error:
-        problems.append(Problem(codes_.RATE_MISSING, f"{error}. Add the rate in the rate table.", []))
+    missing: MissingRates = {}
+    lines = group_lines(selected, codes, rates, period, names, tax_free=tax_free, missing=missing)
+    if missing:
+        problems.append(rate_missing_problem(missing))
         lines = []
+    lines, tax_problems = apply_tax_rules(lines, pay_items, taxable_excess_code)
+    problems += tax_problems
+    lines, rate_notes = note_pay_item_rates(lines, pay_items)
+    problems += rate_notes
+    problems += check_trip_documentation(selected, codes)
     if not selected and not problems:
         problems.append(
             Problem(codes_.NOTHING_TO_EXPORT, f"No delivered logbooks with business trips in {period.label()}.", [])

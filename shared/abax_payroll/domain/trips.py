@@ -57,6 +57,8 @@ class Trip:
     started_at: datetime  # timezone-aware
     distance_km: Decimal
     purpose: str = ""
+    start_address: str = ""
+    end_address: str = ""
     expenses: TripExpenses = field(default_factory=TripExpenses)
     extras: TripExtras = field(default_factory=TripExtras)
 
@@ -75,19 +77,51 @@ class Trip:
         return self.vehicle_class == PRIVATE_VEHICLE and self.trip_class == BUSINESS_TRIP
 
     def quantities(self) -> dict[Category, Decimal]:
-        """What this trip counts in each category (km, passenger-km or NOK); zero categories left out."""
-        passengers = max(1, len(self.extras.passenger_names))
-        counted = {
-            Category.MILEAGE: self.distance_km,
-            Category.PASSENGER: self.extras.passenger_km * passengers if self.extras.passenger_km else ZERO,
-            Category.TRAILER: self.extras.trailer_km + self.extras.caravan_km,
-            Category.FOREST_ROAD: self.extras.bad_road_km,
-            Category.HEAVY_LOAD: self.extras.heavy_load_km,
-            Category.TOLL: self.expenses.toll_charge + self.expenses.toll_road_admin,
-            Category.PARKING: self.expenses.parking + self.expenses.easy_park_private,
-            Category.FERRY: self.expenses.ferry,
+        """What this trip counts in each category (km, passenger-km or NOK); zero categories left out.
+
+        Supplements are bounded by the trip: no supplement covers more km than the trip drove, and trailer,
+        caravan and heavy load are one equipment supplement ("utstyr og materiell"), paid at most once per
+        driven km (trailer and caravan first, heavy load on the km left).
+        """
+        return {category: paid for category, (_, paid) in self._counted().items() if paid}
+
+    def capped_supplements(self) -> list[tuple[Category, Decimal, Decimal]]:
+        """(category, km claimed, km paid) for each supplement cut to the trip's distance."""
+        return [(category, claimed, paid) for category, (claimed, paid) in self._supplement_km().items() if paid < claimed]
+
+    @property
+    def passengers_unnamed(self) -> bool:
+        """Passenger km claimed without the passengers' names, which the travel claim must hold."""
+        return bool(self.extras.passenger_km) and not self.extras.passenger_names
+
+    def _supplement_km(self) -> dict[Category, tuple[Decimal, Decimal]]:
+        """Claimed and paid km per supplement (passenger km per passenger)."""
+        distance = max(self.distance_km, ZERO)
+        extras = self.extras
+        equipment = extras.trailer_km + extras.caravan_km
+        trailer_paid = min(equipment, distance)
+        return {
+            Category.PASSENGER: (extras.passenger_km, min(extras.passenger_km, distance)),
+            Category.TRAILER: (equipment, trailer_paid),
+            Category.HEAVY_LOAD: (extras.heavy_load_km, min(extras.heavy_load_km, distance - trailer_paid)),
+            Category.FOREST_ROAD: (extras.bad_road_km, min(extras.bad_road_km, distance)),
         }
-        return {category: value for category, value in counted.items() if value}
+
+    def _counted(self) -> dict[Category, tuple[Decimal, Decimal]]:
+        passengers = max(1, len(self.extras.passenger_names))
+        supplements = self._supplement_km()
+        claimed_pkm, paid_pkm = supplements[Category.PASSENGER]
+        counted = {
+            Category.MILEAGE: (self.distance_km, self.distance_km),
+            Category.PASSENGER: (claimed_pkm * passengers, paid_pkm * passengers if paid_pkm else ZERO),
+            Category.TRAILER: supplements[Category.TRAILER],
+            Category.FOREST_ROAD: supplements[Category.FOREST_ROAD],
+            Category.HEAVY_LOAD: supplements[Category.HEAVY_LOAD],
+            Category.TOLL: (self.expenses.toll_charge + self.expenses.toll_road_admin,) * 2,
+            Category.PARKING: (self.expenses.parking + self.expenses.easy_park_private,) * 2,
+            Category.FERRY: (self.expenses.ferry,) * 2,
+        }
+        return counted  # type: ignore[return-value]
 
 
 def split_passenger_names(raw: str | None) -> tuple[str, ...]:

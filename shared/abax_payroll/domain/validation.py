@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,9 @@ from .payroll import Employee, PayItem
 from .problems import Problem
 
 
-def check_pay_items(codes: Mapping[Category, str | None], pay_items: Mapping[str, PayItem]) -> list[Problem]:
+def check_pay_items(
+    codes: Mapping[Category, str | None], pay_items: Mapping[str, PayItem], taxable_excess_code: str | None = None
+) -> list[Problem]:
     """Every configured code exists and is active in PowerOffice Go, and fits its categories."""
     by_code: dict[str, list[Category]] = defaultdict(list)
     for category in ALL_CATEGORIES:
@@ -24,6 +27,23 @@ def check_pay_items(codes: Mapping[Category, str | None], pay_items: Mapping[str
             by_code[code].append(category)
     missing: list[dict[str, Any]] = []
     incompatible: list[dict[str, Any]] = []
+    if taxable_excess_code:
+        pay_item = pay_items.get(taxable_excess_code)
+        if pay_item is None or not pay_item.active:
+            reason = "inactive in PowerOffice Go" if pay_item else "not found in PowerOffice Go"
+            if taxable_excess_code not in by_code:
+                missing.append({"code": taxable_excess_code, "categories": ["taxable_excess"], "reason": reason})
+        elif taxable_excess_code in by_code or not pay_item.accepts_taxable_excess():
+            incompatible.append(
+                {
+                    "code": taxable_excess_code,
+                    "category": "taxable_excess",
+                    "processing_type": pay_item.processing_type,
+                    "reason": f"the taxable excess needs a pay item of its own that takes quantity and rate or an "
+                    f"amount; pay item {taxable_excess_code} ({pay_item.processing_type}) "
+                    + ("is also mapped to a category" if taxable_excess_code in by_code else "does not"),
+                }
+            )
     for code, categories in by_code.items():
         pay_item = pay_items.get(code)
         names = [category.value for category in categories]
@@ -155,3 +175,82 @@ def total_by_category(logbooks: Iterable[Logbook]) -> dict[Category, Decimal]:
         for category, value in logbook.totals().items():
             totals[category] += value
     return dict(totals)
+
+
+def check_trip_documentation(logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]) -> list[Problem]:
+    """Warnings: passenger km without the passengers' names, and supplements cut to the trip's distance."""
+    unnamed: list[dict[str, Any]] = []
+    capped: list[dict[str, Any]] = []
+    for logbook in logbooks:
+        driver = logbook.driver
+        for trip in logbook.trips:
+            where = {
+                "trip_id": trip.trip_id,
+                "date": trip.date.isoformat(),
+                "employee_number": driver.employee_number,
+                "driver_name": driver.name,
+            }
+            if trip.passengers_unnamed and codes.get(Category.PASSENGER):
+                unnamed.append({**where, "passenger_km": fmt2(trip.extras.passenger_km)})
+            for category, claimed, paid in trip.capped_supplements():
+                if codes.get(category):
+                    capped.append(
+                        {
+                            **where,
+                            "category": category.value,
+                            "claimed_km": fmt2(claimed),
+                            "paid_km": fmt2(paid),
+                            "distance_km": fmt2(trip.distance_km),
+                        }
+                    )
+    found = []
+    if unnamed:
+        found.append(
+            Problem(
+                codes_.PASSENGER_NAMES_MISSING,
+                f"{len(unnamed)} trip(s) claim passenger km without the passengers' names, which the travel claim must "
+                "hold (skattebetalingsforskriften § 5-6-12); they are paid for one passenger. Add the names in ABAX.",
+                unnamed,
+                severity=codes_.WARNING,
+                params={"trips": len(unnamed)},
+            )
+        )
+    if capped:
+        found.append(
+            Problem(
+                codes_.SUPPLEMENT_CAPPED,
+                f"{len(capped)} supplement(s) claim more km than their trip drove; each is paid for at most the "
+                "trip's distance, and trailer, caravan and heavy load together at most once per driven km.",
+                capped,
+                severity=codes_.WARNING,
+                params={"supplements": len(capped)},
+            )
+        )
+    return found
+
+
+def rate_missing_problem(missing: Mapping[tuple[str, Category], set[date]]) -> Problem:
+    """RATE_MISSING naming each category, table and the dates of its trips that no rate covers."""
+    items: list[dict[str, Any]] = []
+    for (table, category), days in sorted(missing.items(), key=lambda pair: (pair[0][0], ALL_CATEGORIES.index(pair[0][1]))):
+        ordered = sorted(days)
+        items.append(
+            {
+                "category": category.value,
+                "table": table,
+                "from": ordered[0].isoformat(),
+                "to": ordered[-1].isoformat(),
+                "dates": [day.isoformat() for day in ordered],
+            }
+        )
+    listed = "; ".join(
+        f"{'tax-free ' if item['table'] == 'tax_free' else ''}{item['category']} "
+        + (item["from"] if item["from"] == item["to"] else f"{item['from']} to {item['to']}")
+        for item in items
+    )
+    return Problem(
+        codes_.RATE_MISSING,
+        f"No rate is in force for trips on these dates: {listed}. Add the rates for them in the rate table.",
+        items,
+        params={"categories": sorted({item["category"] for item in items})},
+    )

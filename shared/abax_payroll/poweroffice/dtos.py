@@ -96,7 +96,19 @@ def pay_item_from_dto(dto: dict[str, Any]) -> PayItem | None:
         name=dto.get("Name") or "",
         active=bool(dto.get("IsActive")),
         processing_type=dto.get("ProcessingType") or "",
+        rate=_own_rate(dto.get("Rate")),
     )
+
+
+def _own_rate(value: Any) -> Decimal | None:
+    """The pay item's own Rate (a JSON number; str() keeps 5.3 exact whether it was parsed as float or Decimal)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        rate = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return rate if rate.is_finite() else None
 
 
 def dumps_json(value: Any) -> bytes:

@@ -17,6 +17,23 @@ from .table import Table, now_iso, plain, tenant_pk
 INTEGRATION, CODES, RATES, SCHEDULE = "INTEGRATION", "CODES", "RATES", "SCHEDULE"
 
 
+def _rate(entry: Mapping[str, Any]) -> Rate:
+    valid_to = entry.get("valid_to")
+    return Rate(
+        Category(entry["category"]),
+        datetime.fromisoformat(entry["valid_from"]).date(),
+        Decimal(entry["rate"]),
+        datetime.fromisoformat(valid_to).date() if valid_to else None,
+    )
+
+
+def _rate_entry(rate: Rate) -> dict[str, Any]:
+    entry = {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": str(rate.rate)}
+    if rate.valid_to is not None:
+        entry["valid_to"] = rate.valid_to.isoformat()
+    return entry
+
+
 def _scheduled_day(day_of_month: int) -> str:
     return f"SCHEDULE#DAY#{day_of_month:02d}"
 
@@ -43,32 +60,46 @@ class TenantStore:
         stored = item.get("codes", {})
         return {category: stored.get(category.value) for category in ALL_CATEGORIES}
 
-    def put_codes(self, tenant_id: str, codes: Mapping[Category, str | None], updated_by: str) -> None:
+    def put_codes(
+        self, tenant_id: str, codes: Mapping[Category, str | None], updated_by: str, taxable_excess: str | None = None
+    ) -> None:
         self.table.put(
             tenant_pk(tenant_id),
             CODES,
             {
                 "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
+                "taxable_excess": taxable_excess,
                 "updated_at": now_iso(),
                 "updated_by": updated_by,
             },
         )
 
+    def get_taxable_excess_code(self, tenant_id: str) -> str | None:
+        """The pay item that takes the part of a km allowance above the tax-free rate, if the company maps one."""
+        item = self.table.get(tenant_pk(tenant_id), CODES) or {}
+        return item.get("taxable_excess") or None
+
     def get_rates(self, tenant_id: str) -> RateTable:
         item = self.table.get(tenant_pk(tenant_id), RATES)
         if not item:
             return RateTable.default()
-        return RateTable(
-            Rate(Category(entry["category"]), datetime.fromisoformat(entry["valid_from"]).date(), Decimal(entry["rate"]))
-            for entry in item["rates"]
-        )
+        return RateTable(_rate(entry) for entry in item["rates"])
 
-    def put_rates(self, tenant_id: str, rates: RateTable, updated_by: str) -> None:
-        entries = [
-            {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": str(rate.rate)}
-            for rate in rates.entries()
-        ]
-        self.table.put(tenant_pk(tenant_id), RATES, {"rates": entries, "updated_at": now_iso(), "updated_by": updated_by})
+    def get_tax_free_rates(self, tenant_id: str) -> RateTable:
+        item = self.table.get(tenant_pk(tenant_id), RATES)
+        if not item or item.get("tax_free") is None:
+            return RateTable.default_tax_free()
+        return RateTable((_rate(entry) for entry in item["tax_free"]), table="tax_free")
+
+    def put_rates(self, tenant_id: str, rates: RateTable, updated_by: str, tax_free: RateTable | None = None) -> None:
+        attributes: dict[str, Any] = {
+            "rates": [_rate_entry(rate) for rate in rates.entries()],
+            "updated_at": now_iso(),
+            "updated_by": updated_by,
+        }
+        if tax_free is not None:
+            attributes["tax_free"] = [_rate_entry(rate) for rate in tax_free.entries()]
+        self.table.put(tenant_pk(tenant_id), RATES, attributes)
 
     # ---- schedule -----------------------------------------------------------------------------
     def get_schedule(self, tenant_id: str) -> ScheduleSetting:

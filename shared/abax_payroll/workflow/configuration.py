@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-from ..domain.categories import ALL_CATEGORIES, Category
+from ..domain.categories import ALL_CATEGORIES, DISTANCE_CATEGORIES, Category
 from ..domain.money import fmt2
 from ..domain.rates import Rate, RateTable
+from ..domain.trips import OSLO
 from ..errors import InvalidRequest, PowerOfficeUnavailableError, PrivilegesMissingError
 from ..poweroffice import PowerOfficeError, PrivilegesMissing
 from ..records import ScheduleSetting
@@ -16,12 +18,21 @@ from .services import Services
 
 def get_codes(services: Services, tenant_id: str) -> dict[str, Any]:
     codes = services.store.tenants.get_codes(tenant_id)
-    return {"codes": {category.value: codes.get(category) for category in ALL_CATEGORIES}}
+    return {
+        "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
+        "taxable_excess": services.store.tenants.get_taxable_excess_code(tenant_id),
+    }
 
 
-def put_codes(services: Services, tenant_id: str, codes: Mapping[Category, str | None], user: str) -> dict[str, Any]:
+def put_codes(
+    services: Services,
+    tenant_id: str,
+    codes: Mapping[Category, str | None],
+    user: str,
+    taxable_excess: str | None = None,
+) -> dict[str, Any]:
     cleaned = {category: (codes.get(category) or None) for category in ALL_CATEGORIES}
-    services.store.tenants.put_codes(tenant_id, cleaned, user)
+    services.store.tenants.put_codes(tenant_id, cleaned, user, taxable_excess or None)
     return get_codes(services, tenant_id)
 
 
@@ -48,27 +59,86 @@ def list_pay_items(services: Services, tenant_id: str) -> dict[str, Any]:
     }
 
 
+def _entries(table: RateTable) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": rate.category.value,
+            "valid_from": rate.valid_from.isoformat(),
+            "valid_to": rate.valid_to.isoformat() if rate.valid_to else None,
+            "rate": fmt2(rate.rate),
+        }
+        for rate in table.entries()
+    ]
+
+
 def get_rates(services: Services, tenant_id: str) -> dict[str, Any]:
+    """The rate tables, the rates in force today and, from December, next year's rates that are missing."""
     table = services.store.tenants.get_rates(tenant_id)
+    tax_free = services.store.tenants.get_tax_free_rates(tenant_id)
+    today = services.clock().astimezone(OSLO).date()
+    in_force = []
+    for category in sorted(DISTANCE_CATEGORIES, key=list(Category).index):
+        rate, free = table.find(category, today), tax_free.find(category, today)
+        in_force.append(
+            {
+                "category": category.value,
+                "rate": fmt2(rate.rate) if rate else None,
+                "valid_from": rate.valid_from.isoformat() if rate else None,
+                "valid_to": rate.valid_to.isoformat() if rate and rate.valid_to else None,
+                "tax_free_rate": fmt2(free.rate) if free else None,
+            }
+        )
+    warnings = []
+    if today.month == 12:
+        next_year = today.year + 1
+        first, last = date(next_year, 1, 1), date(next_year, 12, 31)
+        missing = table.uncovered(first, last)
+        missing_free = tax_free.uncovered(first, last)
+        if missing or missing_free:
+            warnings.append(
+                {
+                    "code": "NEXT_YEAR_RATES_MISSING",
+                    "severity": "warning",
+                    "message": f"The rates for {next_year} are missing; trips from 1 January {next_year} cannot be "
+                    "exported until they are added.",
+                    "params": {
+                        "year": next_year,
+                        "categories": [category.value for category in missing],
+                        "tax_free_categories": [category.value for category in missing_free],
+                    },
+                }
+            )
     return {
-        "rates": [
-            {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": fmt2(rate.rate)}
-            for rate in table.entries()
-        ]
+        "rates": _entries(table),
+        "tax_free_rates": _entries(tax_free),
+        "today": today.isoformat(),
+        "in_force": in_force,
+        "warnings": warnings,
     }
 
 
-def put_rates(services: Services, tenant_id: str, rates: list[Rate], user: str) -> dict[str, Any]:
+def _table(rates: list[Rate], name: str) -> RateTable:
+    label = "tax-free " if name == "tax_free" else ""
     try:
-        table = RateTable(rates)
+        table = RateTable(rates, table=name)
     except ValueError as error:
-        raise InvalidRequest(str(error)) from None
+        raise InvalidRequest(f"{label}{error}") from None
     missing = table.missing_categories()
     if missing:
         raise InvalidRequest(
-            "every km category needs at least one rate; missing: " + ", ".join(sorted(category.value for category in missing))
+            f"every km category needs at least one {label}rate; missing: "
+            + ", ".join(sorted(category.value for category in missing))
         )
-    services.store.tenants.put_rates(tenant_id, table, user)
+    return table
+
+
+def put_rates(
+    services: Services, tenant_id: str, rates: list[Rate], user: str, tax_free: list[Rate] | None = None
+) -> dict[str, Any]:
+    """Replace the rate table (and the tax-free table when given; the stored or default one stays otherwise)."""
+    table = _table(rates, "paid")
+    tax_free_table = _table(tax_free, "tax_free") if tax_free is not None else services.store.tenants.get_tax_free_rates(tenant_id)
+    services.store.tenants.put_rates(tenant_id, table, user, tax_free_table)
     return get_rates(services, tenant_id)
 
 

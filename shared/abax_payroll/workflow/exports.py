@@ -67,19 +67,35 @@ def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
 
 
 def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of the lines, with the tax-free and the taxable part, in all and per employee."""
     by_employee: dict[str, Any] = {}
-    total = ZERO
+    total, tax_free = ZERO, ZERO
     for line in lines:
         amount = Decimal(line["amount"])
+        free = Decimal(line.get("tax_free_amount") or line["amount"])
         total += amount
+        tax_free += free
         entry = by_employee.setdefault(
-            line["employee_number"], {"employee_number": line["employee_number"], "employee_name": line["employee_name"], "amount": ZERO}
+            line["employee_number"],
+            {"employee_number": line["employee_number"], "employee_name": line["employee_name"], "amount": ZERO, "tax_free": ZERO},
         )
         entry["amount"] += amount
+        entry["tax_free"] += free
     return {
         "lines": len(lines),
         "amount": fmt2(total),
-        "employees": [{**entry, "amount": fmt2(entry["amount"])} for entry in by_employee.values()],
+        "tax_free_amount": fmt2(tax_free),
+        "taxable_amount": fmt2(total - tax_free),
+        "employees": [
+            {
+                "employee_number": entry["employee_number"],
+                "employee_name": entry["employee_name"],
+                "amount": fmt2(entry["amount"]),
+                "tax_free_amount": fmt2(entry["tax_free"]),
+                "taxable_amount": fmt2(entry["amount"] - entry["tax_free"]),
+            }
+            for entry in by_employee.values()
+        ],
     }
 
 
@@ -168,6 +184,8 @@ def summary(record: ExportRecord) -> dict[str, Any]:
         "line_count": record.line_count,
         "lines_pushed": record.lines_pushed,
         "total_amount": record.total_amount,
+        "tax_free_amount": record.tax_free_amount,
+        "taxable_amount": record.taxable_amount,
         "created_at": record.created_at,
         "created_by": record.created_by,
         "finished_at": record.finished_at,
@@ -192,6 +210,16 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
                 "rate": line.rate,
                 "amount": line.amount,
                 "trip_count": line.trip_count,
+                "first_date": line.first_date,
+                "last_date": line.last_date,
+                "kind": line.kind,
+                "tax_free_rate": line.tax_free_rate,
+                "tax_free_amount": line.tax_free_amount or line.amount,
+                "taxable_amount": line.taxable_amount or "0.00",
+                "paid_rate": line.paid_rate,
+                "pay_item_rate": line.pay_item_rate,
+                "warnings": line.warnings,
+                "comment": line.comment,
                 "external_import_reference": line.ref,
                 "salary_line_id": line.salary_line_id,
             }

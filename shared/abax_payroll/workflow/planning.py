@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
@@ -58,7 +59,9 @@ def prepare_plan(
     """
     store = services.store
     codes = store.tenants.get_codes(tenant_id)
+    taxable_excess = store.tenants.get_taxable_excess_code(tenant_id)
     rates = store.tenants.get_rates(tenant_id)
+    tax_free = store.tenants.get_tax_free_rates(tenant_id)
     try:
         with services.abax_for(tenant_id) as abax:
             batch = fetch_trips(abax, period)
@@ -70,7 +73,7 @@ def prepare_plan(
     if lookups is not None:
         pay_items, employees = lookups
     else:
-        pay_items, employees = _look_up(services, tenant_id, codes, batch.trips, poweroffice)
+        pay_items, employees = _look_up(services, tenant_id, codes, batch.trips, poweroffice, taxable_excess)
     plan = plan_export(
         batch.trips,
         period,
@@ -81,6 +84,8 @@ def prepare_plan(
         exported_trips=exported,
         data_problems=batch.problems,
         logbook_ids=logbook_ids,
+        tax_free=tax_free,
+        taxable_excess_code=taxable_excess,
     )
     return PreparedPlan(plan, pay_items, employees, codes)
 
@@ -91,11 +96,12 @@ def _look_up(
     codes: dict[Category, str | None],
     trips: Iterable[Trip],
     poweroffice: PowerOfficeClient | None,
+    taxable_excess: str | None = None,
 ) -> tuple[dict[str, PayItem], dict[str, Employee]]:
     """The configured pay items and the drivers' employees, as PowerOffice Go knows them."""
     client = poweroffice or services.poweroffice_for(tenant_id)
     try:
-        configured = sorted({code for code in codes.values() if code})
+        configured = sorted({code for code in [*codes.values(), taxable_excess] if code})
         pay_items = client.pay_items_by_codes(configured) if configured else {}
         numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
         employees = client.employees_by_numbers(numbers) if numbers else {}
@@ -113,13 +119,19 @@ def lookups_to_json(prepared: PreparedPlan) -> dict[str, Any]:
     """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need)."""
     numbers = {logbook.driver.employee_number for logbook in prepared.plan.logbooks}
     return {
-        "pay_items": {code: asdict(item) for code, item in prepared.pay_items.items()},
+        "pay_items": {
+            code: {**asdict(item), "rate": None if item.rate is None else str(item.rate)}
+            for code, item in prepared.pay_items.items()
+        },
         "employees": {number: asdict(e) for number, e in prepared.employees.items() if number in numbers},
     }
 
 
 def lookups_from_json(data: dict[str, Any]) -> tuple[dict[str, PayItem], dict[str, Employee]]:
     return (
-        {code: PayItem(**item) for code, item in data["pay_items"].items()},
+        {
+            code: PayItem(**{**item, "rate": None if item.get("rate") is None else Decimal(item["rate"])})
+            for code, item in data["pay_items"].items()
+        },
         {number: Employee(**employee) for number, employee in data["employees"].items()},
     )

@@ -125,6 +125,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
         trips_by_month[logbook.month] += [trip.trip_id for trip in logbook.trips]
     services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
     total = sum((Decimal(line.amount) for line in lines), ZERO)
+    tax_free = sum((Decimal(line.tax_free_amount or line.amount) for line in lines), ZERO)
     services.store.exports.update_export(
         tenant_id,
         export_id,
@@ -135,6 +136,9 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             "line_count": len(lines),
             "chunk_count": len(chunks),
             "total_amount": fmt2(total),
+            "tax_free_amount": fmt2(tax_free),
+            "taxable_amount": fmt2(total - tax_free),
+            "problems": [warning.to_dict() for warning in plan.warnings],  # errors stopped it in Validate
             "ledger_months": sorted(trips_by_month),
         },
     )

@@ -1,0 +1,326 @@
+"""The payroll rules a Norwegian payroll department signs off (issue 14), each with figures computed by hand.
+
+Sources: the state rates and Skatteetaten's tax-free rates 2024-2026 (own car 4.90 / 5.00 / 5.30, tax-free 3.50,
+supplements 1.00), Skatteetaten's one supplement for equipment and material, skattebetalingsforskriften
+§ 5-6-12 (passengers' names), and PowerOffice Go's ProcessingType descriptions (a line's Rate overrides a
+fixed-rate pay item's own rate; ReportingZeroAsQuantity reports 0 km).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from abax_payroll.domain import problems as codes
+from abax_payroll.domain.categories import Category
+from abax_payroll.domain.lines import TAXABLE_EXCESS, group_lines, nok
+from abax_payroll.domain.logbooks import build_logbooks
+from abax_payroll.domain.payroll import PayItem
+from abax_payroll.domain.period import Period
+from abax_payroll.domain.plan import plan_export
+from abax_payroll.domain.rates import Rate, RateMissing, RateTable
+
+D = Decimal
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+WINTER = Period(date(2026, 12, 1), date(2027, 1, 31))
+
+WITHHOLDING = PayItem("p-710", "710", "Kilometergodtgjørelse", True, "QuantityAndRateSubjectToWithholdingTax")
+PLAIN_KM = PayItem("p-710", "710", "Kilometergodtgjørelse", True, "QuantityAndRate")
+SUPPLEMENTS = PayItem("p-711", "711", "Tillegg", True, "QuantityAndRate")
+TAXABLE = PayItem("p-716", "716", "Skattepliktig km-godtgjørelse", True, "QuantityAndRate")
+TAXABLE_AMOUNT = PayItem("p-717", "717", "Skattepliktig del", True, "FixedAmount")
+
+
+def _codes(**overrides: str | None) -> dict[Category, str | None]:
+    codes = {category: None for category in Category}
+    codes.update({Category.MILEAGE: "710", Category.PASSENGER: "711", Category.TRAILER: "711",
+                  Category.FOREST_ROAD: "711", Category.HEAVY_LOAD: "711"})  # fmt: skip
+    codes.update({Category(name): value for name, value in overrides.items()})
+    return codes
+
+
+def _plan(trips, pay_items, domain_employees, period=OCTOBER, codes=None, rates=None, tax_free=None, excess=None):
+    return plan_export(
+        trips,
+        period,
+        codes or _codes(),
+        rates or RateTable.default(),
+        pay_items,
+        domain_employees,
+        tax_free=tax_free,
+        taxable_excess_code=excess,
+    )
+
+
+# ---- 1. rates have years ----------------------------------------------------------------------------------
+
+
+def test_each_default_state_rate_covers_its_own_year_only():
+    rates = RateTable.default()
+    assert rates.rate_for(Category.MILEAGE, date(2024, 12, 31)) == D("4.90")
+    assert rates.rate_for(Category.MILEAGE, date(2025, 1, 1)) == D("5.00")
+    assert rates.rate_for(Category.MILEAGE, date(2026, 12, 31)) == D("5.30")
+    assert rates.rate_for(Category.HEAVY_LOAD, date(2026, 12, 31)) == D("1.00")
+    for category in (Category.MILEAGE, Category.PASSENGER, Category.TRAILER):
+        with pytest.raises(RateMissing):  # the 2027 gap: 5.30 does not carry on into a year not agreed
+            rates.rate_for(category, date(2027, 1, 1))
+    tax_free = RateTable.default_tax_free()
+    assert tax_free.rate_for(Category.MILEAGE, date(2024, 1, 1)) == D("3.50")
+    assert tax_free.rate_for(Category.MILEAGE, date(2026, 12, 31)) == D("3.50")
+    assert tax_free.rate_for(Category.PASSENGER, date(2026, 6, 1)) == D("1.00")
+    with pytest.raises(RateMissing):
+        tax_free.rate_for(Category.MILEAGE, date(2027, 1, 1))
+
+
+def test_a_rate_without_an_end_lasts_until_the_next_and_overlaps_are_refused():
+    open_ended = RateTable([Rate(Category.MILEAGE, date(2026, 1, 1), D("5.30"))])
+    assert open_ended.rate_for(Category.MILEAGE, date(2030, 6, 1)) == D("5.30")
+    with pytest.raises(ValueError, match="cover 2026-06-01"):
+        RateTable(
+            [
+                Rate(Category.MILEAGE, date(2026, 1, 1), D("5.30"), date(2026, 12, 31)),
+                Rate(Category.MILEAGE, date(2026, 6, 1), D("5.50")),
+            ]
+        )
+    with pytest.raises(ValueError, match="ends before it starts"):
+        RateTable([Rate(Category.MILEAGE, date(2026, 2, 1), D("5.30"), date(2026, 1, 31))])
+
+
+def test_next_year_uncovered_names_the_categories_still_without_a_rate():
+    first, last = date(2027, 1, 1), date(2027, 12, 31)
+    assert RateTable.default().uncovered(first, last) == [
+        Category.MILEAGE, Category.PASSENGER, Category.TRAILER, Category.FOREST_ROAD, Category.HEAVY_LOAD
+    ]  # fmt: skip
+    with_2027 = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, first, D("5.50"), last)])
+    assert Category.MILEAGE not in with_2027.uncovered(first, last)
+    half_year = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, first, D("5.50"), date(2027, 6, 30))])
+    assert Category.MILEAGE in half_year.uncovered(first, last)
+
+
+def test_trips_in_the_2027_gap_are_a_blocking_rate_missing_naming_category_and_dates(domain_trip, domain_employees):
+    trips = [
+        domain_trip("t-1", started="2026-12-30T08:00:00Z", km="20"),
+        domain_trip("t-2", started="2027-01-04T08:00:00Z", km="30"),
+        domain_trip("t-3", started="2027-01-15T08:00:00Z", km="40"),
+    ]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees, period=WINTER)
+    assert not plan.ready
+    (missing,) = [problem for problem in plan.problems if problem.code == codes.RATE_MISSING]
+    assert missing.severity == "error"
+    assert [(item["table"], item["category"], item["from"], item["to"], item["dates"]) for item in missing.items] == [
+        ("paid", "mileage", "2027-01-04", "2027-01-15", ["2027-01-04", "2027-01-15"]),
+        ("tax_free", "mileage", "2027-01-04", "2027-01-15", ["2027-01-04", "2027-01-15"]),
+    ]
+    assert "mileage 2027-01-04 to 2027-01-15" in missing.message
+
+
+def test_new_year_splits_lines_with_their_own_dates_rates_and_tax_split(domain_trip, domain_employees):
+    year_2027 = (date(2027, 1, 1), date(2027, 12, 31))
+    rates = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, *year_2027[:1], D("5.50"), year_2027[1])])
+    tax_free = RateTable(
+        [*RateTable.default_tax_free().entries(), Rate(Category.MILEAGE, year_2027[0], D("3.50"), year_2027[1])],
+        table="tax_free",
+    )
+    trips = [
+        domain_trip("t-1", started="2026-12-03T08:00:00Z", km="60"),
+        domain_trip("t-2", started="2026-12-31T09:00:00Z", km="40"),  # 31 Dec in Oslo: 5.30
+        domain_trip("t-3", started="2026-12-31T23:30:00Z", km="25.5"),  # 1 Jan 00:30 in Oslo: 5.50
+        domain_trip("t-4", started="2027-01-03T08:00:00Z", km="14.5"),
+    ]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees, WINTER, rates=rates, tax_free=tax_free)
+    assert plan.ready, plan.problems
+    summary = [
+        (line.rate, line.quantity, line.amount, line.tax_free_amount, line.taxable_amount, line.first_date, line.last_date)
+        for line in plan.lines
+    ]
+    assert summary == [
+        # 100 km x 5.30 = 530.00; tax-free 100 x 3.50 = 350.00; taxable 530.00 - 350.00 = 180.00
+        (D("5.30"), D("100.00"), D("530.00"), D("350.00"), D("180.00"), date(2026, 12, 3), date(2026, 12, 31)),
+        # 40 km x 5.50 = 220.00; tax-free 40 x 3.50 = 140.00; taxable 80.00
+        (D("5.50"), D("40.00"), D("220.00"), D("140.00"), D("80.00"), date(2027, 1, 1), date(2027, 1, 3)),
+    ]
+    assert plan.lines[0].comment() == "ABAX Kilometergodtgjørelse 03.12.2026-31.12.2026: 100,00 km à 5,30, 2 turer"
+    assert plan.lines[1].comment() == "ABAX Kilometergodtgjørelse 01.01.2027-03.01.2027: 40,00 km à 5,50, 2 turer"
+
+
+# ---- 2. Go pays what the preview shows ---------------------------------------------------------------------
+
+
+def test_a_fixed_rate_pay_item_gets_the_rate_and_the_preview_says_its_own_rate_differs(domain_trip, domain_employees):
+    fixed = PayItem("p-718", "718", "Passasjertillegg fast sats", True, "QuantityAndFixedRate", D("0.80"))
+    trips = [domain_trip("t-1", km="50", extras={"passenger_km": "50", "passenger_names": ("Kari Hansen", "Per Olsen")})]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS, "718": fixed}, domain_employees,
+                 codes=_codes(passenger="718"))  # fmt: skip
+    assert plan.ready, plan.problems
+    (passenger,) = [line for line in plan.lines if line.pay_item_code == "718"]
+    # 50 km x 2 named passengers = 100 passenger-km x 1.00 = 100.00; the pay item alone would pay 0.80 = 80.00
+    assert (passenger.quantity, passenger.rate, passenger.amount) == (D("100.00"), D("1.00"), D("100.00"))
+    assert passenger.post_fields(fixed) == {"Quantity": D("100.00"), "Rate": D("1.00")}
+    assert passenger.pay_item_rate == D("0.80")
+    (note,) = [problem for problem in plan.problems if problem.code == codes.PAY_ITEM_RATE_OVERRIDDEN]
+    assert note.severity == "warning"
+    assert note.items == [{"code": "718", "pay_item_rate": "0.80", "rate": "1.00", "employees": ["1001"]}]
+
+
+def test_a_fixed_rate_pay_item_whose_own_rate_is_the_table_rate_has_no_note(domain_trip, domain_employees):
+    fixed = PayItem("p-718", "718", "Passasjertillegg fast sats", True, "QuantityAndFixedRate", D("1.00"))
+    trips = [domain_trip("t-1", km="50", extras={"passenger_km": "50", "passenger_names": ("Kari Hansen",)})]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS, "718": fixed}, domain_employees, codes=_codes(passenger="718"))
+    assert plan.ready and codes.PAY_ITEM_RATE_OVERRIDDEN not in [problem.code for problem in plan.problems]
+
+
+@pytest.mark.parametrize(
+    "processing_type", ["QuantityAndRateReportingZeroAsQuantity", "QuantityAndFixedRateReportingZeroAsQuantity"]
+)
+def test_pay_items_reporting_zero_km_do_not_fit_a_km_category(domain_trip, domain_employees, processing_type):
+    zero = PayItem("p-719", "719", "Km (rapporterer 0)", True, processing_type, D("5.30"))
+    plan = _plan([domain_trip("t-1", km="10")], {"719": zero, "711": SUPPLEMENTS}, domain_employees,
+                 codes=_codes(mileage="719"))  # fmt: skip
+    (problem,) = [problem for problem in plan.problems if problem.code == codes.PAY_ITEM_INCOMPATIBLE]
+    assert problem.items[0]["code"] == "719" and "reports 0 as the quantity" in problem.items[0]["reason"]
+    assert not plan.ready
+
+
+# ---- 3. tax: the taxable excess is withheld ----------------------------------------------------------------
+
+
+def test_a_withholding_pay_item_takes_the_whole_line_and_go_splits_it(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="118.2"), domain_trip("t-2", started="2026-10-20T08:00:00Z", km="200")]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    assert plan.ready, plan.problems
+    (line,) = plan.lines
+    # 318.20 km x 5.30 = 1686.46; tax-free 318.20 x 3.50 = 1113.70; taxable 1686.46 - 1113.70 = 572.76
+    assert (line.amount, line.tax_free_amount, line.taxable_amount) == (D("1686.46"), D("1113.70"), D("572.76"))
+    assert line.post_fields(WITHHOLDING) == {"Quantity": D("318.20"), "Rate": D("5.30")}
+    assert line.comment() == "ABAX Kilometergodtgjørelse 02.10.2026-20.10.2026: 318,20 km à 5,30, 2 turer"
+    assert line.to_dict()["tax_free_amount"] == "1113.70" and line.to_dict()["taxable_amount"] == "572.76"
+
+
+def test_a_separate_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="33.33")]
+    pay_items = {"710": PLAIN_KM, "711": SUPPLEMENTS, "716": TAXABLE}
+    plan = _plan(trips, pay_items, domain_employees, excess="716")
+    assert plan.ready, plan.problems
+    free, excess = plan.lines
+    # 33.33 km x 3.50 = 116.655 -> 116.66 tax-free; 33.33 x (5.30 - 3.50 = 1.80) = 59.994 -> 59.99 taxable
+    assert (free.pay_item_code, free.quantity, free.rate, free.amount) == ("710", D("33.33"), D("3.50"), D("116.66"))
+    assert (free.tax_free_amount, free.taxable_amount) == (D("116.66"), D("0.00"))
+    assert (excess.pay_item_code, excess.kind, excess.quantity, excess.rate, excess.amount) == (
+        "716", TAXABLE_EXCESS, D("33.33"), D("1.80"), D("59.99")
+    )  # fmt: skip
+    assert (excess.tax_free_amount, excess.taxable_amount) == (D("0.00"), D("59.99"))
+    assert free.post_fields(PLAIN_KM) == {"Quantity": D("33.33"), "Rate": D("3.50")}
+    assert excess.post_fields(TAXABLE) == {"Quantity": D("33.33"), "Rate": D("1.80")}
+    assert free.comment() == "ABAX Kilometergodtgjørelse, trekkfri del 02.10.2026: 33,33 km à 3,50 (av 5,30), 1 tur"
+    assert excess.comment() == (
+        "ABAX Kilometergodtgjørelse, skattepliktig del 02.10.2026: 33,33 km à 1,80 (5,30 - 3,50 trekkfritt), 1 tur"
+    )
+    references = {free.external_import_reference("e"), excess.external_import_reference("e")}
+    assert len(references) == 2
+
+
+def test_the_taxable_excess_on_an_amount_pay_item_is_sent_as_an_amount(domain_trip, domain_employees):
+    plan = _plan([domain_trip("t-1", km="100")], {"710": PLAIN_KM, "717": TAXABLE_AMOUNT}, domain_employees,
+                 excess="717")  # fmt: skip
+    (excess,) = [line for line in plan.lines if line.kind == TAXABLE_EXCESS]
+    assert excess.post_fields(TAXABLE_AMOUNT) == {"Amount": D("180.00")}  # 100 km x 1.80
+
+
+def test_a_km_line_above_the_tax_free_rate_with_nothing_to_withhold_is_blocked(domain_trip, domain_employees):
+    fixed = PayItem("p-715", "715", "Km fast sats", True, "QuantityAndFixedRate", D("5.30"))
+    plan = _plan([domain_trip("t-1", km="100")], {"715": fixed, "711": SUPPLEMENTS}, domain_employees,
+                 codes=_codes(mileage="715"))  # fmt: skip
+    assert not plan.ready
+    (problem,) = [problem for problem in plan.problems if problem.code == codes.TAXABLE_EXCESS_NOT_HANDLED]
+    assert problem.severity == "error"
+    (item,) = problem.items
+    assert (item["code"], item["rates"], item["tax_free_rates"], item["taxable_amount"]) == ("715", ["5.30"], ["3.50"], "180.00")
+    assert "QuantityAndRateSubjectToWithholdingTax" in item["fix"] and "taxable excess" in item["fix"]
+
+
+def test_supplements_at_the_state_rate_are_tax_free(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="80", extras={"passenger_km": "80", "passenger_names": ("Kari Hansen",)})]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    (supplement,) = [line for line in plan.lines if line.pay_item_code == "711"]
+    assert (supplement.amount, supplement.tax_free_amount, supplement.taxable_amount) == (D("80.00"), D("80.00"), D("0.00"))
+
+
+# ---- 4. supplements are bounded by the trip ---------------------------------------------------------------
+
+
+def test_stacked_equipment_supplements_are_paid_once_per_driven_km(domain_trip):
+    trip = domain_trip("t-1", km="40", extras={"trailer_km": "30", "heavy_load_km": "30"})
+    quantities = trip.quantities()
+    # 30 km trailer, then heavy load on the 10 km left: 40 km of equipment on a 40 km trip, not 60
+    assert (quantities[Category.TRAILER], quantities[Category.HEAVY_LOAD]) == (D("30"), D("10"))
+    assert trip.capped_supplements() == [(Category.HEAVY_LOAD, D("30"), D("10"))]
+    stacked = domain_trip("t-2", km="40", extras={"trailer_km": "25", "caravan_km": "25", "heavy_load_km": "20"})
+    assert stacked.quantities()[Category.TRAILER] == D("40")  # 25 + 25 = 50 capped at 40
+    assert Category.HEAVY_LOAD not in stacked.quantities()  # no km left
+
+
+def test_no_supplement_covers_more_km_than_the_trip(domain_trip):
+    trip = domain_trip(
+        "t-1", km="40", extras={"passenger_km": "60", "passenger_names": ("Kari Hansen", "Per Olsen"), "bad_road_km": "55"}
+    )
+    # passenger: 40 km x 2 passengers = 80 passenger-km (not 60 x 2 = 120); forest road 40 (not 55)
+    assert trip.quantities()[Category.PASSENGER] == D("80")
+    assert trip.quantities()[Category.FOREST_ROAD] == D("40")
+
+
+def test_capped_supplements_make_the_line_and_a_warning_in_the_preview(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="40", extras={"trailer_km": "30", "heavy_load_km": "30"})]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    assert plan.ready
+    (supplement,) = [line for line in plan.lines if line.pay_item_code == "711"]
+    assert (supplement.quantity, supplement.amount) == (D("40.00"), D("40.00"))  # 40 km x 1.00, not 60.00
+    (capped,) = [problem for problem in plan.problems if problem.code == codes.SUPPLEMENT_CAPPED]
+    assert capped.severity == "warning"
+    assert [(i["trip_id"], i["category"], i["claimed_km"], i["paid_km"], i["distance_km"]) for i in capped.items] == [
+        ("t-1", "heavy_load", "30.00", "10.00", "40.00")
+    ]
+
+
+# ---- 5. severity and passenger names --------------------------------------------------------------------
+
+
+def test_passenger_km_without_names_is_a_warning_on_the_line_not_a_block(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="30", extras={"passenger_km": "30"})]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    assert plan.ready
+    assert plan.errors == []
+    (warning,) = plan.warnings
+    assert warning.code == codes.PASSENGER_NAMES_MISSING
+    assert warning.to_dict()["severity"] == "warning"
+    assert warning.items[0]["trip_id"] == "t-1" and warning.items[0]["passenger_km"] == "30.00"
+    (passenger,) = [line for line in plan.lines if line.pay_item_code == "711"]
+    assert passenger.warnings == (codes.PASSENGER_NAMES_MISSING,)
+    assert passenger.to_dict()["warnings"] == ["PASSENGER_NAMES_MISSING"]
+
+
+def test_errors_carry_their_severity():
+    problem = codes.Problem(codes.EMPLOYEE_NOT_FOUND, "x", [])
+    assert problem.to_dict()["severity"] == "error" and problem.blocking
+    assert codes.Problem.from_dict({"code": "X", "message": "m"}).severity == "error"  # records from before
+
+
+# ---- 6. the line as the employee reads it -----------------------------------------------------------------
+
+
+def test_norwegian_number_format():
+    assert nok(D("318.2")) == "318,20"
+    assert nok(D("1686.455")) == "1 686,46"
+    assert nok(D("1234567.5")) == "1 234 567,50"
+    assert nok(D("0")) == "0,00"
+
+
+def test_outlay_comment_in_norwegian_with_the_lines_own_dates(domain_trip, domain_codes):
+    trips = [
+        domain_trip("t-1", started="2026-10-05T08:00:00Z", expenses={"ferry": "1184.5"}),
+        domain_trip("t-2", started="2026-10-19T08:00:00Z", expenses={"ferry": "100"}),
+    ]
+    (ferry,) = [line for line in group_lines(build_logbooks(trips, OCTOBER), domain_codes, RateTable.default(), OCTOBER)
+                if line.pay_item_code == "722"]  # fmt: skip
+    assert ferry.comment() == "ABAX Ferje 05.10.2026-19.10.2026: 1 284,50 kr, 2 turer"
