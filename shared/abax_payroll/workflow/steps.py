@@ -73,7 +73,7 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     except SourceUnavailable:
         raise
     except PayrollError as error:
-        problems = [{"code": error.code, "message": error.detail, "items": []}]
+        problems = [{"code": error.code, "severity": "error", "message": error.detail, "items": []}]
         services.store.exports.finish_export(tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems})
         raise ExportValidationFailed(error.detail) from None
     plan = prepared.plan
