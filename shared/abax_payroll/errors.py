@@ -1,4 +1,10 @@
-"""Domain errors with stable names: the state machine catches them by name, the API maps them to problem+json."""
+"""Every exception of the library, in three kinds, each name used once.
+
+- Problems a user can act on (`PayrollError`): the API answers them as problem+json with a stable `code`.
+- Errors of the state machine's steps: their class names are the ASL's ErrorEquals.
+- Failures of the systems we call (`PowerOfficeError`, `AbaxError`): what PowerOffice Go or ABAX did; the
+  use cases turn them into problems with words for the user.
+"""
 
 from __future__ import annotations
 
@@ -26,19 +32,19 @@ class IntegrationInactive(PayrollError):
     code, status, title = "INTEGRATION_INACTIVE", 409, "PowerOffice Go integration is not active"
 
 
-class ClientKeyRejectedError(PayrollError):
+class ClientKeyNotAccepted(PayrollError):
     code, status, title = "CLIENT_KEY_REJECTED", 400, "PowerOffice Go rejected the client key"
 
 
-class PrivilegesMissingError(PayrollError):
+class PowerOfficeAccessDenied(PayrollError):
     code, status, title = "POWEROFFICE_PRIVILEGES_MISSING", 403, "PowerOffice Go privileges missing"
 
 
-class PowerOfficeUnavailableError(PayrollError):
+class PowerOfficeNotAnswering(PayrollError):
     code, status, title = "POWEROFFICE_UNAVAILABLE", 502, "PowerOffice Go did not answer"
 
 
-class AbaxUnavailableError(PayrollError):
+class AbaxNotAnswering(PayrollError):
     code, status, title = "ABAX_UNAVAILABLE", 502, "ABAX did not answer"
 
 
@@ -48,10 +54,6 @@ class ExportInProgress(PayrollError):
 
 class AlreadyExported(PayrollError):
     code, status, title = "ALREADY_EXPORTED", 409, "Trips already exported"
-
-
-class ExportNotReady(PayrollError):
-    code, status, title = "VALIDATION_FAILED", 422, "The export cannot start"
 
 
 class InvalidRequest(PayrollError):
@@ -77,3 +79,101 @@ class SourceUnavailable(Exception):
 
 class SourceChanged(Exception):
     """The logbooks changed between validation and grouping; the export must be started again."""
+
+
+# ---- failures of PowerOffice Go ---------------------------------------------------------------------
+class PowerOfficeError(Exception):
+    """Any failure talking to PowerOffice Go; `status`, `title`, `detail` come from its ProblemDetails."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Picklable with its fields (Lambda error payloads, multiprocessing) despite keyword-only arguments.
+        return (_rebuild, (type(self), self.message, self.status, self.title, self.detail))
+
+
+def _rebuild(
+    cls: type[PowerOfficeError], message: str, status: int | None, title: str | None, detail: str | None
+) -> PowerOfficeError:
+    return cls(message, status=status, title=title, detail=detail)
+
+
+class ClientKeyRejected(PowerOfficeError):
+    """The token endpoint does not know this client key (wrong key, or a demo/production mix)."""
+
+
+class AuthenticationFailed(PowerOfficeError):
+    """PowerOffice Go refused our credentials even with a fresh token (or refused the subscription key)."""
+
+
+class PrivilegesMissing(PowerOfficeError):
+    """403: the client lacks the Payroll module, or the integration lacks a privilege on this client."""
+
+
+class SalaryLineRejected(PowerOfficeError):
+    """PowerOffice Go refused to create a salary line (unknown employee, inactive pay item, ...)."""
+
+
+class SalaryLineLocked(PowerOfficeError):
+    """409 on delete: the line was already taken into a payroll and cannot be removed through the API."""
+
+    def __init__(self, salary_line_id: int, *, title: str | None = None, detail: str | None = None) -> None:
+        super().__init__(
+            f"Salary line {salary_line_id} is locked in PowerOffice Go (already taken into a payroll) "
+            "and cannot be deleted",
+            status=409,
+            title=title,
+            detail=detail,
+        )
+        self.salary_line_id = salary_line_id
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_locked, (self.salary_line_id, self.title, self.detail))
+
+
+def _rebuild_locked(salary_line_id: int, title: str | None, detail: str | None) -> SalaryLineLocked:
+    return SalaryLineLocked(salary_line_id, title=title, detail=detail)
+
+
+class RateLimited(PowerOfficeError):
+    """PowerOffice Go kept answering 429 for longer than the client's rate-limit budget."""
+
+
+class PowerOfficeUnavailable(PowerOfficeError):
+    """5xx answers, timeouts or connection errors persisted through every retry."""
+
+
+# ---- failures of ABAX -------------------------------------------------------------------------------
+class AbaxError(Exception):
+    """Talking to ABAX failed; the message never holds a secret."""
+
+
+class AbaxUnavailable(AbaxError):
+    """ABAX kept failing (5xx, timeouts, rate limit) after every attempt."""
+
+
+class AbaxAuthFailed(AbaxError):
+    """ABAX refused the client credentials or the token."""
+
+
+class AbaxRequestRejected(AbaxError):
+    """ABAX answered 4xx to a request this client built: a bug or an API change, not worth retrying."""
+
+    def __init__(self, message: str, status_code: int):
+        super().__init__(message)
+        self.status_code = status_code

@@ -1,7 +1,8 @@
 """ABAX Open API: the HTTP client and the adapter that turns its trips into domain trips."""
 
+from ..errors import AbaxAuthFailed, AbaxError, AbaxRequestRejected, AbaxUnavailable
 from .adapter import TripBatch, fetch_trips, to_trips
-from .client import AbaxAuthFailed, AbaxClient, AbaxError, AbaxRequestRejected, AbaxUnavailable
+from .client import AbaxClient
 
 __all__ = [
     "AbaxAuthFailed",

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ..domain.period import Period
+from ..errors import AbaxAuthFailed, AbaxError, AbaxRequestRejected, AbaxUnavailable
 from ..tls import tls_context
 
 logger = logging.getLogger(__name__)
@@ -30,26 +31,6 @@ EDGE_DAYS = 1
 TOKEN_MARGIN_S = 60.0  # renew the token this long before it expires
 MAX_WAIT_S = 120.0  # never trust a rate-limit header to park us longer than this
 MIN_RATE_LIMIT_WAIT_S = 1.0
-
-
-class AbaxError(Exception):
-    """Talking to ABAX failed; the message never holds a secret."""
-
-
-class AbaxUnavailable(AbaxError):
-    """ABAX kept failing (5xx, timeouts, rate limit) after every attempt."""
-
-
-class AbaxAuthFailed(AbaxError):
-    """ABAX refused the client credentials or the token."""
-
-
-class AbaxRequestRejected(AbaxError):
-    """ABAX answered 4xx to a request this client built: a bug or an API change, not worth retrying."""
-
-    def __init__(self, message: str, status_code: int):
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class AbaxClient:

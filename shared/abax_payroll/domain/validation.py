@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from . import problems as codes_
@@ -167,14 +166,6 @@ def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category,
             items,
         )
     ]
-
-
-def total_by_category(logbooks: Iterable[Logbook]) -> dict[Category, Decimal]:
-    totals: dict[Category, Decimal] = defaultdict(lambda: ZERO)
-    for logbook in logbooks:
-        for category, value in logbook.totals().items():
-            totals[category] += value
-    return dict(totals)
 
 
 def check_trip_documentation(logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]) -> list[Problem]:

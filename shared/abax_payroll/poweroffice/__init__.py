@@ -1,14 +1,6 @@
 """The PowerOffice Go v2 client: auth, employees, pay items, salary lines, with typed DTOs and named errors."""
 
-from .client import PowerOfficeClient, employee_number_filter
-from .dtos import (
-    PAYROLL_SUBSCRIPTION,
-    REQUIRED_PRIVILEGES,
-    ClientIntegrationInformation,
-    SalaryLine,
-    SalaryLinePost,
-)
-from .errors import (
+from ..errors import (
     AuthenticationFailed,
     ClientKeyRejected,
     PowerOfficeError,
@@ -17,6 +9,14 @@ from .errors import (
     RateLimited,
     SalaryLineLocked,
     SalaryLineRejected,
+)
+from .client import PowerOfficeClient, employee_number_filter
+from .dtos import (
+    PAYROLL_SUBSCRIPTION,
+    REQUIRED_PRIVILEGES,
+    ClientIntegrationInformation,
+    SalaryLine,
+    SalaryLinePost,
 )
 from .ratelimit import LocalRateLimiter, RateLimiter, shared_limiter
 from .tokens import TOKENS, TokenCache

@@ -13,6 +13,16 @@ from typing import Any
 import httpx
 
 from ..domain.payroll import Employee, PayItem
+from ..errors import (
+    AuthenticationFailed,
+    ClientKeyRejected,
+    PowerOfficeError,
+    PowerOfficeUnavailable,
+    PrivilegesMissing,
+    RateLimited,
+    SalaryLineLocked,
+    SalaryLineRejected,
+)
 from ..tls import tls_context
 from .dtos import (
     ClientIntegrationInformation,
@@ -24,16 +34,6 @@ from .dtos import (
     loads_json,
     pay_item_from_dto,
     retry_after_seconds,
-)
-from .errors import (
-    AuthenticationFailed,
-    ClientKeyRejected,
-    PowerOfficeError,
-    PowerOfficeUnavailable,
-    PrivilegesMissing,
-    RateLimited,
-    SalaryLineLocked,
-    SalaryLineRejected,
 )
 from .ratelimit import RateLimiter
 from .tokens import TOKENS, cache_key

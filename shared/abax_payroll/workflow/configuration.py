@@ -10,10 +10,10 @@ from ..domain.categories import ALL_CATEGORIES, DISTANCE_CATEGORIES, Category
 from ..domain.money import fmt2
 from ..domain.rates import Rate, RateTable
 from ..domain.trips import OSLO
-from ..errors import InvalidRequest, PowerOfficeUnavailableError, PrivilegesMissingError
-from ..poweroffice import PowerOfficeError, PrivilegesMissing
+from ..errors import InvalidRequest
 from ..records import ScheduleSetting
 from .services import Services
+from .sources import reading_poweroffice
 
 
 def get_codes(services: Services, tenant_id: str) -> dict[str, Any]:
@@ -38,13 +38,8 @@ def put_codes(
 
 def list_pay_items(services: Services, tenant_id: str) -> dict[str, Any]:
     """PowerOffice Go's pay items with name, kind and whether active, so codes can be picked by name."""
-    try:
-        with services.poweroffice_for(tenant_id) as poweroffice:
-            items = poweroffice.pay_items()
-    except PrivilegesMissing as error:
-        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
-    except PowerOfficeError as error:
-        raise PowerOfficeUnavailableError(f"PowerOffice Go could not be read: {error.title}") from None
+    with reading_poweroffice(), services.poweroffice_for(tenant_id) as poweroffice:
+        items = poweroffice.pay_items()
     return {
         "pay_items": [
             {

@@ -7,16 +7,16 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
-from ..errors import AbaxUnavailableError, AlreadyExported, NotFound
+from ..errors import AlreadyExported, NotFound
 from ..observability import logger
 from ..records import ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
 from .planning import PreparedPlan, months_of, prepare_plan
 from .services import Services
+from .sources import read_trips
 
 
 def new_export_id(services: Services) -> str:
@@ -143,11 +143,7 @@ def start_export(
 
 def _refuse_already_exported(services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None) -> None:
     """No double payment: answer 409 at once when the selection holds trips of an earlier export."""
-    try:
-        with services.abax_for(tenant_id) as abax:
-            batch = fetch_trips(abax, period)
-    except (AbaxUnavailable, AbaxAuthFailed) as error:
-        raise AbaxUnavailableError(f"the logbooks could not be read from ABAX: {error}") from None
+    batch = read_trips(services, tenant_id, period)
     exported = services.store.ledger.exported_trips(tenant_id, months_of(period))
     if not exported:
         return

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ClientKeyRejectedError, PowerOfficeUnavailableError, PrivilegesMissingError
+from ..errors import ClientKeyNotAccepted, ClientKeyRejected, PowerOfficeAccessDenied
 from ..observability import logger
-from ..poweroffice import ClientKeyRejected, PowerOfficeError, PrivilegesMissing
 from ..records import Integration
 from ..store import now_iso
 from .services import Services
-
-REQUIRED_PRIVILEGES = ("SalaryLine_Full", "Employee", "PayItem")
+from .sources import reading_poweroffice
 
 
 def status(services: Services, tenant_id: str) -> dict[str, Any]:
@@ -29,29 +27,26 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
     """Confirm the key with PowerOffice Go, then store it; on any failure nothing is stored."""
     client_key = client_key.strip()
     if not client_key:
-        raise ClientKeyRejectedError("the client key is empty; paste the client key from PowerOffice Go")
-    try:
-        with services.poweroffice(client_key) as poweroffice:
-            info = poweroffice.client_integration_information()
-    except ClientKeyRejected:
-        raise ClientKeyRejectedError(
-            "PowerOffice Go does not recognise this client key. Check that it was copied in full and that it belongs "
-            "to the production environment (demo keys do not work here)."
-        ) from None
-    except PrivilegesMissing as error:
-        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
-    except PowerOfficeError as error:
-        raise PowerOfficeUnavailableError(f"PowerOffice Go could not confirm the key right now ({error.status}); try again") from None
+        raise ClientKeyNotAccepted("the client key is empty; paste the client key from PowerOffice Go")
+    with reading_poweroffice("PowerOffice Go could not confirm the key right now ({status}); try again"):
+        try:
+            with services.poweroffice(client_key) as poweroffice:
+                info = poweroffice.client_integration_information()
+        except ClientKeyRejected:
+            raise ClientKeyNotAccepted(
+                "PowerOffice Go does not recognise this client key. Check that it was copied in full and that it "
+                "belongs to the production environment (demo keys do not work here)."
+            ) from None
     missing: list[str] = []
-    if "Payroll" not in (info.active_client_subscriptions or []):
+    if not info.has_payroll:
         missing.append("the Payroll module (Lønn) is not active on this PowerOffice Go client")
-    invalid = [p for p in (info.invalid_privileges or []) if p in REQUIRED_PRIVILEGES or p.startswith("SalaryLine")]
-    if invalid:
-        missing.append(f"the integration lacks the privileges {', '.join(invalid)}; grant them in PowerOffice Go")
+    lacking = info.missing_privileges()
+    if lacking:
+        missing.append(f"the integration lacks the privileges {', '.join(lacking)}; grant them in PowerOffice Go")
     if missing:
         reason = "; ".join(missing)
         # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").
-        raise PrivilegesMissingError(reason[0].upper() + reason[1:] + ".")
+        raise PowerOfficeAccessDenied(reason[0].upper() + reason[1:] + ".")
     secret_arn = services.vault.put(tenant_id, client_key)
     services.store.tenants.put_integration(
         tenant_id,

@@ -8,15 +8,14 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..abax import AbaxAuthFailed, AbaxUnavailable, fetch_trips
 from ..domain.categories import Category
 from ..domain.payroll import Employee, PayItem
 from ..domain.period import Period
 from ..domain.plan import ExportPlan, plan_export
 from ..domain.trips import Trip
-from ..errors import AbaxUnavailableError, PowerOfficeUnavailableError, PrivilegesMissingError
-from ..poweroffice import PowerOfficeClient, PowerOfficeError, PrivilegesMissing
+from ..poweroffice import PowerOfficeClient
 from .services import Services
+from .sources import read_trips, reading_poweroffice
 
 
 @dataclass
@@ -62,11 +61,7 @@ def prepare_plan(
     taxable_excess = store.tenants.get_taxable_excess_code(tenant_id)
     rates = store.tenants.get_rates(tenant_id)
     tax_free = store.tenants.get_tax_free_rates(tenant_id)
-    try:
-        with services.abax_for(tenant_id) as abax:
-            batch = fetch_trips(abax, period)
-    except (AbaxUnavailable, AbaxAuthFailed) as error:
-        raise AbaxUnavailableError(f"the logbooks could not be read from ABAX: {error}") from None
+    batch = read_trips(services, tenant_id, period)
     exported = store.ledger.exported_trips(tenant_id, months_of(period))
     if exclude_export:
         exported = {trip: export for trip, export in exported.items() if export != exclude_export}
@@ -101,14 +96,11 @@ def _look_up(
     """The configured pay items and the drivers' employees, as PowerOffice Go knows them."""
     client = poweroffice or services.poweroffice_for(tenant_id)
     try:
-        configured = sorted({code for code in [*codes.values(), taxable_excess] if code})
-        pay_items = client.pay_items_by_codes(configured) if configured else {}
-        numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
-        employees = client.employees_by_numbers(numbers) if numbers else {}
-    except PrivilegesMissing as error:
-        raise PrivilegesMissingError(f"PowerOffice Go refused access: {error.detail or error.title}") from None
-    except PowerOfficeError as error:
-        raise PowerOfficeUnavailableError(f"PowerOffice Go could not be read: {error.title}") from None
+        with reading_poweroffice():
+            configured = sorted({code for code in [*codes.values(), taxable_excess] if code})
+            pay_items = client.pay_items_by_codes(configured) if configured else {}
+            numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
+            employees = client.employees_by_numbers(numbers) if numbers else {}
     finally:
         if poweroffice is None:
             client.close()

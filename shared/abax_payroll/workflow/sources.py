@@ -1,0 +1,39 @@
+"""Reading ABAX and PowerOffice Go for a use case: their failures become problems a user can act on, here only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..abax import TripBatch, fetch_trips
+from ..domain.period import Period
+from ..errors import (
+    AbaxAuthFailed,
+    AbaxNotAnswering,
+    AbaxUnavailable,
+    PowerOfficeAccessDenied,
+    PowerOfficeError,
+    PowerOfficeNotAnswering,
+    PrivilegesMissing,
+)
+from .services import Services
+
+
+def read_trips(services: Services, tenant_id: str, period: Period) -> TripBatch:
+    """The tenant's trips of the period from ABAX; AbaxNotAnswering when ABAX cannot be read."""
+    try:
+        with services.abax_for(tenant_id) as abax:
+            return fetch_trips(abax, period)
+    except (AbaxUnavailable, AbaxAuthFailed) as error:
+        raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
+
+
+@contextmanager
+def reading_poweroffice(unavailable: str = "PowerOffice Go could not be read: {title}") -> Iterator[None]:
+    """PowerOffice Go failures inside the block as problems; `unavailable` may name the {status} and {title}."""
+    try:
+        yield
+    except PrivilegesMissing as error:
+        raise PowerOfficeAccessDenied(f"PowerOffice Go refused access: {error.detail or error.title}") from None
+    except PowerOfficeError as error:
+        raise PowerOfficeNotAnswering(unavailable.format(status=error.status, title=error.title)) from None
