@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CDK_OUT ?= cdk.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install test test-matrix demo serve lint openapi synth bench clean
+.PHONY: install test test-matrix demo serve lint openapi synth local-roles bench clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ lint: $(STAMP)
 # Deploy with the CDK CLI from npm: see infra/cdk/DEPLOY.md.
 synth: $(STAMP)
 	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app
+
+# The roles and environments the local stack enforces (local/roles.json), from the CDK app's synth; run it
+# after changing a grant or a function's environment in infra/cdk/ (tests/infra/test_local_roles.py checks).
+local-roles: $(STAMP)
+	$(BIN)/python -m infra.cdk.local_roles
 
 # One table of ratios (push throughput vs the rate limit, month end, CPU pipeline, cold start, workflow
 # cost), each measured in this run on this machine, with the command that reproduces it; also written to

@@ -14,6 +14,7 @@ import boto3
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
+from . import iam as local_iam
 from . import lambda_runtime
 
 REGION = "eu-north-1"
@@ -25,6 +26,18 @@ FUNCTIONS = {
     "ExportStepsFunctionArn": ("abax-payroll-export-steps", "functions.export.steps:handler"),
     "RollbackFunctionArn": ("abax-payroll-rollback", "functions.rollback.app:handler"),
 }
+# Function name here -> its name in the CDK app (local/roles.json): whose role and environment it runs with.
+CDK_NAMES = {
+    "abax-payroll-export-steps": "ExportSteps",
+    "abax-payroll-rollback": "Rollback",
+}
+# The platform's own secrets, by the names cdk.json gives them (the operator creates them in AWS).
+POWEROFFICE_KEYS_SECRET = "abax-payroll/poweroffice-keys"
+ABAX_CREDENTIALS_SECRET = "abax-payroll/abax-credentials"
+PLATFORM_SECRETS = (POWEROFFICE_KEYS_SECRET, ABAX_CREDENTIALS_SECRET)
+# Plain secret values: only the local stack's own harness may read them from its environment; a function reads
+# the secrets its role grants (local/iam.py).
+SECRET_VARIABLES = ("POWEROFFICE_APPLICATION_KEY", "POWEROFFICE_SUBSCRIPTION_KEY", "ABAX_CLIENT_SECRET")
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -73,13 +86,21 @@ def _dummy_zip() -> bytes:
 
 
 class LocalAws:
-    """Start moto process-wide, create the table, the functions and the state machine."""
+    """Start moto process-wide, create the table, the keys and secrets, the functions and the state machine.
 
-    def __init__(self, definition: str | None = None):
+    Every function runs with its synthesized role enforced and its synthesized environment for everything
+    that names a resource or a secret (`function_environment`); see local/iam.py.
+    """
+
+    def __init__(self, definition: str | None = None, roles: dict[str, Any] | None = None):
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._definition = definition
+        self._roles = roles
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
+        self.enforcer: local_iam.Enforcer | None = None
+        self._resource_environment: dict[str, dict[str, str]] = {}
+        self._names: dict[str, str] = {}
 
     def start(self) -> LocalAws:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -90,6 +111,11 @@ class LocalAws:
         lambda_runtime.install()
         serialise_dynamodb()
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
+        kms = boto3.client("kms", region_name=REGION)
+        table_key = kms.create_key(Description="abax-payroll table")["KeyMetadata"]["Arn"]
+        client_keys_key = kms.create_key(Description="abax-payroll client keys")["KeyMetadata"]["Arn"]
+        dead_letters = boto3.client("sqs", region_name=REGION).create_queue(QueueName="abax-payroll-async-dlq")
+        self.create_platform_secrets()
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(
             RoleName="abax-payroll-local",
@@ -105,17 +131,99 @@ class LocalAws:
                 Code={"ZipFile": _dummy_zip()},
             )["FunctionArn"]
             self.function_arns[logical] = arn
-            lambda_runtime.register(name, _load_handler(handler_path))
+            lambda_runtime.register(name, self.as_function(CDK_NAMES[name], _load_handler(handler_path)))
         definition = substitute(self._definition or asl_definition(), self.function_arns)
         self.state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD"
         )["stateMachineArn"]
+        # The synthesized template's references, as the local resources they name.
+        names = {
+            "AWS::Partition": "aws",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::URLSuffix": "amazonaws.com",
+            "DataTable.Ref": TABLE,
+            "DataTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}",
+            "DataTableKey.Arn": table_key,
+            "SecretsClientKeysKey.Arn": client_keys_key,
+            "WorkflowExportStateMachine.Ref": self.state_machine_arn,
+            "WorkflowExportStateMachine.Arn": self.state_machine_arn,
+            "FunctionsAsyncDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:abax-payroll-async-dlq",
+            "FunctionsAsyncDeadLetterQueue.QueueUrl": dead_letters["QueueUrl"],
+        }
+        self._names = names
+        self.use_roles(self._roles or local_iam.load_roles())
         return self
 
+    def use_roles(self, roles: dict[str, Any]) -> None:
+        """Enforce these roles (local/roles.json's shape) from now on, with their functions' environments."""
+        functions = roles["functions"]
+        self._resource_environment = {
+            name: {
+                variable: str(local_iam.resolve(value, self._names))
+                for variable, value in function["environment"].items()
+                if variable not in LOCAL_VARIABLES
+                and (variable in RESOURCE_VARIABLES or "${" in str(value) or "arn:" in str(value))
+            }
+            for name, function in functions.items()
+        }
+        self.enforcer = local_iam.Enforcer(
+            {name: local_iam.resolve(function["statements"], self._names) for name, function in functions.items()},
+            ACCOUNT,
+            REGION,
+        )
+        local_iam.enforce(self.enforcer)
+
+    def create_platform_secrets(self) -> None:
+        """The platform's PowerOffice Go keys and ABAX secret, as the operator stores them (DEPLOY.md)."""
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        values = {
+            POWEROFFICE_KEYS_SECRET: {
+                "application_key": os.environ["POWEROFFICE_APPLICATION_KEY"],
+                "subscription_key": os.environ["POWEROFFICE_SUBSCRIPTION_KEY"],
+            },
+            ABAX_CREDENTIALS_SECRET: {"client_secret": os.environ["ABAX_CLIENT_SECRET"]},
+        }
+        for name, value in values.items():
+            secrets.create_secret(Name=name, SecretString=json.dumps(value))
+
+    def function_environment(self, name: str) -> dict[str, str]:
+        """What function `name` reads: the synthesized values of everything that names a resource or a secret,
+        the local stack's values (emulator URLs, test knobs) for the rest, and no plain secret."""
+        resource = self._resource_environment.get(name, {})
+        withheld = set(SECRET_VARIABLES) | {v for env in self._resource_environment.values() for v in env}
+        own = {key: value for key, value in os.environ.items() if key in _SETTINGS_VARIABLES and key not in withheld}
+        return {**own, **resource}
+
+    def as_function(self, name: str, handler: Any) -> Any:
+        """`handler` run as the CDK function `name`: its role enforced, its environment."""
+
+        def run(event: Any, context: Any) -> Any:
+            with local_iam.as_function(name, self.function_environment(name)):
+                return handler(event, context)
+
+        return run
+
     def stop(self) -> None:
+        local_iam.enforce(None)
         DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
         lambda_runtime.uninstall()
         self._mock.stop()
+
+
+# Variables that name a resource even when their value is a plain string.
+RESOURCE_VARIABLES = {"TABLE_NAME", "CLIENT_KEY_SECRET_PREFIX", "STATE_MACHINE_ARN"}
+# The deployment's web origin: the local gateway serves the web app from its own origin.
+LOCAL_VARIABLES = {"CORS_ALLOWED_ORIGINS"}
+
+
+def _settings_variables() -> frozenset[str]:
+    from abax_payroll.settings import Settings
+
+    return frozenset(str(f.alias) for f in Settings.model_fields.values() if f.alias)
+
+
+_SETTINGS_VARIABLES = _settings_variables()
 
 
 def create_table(client: Any, name: str) -> None:

@@ -66,7 +66,9 @@ class LocalStack:
             from functions.activate.app import handler as activate
             from functions.export.app import handler as export
 
-            return activate if path.startswith("/integrations/") else export
+            if path.startswith("/integrations/"):
+                return self.aws.as_function("Activate", activate)
+            return self.aws.as_function("ExportApi", export)
 
         async def health(_: Any) -> JSONResponse:
             return JSONResponse({"status": "ok"})
@@ -140,7 +142,7 @@ class LocalStack:
         self.reset()
 
     def reset(self) -> None:
-        """Back to a fresh company: emulators to their data files, an empty table, no secrets."""
+        """Back to a fresh company: emulators to their data files, an empty table, no tenant's secret."""
         import boto3
 
         from .aws import REGION, create_table
@@ -154,6 +156,17 @@ class LocalStack:
         for page in secrets.get_paginator("list_secrets").paginate():
             for secret in page["SecretList"]:
                 secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+        self.aws.create_platform_secrets()
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke a function directly (as EventBridge Scheduler does the schedule), as its CDK role."""
+        from .lambda_runtime import LocalContext
+
+        handlers = {"Schedule": "functions.export.schedule:handler"}
+        from .aws import _load_handler
+
+        handler = self.aws.as_function(function, _load_handler(handlers[function]))
+        return handler(event, LocalContext(function_name=function))
 
     def stop(self) -> None:
         self.server.stop()

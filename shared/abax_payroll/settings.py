@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
@@ -46,16 +48,18 @@ class Settings(BaseModel):
     model_config = {"populate_by_name": True, "extra": "ignore", "frozen": True}
 
     @model_validator(mode="after")
-    def _keys_from_somewhere(self) -> Settings:
-        if not self.poweroffice_keys_secret_arn and not (
-            self.poweroffice_application_key and self.poweroffice_subscription_key
-        ):
-            raise ValueError(
-                "set POWEROFFICE_KEYS_SECRET_ARN, or both POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY"
-            )
-        if not self.abax_credentials_secret_arn and not self.abax_client_secret:
-            raise ValueError("set ABAX_CREDENTIALS_SECRET_ARN or ABAX_CLIENT_SECRET")
+    def _keys_whole(self) -> Settings:
+        # Each function is given only the secrets its role may read (infra/cdk/constructs/functions.py); a
+        # function whose path needs a secret it was not given fails there, naming the variable.
+        if bool(self.poweroffice_application_key) != bool(self.poweroffice_subscription_key):
+            raise ValueError("set both POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY, or neither")
         return self
+
+    def require(self, what: str, *names: str) -> None:
+        """Raise SettingsError naming the variables when none of them is set (a path needs `what`)."""
+        if not any(getattr(self, field) for field in names):
+            aliases = " or ".join(str(type(self).model_fields[field].alias) for field in names)
+            raise SettingsError(f"this function is not configured for {what}: set {aliases}")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -68,7 +72,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"invalid function configuration: {problems}") from None
 
 
-@lru_cache(maxsize=1)
+# In Lambda each function is a process of its own, configured by os.environ. The local stack runs every
+# function in one process: it names the running function's own environment (the synthesized one) here.
+function_environment: ContextVar[Mapping[str, str] | None] = ContextVar("function_environment", default=None)
+
+
 def settings() -> Settings:
-    """The settings of this process, read once (cold start)."""
+    """The settings of this function, read once (cold start)."""
+    environment = function_environment.get()
+    if environment is None:
+        return _process_settings()
+    return _function_settings(tuple(sorted(environment.items())))
+
+
+@lru_cache(maxsize=1)
+def _process_settings() -> Settings:
     return load_settings()
+
+
+@lru_cache(maxsize=32)
+def _function_settings(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(dict(environment))
+
+
+def clear_settings() -> None:
+    _process_settings.cache_clear()
+    _function_settings.cache_clear()

@@ -59,10 +59,11 @@ def test_environment_passes_the_settings_model(synthesized, handler):
         for name, value in function["Properties"]["Environment"]["Variables"].items()
     }
     settings = load_settings(environment)  # raises SettingsError like a cold start would
-    assert settings.poweroffice_keys_secret_arn and settings.abax_credentials_secret_arn
+    assert settings.table_name
     assert environment["POWERTOOLS_SERVICE_NAME"] == "abax-payroll"
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "AbaxPayroll"
-    assert environment["CLIENT_KEY_SECRET_PREFIX"] == "abax-payroll/client-keys/"
+    if "CLIENT_KEY_SECRET_PREFIX" in environment:  # only where the role may read them (test_iam.py)
+        assert environment["CLIENT_KEY_SECRET_PREFIX"] == "abax-payroll/client-keys/"
     assert ("STATE_MACHINE_ARN" in environment) == (handler in STARTS_EXPORTS)
 
 

@@ -71,40 +71,98 @@ def test_only_the_schedule_function_queries_the_schedule_index(synthesized):
     assert len(readers) == 1 and next(iter(readers)).startswith("FunctionsScheduleRole")
 
 
-def test_secret_access_per_function(synthesized):
-    """activate manages client keys; API, steps and rollback read them; the schedule touches no secret."""
-    access: dict[str, set[str]] = {}
-    for logical_id, statement, actions, resources in _statements(synthesized):
-        role = logical_id.split("Role")[0].removeprefix("Functions")
-        for action in actions:
-            if action.startswith("secretsmanager:"):
-                for resource in resources:
-                    text = json.dumps(resource)
-                    kind = (
-                        "client-keys"
-                        if "client-keys" in text
-                        else "poweroffice"
-                        if "poweroffice-keys" in text
-                        else "abax"
-                    )
-                    access.setdefault(role, set()).add(f"{kind}:{action.split(':')[1]}")
-                    if action == "secretsmanager:CreateSecret":
-                        kms = statement["Condition"]["StringEquals"]["secretsmanager:KmsKeyId"]
-                        assert kms["Fn::GetAtt"][0].startswith("SecretsClientKeysKey")
-    assert "Schedule" not in access
-    assert {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"} <= access[
-        "Activate"
-    ]
-    assert "abax:GetSecretValue" not in access["Activate"]
-    for role in ("ExportApi", "ExportSteps", "Rollback"):
-        assert "client-keys:GetSecretValue" in access[role]
-        assert (
-            not {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
-            & access[role]
-        )
-        assert "poweroffice:GetSecretValue" in access[role]
-    assert "abax:GetSecretValue" in access["ExportSteps"]
-    assert "abax:GetSecretValue" not in access["Rollback"]
+def _function_roles(synthesized) -> dict[str, str]:
+    """Function name (Activate, ExportApi, …) -> its role's logical id."""
+    roles = {}
+    for handler, name in FUNCTION_NAMES.items():
+        _, function = synthesized.function_by_handler(handler)
+        roles[name] = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return roles
+
+
+def _secret_kind(resource) -> str:
+    text = json.dumps(resource)
+    for kind, marker in (
+        ("client-keys", "client-keys/"),
+        ("poweroffice", "poweroffice-keys"),
+        ("abax", "abax-credentials"),
+    ):
+        if marker in text:
+            return kind
+    raise AssertionError(f"a secret of no known kind: {text}")
+
+
+def _secret_access(synthesized) -> dict[str, set[str]]:
+    """Per function: {"<kind>:<action>"} its role's policies grant on secrets."""
+    by_role = {role: name for name, role in _function_roles(synthesized).items()}
+    access: dict[str, set[str]] = {name: set() for name in FUNCTION_NAMES.values()}
+    for _logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for role in policy["Properties"]["Roles"]:
+            name = by_role.get(role["Ref"])
+            if name is None:
+                continue
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                for action in actions:
+                    if action.startswith("secretsmanager:"):
+                        access[name] |= {f"{_secret_kind(r)}:{action.split(':')[1]}" for r in resources}
+                        if action == "secretsmanager:CreateSecret":
+                            kms = statement["Condition"]["StringEquals"]["secretsmanager:KmsKeyId"]
+                            assert kms["Fn::GetAtt"][0].startswith("SecretsClientKeysKey")
+    return access
+
+
+FUNCTION_NAMES = {
+    "functions.activate.app.handler": "Activate",
+    "functions.export.app.handler": "ExportApi",
+    "functions.export.steps.handler": "ExportSteps",
+    "functions.rollback.app.handler": "Rollback",
+    "functions.export.schedule.handler": "Schedule",
+}
+MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
+# What each function's code path reads (issue 12: activation confirms a key with PowerOffice Go, so it
+# needs the platform's PowerOffice keys and never ABAX; rollback deletes lines in Go only; the schedule
+# checks ABAX for trips exported before and starts the workflow).
+SECRETS_READ = {
+    "Activate": {"client-keys", "poweroffice"},
+    "ExportApi": {"client-keys", "poweroffice", "abax"},
+    "ExportSteps": {"client-keys", "poweroffice", "abax"},
+    "Rollback": {"client-keys", "poweroffice"},
+    "Schedule": {"abax"},
+}
+# The environment variable that names each kind of secret.
+SECRET_VARIABLES = {
+    "client-keys": "CLIENT_KEY_SECRET_PREFIX",
+    "poweroffice": "POWEROFFICE_KEYS_SECRET_ARN",
+    "abax": "ABAX_CREDENTIALS_SECRET_ARN",
+}
+
+
+def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
+    access = _secret_access(synthesized)
+    for name, kinds in SECRETS_READ.items():
+        readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
+        assert readable == kinds, name
+    assert access["Activate"] >= MANAGE
+    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule"):
+        assert not MANAGE & access[name], name
+
+
+def test_no_function_is_given_a_secret_its_role_may_not_read(synthesized):
+    """The environment names a secret (or the client keys' prefix) exactly when the role may read it."""
+    access = _secret_access(synthesized)
+    for handler, name in FUNCTION_NAMES.items():
+        _, function = synthesized.function_by_handler(handler)
+        variables = function["Properties"]["Environment"]["Variables"]
+        readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
+        given = {kind for kind, variable in SECRET_VARIABLES.items() if variable in variables}
+        assert given == readable, (name, given, readable)
+        for kind in given:
+            if kind != "client-keys":
+                assert _secret_kind(variables[SECRET_VARIABLES[kind]]) == kind
 
 
 def test_platform_secrets_are_referenced_by_name_never_defined(synthesized):

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.cdk.constructs.data import Data
 from infra.cdk.constructs.nag import acknowledge
-from infra.cdk.constructs.secrets import Secrets
+from infra.cdk.constructs.secrets import Secrets, role_of
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # build_assets.LAMBDA_PYTHON_VERSION must match
 ARCHITECTURE = lambda_.Architecture.ARM_64  # build_assets.LAMBDA_PLATFORM must match
@@ -38,41 +38,59 @@ class FunctionsConfig:
 
 
 class Functions(Construct):
-    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily)."""
+    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily).
+
+    Each function gets the environment its code path reads and a role that grants exactly that: a secret's
+    ARN (or the client keys' prefix) is set only by the grant that lets the role read it.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: FunctionsConfig, data: Data, secrets: Secrets
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        # Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here.
-        self.dead_letter_queue = sqs.Queue(
+        self._data = data
+        self._secrets = secrets
+        self.dead_letter_queue = self._dead_letter_queue()
+        self.dependencies = self._dependencies()
+        self._code = lambda_.Code.from_asset(str(config.code_dir))
+        self.environment = self._base_environment()
+        self.activate = self._activate()
+        self.export_api = self._export_api()
+        self.export_steps = self._export_steps()
+        self.rollback = self._rollback()
+        self.schedule = self._schedule()
+
+    def _dead_letter_queue(self) -> sqs.Queue:
+        """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
+        return sqs.Queue(
             self,
             "AsyncDeadLetterQueue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        self.dependencies = lambda_.LayerVersion(
+
+    def _dependencies(self) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
             self,
             "Dependencies",
-            code=lambda_.Code.from_asset(str(config.deps_dir)),
+            code=lambda_.Code.from_asset(str(self._config.deps_dir)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="abax-payroll third-party packages: aws-lambda-powertools, pydantic, httpx, tzdata",
         )
-        self._code = lambda_.Code.from_asset(str(config.code_dir))
-        self.environment = {
-            "TABLE_NAME": data.table.table_name,
-            "CLIENT_KEY_SECRET_PREFIX": secrets.client_key_secret_prefix,
-            "SECRETS_KMS_KEY_ID": secrets.client_keys_key.key_arn,
+
+    def _base_environment(self) -> dict[str, str]:
+        """What every function reads; no secret here (the grants add those, see Secrets)."""
+        config = self._config
+        return {
+            "TABLE_NAME": self._data.table.table_name,
             "POWEROFFICE_API_URL": config.poweroffice_api_url,
             "POWEROFFICE_TOKEN_URL": config.poweroffice_token_url,
-            "POWEROFFICE_KEYS_SECRET_ARN": secrets.poweroffice_keys.secret_arn,
             "POWEROFFICE_REQUESTS_PER_SECOND": config.poweroffice_requests_per_second,
             "ABAX_API_URL": config.abax_api_url,
             "ABAX_TOKEN_URL": config.abax_token_url,
-            "ABAX_CREDENTIALS_SECRET_ARN": secrets.abax_credentials.secret_arn,
             "PUSH_CHUNK_SIZE": config.push_chunk_size,
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
@@ -81,60 +99,76 @@ class Functions(Construct):
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         }
 
-        self.activate = self._function(
+    def _activate(self) -> lambda_.Function:
+        """Confirms a client key with PowerOffice Go (platform keys) and stores it (the tenant's secret)."""
+        function = self._function(
             "Activate",
             handler="functions.activate.app.handler",
             description="API: PowerOffice Go integration status, activate, deactivate",
             timeout=API_TIMEOUT,
         )
-        data.grant_items(self.activate.role)
-        secrets.grant_manage_client_keys(self.activate.role)
-        secrets.grant_read_poweroffice_keys(self.activate.role)
+        self._data.grant_items(role_of(function))
+        self._secrets.grant_manage_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        return function
 
-        self.export_api = self._function(
+    def _export_api(self) -> lambda_.Function:
+        """Preview reads ABAX and PowerOffice Go (codes, employees) with the tenant's key; start reads ABAX."""
+        function = self._function(
             "ExportApi",
             handler="functions.export.app.handler",
             description="API: payroll codes, rates, schedule, preview, start and list exports",
             timeout=API_TIMEOUT,
             memory_size=512,
         )
-        data.grant_items(self.export_api.role)
-        secrets.grant_read_client_keys(self.export_api.role)
-        secrets.grant_read_poweroffice_keys(self.export_api.role)
-        secrets.grant_read_abax_credentials(self.export_api.role)
+        self._data.grant_items(role_of(function))
+        self._secrets.grant_read_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        self._secrets.grant_read_abax_credentials(function)
+        return function
 
+    def _export_steps(self) -> lambda_.Function:
+        """Validate and group read ABAX and PowerOffice Go; push writes to PowerOffice Go."""
         # A push chunk waits for the shared PowerOffice rate limit (lease in the table); 5 minutes is ample
         # for validate (ABAX paging) and for one chunk of PUSH_CHUNK_SIZE lines at the rate limit.
-        self.export_steps = self._function(
+        function = self._function(
             "ExportSteps",
             handler="functions.export.steps.handler",
             description="State machine tasks: validate, group, push a chunk, complete, mark failed",
             timeout=Duration.minutes(5),
             memory_size=512,
         )
-        data.grant_items(self.export_steps.role)
-        secrets.grant_read_client_keys(self.export_steps.role)
-        secrets.grant_read_poweroffice_keys(self.export_steps.role)
-        secrets.grant_read_abax_credentials(self.export_steps.role)
+        self._data.grant_items(role_of(function))
+        self._secrets.grant_read_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        self._secrets.grant_read_abax_credentials(function)
+        return function
 
+    def _rollback(self) -> lambda_.Function:
+        """Deletes salary lines in PowerOffice Go with the tenant's key: never reads ABAX."""
         # Deleting every created line of a large export at the shared rate limit can take minutes.
-        self.rollback = self._function(
+        function = self._function(
             "Rollback",
             handler="functions.rollback.app.handler",
             description="State machine compensation: delete every salary line an export created",
             timeout=Duration.minutes(15),
         )
-        data.grant_items(self.rollback.role)
-        secrets.grant_read_client_keys(self.rollback.role)
-        secrets.grant_read_poweroffice_keys(self.rollback.role)
+        self._data.grant_items(role_of(function))
+        self._secrets.grant_read_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        return function
 
-        self.schedule = self._function(
+    def _schedule(self) -> lambda_.Function:
+        """Starts the exports due today: the already-exported check reads ABAX; no PowerOffice Go."""
+        function = self._function(
             "Schedule",
             handler="functions.export.schedule.handler",
             description="Daily: start the monthly exports of the tenants whose schedule runs today",
             timeout=Duration.minutes(5),
         )
-        data.grant_items(self.schedule.role, query_schedule_index=True)
+        self._data.grant_items(role_of(function), query_schedule_index=True)
+        self._secrets.grant_read_abax_credentials(function)
+        return function
 
     @property
     def all(self) -> dict[str, lambda_.Function]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -57,9 +58,15 @@ class Secrets(Construct):
     def _via_secrets_manager(self) -> dict[str, dict[str, str]]:
         return {"StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"}}
 
-    def grant_manage_client_keys(self, role: iam.IRole) -> None:
+    def _client_keys_environment(self, function: lambda_.Function) -> None:
+        function.add_environment("CLIENT_KEY_SECRET_PREFIX", self.client_key_secret_prefix)
+        function.add_environment("SECRETS_KMS_KEY_ID", self.client_keys_key.key_arn)
+
+    def grant_manage_client_keys(self, function: lambda_.Function) -> None:
         """Create, replace and delete client-key secrets (activate/deactivate), always under our key."""
+        role = role_of(function)
         self._acknowledge_client_key_wildcard(role)
+        self._client_keys_environment(function)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="CreateClientKeySecret",
@@ -90,8 +97,10 @@ class Secrets(Construct):
             )
         )
 
-    def grant_read_client_keys(self, role: iam.IRole) -> None:
+    def grant_read_client_keys(self, function: lambda_.Function) -> None:
+        role = role_of(function)
         self._acknowledge_client_key_wildcard(role)
+        self._client_keys_environment(function)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadClientKeySecrets",
@@ -108,8 +117,17 @@ class Secrets(Construct):
             )
         )
 
-    def grant_read_poweroffice_keys(self, role: iam.IRole) -> None:
-        self.poweroffice_keys.grant_read(role)
+    def grant_read_poweroffice_keys(self, function: lambda_.Function) -> None:
+        """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together."""
+        self.poweroffice_keys.grant_read(role_of(function))
+        function.add_environment("POWEROFFICE_KEYS_SECRET_ARN", self.poweroffice_keys.secret_arn)
 
-    def grant_read_abax_credentials(self, role: iam.IRole) -> None:
-        self.abax_credentials.grant_read(role)
+    def grant_read_abax_credentials(self, function: lambda_.Function) -> None:
+        """The platform's ABAX client secret: the grant and the ARN together."""
+        self.abax_credentials.grant_read(role_of(function))
+        function.add_environment("ABAX_CREDENTIALS_SECRET_ARN", self.abax_credentials.secret_arn)
+
+
+def role_of(function: lambda_.Function) -> iam.IRole:
+    assert function.role is not None, "every function here has its own role"
+    return function.role

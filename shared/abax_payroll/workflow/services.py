@@ -3,26 +3,84 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from ..abax import AbaxClient
 from ..errors import IntegrationInactive
 from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
 from ..records import Integration
-from ..settings import Settings, settings
+from ..settings import Settings, clear_settings, settings
 from ..store import ClientKeyVault, ExportRuns, PayrollStore, StepFunctionsRuns
 
 INACTIVE = "activate the PowerOffice Go integration with the company's client key first"
 
 
-@dataclass(frozen=True)
 class PlatformKeys:
-    application_key: str = field(repr=False)
-    subscription_key: str = field(repr=False)
-    abax_client_secret: str = field(repr=False)
+    """The platform's own credentials, each read from its secret the first time a path needs it.
+
+    A function loads only what its path uses, so its role grants only that secret (activate and rollback
+    never read the ABAX secret; infra/cdk/constructs/functions.py gives each function exactly these ARNs).
+    """
+
+    def __init__(self, config: Settings):
+        self._config = config
+        self._lock = threading.Lock()
+        self._poweroffice: tuple[str, str] | None = None
+        self._abax: str | None = None
+
+    def __repr__(self) -> str:
+        return "PlatformKeys(<redacted>)"
+
+    def _poweroffice_keys(self) -> tuple[str, str]:
+        with self._lock:
+            if self._poweroffice is None:
+                config = self._config
+                if config.poweroffice_keys_secret_arn:
+                    keys = json.loads(_secret(config.poweroffice_keys_secret_arn))
+                    self._poweroffice = (keys["application_key"], keys["subscription_key"])
+                else:
+                    config.require("the PowerOffice Go platform keys", "poweroffice_keys_secret_arn", "poweroffice_application_key")
+                    assert config.poweroffice_application_key and config.poweroffice_subscription_key
+                    self._poweroffice = (
+                        config.poweroffice_application_key.get_secret_value(),
+                        config.poweroffice_subscription_key.get_secret_value(),
+                    )
+            return self._poweroffice
+
+    @property
+    def application_key(self) -> str:
+        return self._poweroffice_keys()[0]
+
+    @property
+    def subscription_key(self) -> str:
+        return self._poweroffice_keys()[1]
+
+    @property
+    def abax_client_secret(self) -> str:
+        with self._lock:
+            if self._abax is None:
+                config = self._config
+                if config.abax_credentials_secret_arn:
+                    self._abax = str(json.loads(_secret(config.abax_credentials_secret_arn))["client_secret"])
+                else:
+                    config.require("the ABAX credentials", "abax_credentials_secret_arn", "abax_client_secret")
+                    assert config.abax_client_secret
+                    self._abax = config.abax_client_secret.get_secret_value()
+            return self._abax
+
+
+def _secret(arn: str) -> str:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    # A provider of its own: the module-level cache would be shared by every function the local stack runs in
+    # one process, and hand one function a secret another one read.
+    raw = SecretsProvider().get(arn)
+    if isinstance(raw, bytes):
+        return raw.decode()
+    return str(raw)
 
 
 @dataclass
@@ -79,28 +137,8 @@ class Services:
 
 
 def _load_keys(config: Settings) -> Callable[[], PlatformKeys]:
-    @lru_cache(maxsize=1)
-    def load() -> PlatformKeys:
-        if config.poweroffice_keys_secret_arn or config.abax_credentials_secret_arn:
-            from aws_lambda_powertools.utilities import parameters
-
-        if config.poweroffice_keys_secret_arn:
-            raw = parameters.get_secret(config.poweroffice_keys_secret_arn, max_age=300)
-            poweroffice = json.loads(raw if isinstance(raw, str) else raw.decode())
-            application_key, subscription_key = poweroffice["application_key"], poweroffice["subscription_key"]
-        else:
-            assert config.poweroffice_application_key and config.poweroffice_subscription_key
-            application_key = config.poweroffice_application_key.get_secret_value()
-            subscription_key = config.poweroffice_subscription_key.get_secret_value()
-        if config.abax_credentials_secret_arn:
-            raw = parameters.get_secret(config.abax_credentials_secret_arn, max_age=300)
-            abax_secret = json.loads(raw if isinstance(raw, str) else raw.decode())["client_secret"]
-        else:
-            assert config.abax_client_secret
-            abax_secret = config.abax_client_secret.get_secret_value()
-        return PlatformKeys(application_key, subscription_key, abax_secret)
-
-    return load
+    keys = PlatformKeys(config)
+    return lambda: keys
 
 
 def build_services(config: Settings | None = None) -> Services:
@@ -114,19 +152,19 @@ def build_services(config: Settings | None = None) -> Services:
     )
 
 
-_services: Services | None = None
+_services: dict[int, tuple[Settings, Services]] = {}
 
 
 def services() -> Services:
-    """The process's services (a Lambda cold start builds them once)."""
-    global _services
-    if _services is None:
-        _services = build_services()
-    return _services
+    """The function's services (a Lambda cold start builds them once; see settings.function_environment)."""
+    config = settings()
+    built = _services.get(id(config))
+    if built is None or built[0] is not config:
+        built = _services[id(config)] = (config, build_services(config))
+    return built[1]
 
 
 def reset_services() -> None:
     """Forget the cached services (the local stack calls this when it changes the environment)."""
-    global _services
-    _services = None
-    settings.cache_clear()
+    _services.clear()
+    clear_settings()

@@ -1,0 +1,55 @@
+"""The local stack enforces the roles the CDK app synthesizes (local/iam.py): a grant taken out of the CDK code
+breaks the story here as it would in AWS, with AccessDeniedException."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.cdk.constructs.secrets import Secrets
+from infra.cdk.local_roles import synthesize_template
+from local import iam
+from local.aws import ABAX_CREDENTIALS_SECRET, POWEROFFICE_KEYS_SECRET, REGION
+from local.stack import LocalStack
+
+from .helpers import OCTOBER, good_logbooks, start_export, wait_for_export
+
+
+def test_a_grant_removed_from_the_cdk_code_fails_the_export_with_access_denied(
+    fresh: LocalStack, acme: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grant = Secrets.grant_read_client_keys
+
+    def grant_except_to_export_steps(self: Secrets, function) -> None:  # type: ignore[no-untyped-def]
+        if function.node.id != "ExportSteps":
+            grant(self, function)
+
+    monkeypatch.setattr(Secrets, "grant_read_client_keys", grant_except_to_export_steps)
+    roles = iam.roles_from_template(synthesize_template(tmp_path))
+    logbooks = good_logbooks(acme)  # an export that completes with the roles as they are
+    fresh.aws.use_roles(roles)
+    try:
+        export = wait_for_export(acme, start_export(acme, OCTOBER, logbooks))
+    finally:
+        fresh.aws.use_roles(iam.load_roles())
+    assert export["status"] == "FAILED"
+    assert "AccessDenied" in str(export["error"])
+    assert not export["lines_pushed"]
+    # The story with the synthesized roles as they are (every e2e test) completes: tests/e2e/test_exports.py.
+
+
+def test_each_function_reads_only_the_secrets_its_role_grants(fresh: LocalStack) -> None:
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    with iam.as_function("Rollback"):
+        assert secrets.get_secret_value(SecretId=POWEROFFICE_KEYS_SECRET)["SecretString"]
+        with pytest.raises(ClientError) as refused:
+            secrets.get_secret_value(SecretId=ABAX_CREDENTIALS_SECRET)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    with iam.as_function("Activate"), pytest.raises(ClientError):
+        secrets.get_secret_value(SecretId=ABAX_CREDENTIALS_SECRET)
+    with iam.as_function("ExportSteps"), pytest.raises(ClientError):
+        boto3.client("dynamodb", region_name=REGION).scan(TableName="abax-payroll")  # no Scan in any role
