@@ -101,6 +101,7 @@ class LocalAws:
         self.enforcer: local_iam.Enforcer | None = None
         self._resource_environment: dict[str, dict[str, str]] = {}
         self._names: dict[str, str] = {}
+        self._roles_in_force: dict[str, Any] = {}
 
     def start(self) -> LocalAws:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -155,8 +156,14 @@ class LocalAws:
         self.use_roles(self._roles or local_iam.load_roles())
         return self
 
+    def use_state_machine(self, arn: str) -> None:
+        """Let the functions start (and their roles allow) this state machine instead of the local one."""
+        self._names.update({"WorkflowExportStateMachine.Ref": arn, "WorkflowExportStateMachine.Arn": arn})
+        self.use_roles(self._roles_in_force)
+
     def use_roles(self, roles: dict[str, Any]) -> None:
         """Enforce these roles (local/roles.json's shape) from now on, with their functions' environments."""
+        self._roles_in_force = roles
         functions = roles["functions"]
         self._resource_environment = {
             name: {

@@ -7,7 +7,6 @@ import os
 
 import boto3
 
-from abax_payroll.workflow.services import reset_services
 from infra.cdk.definition import local_definition
 from local.aws import REGION
 from local.stack import LocalStack
@@ -28,9 +27,8 @@ def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synth
     synthesized_arn = stepfunctions.create_state_machine(
         name=f"from-cdk-{os.getpid()}", definition=json.dumps(definition), roleArn=role, type="STANDARD"
     )["stateMachineArn"]
-    local_arn = os.environ["STATE_MACHINE_ARN"]
-    os.environ["STATE_MACHINE_ARN"] = synthesized_arn
-    reset_services()
+    local_arn = stack.aws.state_machine_arn
+    stack.aws.use_state_machine(synthesized_arn)  # what the functions start, and their roles allow
     try:
         with api_client(stack, "acme", "admin") as client:
             activate(client)
@@ -48,5 +46,4 @@ def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synth
             stack.poweroffice.set_faults([])
             assert rolled["status"] == "ROLLED_BACK"
     finally:
-        os.environ["STATE_MACHINE_ARN"] = local_arn
-        reset_services()
+        stack.aws.use_state_machine(local_arn)
