@@ -37,3 +37,20 @@ def test_every_route_of_the_spec_is_documented_with_problem_answers():
     start = document["paths"]["/exports"]["post"]["responses"]
     assert "202" in start and "409" in start
     assert start["409"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_every_success_answer_has_a_named_schema():
+    """No operation answers an untyped object: each 2xx response points at a model with its properties."""
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    untyped = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2"):
+                    continue
+                schema = response["content"]["application/json"]["schema"]
+                name = schema.get("$ref", "").rpartition("/")[2]
+                if name not in schemas or not schemas[name].get("properties"):
+                    untyped.append(f"{method.upper()} {path} {status}")
+    assert untyped == []

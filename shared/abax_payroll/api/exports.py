@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -16,25 +16,28 @@ from ..workflow import configuration, exports
 from ..workflow.services import services
 from .common import caller
 from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, Schedule
+from .responses import ExportDetail, ExportList, PayItemsAnswer, PayrollCodesAnswer, Preview, RatesAnswer
 
 router = Router()
 EXPORT_ID = r"^[0-9]{8}T[0-9]{6}([0-9]{3})?Z-[0-9a-f]{8}$"  # milliseconds since ids sort the list
 
 
 @router.get("/payroll-codes", summary="The pay-item code of each category")
-def get_codes() -> dict[str, Any]:
-    return configuration.get_codes(services(), caller(router).tenant_id)
+def get_codes() -> PayrollCodesAnswer:
+    return PayrollCodesAnswer.model_validate(configuration.get_codes(services(), caller(router).tenant_id))
 
 
 @router.put("/payroll-codes", summary="Map categories to pay-item codes")
-def put_codes(body: PayrollCodes) -> dict[str, Any]:
+def put_codes(body: PayrollCodes) -> PayrollCodesAnswer:
     who = caller(router)
-    return configuration.put_codes(services(), who.tenant_id, body.codes, who.user, body.taxable_excess)
+    return PayrollCodesAnswer.model_validate(
+        configuration.put_codes(services(), who.tenant_id, body.codes, who.user, body.taxable_excess)
+    )
 
 
 @router.get("/pay-items", summary="PowerOffice Go's pay items (code, name, kind, active) for mapping codes by name")
-def get_pay_items() -> dict[str, Any]:
-    return configuration.list_pay_items(services(), caller(router).tenant_id)
+def get_pay_items() -> PayItemsAnswer:
+    return PayItemsAnswer.model_validate(configuration.list_pay_items(services(), caller(router).tenant_id))
 
 
 @router.get(
@@ -42,12 +45,12 @@ def get_pay_items() -> dict[str, Any]:
     summary="Paid and tax-free rates per km category and period (the state rates of each year until changed), the "
     "rates in force today and, from December, a warning when next year's are missing",
 )
-def get_rates() -> dict[str, Any]:
-    return configuration.get_rates(services(), caller(router).tenant_id)
+def get_rates() -> RatesAnswer:
+    return RatesAnswer.model_validate(configuration.get_rates(services(), caller(router).tenant_id))
 
 
 @router.put("/rates", summary="Replace the rate table (and the tax-free table when given)")
-def put_rates(body: Rates) -> dict[str, Any]:
+def put_rates(body: Rates) -> RatesAnswer:
     who = caller(router)
     rates = [Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to) for entry in body.rates]
     tax_free = (
@@ -55,7 +58,7 @@ def put_rates(body: Rates) -> dict[str, Any]:
         if body.tax_free_rates is None
         else [Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to) for entry in body.tax_free_rates]
     )
-    return configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free)
+    return RatesAnswer.model_validate(configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free))
 
 
 @router.get("/schedule", summary="The monthly export schedule")
@@ -70,10 +73,10 @@ def put_schedule(body: Schedule) -> Schedule:
 
 
 @router.post("/exports/preview", summary="Find logbooks, validate and show the lines; creates nothing")
-def preview(body: PeriodRequest) -> dict[str, Any]:
+def preview(body: PeriodRequest) -> Preview:
     who = caller(router)
     period = Period.parse(body.start, body.end)
-    return exports.preview(services(), who.tenant_id, period, body.logbook_ids)
+    return Preview.model_validate(exports.preview(services(), who.tenant_id, period, body.logbook_ids))
 
 
 @router.post(
@@ -92,13 +95,13 @@ def start(body: PeriodRequest) -> Response[ExportStarted]:
 def list_exports(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(max_length=512)] = None,
-) -> dict[str, Any]:
-    return exports.list_exports(services(), caller(router).tenant_id, limit, next_token)
+) -> ExportList:
+    return ExportList.model_validate(exports.list_exports(services(), caller(router).tenant_id, limit, next_token))
 
 
 @router.get("/exports/<export_id>", summary="One export with its lines, problems and rollback result")
-def get_export(export_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
     who = caller(router)
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
-    return exports.get_export(services(), who.tenant_id, export_id)
+    return ExportDetail.model_validate(exports.get_export(services(), who.tenant_id, export_id))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ..workflow import integration
 from ..workflow.services import services
 from .common import caller, require_admin
 from .models import ActivateRequest, IntegrationStatus
+from .responses import Deactivated
 
 router = Router()
 
@@ -28,7 +27,7 @@ def activate(body: ActivateRequest) -> IntegrationStatus:
 
 
 @router.post("/integrations/poweroffice/deactivate", summary="Switch the integration off and forget the key (admin)")
-def deactivate() -> dict[str, Any]:
+def deactivate() -> Deactivated:
     who = caller(router)
     require_admin(who)
-    return integration.deactivate(services(), who.tenant_id, who.user)
+    return Deactivated.model_validate(integration.deactivate(services(), who.tenant_id, who.user))

@@ -1,0 +1,162 @@
+"""What the API answers (pydantic), so the OpenAPI document has a schema for every response.
+
+Answers may carry fields beyond those listed (`extra="allow"`): a field a use case adds is never dropped
+on the way out, and the document says which fields a client can count on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class PeriodAnswer(Answer):
+    start: str = Field(alias="from", description="First day, YYYY-MM-DD.")
+    end: str = Field(alias="to", description="Last day, YYYY-MM-DD, inclusive.")
+
+
+class ProblemItem(Answer):
+    """A validation problem: errors block the export, warnings inform."""
+
+    code: str
+    message: str
+    severity: str | None = None
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    params: dict[str, Any] | None = None
+
+
+class Deactivated(Answer):
+    status: Literal["inactive"]
+
+
+class PayrollCodesAnswer(Answer):
+    codes: dict[str, str | None] = Field(description="Pay-item code per category; null when not mapped.")
+    taxable_excess: str | None = None
+
+
+class PayItemAnswer(Answer):
+    code: str
+    name: str | None = None
+    active: bool
+    processing_type: str | None = None
+    fits: Literal["km", "outlay", "none"]
+
+
+class PayItemsAnswer(Answer):
+    pay_items: list[PayItemAnswer]
+
+
+class RateAnswer(Answer):
+    category: str
+    valid_from: str
+    valid_to: str | None = None
+    rate: str
+
+
+class RateInForce(Answer):
+    category: str
+    rate: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    tax_free_rate: str | None = None
+
+
+class RatesAnswer(Answer):
+    rates: list[RateAnswer]
+    tax_free_rates: list[RateAnswer] = Field(default_factory=list)
+    today: str | None = None
+    in_force: list[RateInForce] = Field(default_factory=list)
+    warnings: list[ProblemItem] = Field(default_factory=list)
+
+
+class Driver(Answer):
+    id: str | None = None
+    name: str | None = None
+    employee_number: str | None = None
+
+
+class PreviewLogbook(Answer):
+    logbook_id: str
+    driver: Driver
+    vehicle_id: str | None = None
+    month: str
+    trips: int
+    km: str
+    already_exported: bool
+    exported_in: list[str]
+    selected: bool
+
+
+class LineAnswer(Answer):
+    employee_number: str
+    employee_name: str
+    categories: list[str]
+    pay_item_code: str
+    quantity: str | None = None
+    rate: str | None = None
+    amount: str
+    trip_count: int
+
+
+class EmployeeTotal(Answer):
+    employee_number: str
+    employee_name: str
+    amount: str
+
+
+class Totals(Answer):
+    lines: int
+    amount: str
+    employees: list[EmployeeTotal]
+
+
+class Preview(Answer):
+    period: PeriodAnswer
+    logbooks: list[PreviewLogbook]
+    lines: list[LineAnswer]
+    totals: Totals
+    problems: list[ProblemItem]
+    ready: bool = Field(description="True when no problem blocks the export.")
+
+
+class ExportSummary(Answer):
+    export_id: str
+    status: str = Field(examples=["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"])
+    period: PeriodAnswer
+    trigger: str
+    line_count: int
+    lines_pushed: int
+    total_amount: str | None = None
+    created_at: str | None = None
+    created_by: str | None = None
+    finished_at: str | None = None
+
+
+class ExportList(Answer):
+    exports: list[ExportSummary]
+    next_token: str | None = Field(None, description="Pass as next_token for the next page; null on the last.")
+
+
+class ExportLine(LineAnswer):
+    external_import_reference: str
+    salary_line_id: int | None = Field(None, description="The line's id in PowerOffice Go once created.")
+
+
+class ExportErrorAnswer(Answer):
+    code: str
+    message: str
+
+
+class ExportDetail(ExportSummary):
+    logbook_ids: list[str] | None = None
+    lines: list[ExportLine]
+    problems: list[ProblemItem]
+    error: ExportErrorAnswer | None = None
+    rollback: dict[str, Any] | None = Field(None, description="What the rollback deleted and what it left behind, and why.")
+    execution_arn: str | None = None
+    updated_at: str | None = None
