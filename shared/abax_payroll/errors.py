@@ -77,6 +77,11 @@ class SourceUnavailable(Exception):
     """ABAX or PowerOffice could not be read; worth a retry."""
 
 
+class CredentialsGone(Exception):
+    """The PowerOffice Go key an export created its lines with can no longer be read (switched off, or another
+    company's key activated since): nothing may be pushed or deleted with any other key."""
+
+
 class SourceChanged(Exception):
     """The logbooks changed between validation and grouping; the export must be started again."""
 

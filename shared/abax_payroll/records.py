@@ -83,6 +83,14 @@ def error_message(error: Any) -> str:
     return f"{error.get('Error', 'Error')}: {cause}" if cause else str(error.get("Error", "Error"))
 
 
+class ExportCredentials(Record):
+    """The PowerOffice Go key an export was started with: its push and rollback use exactly this one."""
+
+    poweroffice_secret_version: str | None = None  # the Secrets Manager version of the tenant's client key
+    poweroffice_client_id: str | None = None  # Go's ClientId of that key (to recognise the same company)
+    poweroffice_client_name: str | None = None
+
+
 class ExportRecord(Record):
     """One export: who started it, for which period, where it is, and how it ended."""
 
@@ -110,6 +118,7 @@ class ExportRecord(Record):
     problems: list[dict[str, Any]] = Field(default_factory=list)
     error: ExportError | None = None
     rollback: dict[str, Any] | None = None
+    credentials: ExportCredentials | None = None
 
     @property
     def running(self) -> bool:
@@ -153,6 +162,7 @@ class Integration(Record):
     client_name: str | None = None
     client_id: str | None = None
     secret_arn: str | None = None
+    secret_version: str | None = None  # the Secrets Manager version of the key now in use
     activated_at: str | None = None
     activated_by: str | None = None
     deactivated_at: str | None = None

@@ -111,13 +111,13 @@ class AbaxClient:
             batch = unique[start : start + EXPENSE_BATCH]
             # One repeated parameter per id (trip_ids=a&trip_ids=b), as the public SDK sends them: a server that
             # binds an array from the query reads a comma-joined value as one unknown id and answers no expenses.
-            body = self._get_json("/v1/trips/expense", [("trip_ids", trip_id) for trip_id in batch])
+            body = self._get_json("/v1/trips/expense", httpx.QueryParams([("trip_ids", trip_id) for trip_id in batch]))
             found.extend(_items(body, "/v1/trips/expense"))
         return found
 
     # ---- transport --------------------------------------------------------------------------------
 
-    def _get_json(self, path: str, params: dict[str, Any] | list[tuple[str, str]]) -> Any:
+    def _get_json(self, path: str, params: httpx.QueryParams | dict[str, Any]) -> Any:
         url = self._api_url + path
         refreshed = False
         attempt = 0

@@ -189,18 +189,23 @@ class PowerOfficeClient:
 
     def delete_salary_line(self, salary_line_id: int) -> bool:
         """True when deleted now, False when it was already gone; SalaryLineLocked when in a payroll."""
+        return self.delete_salary_line_answer(salary_line_id) != "not_found"
+
+    def delete_salary_line_answer(self, salary_line_id: int) -> str:
+        """What Go answered: "deleted" (200), "not_found_after_retry" (404 after a timeout or 5xx: our first DELETE may well have
+        gone through) or "not_found" (404). A 404 alone proves nothing (another client key, a proxy): a
+        rollback confirms it by listing the lines by their ExternalImportReference. SalaryLineLocked (409)."""
         answer = self._api("DELETE", f"/SalaryLines/{int(salary_line_id)}")
         response = answer.response
         if response.status_code in (200, 204):
-            return True
+            return "deleted"
         if response.status_code == 404:
-            # After a timeout or 5xx our first DELETE may well have gone through.
-            return answer.retried
+            return "not_found_after_retry" if answer.retried else "not_found"
         if response.status_code == 409:
             problem = Problem.from_body(response.content)
             raise SalaryLineLocked(int(salary_line_id), title=problem.title, detail=problem.detail)
         self._raise_unless(response, 200)
-        return True
+        return "deleted"
 
     # --- plumbing -------------------------------------------------------------------------------
 

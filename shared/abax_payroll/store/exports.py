@@ -102,6 +102,11 @@ class ExportStore:
             return ExportStatus(record["status"]) is ExportStatus.RUNNING
         return time.time() - float(held.get("claimed_at", 0)) < ORPHAN_LOCK_SECONDS
 
+    def running_export(self, tenant_id: str) -> str | None:
+        """The export that holds the tenant's lock while it runs (what a key change must wait for), if any."""
+        held = self.table.get(tenant_pk(tenant_id), LOCK, consistent=True)
+        return str(held["export_id"]) if held is not None and self._lock_live(tenant_id, held) else None
+
     def get_export(self, tenant_id: str, export_id: str) -> ExportRecord | None:
         item = self.table.get(tenant_pk(tenant_id), _export(export_id))
         return ExportRecord.model_validate(plain(strip_keys(item))) if item else None

@@ -12,7 +12,7 @@ from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
 from ..errors import AlreadyExported, NotFound
 from ..observability import logger
-from ..records import ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
+from ..records import ExportCredentials, ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
 from .planning import PreparedPlan, months_of, prepare_plan
 from .services import Services
@@ -109,7 +109,7 @@ def start_export(
     export_id: str | None = None,
 ) -> dict[str, Any]:
     """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
-    services.active_integration(tenant_id)
+    integration = services.active_integration(tenant_id)
     _refuse_already_exported(services, tenant_id, period, logbook_ids)
     export_id = export_id or new_export_id(services)
     record = ExportRecord(
@@ -123,6 +123,13 @@ def start_export(
         trigger=trigger,
         created_at=now_iso(),
         created_by=user,
+        # The key the lines will be created with: push and rollback read this version of the secret, so a
+        # key activated meanwhile can neither receive this export's lines nor answer its deletes.
+        credentials=ExportCredentials(
+            poweroffice_secret_version=integration.secret_version,
+            poweroffice_client_id=integration.client_id,
+            poweroffice_client_name=integration.client_name,
+        ),
     )
     services.store.exports.claim_export(record)
     try:

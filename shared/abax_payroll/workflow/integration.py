@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ClientKeyNotAccepted, ClientKeyRejected, PowerOfficeAccessDenied
+from ..errors import ClientKeyNotAccepted, ClientKeyRejected, ExportInProgress, PowerOfficeAccessDenied
 from ..observability import logger
 from ..records import Integration
 from ..store import now_iso
@@ -23,11 +23,25 @@ def status(services: Services, tenant_id: str) -> dict[str, Any]:
     }
 
 
+def refuse_while_exporting(services: Services, tenant_id: str) -> None:
+    """A key must not change under a running export: its push and rollback need the company it started in.
+
+    (The export also pins the secret version it started with, so a change that slips between this check and
+    the claim of a new export still cannot send its lines, or their deletes, to another company.)
+    """
+    running = services.store.exports.running_export(tenant_id)
+    if running is not None:
+        raise ExportInProgress(
+            f"export {running} is running for this company; activate, switch off or change keys once it has ended"
+        )
+
+
 def activate(services: Services, tenant_id: str, client_key: str, user: str) -> dict[str, Any]:
     """Confirm the key with PowerOffice Go, then store it; on any failure nothing is stored."""
     client_key = client_key.strip()
     if not client_key:
         raise ClientKeyNotAccepted("the client key is empty; paste the client key from PowerOffice Go")
+    refuse_while_exporting(services, tenant_id)
     with reading_poweroffice("PowerOffice Go could not confirm the key right now ({status}); try again"):
         try:
             with services.poweroffice(client_key) as poweroffice:
@@ -47,14 +61,16 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
         reason = "; ".join(missing)
         # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").
         raise PowerOfficeAccessDenied(reason[0].upper() + reason[1:] + ".")
-    secret_arn = services.vault.put(tenant_id, client_key)
+    refuse_while_exporting(services, tenant_id)  # again: confirming the key took a while
+    stored = services.vault.put(tenant_id, client_key)
     services.store.tenants.put_integration(
         tenant_id,
         Integration(
             status="active",
             client_name=info.client_name,
             client_id=info.client_id,
-            secret_arn=secret_arn,
+            secret_arn=stored.arn,
+            secret_version=stored.version_id,
             activated_at=now_iso(),
             activated_by=user,
         ),
@@ -65,6 +81,7 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
 
 def deactivate(services: Services, tenant_id: str, user: str) -> dict[str, Any]:
     """Switching off forgets the key; codes, rates and the export history stay."""
+    refuse_while_exporting(services, tenant_id)
     services.vault.delete(tenant_id)
     services.store.tenants.put_integration(
         tenant_id, Integration(status="inactive", deactivated_at=now_iso(), deactivated_by=user)

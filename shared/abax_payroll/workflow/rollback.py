@@ -7,12 +7,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..domain.lines import reference_prefix
+from ..errors import CredentialsGone
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLineLocked
 from ..records import ExportError, ExportPhase, ExportStatus, PlannedLine
 from .services import Services
 
 RECOVERED_CHUNK = 99_999  # where ids found by reference (not recorded by the push) are written down
+NOT_FOUND = "not_found"
 LOCKED_REASON = "taken into a payroll in PowerOffice Go (locked); delete or correct it there"
 
 
@@ -30,29 +32,45 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
 
     deleted: list[int] = []
     left_behind: list[dict[str, Any]] = []
-    with services.poweroffice_for(tenant_id) as poweroffice:
-        # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its
-        # reference, and write it down first, so the record knows every line even if the delete fails.
-        recovered: dict[int, int] = {}
-        for salary_line in poweroffice.find_salary_lines_by_reference_prefix(reference_prefix(export_id)):
-            line = by_reference.get(salary_line.external_import_reference or "")
-            if salary_line.id not in targets and line is not None:
-                recovered[line.index] = salary_line.id
-            targets.setdefault(salary_line.id, line)
-        store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered)
-        for salary_line_id, line in sorted(targets.items()):
-            described = _describe(salary_line_id, line)
-            try:
-                poweroffice.delete_salary_line(salary_line_id)  # False (404) means already gone: fine
-                deleted.append(salary_line_id)
-            except SalaryLineLocked:
-                left_behind.append({**described, "reason": LOCKED_REASON})
-            except PowerOfficeError as failure:
-                left_behind.append({**described, "reason": f"PowerOffice Go refused the delete: {failure.title}"})
+    cannot_run: str | None = None
+    try:
+        poweroffice = services.poweroffice_for_export(tenant_id, record)
+    except CredentialsGone as gone:
+        # Never delete with another key: there, every DELETE would answer 404 and the lines would stay. Even
+        # with no id recorded, a create whose answer never arrived may have left a line: incomplete, not done.
+        cannot_run = str(gone)
+        left_behind = [{**_describe(salary_line_id, line), "reason": cannot_run} for salary_line_id, line in sorted(targets.items())]
+    else:
+        with poweroffice:
+            prefix = reference_prefix(export_id)
+            # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its
+            # reference, and write it down first, so the record knows every line even if the delete fails.
+            recovered: dict[int, int] = {}
+            for salary_line in poweroffice.find_salary_lines_by_reference_prefix(prefix):
+                line = by_reference.get(salary_line.external_import_reference or "")
+                if salary_line.id not in targets and line is not None:
+                    recovered[line.index] = salary_line.id
+                targets.setdefault(salary_line.id, line)
+            store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered)
+            answered_404: dict[int, PlannedLine | None] = {}
+            for salary_line_id, line in sorted(targets.items()):
+                outcome = _delete(poweroffice, salary_line_id, line)
+                if outcome is None:
+                    deleted.append(salary_line_id)
+                elif isinstance(outcome, dict):
+                    left_behind.append(outcome)
+                else:
+                    answered_404[salary_line_id] = line
+            if answered_404:
+                confirmed, unconfirmed = _confirm_gone(poweroffice, prefix, answered_404)
+                deleted += confirmed
+                left_behind += unconfirmed
     store.lines.forget_created(tenant_id, export_id, deleted)
 
-    status = ExportStatus.ROLLED_BACK if not left_behind else ExportStatus.ROLLBACK_INCOMPLETE
-    result = {"status": status.value, "deleted": len(deleted), "left_behind": left_behind}
+    status = ExportStatus.ROLLED_BACK if not left_behind and cannot_run is None else ExportStatus.ROLLBACK_INCOMPLETE
+    result: dict[str, Any] = {"status": status.value, "deleted": len(deleted), "left_behind": left_behind}
+    if cannot_run is not None:
+        result["error"] = cannot_run
     fields = {
         "phase": ExportPhase.DONE,
         "error": ExportError.of_state(error, "PushFailed"),
@@ -67,6 +85,53 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
     logger.info("export rolled back", extra={"export_id": export_id, "status": status, "deleted": len(deleted), "left": len(left_behind)})
     return {"status": status.value, "deleted": len(deleted), "left_behind": len(left_behind)}
+
+
+def _delete(poweroffice: Any, salary_line_id: int, line: PlannedLine | None) -> dict[str, Any] | str | None:
+    """None when Go deleted it (200), NOT_FOUND for a 404 (to be confirmed), else the left-behind entry."""
+    described = _describe(salary_line_id, line)
+    try:
+        answer = poweroffice.delete_salary_line_answer(salary_line_id)
+    except SalaryLineLocked:
+        return {**described, "reason": LOCKED_REASON}
+    except PowerOfficeError as failure:
+        return {**described, "reason": f"PowerOffice Go refused the delete: {failure.title}"}
+    return None if answer == "deleted" else NOT_FOUND
+
+
+def _confirm_gone(
+    poweroffice: Any, prefix: str, answered_404: dict[int, PlannedLine | None]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """A 404 counts as gone only when Go no longer lists the line under its ExternalImportReference.
+
+    With another company's key, or behind a confused proxy, every DELETE answers 404 while the lines stay:
+    counted as deleted, the export would free its trips and the next export would pay them twice. A line
+    still listed is deleted once more by the id Go lists; if that fails too, it is named.
+    """
+    try:
+        listed = [line for line in poweroffice.find_salary_lines_by_reference_prefix(prefix) if not line.is_deleted_by_user]
+    except PowerOfficeError as failure:
+        reason = f"PowerOffice Go answered 404 to the delete, and listing the lines to confirm it failed ({failure.title})"
+        return [], [{**_describe(salary_line_id, line), "reason": reason} for salary_line_id, line in sorted(answered_404.items())]
+    by_id = {line.id: line for line in listed}
+    by_reference = {line.external_import_reference: line for line in listed}
+    confirmed: list[int] = []
+    unconfirmed: list[dict[str, Any]] = []
+    for salary_line_id, line in sorted(answered_404.items()):
+        still = by_id.get(salary_line_id) or (by_reference.get(line.ref) if line is not None else None)
+        if still is None:
+            confirmed.append(salary_line_id)
+            continue
+        outcome = _delete(poweroffice, still.id, line)
+        if outcome is None:
+            confirmed.append(salary_line_id)
+        elif isinstance(outcome, dict):
+            unconfirmed.append(outcome)
+        else:
+            unconfirmed.append(
+                {**_describe(still.id, line), "reason": "PowerOffice Go answered 404 to the delete, yet still lists the line"}
+            )
+    return confirmed, unconfirmed
 
 
 def _describe(salary_line_id: int, line: PlannedLine | None) -> dict[str, Any]:

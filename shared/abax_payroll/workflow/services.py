@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..abax import AbaxClient
-from ..errors import IntegrationInactive
+from ..errors import CredentialsGone, IntegrationInactive
 from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
-from ..records import Integration
+from ..records import ExportRecord, Integration
 from ..settings import Settings, clear_settings, settings
 from ..store import ClientKeyVault, ExportRuns, PayrollStore, StepFunctionsRuns
 
@@ -126,6 +126,39 @@ class Services:
         if not client_key:
             raise IntegrationInactive(INACTIVE)
         return self.poweroffice(client_key)
+
+    def poweroffice_for_export(self, tenant_id: str, record: ExportRecord) -> PowerOfficeClient:
+        """The client with the very key the export was started with (its lines live in that company).
+
+        The export records the secret version of the key at its start; push and rollback read that version,
+        whatever the admin activated since. If that version is gone (switched off and on again), the current
+        key is used only when PowerOffice Go confirms it belongs to the same client; otherwise CredentialsGone.
+        Exports recorded before this pin use the current key.
+        """
+        pinned = record.credentials
+        if pinned is None or not pinned.poweroffice_secret_version:
+            return self.poweroffice_for(tenant_id)
+        client_key = self.vault.get(tenant_id, version_id=pinned.poweroffice_secret_version)
+        if client_key is not None:
+            return self.poweroffice(client_key)
+        current = self.vault.get(tenant_id)
+        gone = CredentialsGone(
+            "the PowerOffice Go key this export was started with is no longer stored (the integration was "
+            "switched off or another key activated); activate the key of "
+            f"{pinned.poweroffice_client_name or 'the company it was started for'} again"
+        )
+        if current is None or not pinned.poweroffice_client_id:
+            raise gone
+        poweroffice = self.poweroffice(current)
+        try:
+            same_client = poweroffice.client_integration_information().client_id == pinned.poweroffice_client_id
+        except Exception:
+            poweroffice.close()
+            raise
+        if not same_client:
+            poweroffice.close()
+            raise gone
+        return poweroffice
 
     def abax_for(self, tenant_id: str) -> AbaxClient:
         return AbaxClient(

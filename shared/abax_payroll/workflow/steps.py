@@ -176,7 +176,8 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
     if not pending:  # a retried chunk whose lines all exist already
         return {"chunk": chunk, "created": 0}
     push = _ChunkPush(pending)
-    with push_lease(services, export_id), services.poweroffice_for(tenant_id) as poweroffice:
+    record = _record(services, tenant_id, export_id)
+    with push_lease(services, export_id), services.poweroffice_for_export(tenant_id, record) as poweroffice:
         try:
             push.run(poweroffice, services.settings.push_concurrency)
         finally:
