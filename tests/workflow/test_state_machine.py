@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 import httpx
@@ -20,6 +21,16 @@ from tests.e2e.helpers import (
 
 SMALL = {"from": "2025-12-01", "to": "2025-12-31"}  # one logbook of Ola Nordmann: a few lines
 PERSISTENT_FAILURE = {"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 500}
+
+
+def _ended(stepfunctions: Any, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+    """The execution once it has ended: the record reaches its terminal status a state or two before."""
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = stepfunctions.describe_execution(executionArn=execution_arn)
+        if execution["status"] != "RUNNING" or time.monotonic() > deadline:
+            return dict(execution)
+        time.sleep(0.05)
 
 
 def _history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -59,7 +70,7 @@ def test_a_completed_export_goes_validate_group_push_complete_and_is_named_by_it
     record = export_and_wait(acme, SMALL)
     assert record["status"] == "COMPLETED", record
 
-    execution = stepfunctions.describe_execution(executionArn=record["execution_arn"])
+    execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["name"] == record["export_id"]
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["input"]) == {"tenant_id": "acme", "export_id": record["export_id"]}
@@ -77,7 +88,7 @@ def test_a_push_failure_goes_through_rollback(
     record = export_and_wait(acme, OCTOBER, logbooks)
 
     assert record["status"] == "ROLLED_BACK", record
-    execution = stepfunctions.describe_execution(executionArn=record["execution_arn"])
+    execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ExportRolledBack"
     entered = _entered(_history(stepfunctions, record["execution_arn"]))
@@ -96,7 +107,7 @@ def test_locked_lines_end_the_execution_in_rollback_incomplete(
     record = export_and_wait(acme, OCTOBER, logbooks)
 
     assert record["status"] == "ROLLBACK_INCOMPLETE", record
-    execution = stepfunctions.describe_execution(executionArn=record["execution_arn"])
+    execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["error"] == "RollbackIncomplete"
     assert _entered(_history(stepfunctions, record["execution_arn"]))[-3:] == [
         "Rollback",
@@ -109,7 +120,7 @@ def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctio
     record = export_and_wait(acme, OCTOBER)  # Nils Bakke and Lise Moe fail validation
 
     assert record["status"] == "VALIDATION_FAILED"
-    execution = stepfunctions.describe_execution(executionArn=record["execution_arn"])
+    execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["error"] == "ExportValidationFailed"
     assert _entered(_history(stepfunctions, record["execution_arn"])) == ["Validate", "ValidationFailed"]
 
