@@ -12,16 +12,21 @@ from typing import Any
 
 
 class PayrollError(Exception):
-    """Base of errors a user can act on; `code` is the stable problem code in API answers."""
+    """Base of errors a user can act on; `code` is the stable problem code in API answers.
+
+    `detail` is an English sentence for API users and logs; `params` hold the same facts for programs
+    (dates, counts, ids), so a client can say it in its user's language without parsing the sentence.
+    """
 
     code = "INTERNAL_ERROR"
     status = 500
     title = "Internal error"
 
-    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None):
+    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None):
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []
+        self.params = params or {}
 
 
 class NotFound(PayrollError):

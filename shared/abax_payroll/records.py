@@ -117,6 +117,7 @@ class ExportRecord(Record):
     ledger_months: list[str] | None = None
     problems: list[dict[str, Any]] = Field(default_factory=list)
     error: ExportError | None = None
+    push_failure: dict[str, Any] | None = None  # the refused line's facts (employee, pay item, amount, status)
     rollback: dict[str, Any] | None = None
     credentials: ExportCredentials | None = None
 

@@ -258,7 +258,10 @@ def test_listing_with_a_forged_next_token_is_a_400_problem(acme: httpx.Client) -
 def test_a_query_parameter_the_route_does_not_read_is_refused_by_name(acme: httpx.Client) -> None:
     problem = assert_problem(acme.get("/exports", params={"limt": "5"}), 422, "INVALID_REQUEST")
     assert "limt" in problem["detail"] and "limit, next_token" in problem["detail"]
-    assert problem["problems"][0]["items"] == [{"field": "limt", "error": "unknown query parameter"}]
+    assert problem["problems"][0]["items"] == [
+        {"field": "limt", "error": "unknown query parameter", "type": "unknown_query_parameter"}
+    ]
+    assert problem["params"] == {"fields": ["limt"]}  # the same, for a client that writes its own sentence
     assert_problem(acme.get("/payroll-codes", params={"tenant_id": "beta"}), 422, "INVALID_REQUEST")
     assert acme.get("/exports", params={"limit": "5"}).status_code == 200
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from abax_payroll.abax import to_trips
-from abax_payroll.abax.adapter import reimbursable_trip_ids
+from abax_payroll.abax.adapter import REASON_CODES, reimbursable_trip_ids
 from abax_payroll.domain.categories import Category
 from abax_payroll.domain.period import Period
 from abax_payroll.domain.problems import INVALID_TRIP_DATA
@@ -212,7 +212,11 @@ def test_broken_trip_fields_are_reported_and_the_trip_left_out(changes, field, v
     batch = to_trips([abax_trip("t-bad", **changes), abax_trip("t-good")], [], OCTOBER)
     assert [trip.trip_id for trip in batch.trips] == ["t-good"]
     problem = only_problem(batch)
-    assert problem.items == [{"trip_id": "t-bad", "field": field, "value": value, "reason": reason}]
+    (item,) = problem.items
+    assert {key: item[key] for key in ("trip_id", "field", "value", "reason")} == {
+        "trip_id": "t-bad", "field": field, "value": value, "reason": reason
+    }
+    assert item["reason_code"] == REASON_CODES[reason]  # the same reason as a stable code
     assert "1 trips" in problem.message or "1 trip" in problem.message
 
 
@@ -255,7 +259,13 @@ def test_expenses_for_unknown_trips_are_reported():
     )
     assert [trip.trip_id for trip in batch.trips] == ["t-1"]
     assert only_problem(batch).items == [
-        {"trip_id": "t-404", "field": "trip_id", "value": "t-404", "reason": "expense for unknown trip"}
+        {
+            "trip_id": "t-404",
+            "field": "trip_id",
+            "value": "t-404",
+            "reason": "expense for unknown trip",
+            "reason_code": "EXPENSE_FOR_UNKNOWN_TRIP",
+        }
     ]
 
 

@@ -63,6 +63,8 @@ def test_every_problem_kind_is_reported_at_once(
         domain_employees,
         exported_trips={"t-5": "exp-earlier"},
         data_problems=[data_problem],
+        # Chosen by id, Kari's already exported logbook blocks (a whole-period search leaves it out).
+        logbook_ids=["d-1001:v-1:2026-10", "d-1004:v-4:2026-10", "d-1099:v-99:2026-10", "d-1002:v-2:2026-10"],
     )
     by_code = {problem.code: problem for problem in plan.problems}
     assert set(by_code) == {
@@ -79,7 +81,13 @@ def test_every_problem_kind_is_reported_at_once(
     assert not plan.ready
     assert by_code[codes.INVALID_TRIP_DATA].items[0]["trip_id"] == "t-9"
     assert by_code[codes.ALREADY_EXPORTED].items == [
-        {"logbook_id": "d-1002:v-2:2026-10", "driver_name": "Kari Hansen", "exports": ["exp-earlier"]}
+        {
+            "logbook_id": "d-1002:v-2:2026-10",
+            "driver_name": "Kari Hansen",
+            "vehicle_alias": "",
+            "month": "2026-10",
+            "exports": ["exp-earlier"],
+        }
     ]
     assert sorted((item["code"], item["reason"]) for item in by_code[codes.PAY_ITEM_NOT_FOUND].items) == [
         ("790", "inactive in PowerOffice Go"),
@@ -103,6 +111,35 @@ def test_every_problem_kind_is_reported_at_once(
         "drivers": ["Lise Moe", "Ola Nordmann"],
     }
     assert "Nils Bakke" in by_code[codes.EMPLOYEE_NUMBER_MISSING].message
+    # The same facts as machine values, for a client to write its own sentence from.
+    assert by_code[codes.EMPLOYEE_NUMBER_MISSING].params == {"drivers": ["Nils Bakke"]}
+    assert by_code[codes.PAY_ITEM_NOT_FOUND].params == {"codes": ["799", "790"]}
+    assert sorted(item["reason_code"] for item in by_code[codes.PAY_ITEM_NOT_FOUND].items) == ["INACTIVE", "NOT_FOUND"]
+    assert [item["reason_code"] for item in by_code[codes.EMPLOYEE_NOT_FOUND].items] == ["NOT_FOUND"]
+    assert by_code[codes.PAY_CODE_NOT_CONFIGURED].params == {"categories": ["ferry"]}
+
+
+def test_a_whole_period_search_leaves_exported_logbooks_out_without_a_problem(
+    domain_trip, domain_drivers, domain_codes, domain_pay_items, domain_employees
+):
+    trips = [domain_trip("t-1"), domain_trip("t-5", driver=domain_drivers["kari"], vehicle_id="v-2")]
+    plan = plan_export(
+        trips, OCTOBER, domain_codes, RateTable.default(), domain_pay_items, domain_employees,
+        exported_trips={"t-5": "exp-earlier"},
+    )
+    assert plan.problems == []
+    assert plan.ready
+    assert [logbook.logbook_id for logbook in plan.logbooks] == ["d-1001:v-1:2026-10"]
+    assert plan.already_exported == {"d-1002:v-2:2026-10": ["exp-earlier"]}
+    assert len(plan.all_logbooks) == 2
+
+    everything_exported = plan_export(
+        trips[1:], OCTOBER, domain_codes, RateTable.default(), domain_pay_items, domain_employees,
+        exported_trips={"t-5": "exp-earlier"},
+    )
+    (nothing,) = everything_exported.problems
+    assert nothing.code == codes.NOTHING_TO_EXPORT
+    assert nothing.params == {"from": "2026-10-01", "to": "2026-10-31", "exported": 1}
 
 
 def test_selected_logbooks_only_and_unknown_ones_named(

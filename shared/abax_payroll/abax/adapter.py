@@ -68,6 +68,27 @@ NEGATIVE_DISTANCE = "negative distance"
 NEGATIVE_AMOUNT = "negative amount"
 ABSURD_DISTANCE = f"absurd distance (more than {MAX_TRIP_KM} km in one trip)"
 NOT_TEXT = "not text"
+# The same reasons as stable codes, for a client that writes the sentence in its user's language.
+REASON_CODES = {
+    MISSING_ID: "MISSING_TRIP_ID",
+    DUPLICATE_TRIP: "DUPLICATE_TRIP",
+    OUTSIDE_PERIOD: "OUTSIDE_PERIOD",
+    UNKNOWN_TRIP_EXPENSE: "EXPENSE_FOR_UNKNOWN_TRIP",
+    DUPLICATE_EXPENSE: "DUPLICATE_EXPENSE",
+    MISSING_VEHICLE: "MISSING_VEHICLE",
+    MISSING_DRIVER: "MISSING_DRIVER",
+    MISSING_DRIVER_ID: "MISSING_DRIVER_ID",
+    MISSING_START: "MISSING_START",
+    BAD_START: "BAD_START",
+    MISSING_VALUE: "MISSING_VALUE",
+    NOT_A_NUMBER: "NOT_A_NUMBER",
+    NEGATIVE_DISTANCE: "NEGATIVE_DISTANCE",
+    NEGATIVE_AMOUNT: "NEGATIVE_AMOUNT",
+    ABSURD_DISTANCE: "ABSURD_DISTANCE",
+    NOT_TEXT: "NOT_TEXT",
+    "expense is not an object": "NOT_AN_OBJECT",
+    "extra is not an object": "NOT_AN_OBJECT",
+}
 
 NO_EXPENSES = TripExpenses()
 NO_EXTRAS = TripExtras()
@@ -204,9 +225,11 @@ def _map_trip(
     vehicle = raw.get("vehicle")
     vehicle_id: Any = None
     vehicle_class = ""
+    vehicle_alias: Any = ""
     if isinstance(vehicle, dict):
         vehicle_id = vehicle.get("id")
         vehicle_class = vehicle.get("commercial_class") or ""
+        vehicle_alias = vehicle.get("alias") or ""
     if vehicle_id is None or vehicle_id == "":
         errors.append(_item(trip_id, "vehicle.id", vehicle_id, MISSING_VEHICLE))
 
@@ -235,6 +258,7 @@ def _map_trip(
         purpose=purpose if isinstance(purpose, str) else "",
         expenses=expenses,
         extras=extras,
+        vehicle_alias=vehicle_alias if isinstance(vehicle_alias, str) else "",
     )
 
 
@@ -399,5 +423,6 @@ def _problem(items: list[dict[str, str]]) -> Problem:
         INVALID_TRIP_DATA,
         f"ABAX returned trip data that cannot be paid ({len(items)} findings on {trips} trips: {summary}). "
         "The trips concerned are left out; correct them in ABAX and search again.",
-        items,
+        [{**item, "reason_code": REASON_CODES.get(item["reason"], "OTHER")} for item in items],
+        {"findings": len(items), "trips": trips},
     )

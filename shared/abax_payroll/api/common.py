@@ -68,13 +68,22 @@ def require_admin(who: Caller) -> None:
         raise Forbidden("only an administrator can switch the PowerOffice Go integration on or off")
 
 
-def problem(status: int, code: str, title: str, detail: str, problems: list[dict[str, Any]] | None = None) -> Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    problems: list[dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
+) -> Response:
+    """problem+json: `code` and `params` for programs, `title` and `detail` in English for people."""
     body = {
         "type": f"https://abax-payroll.example/problems/{code.lower().replace('_', '-')}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
+        "params": params or {},
         "problems": problems or [],
     }
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
@@ -87,7 +96,8 @@ def invalid_request(summary: str, items: list[dict[str, Any]]) -> Response:
         "INVALID_REQUEST",
         "Invalid request",
         f"the request does not match the API: {summary}",
-        [{"code": "INVALID_FIELD", "message": summary, "items": items}],
+        [{"code": "INVALID_FIELD", "message": summary, "items": items, "params": {"fields": [item["field"] for item in items]}}],
+        {"fields": [item["field"] for item in items]},
     )
 
 
@@ -122,7 +132,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         if not unknown:
             return next_middleware(app)
         reads = ", ".join(sorted(known)) or "none"
-        items = [{"field": name, "error": "unknown query parameter"} for name in unknown]
+        items = [{"field": name, "error": "unknown query parameter", "type": "unknown_query_parameter"} for name in unknown]
         summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
         return invalid_request(summary, items)
 
@@ -130,11 +140,11 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
-        return problem(error.status, error.code, error.title, error.detail, error.problems)
+        return problem(error.status, error.code, error.title, error.detail, error.problems, error.params)
 
     @app.exception_handler(InvalidPeriod)
     def _invalid_period(error: InvalidPeriod) -> Response:
-        return problem(400, "INVALID_PERIOD", "Invalid period", str(error))
+        return problem(400, "INVALID_PERIOD", "Invalid period", str(error), params=error.params)
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
@@ -152,7 +162,11 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
             reason = str((malformed[0].get("ctx") or {}).get("error") or malformed[0].get("msg") or "")
             return problem(400, "MALFORMED_JSON", "Malformed JSON", f"the body is not valid JSON ({reason})")
         items = [
-            {"field": ".".join(str(part) for part in issue.get("loc", ()) if part != "body") or "body", "error": issue.get("msg", "")}
+            {
+                "field": ".".join(str(part) for part in issue.get("loc", ()) if part != "body") or "body",
+                "error": issue.get("msg", ""),
+                "type": str(issue.get("type", "")),
+            }
             for issue in error.errors()
         ]
         summary = "; ".join(f"{item['field']}: {item['error']}" for item in items)

@@ -25,6 +25,23 @@ class Logbook:
     def km(self) -> Decimal:
         return sum((trip.distance_km for trip in self.trips), ZERO)
 
+    @property
+    def vehicle_alias(self) -> str:
+        """The car's ABAX alias (the last one given in the month), else its id: never shown as a key."""
+        for trip in reversed(self.trips):
+            if trip.vehicle_alias:
+                return trip.vehicle_alias
+        return ""
+
+    def facts(self) -> dict[str, str]:
+        """What a person recognises a logbook by: driver, car and month (the id stays for programs)."""
+        return {
+            "logbook_id": self.logbook_id,
+            "driver_name": self.driver.name,
+            "vehicle_alias": self.vehicle_alias,
+            "month": self.month,
+        }
+
     def totals(self) -> dict[Category, Decimal]:
         totals: dict[Category, Decimal] = defaultdict(lambda: ZERO)
         for trip in self.trips:

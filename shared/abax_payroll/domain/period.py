@@ -9,7 +9,12 @@ MAX_PERIOD_DAYS = 366
 
 
 class InvalidPeriod(ValueError):
-    """The date range cannot be exported; the message says why."""
+    """The date range cannot be exported; the message says why, `params` the same for programs
+    (`reason`: TO_BEFORE_FROM, TOO_LONG or NOT_A_DATE, with the dates or the field)."""
+
+    def __init__(self, message: str, **params: object):
+        super().__init__(message)
+        self.params = dict(params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +24,18 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise InvalidPeriod(f"'to' ({self.end}) is before 'from' ({self.start})")
+            raise InvalidPeriod(
+                f"'to' ({self.end}) is before 'from' ({self.start})",
+                reason="TO_BEFORE_FROM",
+                **{"from": self.start.isoformat(), "to": self.end.isoformat()},
+            )
         if self.days > MAX_PERIOD_DAYS:
             raise InvalidPeriod(
-                f"the period {self.start} to {self.end} is {self.days} days; at most {MAX_PERIOD_DAYS} days can be exported at once"
+                f"the period {self.start} to {self.end} is {self.days} days; at most {MAX_PERIOD_DAYS} days can be exported at once",
+                reason="TOO_LONG",
+                days=self.days,
+                max_days=MAX_PERIOD_DAYS,
+                **{"from": self.start.isoformat(), "to": self.end.isoformat()},
             )
 
     @classmethod
@@ -30,11 +43,11 @@ class Period:
         try:
             first = date.fromisoformat(start)
         except (TypeError, ValueError) as error:
-            raise InvalidPeriod(f"'from' must be a date as YYYY-MM-DD, got {start!r}") from error
+            raise InvalidPeriod(f"'from' must be a date as YYYY-MM-DD, got {start!r}", reason="NOT_A_DATE", field="from") from error
         try:
             last = date.fromisoformat(end)
         except (TypeError, ValueError) as error:
-            raise InvalidPeriod(f"'to' must be a date as YYYY-MM-DD, got {end!r}") from error
+            raise InvalidPeriod(f"'to' must be a date as YYYY-MM-DD, got {end!r}", reason="NOT_A_DATE", field="to") from error
         return cls(first, last)
 
     @classmethod

@@ -78,6 +78,7 @@ def plan_export(
                     codes_.LOGBOOK_NOT_FOUND,
                     f"Logbooks not found in the period {period.label()}: {', '.join(unknown)}.",
                     [{"logbook_id": logbook_id} for logbook_id in unknown],
+                    params={"count": len(unknown), "from": period.start.isoformat(), "to": period.end.isoformat()},
                 )
             )
         wanted_set = set(wanted)
@@ -89,13 +90,18 @@ def plan_export(
         exports = sorted({exported[t.trip_id] for t in logbook.trips if t.trip_id in exported})
         if exports:
             already[logbook.logbook_id] = exports
+    if logbook_ids is None:
+        # A search of the whole period leaves what was exported out (shown as exported, not a problem);
+        # only logbooks chosen by id can be blocked by an earlier export.
+        selected = [logbook for logbook in selected if logbook.logbook_id not in already]
     blocked = [logbook for logbook in selected if logbook.logbook_id in already]
     if blocked:
         problems.append(
             Problem(
                 codes_.ALREADY_EXPORTED,
                 "Some logbooks hold trips that were already exported; leave them out of the export.",
-                [{"logbook_id": lb.logbook_id, "driver_name": lb.driver.name, "exports": already[lb.logbook_id]} for lb in blocked],
+                [{**lb.facts(), "exports": already[lb.logbook_id]} for lb in blocked],
+                params={"count": len(blocked)},
             )
         )
 
@@ -115,6 +121,11 @@ def plan_export(
     problems += check_trip_documentation(selected, codes)
     if not selected and not problems:
         problems.append(
-            Problem(codes_.NOTHING_TO_EXPORT, f"No delivered logbooks with business trips in {period.label()}.", [])
+            Problem(
+                codes_.NOTHING_TO_EXPORT,
+                f"No delivered logbooks with business trips in {period.label()}.",
+                [],
+                params={"from": period.start.isoformat(), "to": period.end.isoformat(), "exported": len(already)},
+            )
         )
     return ExportPlan(period, selected, lines, problems, already, all_logbooks)

@@ -61,6 +61,7 @@ class Trip:
     end_address: str = ""
     expenses: TripExpenses = field(default_factory=TripExpenses)
     extras: TripExtras = field(default_factory=TripExtras)
+    vehicle_alias: str = ""  # ABAX vehicle.alias: what people call the car ("Olas Golf")
 
     @property
     def date(self) -> date:

@@ -47,9 +47,17 @@ def check_pay_items(
         pay_item = pay_items.get(code)
         names = [category.value for category in categories]
         if pay_item is None:
-            missing.append({"code": code, "categories": names, "reason": "not found in PowerOffice Go"})
+            missing.append({"code": code, "categories": names, "reason": "not found in PowerOffice Go", "reason_code": "NOT_FOUND"})
         elif not pay_item.active:
-            missing.append({"code": code, "categories": names, "reason": "inactive in PowerOffice Go"})
+            missing.append(
+                {
+                    "code": code,
+                    "categories": names,
+                    "reason": "inactive in PowerOffice Go",
+                    "reason_code": "INACTIVE",
+                    "pay_item_name": pay_item.name,
+                }
+            )
         else:
             for category in categories:
                 if not pay_item.accepts(category):
@@ -58,6 +66,10 @@ def check_pay_items(
                             "code": code,
                             "category": category.value,
                             "processing_type": pay_item.processing_type,
+                            "pay_item_name": pay_item.name,
+                            "unit": category.unit,
+                            "expects": pay_item.expects,
+                            "reason_code": "WRONG_KIND",
                             "reason": f"{category.value} is counted in {category.unit}, but pay item {code} "
                             f"({pay_item.processing_type}) takes {pay_item.expects}",
                         }
@@ -70,6 +82,7 @@ def check_pay_items(
                 codes_.PAY_ITEM_NOT_FOUND,
                 f"Pay-item codes not found or inactive in PowerOffice Go: {listed}. Fix the payroll codes.",
                 missing,
+                params={"codes": [item["code"] for item in missing]},
             )
         )
     if incompatible:
@@ -79,6 +92,7 @@ def check_pay_items(
                 "Some categories are mapped to pay items of the wrong kind: km categories need a quantity pay item, "
                 "outlays an amount pay item.",
                 incompatible,
+                params={"codes": sorted({item["code"] for item in incompatible})},
             )
         )
     return found
@@ -105,6 +119,7 @@ def check_employees(logbooks: Iterable[Logbook], employees: Mapping[str, Employe
                     "employee_number": number,
                     "driver_name": driver.name,
                     "reason": "archived in PowerOffice Go" if employee else "not found in PowerOffice Go",
+                    "reason_code": "ARCHIVED" if employee else "NOT_FOUND",
                     "logbooks": [],
                 },
             )
@@ -117,6 +132,7 @@ def check_employees(logbooks: Iterable[Logbook], employees: Mapping[str, Employe
                 codes_.EMPLOYEE_NUMBER_MISSING,
                 f"Drivers without an employee number in ABAX: {names}. Add the employee number to each driver.",
                 list(without_number.values()),
+                params={"drivers": [entry["driver_name"] for entry in without_number.values()]},
             )
         )
     if not_found:
@@ -126,6 +142,7 @@ def check_employees(logbooks: Iterable[Logbook], employees: Mapping[str, Employe
                 codes_.EMPLOYEE_NOT_FOUND,
                 f"Employee numbers not found in PowerOffice Go: {numbers}.",
                 list(not_found.values()),
+                params={"employee_numbers": list(not_found)},
             )
         )
     return found
@@ -164,6 +181,7 @@ def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category,
             codes_.PAY_CODE_NOT_CONFIGURED,
             f"Categories with data but no pay-item code: {summary}. Map them in the payroll codes.",
             items,
+            params={"categories": [item["category"] for item in items]},
         )
     ]
 

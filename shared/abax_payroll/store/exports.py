@@ -56,7 +56,10 @@ class ExportStore:
         for _ in range(5):
             held = self.table.get(pk, LOCK, consistent=True)
             if held is not None and self._lock_live(tenant_id, held):
-                raise ExportInProgress(f"export {held['export_id']} is still running for this company; wait until it ends")
+                raise ExportInProgress(
+                    f"export {held['export_id']} is still running for this company; wait until it ends",
+                    params={"export_id": held["export_id"]},
+                )
             taken = self.table.conditional(
                 self.table.resource.put_item,
                 Item={"pk": pk, "sk": LOCK, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},

@@ -117,12 +117,13 @@ def _table(rates: list[Rate], name: str) -> RateTable:
     try:
         table = RateTable(rates, table=name)
     except ValueError as error:
-        raise InvalidRequest(f"{label}{error}") from None
+        raise InvalidRequest(f"{label}{error}", params={"reason": "INVALID_RATE_TABLE", "table": name}) from None
     missing = table.missing_categories()
     if missing:
+        names = sorted(category.value for category in missing)
         raise InvalidRequest(
-            f"every km category needs at least one {label}rate; missing: "
-            + ", ".join(sorted(category.value for category in missing))
+            f"every km category needs at least one {label}rate; missing: " + ", ".join(names),
+            params={"reason": "CATEGORY_WITHOUT_RATE", "table": name, "categories": names},
         )
     return table
 

@@ -46,6 +46,7 @@ def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
                 "employee_number": logbook.driver.employee_number,
             },
             "vehicle_id": logbook.vehicle_id,
+            "vehicle_alias": logbook.vehicle_alias,
             "month": logbook.month,
             "trips": len(logbook.trips),
             "km": fmt2(logbook.km),
@@ -55,7 +56,8 @@ def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
         }
         for logbook in plan.all_logbooks
     ]
-    lines = [line.to_dict() for line in plan.lines]
+    names = {code: item.name for code, item in prepared.pay_items.items()}
+    lines = [{**line.to_dict(), "pay_item_name": names.get(line.pay_item_code)} for line in plan.lines]
     return {
         "period": {"from": plan.period.start.isoformat(), "to": plan.period.end.isoformat()},
         "logbooks": logbooks,
@@ -161,12 +163,14 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
             continue
         exports = sorted({exported[trip.trip_id] for trip in logbook.trips if trip.trip_id in exported})
         if exports:
-            blocked.append({"logbook_id": logbook.logbook_id, "driver_name": logbook.driver.name, "exports": exports})
+            blocked.append({**logbook.facts(), "exports": exports})
     if blocked:
+        params = {"count": len(blocked), "from": period.start.isoformat(), "to": period.end.isoformat()}
         raise AlreadyExported(
             f"{len(blocked)} logbook(s) in {period.label()} hold trips that were already exported; "
             "leave them out (logbook_ids) or roll back the earlier export first",
-            [{"code": "ALREADY_EXPORTED", "message": "Trips already exported", "items": blocked}],
+            [{"code": "ALREADY_EXPORTED", "message": "Trips already exported", "items": blocked, "params": params}],
+            params,
         )
 
 
@@ -195,10 +199,36 @@ def summary(record: ExportRecord) -> dict[str, Any]:
     }
 
 
+def _error(record: ExportRecord) -> dict[str, Any] | None:
+    """The export's error: its stable code, the English message, and the facts (`params`) to say it with.
+
+    A Step Functions error name (PushFailed) also comes as a problem code (PUSH_FAILED); `message` no
+    longer repeats the name in front of the text.
+    """
+    if record.error is None:
+        return None
+    code, message = record.error.code, record.error.message
+    if message.startswith(f"{code}: "):
+        message = message[len(code) + 2 :]
+    params = dict(record.push_failure or {}) if code == "PushFailed" else {}
+    return {"code": code, "problem_code": _STEP_ERRORS.get(code, code), "message": message, "params": params}
+
+
+# Step Functions error names (the ASL's ErrorEquals) and the stable problem code each is reported as.
+_STEP_ERRORS = {
+    "PushFailed": "PUSH_FAILED",
+    "SourceUnavailable": "SOURCE_UNAVAILABLE",
+    "SourceChanged": "SOURCE_CHANGED",
+    "States.Timeout": "TIMED_OUT",
+    "States.TaskFailed": "TASK_FAILED",
+    "Lambda.Unknown": "TASK_FAILED",
+}
+
+
 def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
-        raise NotFound(f"no export {export_id} for this company")
+        raise NotFound(f"no export {export_id} for this company", params={"export_id": export_id})
     lines = services.store.lines.get_lines(tenant_id, export_id)
     return {
         **summary(record),
@@ -230,7 +260,7 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
         ],
         "lines_pushed": sum(1 for line in lines if line.salary_line_id),
         "problems": record.problems,
-        "error": record.error.stored() if record.error else None,
+        "error": _error(record),
         "rollback": record.rollback,
         "execution_arn": record.execution_arn,
         "updated_at": record.updated_at,

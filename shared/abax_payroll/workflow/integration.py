@@ -60,7 +60,10 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
     if missing:
         reason = "; ".join(missing)
         # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").
-        raise PowerOfficeAccessDenied(reason[0].upper() + reason[1:] + ".")
+        raise PowerOfficeAccessDenied(
+            reason[0].upper() + reason[1:] + ".",
+            params={"payroll_module_missing": not info.has_payroll, "privileges": list(lacking)},
+        )
     refuse_while_exporting(services, tenant_id)  # again: confirming the key took a while
     stored = services.vault.put(tenant_id, client_key)
     services.store.tenants.put_integration(

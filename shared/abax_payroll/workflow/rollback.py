@@ -39,7 +39,7 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
         # Never delete with another key: there, every DELETE would answer 404 and the lines would stay. Even
         # with no id recorded, a create whose answer never arrived may have left a line: incomplete, not done.
         cannot_run = str(gone)
-        left_behind = [{**_describe(salary_line_id, line), "reason": cannot_run} for salary_line_id, line in sorted(targets.items())]
+        left_behind = [{**_describe(salary_line_id, line), "reason": cannot_run, "reason_code": "CREDENTIALS_GONE"} for salary_line_id, line in sorted(targets.items())]
     else:
         with poweroffice:
             prefix = reference_prefix(export_id)
@@ -93,9 +93,14 @@ def _delete(poweroffice: Any, salary_line_id: int, line: PlannedLine | None) -> 
     try:
         answer = poweroffice.delete_salary_line_answer(salary_line_id)
     except SalaryLineLocked:
-        return {**described, "reason": LOCKED_REASON}
+        return {**described, "reason": LOCKED_REASON, "reason_code": "LOCKED"}
     except PowerOfficeError as failure:
-        return {**described, "reason": f"PowerOffice Go refused the delete: {failure.title}"}
+        return {
+            **described,
+            "reason": f"PowerOffice Go refused the delete: {failure.title}",
+            "reason_code": "DELETE_REFUSED",
+            "status": failure.status,
+        }
     return None if answer == "deleted" else NOT_FOUND
 
 
@@ -112,7 +117,7 @@ def _confirm_gone(
         listed = [line for line in poweroffice.find_salary_lines_by_reference_prefix(prefix) if not line.is_deleted_by_user]
     except PowerOfficeError as failure:
         reason = f"PowerOffice Go answered 404 to the delete, and listing the lines to confirm it failed ({failure.title})"
-        return [], [{**_describe(salary_line_id, line), "reason": reason} for salary_line_id, line in sorted(answered_404.items())]
+        return [], [{**_describe(salary_line_id, line), "reason": reason, "reason_code": "DELETE_UNCONFIRMED"} for salary_line_id, line in sorted(answered_404.items())]
     by_id = {line.id: line for line in listed}
     by_reference = {line.external_import_reference: line for line in listed}
     confirmed: list[int] = []
@@ -129,7 +134,11 @@ def _confirm_gone(
             unconfirmed.append(outcome)
         else:
             unconfirmed.append(
-                {**_describe(still.id, line), "reason": "PowerOffice Go answered 404 to the delete, yet still lists the line"}
+                {
+                    **_describe(still.id, line),
+                    "reason": "PowerOffice Go answered 404 to the delete, yet still lists the line",
+                    "reason_code": "DELETE_UNCONFIRMED",
+                }
             )
     return confirmed, unconfirmed
 

@@ -187,6 +187,21 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
         if not isinstance(error, PowerOfficeError):
             raise error
         logger.warning("salary line not created", extra={"export_id": export_id, "line": line.index, "status": error.status})
+        # The facts of the refusal, for the web app to say in its user's language (a failure costs this one
+        # write; the successful path writes nothing more).
+        services.store.exports.update_export(
+            tenant_id,
+            export_id,
+            {
+                "push_failure": {
+                    "employee_number": line.employee_number,
+                    "employee_name": line.employee_name,
+                    "pay_item_code": line.pay_item_code,
+                    "amount": line.amount,
+                    "status": error.status,
+                }
+            },
+        )
         raise PushFailed(
             f"PowerOffice Go refused the salary line for employee {line.employee_number} "
             f"({line.employee_name}), pay item {line.pay_item_code}: {error.title}"
@@ -273,7 +288,7 @@ def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[
             "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
             "error": error_message(rollback_error) if rollback_error else None,
             "left_behind": [
-                {"salary_line_id": salary_line_id, "reason": "the rollback could not run to its end"}
+                {"salary_line_id": salary_line_id, "reason": "the rollback could not run to its end", "reason_code": "ROLLBACK_UNFINISHED"}
                 for salary_line_id in sorted(created.values())
             ],
         }
