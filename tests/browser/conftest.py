@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=nb-NO",  # date inputs in Norwegian order (dd.mm.åååå), like a Norwegian user's browser
 ]
 TERMINAL = {"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"}
 
@@ -126,7 +127,9 @@ def page(fresh: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             context.set_default_timeout(15_000)
             the_page = context.pages[0] if context.pages else context.new_page()
             errors: list[str] = []
+            console: list[str] = []
             the_page.on("pageerror", lambda error: errors.append(str(error)))
+            the_page.on("console", lambda message: _console_error(message, console))
             the_page.base_url = fresh.url  # type: ignore[attr-defined]
             the_page.js_errors = errors  # type: ignore[attr-defined]
             try:
@@ -134,8 +137,20 @@ def page(fresh: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             finally:
                 context.close()
             assert not errors, f"JavaScript errors on the page: {errors}"
+            assert not console, f"errors in the browser console: {console}"
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _console_error(message: Any, found: list[str]) -> None:
+    """Console errors fail the test (an invalid `pattern`, a missing favicon...). Chromium also logs every
+    4xx answer of a fetch as an error: the API's own 4xx answers are the app's business (it shows them)."""
+    if message.type != "error":
+        return
+    url = (message.location or {}).get("url", "")
+    if "/v1/" in url and re.search(r"status of 4\d\d", message.text):
+        return
+    found.append(f"{message.text} ({url})")
 
 
 class Shots:

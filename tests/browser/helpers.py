@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -54,6 +55,18 @@ def search(page: Page, period: tuple[str, str] = OCTOBER) -> None:
     page.get_by_label("Til dato").fill(period[1])
     page.get_by_role("button", name="Søk", exact=True).click()
     expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)
+
+
+def start_export(page: Page) -> None:
+    """The export button says what it transfers and asks first; "Overfør" in the app's own dialog starts it."""
+    button = page.get_by_test_id("export-button")
+    expect(button).to_have_text(re.compile(r"^Overfør \d+ lønnslinjer, [\d\s\u00a0]+,\d\d\s?kr$"))
+    button.click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text("Overføre til PowerOffice Go?")
+    dialog.get_by_role("button", name="Overfør", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("^Eksport "), level=1)).to_be_visible()
 
 
 def wait_results(page: Page) -> None:

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from .conftest import set_faults
-from .helpers import ACME_KEY, login, nav, search, set_up_company, wait_results
+from .helpers import ACME_KEY, login, nav, search, set_up_company, start_export, wait_results
 
 
 def _export_good_logbooks(page: Page) -> None:
@@ -20,8 +20,7 @@ def _export_good_logbooks(page: Page) -> None:
         ).click()
         wait_results(page)
     expect(page.get_by_test_id("export-button")).to_be_enabled()
-    page.get_by_test_id("export-button").click()
-    expect(page.get_by_role("heading", name=re.compile("^Eksport "), level=1)).to_be_visible()
+    start_export(page)
 
 
 def test_forced_failure_shows_the_rollback(page: Page, shot, fresh) -> None:
@@ -31,17 +30,17 @@ def test_forced_failure_shows_the_rollback(page: Page, shot, fresh) -> None:
     _export_good_logbooks(page)
     detail = page.locator("#export-detail")
     expect(detail).to_have_attribute("data-status", "ROLLED_BACK", timeout=60_000)
-    expect(page.get_by_test_id("status")).to_have_text(re.compile("Rullet tilbake"))
+    expect(page.get_by_test_id("status")).to_have_text(re.compile("Angret – ingen linjer ligger igjen"))
     message = page.get_by_test_id("rollback-message")
-    expect(message).to_contain_text("hele operasjonen er rullet tilbake")
+    expect(message).to_contain_text("Eksporten feilet og er angret")
     expect(message).to_contain_text("1 lønnslinjer som allerede var opprettet, er slettet")
     expect(page.get_by_test_id("error")).to_be_visible()
     expect(page.get_by_test_id("left-behind")).to_have_count(0)
     shot("rullet tilbake")
 
-    page.get_by_role("link", name="Tilbake til eksporter").click()
+    page.get_by_role("link", name="Tilbake til eksporthistorikken").click()
     row = page.get_by_test_id("exports").locator("tbody tr").first
-    expect(row).to_contain_text("Rullet tilbake")
+    expect(row).to_contain_text("Angret – ingen linjer ligger igjen")
     expect(row.locator(".badge")).to_have_attribute("data-status", "ROLLED_BACK")
     shot("liste med tilbakerullet eksport")
 
@@ -71,7 +70,7 @@ def test_rollback_that_cannot_finish_lists_the_lines_left_behind(page: Page, sho
 
     # The same page in English.
     page.get_by_role("button", name="Switch to English").click()
-    expect(page.get_by_test_id("status")).to_have_text(re.compile("Rollback incomplete"))
+    expect(page.get_by_test_id("status")).to_have_text(re.compile("Partly undone – lines left"))
     expect(page.get_by_test_id("rollback-message")).to_contain_text("2 salary lines remain in PowerOffice Go")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     shot("rollback incomplete english")

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .helpers import login, nav, search, wait_results
+from .helpers import login, nav, search, start_export, wait_results
 
 
 def test_activation_codes_search_fix_export(page: Page, shot) -> None:
@@ -63,9 +63,9 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
         "JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
     )
 
-    # Lønnskoder: map all but toll, and mileage to the inactive 730.
-    nav(page, "Lønnskoder")
-    expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
+    # Lønnsarter: map all but toll, and mileage to the inactive 730.
+    nav(page, "Lønnsarter")
+    expect(page.get_by_role("heading", name="Lønnsarter", level=1)).to_be_visible()
     codes = {
         "mileage": "730",
         "passenger": "711",
@@ -91,8 +91,8 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(page.get_by_test_id("pay-item-mileage")).to_have_text("Gammel km-sats – inaktiv i PowerOffice Go")
     expect(page.get_by_test_id("pay-item-toll")).to_have_text("")
     expect(page.get_by_role("main")).not_to_contain_text("Navnene på lønnsartene")
-    page.get_by_role("button", name="Lagre lønnskoder").click()
-    expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
+    page.get_by_role("button", name="Lagre lønnsarter").click()
+    expect(page.locator("#codes-message")).to_contain_text("Lønnsartene er lagret.")
     expect(page.get_by_test_id("pay-item-parking")).to_have_text("Parkering")
     shot("lonnskoder med feil")
 
@@ -118,16 +118,16 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
 
     # The fix: the codes screen from the problem's link, then back to the search.
     problems.locator("li.problem[data-code=PAY_ITEM_NOT_FOUND]").get_by_role(
-        "link", name="Gå til lønnskoder"
+        "link", name="Gå til lønnsarter"
     ).click()
-    expect(page.get_by_role("heading", name="Lønnskoder", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Lønnsarter", level=1)).to_be_visible()
     expect(page.get_by_test_id("pay-item-mileage")).to_contain_text("inaktiv")
     page.locator("#code-mileage").fill("710")
     page.locator("#code-toll").fill("720")
     expect(page.get_by_test_id("pay-item-mileage")).to_have_text("Kilometergodtgjørelse bil")
     expect(page.get_by_test_id("pay-item-toll")).to_have_text("Bompenger")
-    page.get_by_role("button", name="Lagre lønnskoder").click()
-    expect(page.locator("#codes-message")).to_contain_text("Lønnskodene er lagret.")
+    page.get_by_role("button", name="Lagre lønnsarter").click()
+    expect(page.locator("#codes-message")).to_contain_text("Lønnsartene er lagret.")
     page.get_by_role("link", name="Til eksport").click()
     search(page)
     expect(problems.locator("li.problem")).to_have_count(2)
@@ -149,8 +149,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     shot("klar til eksport")
 
     # Eksporter: the detail shows progress, then the outcome; the list shows it as Fullført.
-    page.get_by_test_id("export-button").click()
-    expect(page.get_by_role("heading", name=re.compile("^Eksport "), level=1)).to_be_visible()
+    start_export(page)
     expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED", timeout=60_000)
     expect(page.get_by_test_id("outcome")).to_contain_text("13 lønnslinjer er opprettet")
     lines = page.get_by_test_id("export-lines")
@@ -158,7 +157,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(lines).to_contain_text(re.compile(r"71000000\d\d"))
     shot("eksport fullfort")
 
-    page.get_by_role("link", name="Tilbake til eksporter").click()
+    page.get_by_role("link", name="Tilbake til eksporthistorikken").click()
     rows = page.get_by_test_id("exports").locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Fullført")
@@ -167,7 +166,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     shot("eksportliste")
 
     # A new search marks the logbooks as already exported.
-    page.get_by_role("link", name="Lag ny").click()
+    page.get_by_role("main").get_by_role("link", name="Ny eksport").click()
     search(page)
     exported = page.get_by_test_id("logbooks").locator("tr.exported")
     expect(exported).to_have_count(3)

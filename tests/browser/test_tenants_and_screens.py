@@ -21,14 +21,14 @@ def test_beta_never_sees_acme_data(page: Page, shot, fresh) -> None:
 
     login(page, "beta", "admin")
     expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
-    nav(page, "Eksporter")
+    nav(page, "Eksporthistorikk")
     expect(page.get_by_text("Ingen eksporter ennå.")).to_be_visible()
     shot("beta ser ingen eksporter")
 
     # Acme's export id typed into the address bar: not found for beta.
     page.goto(f"{page.base_url}/#/exports/{done['export_id']}")  # type: ignore[attr-defined]
     expect(page.get_by_role("alert")).to_contain_text("Finnes ikke")
-    expect(page.get_by_role("alert")).to_contain_text("no export")
+    expect(page.get_by_role("alert")).to_contain_text("Det finnes ingen slik eksport for dette firmaet.")
     expect(page.get_by_role("main")).not_to_contain_text("Ola Nordmann")
     shot("beta far ikke acmes eksport")
 
@@ -49,13 +49,16 @@ def test_beta_never_sees_acme_data(page: Page, shot, fresh) -> None:
 
     # Deaktiver asks first, then forgets the key.
     nav(page, "Integrasjoner")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Deaktiver").click()
+    confirm = page.get_by_test_id("confirm-dialog")  # the app's own dialog, not the browser's
+    expect(confirm.get_by_role("heading")).to_have_text("Deaktivere PowerOffice Go?")
+    expect(confirm.get_by_role("button", name="Avbryt")).to_be_focused()
+    confirm.get_by_role("button", name="Deaktiver").click()
     expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
     expect(page.locator("#integration-message")).to_contain_text("Klientnøkkelen er slettet")
 
     # Without an active integration the pay items cannot be read: the codes screen works on codes alone.
-    nav(page, "Lønnskoder")
+    nav(page, "Lønnsarter")
     expect(page.get_by_test_id("pay-items-unavailable")).to_contain_text(
         "vises når integrasjonen med PowerOffice Go er aktivert"
     )
@@ -121,7 +124,7 @@ def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh, small_chun
     export_id = response.json()["export_id"]
 
     login(page, "acme", "admin")
-    nav(page, "Eksporter")
+    nav(page, "Eksporthistorikk")
     row = page.get_by_test_id("exports").locator("tbody tr").first
     expect(row).to_contain_text("Pågår")
     row.get_by_role("link", name=re.compile("^Vis eksporten fra")).click()

@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.title = body?.title || "";
     this.detail = body?.detail || "";
     this.problems = Array.isArray(body?.problems) ? body.problems : [];
+    this.values = body?.values && typeof body.values === "object" ? body.values : {};
   }
 }
 
@@ -22,7 +23,7 @@ export function createApi(baseUrl, getToken, onUnauthorized) {
     try {
       response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
-      throw new ApiError(0, { code: "NETWORK", detail: t("error.network") });
+      throw new ApiError(0, { code: "NETWORK", detail: t("error.NETWORK") });
     }
     const text = await response.text();
     let data = null;

@@ -56,6 +56,10 @@ function chrome() {
   }
   nav.hidden = !ctx.session;
   nav.setAttribute("aria-label", t("nav.label"));
+  const toggle = document.getElementById("menu-toggle");
+  toggle.hidden = !ctx.session;
+  toggle.textContent = t("nav.menu");
+  toggle.setAttribute("aria-expanded", document.body.classList.contains("menu-open") ? "true" : "false");
   const current = (location.hash.replace(/^#/, "") || "/integration").replace(/^\/exports\/.+/, "/exports");
   const link = (path, key) => h("li", {}, h("a", { href: `#${path}`, "aria-current": current === path ? "page" : false }, t(key)));
   clear(nav,
@@ -96,8 +100,25 @@ function loginView() {
       h("button", { type: "submit", class: "primary" }, t("login.submit"))));
 }
 
+/** On a phone the menu is folded behind a button; following a link folds it again. */
+function setMenu(open) {
+  document.body.classList.toggle("menu-open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+}
+
+/** Tables marked "stack" show as label/value lists on a phone: each cell carries its column's name. */
+function labelStackedCells(root) {
+  for (const table of root.querySelectorAll("table.stack")) {
+    const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr, tfoot tr")) {
+      [...row.cells].forEach((cell, index) => { if (!cell.dataset.label && names[index]) cell.dataset.label = names[index]; });
+    }
+  }
+}
+
 async function route() {
   ctx.renderId += 1;
+  setMenu(false);
   clearTimeout(ctx.pollTimer);
   const id = ctx.renderId;
   ctx.session = ctx.session || currentSession();
@@ -138,6 +159,8 @@ async function start() {
       ctx.loginMessage = t("login.failed", { detail: failure.message });
     }
   }
+  document.getElementById("menu-toggle").addEventListener("click", () => setMenu(!document.body.classList.contains("menu-open")));
+  new MutationObserver(() => labelStackedCells(main)).observe(main, { childList: true, subtree: true });
   document.getElementById("lang-switch").addEventListener("click", () => {
     setLang(lang() === "nb" ? "en" : "nb");
     route();

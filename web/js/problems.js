@@ -1,6 +1,9 @@
-// Validation problems: a title in the user's language, the service's own message, every item, and where to fix it.
-import { has, t } from "./i18n.js";
-import { category, h } from "./ui.js";
+// Problems and errors in the user's language: the sentence is written here from the stable code and the
+// structured values the API sends (never its English message), each item from its machine values, and a
+// link (or an action) to where it is fixed. Internal keys (logbook ids, driver ids, processing types) are
+// never shown.
+import { has, lang, t } from "./i18n.js";
+import { category, day, exportLink, h, logbookLabel, money, period, quantity } from "./ui.js";
 
 const FIX_LINKS = {
   PAY_CODE_NOT_CONFIGURED: ["#/codes", "fix.codes"],
@@ -10,10 +13,11 @@ const FIX_LINKS = {
   INTEGRATION_INACTIVE: ["#/integration", "fix.integration"],
 };
 
-const ITEM_KEYS = ["driver_name", "employee_number", "employee_name", "category", "categories", "code", "processing_type",
-  "total", "trips", "drivers", "reason", "logbook_id", "logbooks", "exports", "driver_id", "trip_id", "field", "error"];
+// Item fields that are keys for programs, not words for people.
+const INTERNAL = new Set(["logbook_id", "logbooks", "driver_id", "trip_id", "processing_type", "reason", "reason_code",
+  "unit", "expects", "field", "value", "type", "status", "vehicle_id"]);
 
-export function problemTitle(code) { return has(`problem.${code}`) ? t(`problem.${code}`) : code; }
+export function problemTitle(code) { return has(`problem.${code}`) ? t(`problem.${code}`) : t("problem.other"); }
 
 /** The logbook ids a problem concerns (to take them out of the selection). */
 export function logbooksOf(problem) {
@@ -25,29 +29,107 @@ export function logbooksOf(problem) {
   return [...ids];
 }
 
-function value(key, raw, item) {
-  if (key === "category") return category(raw);
-  if (key === "categories") return raw.map(category).join(", ");
-  if (key === "total") return `${raw} ${item.unit ? t(`unit.${item.unit}`) : ""}`.trim();
-  if (key === "exports") return raw.flatMap((id, i) => [i ? ", " : "", h("a", { href: `#/exports/${id}` }, id)]);
-  if (Array.isArray(raw)) return raw.join(", ");
-  if (raw && typeof raw === "object") return JSON.stringify(raw);
-  return String(raw);
+const list = (values, map = (value) => value) => (values || []).map(map).join(", ");
+const fill = (text, parts) => {
+  // t() with values that may be DOM nodes (links): split the sentence around {name}.
+  const out = [];
+  let rest = text;
+  const pattern = /\{(\w+)\}/;
+  for (let match = pattern.exec(rest); match; match = pattern.exec(rest)) {
+    out.push(rest.slice(0, match.index), parts[match[1]] ?? "");
+    rest = rest.slice(match.index + match[0].length);
+  }
+  out.push(rest);
+  return out;
+};
+const reason = (item) => (item.reason_code && has(`reason.${item.reason_code}`) ? t(`reason.${item.reason_code}`) : t("reason.OTHER"));
+const payItem = (item) => (item.pay_item_name ? t("item.payItemNamed", { code: item.code, name: item.pay_item_name }) : t("item.payItem", { code: item.code }));
+
+/** One problem's sentence, from its code and values. */
+export function problemSentence(problem) {
+  const v = problem.values || {};
+  const key = `sentence.${problem.code}`;
+  if (!has(key)) return lang() === "en" && problem.message ? problem.message : t("sentence.other");
+  return t(key, {
+    ...v,
+    codes: list(v.codes),
+    categories: list(v.categories, category),
+    drivers: list(v.drivers),
+    employee_numbers: list(v.employee_numbers),
+    fields: list(v.fields),
+    period: v.from ? period({ from: v.from, to: v.to }) : "",
+    category: v.category ? category(v.category) : "",
+    date: v.date ? day(v.date) : "",
+    count: v.count ?? (problem.items || []).length,
+    findings: v.findings ?? (problem.items || []).length,
+    trips: v.trips ?? "",
+  });
 }
 
-function itemView(item) {
+const ITEMS = {
+  PAY_ITEM_NOT_FOUND: (item) => `${payItem(item)} (${t("item.forCategories", { categories: list(item.categories, category) })}): ${reason(item)}`,
+  PAY_ITEM_INCOMPATIBLE: (item) => {
+    const outlay = item.unit === "NOK";
+    return t("item.incompatible", {
+      category: category(item.category),
+      unit: t(`unit.${item.unit || "km"}`),
+      needs: t(outlay ? "item.needs.amount" : "item.needs.quantity"),
+      payItem: payItem(item),
+      takes: t(outlay ? "item.needs.quantity" : "item.needs.amount"),
+    });
+  },
+  EMPLOYEE_NUMBER_MISSING: (item) => t("item.noNumber", { driver: item.driver_name, logbooks: t("item.logbookCount", { count: (item.logbooks || []).length }) }),
+  EMPLOYEE_NOT_FOUND: (item) => t("item.notFound", { driver: item.driver_name, number: item.employee_number, reason: reason(item) }),
+  PAY_CODE_NOT_CONFIGURED: (item) => t("item.blocked", {
+    category: category(item.category), total: quantity(item.total, item.unit), trips: item.trips, drivers: list(item.drivers),
+  }),
+  ALREADY_EXPORTED: (item) => fill(t("item.exported"), {
+    logbook: logbookLabel(item),
+    exports: (item.exports || []).flatMap((id, i) => [i ? ", " : "", exportLink(id)]),
+  }),
+  INVALID_FIELD: (item) => t("item.field", { field: item.field, reason: has(`field.type.${item.type}`) ? t(`field.type.${item.type}`) : t("field.type.other") }),
+};
+
+/** INVALID_TRIP_DATA can hold hundreds of findings: one line per reason, with how many trips. */
+function tripDataItems(items) {
+  const counts = new Map();
+  for (const item of items) {
+    const key = reason(item);
+    if (!counts.has(key)) counts.set(key, new Set());
+    counts.get(key).add(item.trip_id);
+  }
+  return [...counts].map(([text, trips]) => h("li", {}, t("reason.trips", { reason: text, count: trips.size })));
+}
+
+/** An item of a problem this app has no words for: its readable fields, none of the internal keys. */
+function genericItem(item) {
   const parts = [];
-  for (const key of ITEM_KEYS) {
-    if (item[key] === undefined || item[key] === null || item[key] === "") continue;
-    if (parts.length) parts.push("; ");
-    parts.push(h("span", { class: "muted" }, `${has(`item.${key}`) ? t(`item.${key}`) : key}: `), value(key, item[key], item));
-  }
   for (const [key, raw] of Object.entries(item)) {
-    if (ITEM_KEYS.includes(key) || key === "unit") continue;
+    if (INTERNAL.has(key) || raw === null || raw === undefined || raw === "" || typeof raw === "object" && !Array.isArray(raw)) continue;
     if (parts.length) parts.push("; ");
-    parts.push(h("span", { class: "muted" }, `${key}: `), value(key, raw, item));
+    const label = has(`item.${key}`) ? `${t(`item.${key}`)}: ` : "";
+    let text;
+    if (key === "category") text = category(raw);
+    else if (key === "categories") text = list(raw, category);
+    else if (key === "amount" || key === "total") text = money(raw);
+    else if (key === "exports") text = raw.flatMap((id, i) => [i ? ", " : "", exportLink(id)]);
+    else if (key === "month") text = raw;
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(String(raw))) text = day(String(raw));
+    else text = Array.isArray(raw) ? raw.join(", ") : String(raw);
+    if (!label && typeof text === "string" && /^[a-z]+(_[a-z]+)+$/.test(text)) continue; // a key, not a word
+    parts.push(label ? h("span", { class: "muted" }, label) : null, text);
   }
-  return h("li", {}, parts);
+  return parts.length ? h("li", {}, parts) : null;
+}
+
+function itemsView(problem) {
+  const items = problem.items || [];
+  if (!items.length) return null;
+  let rows;
+  if (problem.code === "INVALID_TRIP_DATA") rows = tripDataItems(items);
+  else if (ITEMS[problem.code]) rows = items.map((item) => h("li", {}, ITEMS[problem.code](item)));
+  else rows = items.map(genericItem).filter(Boolean);
+  return rows.length ? h("ul", { "aria-label": problemTitle(problem.code) }, rows) : null;
 }
 
 /** One problem as a block; onDeselect(ids) is offered when the problem concerns logbooks that can be left out. */
@@ -62,17 +144,49 @@ export function problemView(problem, { onDeselect } = {}) {
   }
   return h("li", { class: "problem", dataset: { code: problem.code } },
     h("h3", {}, h("span", { "aria-hidden": "true" }, "⚠ "), problemTitle(problem.code)),
-    h("p", {}, problem.message),
-    problem.items?.length ? h("ul", { "aria-label": problemTitle(problem.code) }, problem.items.map(itemView)) : null,
+    h("p", {}, problemSentence(problem)),
+    itemsView(problem),
     fix.length ? h("div", { class: "fix" }, fix) : null);
 }
 
-/** An ApiError as a notice: its title, its detail and any problems it carries. */
+/** An error answer's sentence, from its code and values. */
+export function errorSentence(error) {
+  const v = error.values || {};
+  const params = { ...v, period: v.from ? period({ from: v.from, to: v.to }) : "", categories: list(v.categories, category),
+    from: v.from ? day(v.from) : "", to: v.to ? day(v.to) : "", status: error.status };
+  for (const key of [`error.${error.code}.${v.reason}`, error.code === "NOT_FOUND" && !v.export_id ? "error.NOT_FOUND.route" : null, `error.${error.code}`]) {
+    if (key && has(key)) return t(key, params);
+  }
+  return lang() === "en" && error.detail ? error.detail : t("error.other", params);
+}
+
+/** An ApiError as a notice: its title, its sentence and what it concerns. A problem that only repeats the
+ *  error (409 ALREADY_EXPORTED, 422 INVALID_REQUEST) gives its items; other problems are listed in full. */
 export function errorView(error, options = {}) {
   const problems = error.problems || [];
+  const repeats = problems.length === 1 && (problems[0].code === error.code || problems[0].code === "INVALID_FIELD");
+  const ids = repeats ? logbooksOf(problems[0]) : [];
   return h("div", { class: "notice bad", role: "alert", dataset: { errorCode: error.code } },
-    h("h2", {}, problemTitle(error.code) !== error.code ? problemTitle(error.code) : error.title || error.code),
-    error.detail ? h("p", {}, error.detail) : null,
+    h("h2", {}, problemTitle(error.code)),
+    h("p", {}, errorSentence(error)),
+    repeats ? itemsView(problems[0]) : null,
     FIX_LINKS[error.code] && !problems.length ? h("p", {}, h("a", { href: FIX_LINKS[error.code][0] }, t(FIX_LINKS[error.code][1]))) : null,
-    problems.length ? h("ul", { class: "problems" }, problems.map((problem) => problemView(problem, options))) : null);
+    problems.length && !repeats ? h("ul", { class: "problems" }, problems.map((problem) => problemView(problem, options))) : null,
+    options.onDeselect && ids.length
+      ? h("div", { class: "fix" }, h("button", { type: "button", onclick: () => options.onDeselect(ids), dataset: { fix: error.code } }, t("fix.deselect")))
+      : null);
 }
+
+/** What stopped an export (record.error): a sentence from problem_code + values, never "PushFailed: …". */
+export function failureSentence(failure) {
+  if (!failure) return "";
+  const code = failure.problem_code || failure.code;
+  const v = failure.values || {};
+  if (code === "PUSH_FAILED" && v.employee_name) {
+    const said = t("failure.PUSH_FAILED", { employee: v.employee_name, number: v.employee_number, code: v.pay_item_code, amount: money(v.amount) });
+    return v.status ? `${said} ${t("failure.PUSH_FAILED.status", { status: v.status })}` : said;
+  }
+  return has(`failure.${code}`) ? t(`failure.${code}`) : t("failure.other");
+}
+
+export function reasonText(item) { return reason(item); }

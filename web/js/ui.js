@@ -58,6 +58,79 @@ export function day(iso) {
 
 export function period(p) { return p ? `${day(p.from)} – ${day(p.to)}` : "–"; }
 
+/** A quantity in its unit: "1 154,50 kr", "118,40 km". */
+export function quantity(value, unit) {
+  if (unit === "NOK") return money(value);
+  return `${number(value)} ${has(`unit.${unit}`) ? t(`unit.${unit}`) : unit || ""}`.trim();
+}
+
+export function monthName(month) {
+  const [y, m] = String(month || "").split("-").map(Number);
+  if (!y || !m) return month || "–";
+  return new Intl.DateTimeFormat(locale(), { month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+/** When an export started, read from its id (yyyymmddThhmmss[mmm]Z-…): what a person knows it by. */
+export function exportStarted(exportId) {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/.exec(String(exportId || ""));
+  if (!match) return null;
+  const [, y, mo, d, hh, mm, ss] = match.map(Number);
+  return new Date(Date.UTC(y, mo - 1, d, hh, mm, ss)).toISOString();
+}
+
+export function shortDateTime(iso) {
+  if (!iso) return "–";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return "–";
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Oslo" }).format(when);
+}
+
+/** A link to an earlier export, named by when it started (never by its id). */
+export function exportLink(exportId) {
+  const started = exportStarted(exportId);
+  return h("a", { href: `#/exports/${encodeURIComponent(exportId)}` }, started ? t("export.from", { date: shortDateTime(started) }) : t("nav.exports"));
+}
+
+/** A logbook as people know it: driver, car (ABAX alias) and month. */
+export function logbookLabel(logbook) {
+  const car = logbook.vehicle_alias || t("new.vehicleUnknown");
+  return `${logbook.driver_name || logbook.driver?.name || "–"}, ${car}, ${monthName(logbook.month)}`;
+}
+
+/** The app's own yes/no dialog (modal, focus kept inside, Esc = no). Resolves true when confirmed. */
+export function confirmDialog({ title, body = [], confirm, cancel, danger = false }) {
+  return new Promise((resolve) => {
+    const yes = h("button", { type: "button", class: danger ? "danger" : "primary", "data-testid": "confirm-yes" }, confirm || t("dialog.yes"));
+    const no = h("button", { type: "button", "data-testid": "confirm-no" }, cancel || t("dialog.cancel"));
+    const opener = document.activeElement;
+    const dialog = h("dialog", { "aria-labelledby": "confirm-title", "aria-describedby": "confirm-body", class: "confirm", "data-testid": "confirm-dialog" },
+      h("div", { class: "dialog-body" },
+        h("h2", { id: "confirm-title" }, title),
+        h("div", { id: "confirm-body" }, body),
+        h("div", { class: "actions" }, no, yes)));
+    let answer = false;
+    const close = (value) => { answer = value; dialog.close(); };
+    yes.addEventListener("click", () => close(true));
+    no.addEventListener("click", () => close(false));
+    dialog.addEventListener("cancel", (event) => { event.preventDefault(); close(false); });
+    dialog.addEventListener("keydown", (event) => {
+      if (event.key !== "Tab") return;
+      const first = no;
+      const last = yes;
+      if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+      else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+    });
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (!answer && opener && opener.isConnected) opener.focus();
+      resolve(answer);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (danger ? no : yes).focus();
+  });
+}
+
 export function category(name) { return has(`cat.${name}`) ? t(`cat.${name}`) : name; }
 
 const STATUS = {

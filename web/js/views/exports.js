@@ -1,6 +1,6 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
-import { problemView } from "../problems.js";
+import { failureSentence, problemView, reasonText } from "../problems.js";
 import { announce, category, clear, dateTime, h, money, notice, number, period, statusBadge } from "../ui.js";
 
 const POLL_MS = 1000;
@@ -14,13 +14,14 @@ export async function exportListView(ctx) {
   let nextToken = first.next_token;
   let shown = [...first.exports];
 
+  const cell = (key, content, attrs = {}) => h("td", { ...attrs, "data-label": t(key) }, content);
   const row = (item) => h("tr", { dataset: { exportId: item.export_id, status: item.status } },
-    h("td", {}, dateTime(item.created_at)),
-    h("td", {}, period(item.period)),
-    h("td", {}, statusBadge(item.status)),
-    h("td", {}, trigger(item.trigger)),
-    h("td", { class: "num" }, item.status === "RUNNING" ? `${item.lines_pushed} / ${item.line_count}` : item.line_count),
-    h("td", { class: "num" }, money(item.total_amount)),
+    cell("list.created", dateTime(item.created_at)),
+    cell("list.period", period(item.period)),
+    cell("list.status", statusBadge(item.status)),
+    cell("list.trigger", trigger(item.trigger)),
+    cell("list.lines", item.status === "RUNNING" ? `${item.lines_pushed} / ${item.line_count}` : item.line_count, { class: "num" }),
+    cell("list.amount", money(item.total_amount), { class: "num" }),
     h("td", {}, h("a", { href: `#/exports/${item.export_id}`, "aria-label": t("list.openLabel", { date: dateTime(item.created_at) }) },
       t("list.open"))));
 
@@ -62,12 +63,22 @@ export async function exportListView(ctx) {
     h("div", { class: "row spread" }, h("h1", {}, t("list.title")), h("a", { class: "button primary", href: "#/export/new" }, t("list.new"))),
     h("p", {}, t("list.intro")),
     shown.length
-      ? h("div", { class: "card table-wrap" }, h("table", { "data-testid": "exports" },
+      ? h("div", { class: "card table-wrap" }, h("table", { "data-testid": "exports", class: "stack" },
         h("thead", {}, h("tr", {}, ["list.created", "list.period", "list.status", "list.trigger", "list.lines", "list.amount"]
           .map((key) => h("th", { scope: "col", class: ["list.lines", "list.amount"].includes(key) ? "num" : "" }, t(key))),
           h("th", {}, h("span", { class: "visually-hidden" }, t("list.open"))))),
         body), more)
       : h("p", { class: "card muted" }, t("list.empty")));
+}
+
+/** For administrators, at the bottom: the export's id and its Step Functions execution. */
+function technical(ctx, item) {
+  if (ctx.session.role !== "admin") return null;
+  return h("details", { class: "card technical", "data-testid": "technical" },
+    h("summary", {}, t("detail.technical")),
+    h("dl", { class: "facts" },
+      h("dt", {}, t("detail.exportId")), h("dd", {}, h("code", {}, item.export_id)),
+      h("dt", {}, t("detail.execution")), h("dd", {}, consoleLink(ctx, item.execution_arn))));
 }
 
 function consoleLink(ctx, arn) {
@@ -86,7 +97,7 @@ function outcome(item) {
       return h("div", { class: "notice info" },
         h("p", {}, t("detail.running")),
         h("label", { for: "push-progress" }, t("detail.progressLabel")), " ",
-        h("progress", { id: "push-progress", max: String(Math.max(item.line_count, 1)), value: String(item.lines_pushed) }), " ",
+        h("progress", { id: "push-progress", class: "progress", max: String(Math.max(item.line_count, 1)), value: String(item.lines_pushed) }), " ",
         h("span", { "data-testid": "progress-text" }, t("detail.progress", { pushed: item.lines_pushed, count: item.line_count })));
     }
     case "COMPLETED":
@@ -95,8 +106,7 @@ function outcome(item) {
       return notice("warn", t("status.ROLLED_BACK"), h("p", { "data-testid": "rollback-message" }, t("detail.rolledBack", { deleted: rollback.deleted ?? 0 })));
     case "ROLLBACK_INCOMPLETE":
       return notice("bad", t("status.ROLLBACK_INCOMPLETE"),
-        h("p", { "data-testid": "rollback-message" }, t("detail.rollbackIncomplete", { left: left.length })),
-        rollback.error ? h("p", { class: "small" }, rollback.error) : null);
+        h("p", { "data-testid": "rollback-message" }, t("detail.rollbackIncomplete", { left: left.length })));
     case "VALIDATION_FAILED":
       return notice("warn", null, h("p", {}, t("detail.validationFailed")));
     case "FAILED":
@@ -111,14 +121,14 @@ function leftBehindTable(item) {
   if (!left.length) return null;
   return h("section", { class: "card", "aria-labelledby": "left-title" },
     h("h2", { id: "left-title" }, t("detail.leftBehind", { count: left.length })),
-    h("table", { "data-testid": "left-behind" },
+    h("div", { class: "table-wrap" }, h("table", { "data-testid": "left-behind", class: "stack" },
       h("thead", {}, h("tr", {}, ["detail.salaryLineId", "new.employee", "new.code", "new.amount", "detail.reason"].map((key) => h("th", { scope: "col" }, t(key))))),
       h("tbody", {}, left.map((line) => h("tr", {},
         h("td", {}, String(line.salary_line_id)),
         h("td", {}, line.employee_name ? `${line.employee_name} (${line.employee_number})` : "–"),
         h("td", {}, line.pay_item_code || "–"),
         h("td", { class: "num" }, money(line.amount)),
-        h("td", {}, line.reason || "–"))))));
+        h("td", {}, reasonText(line))))))));
 }
 
 export async function exportDetailView(ctx, exportId) {
@@ -129,9 +139,11 @@ export async function exportDetailView(ctx, exportId) {
     const lines = item.lines || [];
     clear(container,
       h("p", { class: "breadcrumb" }, h("a", { href: "#/exports" }, `← ${t("detail.back")}`)),
-      h("h1", {}, t("detail.title", { id: item.export_id })),
+      h("h1", {}, t("detail.title", { period: period(item.period) })),
+      h("p", { class: "muted subtitle" }, t("detail.started", { when: dateTime(item.created_at) })),
       h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcome(item)),
-      item.error ? notice("bad", t("detail.error"), h("p", { "data-testid": "error" }, `${item.error.code}: ${item.error.message}`)) : null,
+      item.error ? notice("bad", t("detail.error"), h("p", { "data-testid": "error", dataset: { code: item.error.problem_code || item.error.code } },
+        failureSentence(item.error))) : null,
       h("section", { class: "card" }, h("dl", { class: "facts" },
         h("dt", {}, t("detail.status")), h("dd", { "data-testid": "status" }, statusBadge(item.status)),
         h("dt", {}, t("detail.period")), h("dd", {}, period(item.period)),
@@ -140,15 +152,14 @@ export async function exportDetailView(ctx, exportId) {
         h("dt", {}, t("detail.created")), h("dd", {}, dateTime(item.created_at)),
         h("dt", {}, t("detail.finished")), h("dd", {}, dateTime(item.finished_at)),
         h("dt", {}, t("detail.lines")), h("dd", {}, `${item.lines_pushed} / ${item.line_count}`),
-        h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)),
-        h("dt", {}, t("detail.execution")), h("dd", {}, consoleLink(ctx, item.execution_arn)))),
+        h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)))),
       leftBehindTable(item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
         h("h2", { id: "detail-problems" }, t("detail.problems")),
         h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem)))) : null,
       lines.length ? h("section", { class: "card", "aria-labelledby": "detail-lines" },
         h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: lines.length })),
-        h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines" },
+        h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines", class: "stack" },
           h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "detail.salaryLineId"]
             .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount"].includes(key) ? "num" : "" }, t(key))))),
           h("tbody", {}, lines.map((line) => h("tr", {},
@@ -158,7 +169,8 @@ export async function exportDetailView(ctx, exportId) {
             h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
             h("td", { class: "num" }, line.rate === null ? "–" : number(line.rate)),
             h("td", { class: "num" }, money(line.amount)),
-            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed"))))))))) : null);
+            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed"))))))))) : null,
+      technical(ctx, item));
     container.dataset.status = item.status;
   };
 

@@ -1,6 +1,7 @@
 // Admin > Integrasjoner: PowerOffice Go status, Aktiver (client-key dialog) and Deaktiver.
 import { has, t } from "../i18n.js";
-import { announce, clear, dateTime, field, h, notice } from "../ui.js";
+import { errorSentence, errorView } from "../problems.js";
+import { announce, clear, confirmDialog, dateTime, field, h, notice } from "../ui.js";
 
 export async function integrationView(ctx) {
   const status = await ctx.api.get("/integrations/poweroffice");
@@ -30,27 +31,36 @@ export async function integrationView(ctx) {
         h("dt", {}, t("integration.activatedBy")), h("dd", {}, current.activated_by || "–")) : null,
       !isAdmin ? h("p", { class: "muted small" }, t("integration.adminOnly")) : null,
       active ? h("p", { class: "row" },
-        h("a", { class: "button primary", href: "#/export/new" }, t("integration.exportLink")),
-        h("a", { href: "#/codes" }, t("integration.codesLink"))) : null);
+        h("a", { class: "button primary", href: "#/codes", "data-testid": "setup-pay-items" }, t("integration.codesLink")),
+        h("a", { class: "button", href: "#/export/new" }, t("integration.exportLink"))) : null);
     return button;
   }
 
+  // Once active, the first thing to do is to choose the pay items: that is what the page offers first.
   function onActivated(result) {
     const text = t("integration.activated", { client: result.client_name || "" });
-    clear(message, notice("ok", null, h("p", {}, text)));
-    announce(text);
-    render(result).focus();
+    const next = h("a", { class: "button primary", href: "#/codes" }, t("integration.codesLink"));
+    clear(message, notice("ok", null, h("p", {}, text), h("p", {}, t("integration.nextStep")), h("p", {}, next)));
+    announce(`${text} ${t("integration.nextStep")}`);
+    render(result);
+    next.focus();
   }
 
   async function deactivate() {
-    if (!window.confirm(t("integration.confirmDeactivate"))) return;
+    const yes = await confirmDialog({
+      title: t("integration.deactivateTitle"),
+      body: h("p", {}, t("integration.confirmDeactivate")),
+      confirm: t("integration.deactivate"),
+      danger: true,
+    });
+    if (!yes) return;
     try {
       const result = await ctx.api.post("/integrations/poweroffice/deactivate");
       clear(message, notice("ok", null, h("p", {}, t("integration.deactivated"))));
       announce(t("integration.deactivated"));
       render(result).focus();
     } catch (error) {
-      clear(message, notice("bad", null, h("p", { role: "alert" }, error.detail || error.message)));
+      clear(message, errorView(error));
     }
   }
 
@@ -108,10 +118,16 @@ function openDialog(ctx, opener, onActivated) {
     } catch (failure) {
       key.setAttribute("aria-invalid", "true");
       key.setAttribute("aria-describedby", "client-key-hint client-key-error");
-      const explained = has(`activate.${failure.code}`) ? t(`activate.${failure.code}`) : failure.detail || failure.message;
+      const explained = has(`activate.${failure.code}`) ? t(`activate.${failure.code}`) : errorSentence(failure);
+      // What exactly PowerOffice Go lacks, from the answer's values (never its English sentence).
+      const values = failure.values || {};
+      const which = [
+        values.payroll_module_missing ? t("activate.moduleMissing") : null,
+        values.privileges?.length ? t("activate.privilegesMissing", { privileges: values.privileges.join(", ") }) : null,
+      ].filter(Boolean);
       error.append(notice("bad", t("dialog.failedTitle"),
         h("p", { dataset: { errorCode: failure.code } }, explained),
-        failure.detail && explained !== failure.detail ? h("p", { class: "small" }, t("activate.detail", { detail: failure.detail })) : null));
+        which.length ? h("ul", { class: "small" }, which.map((text) => h("li", {}, text))) : null));
       key.focus();
       key.select();
     } finally {

@@ -1,7 +1,9 @@
 // Ny eksport: search a date range ("Søk"), choose logbooks, see every problem and the lines, then Eksporter.
-import { locale, t } from "../i18n.js";
-import { errorView, problemView } from "../problems.js";
-import { announce, category, clear, field, h, money, notice, number } from "../ui.js";
+import { t } from "../i18n.js";
+import { errorView, problemSentence, problemTitle, problemView } from "../problems.js";
+import { announce, category, clear, confirmDialog, exportLink, field, h, money, monthName, notice, number, period } from "../ui.js";
+
+const REFRESH_MS = 350; // a changed selection refreshes the preview after the last click settles
 
 let state = null; // kept while the app is open, so a language switch or a visit to the codes screen keeps the search
 
@@ -10,12 +12,6 @@ function previousMonth() {
   const first = new Date(Date.UTC(today.getFullYear(), today.getMonth() - 1, 1));
   const last = new Date(Date.UTC(today.getFullYear(), today.getMonth(), 0));
   return [first.toISOString().slice(0, 10), last.toISOString().slice(0, 10)];
-}
-
-function monthName(month) {
-  const [y, m] = month.split("-").map(Number);
-  if (!y || !m) return month;
-  return new Intl.DateTimeFormat(locale(), { month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, 1)));
 }
 
 export async function newExportView(ctx) {
@@ -29,9 +25,16 @@ export async function newExportView(ctx) {
   const busy = h("p", { class: "muted", role: "status" });
   const searchButton = h("button", { type: "submit", class: "primary" }, t("new.search"));
 
+  let refreshTimer = null;
+  let loadSeq = 0; // only the newest preview request draws (a quick second click must not be overwritten)
+  let focusAfter = null; // where focus goes once the results are drawn again
+
   async function load(logbookIds) {
-    const id = ctx.renderId;
-    busy.textContent = t("new.searching");
+    clearTimeout(refreshTimer);
+    const renderId = ctx.renderId;
+    const seq = ++loadSeq;
+    const current = () => ctx.isCurrent(renderId) && seq === loadSeq;
+    busy.textContent = logbookIds ? t("new.updating") : t("new.searching");
     results.setAttribute("aria-busy", "true");
     results.dataset.state = "loading";
     searchButton.disabled = true;
@@ -39,29 +42,40 @@ export async function newExportView(ctx) {
       const body = { from: state.from, to: state.to };
       if (logbookIds) body.logbook_ids = logbookIds;
       const preview = await ctx.api.post("/exports/preview", body);
-      if (!ctx.isCurrent(id)) return;
+      if (!current()) return;
       state.preview = preview;
       state.error = null;
       state.selected = new Set(preview.logbooks.filter((logbook) => logbook.selected).map((logbook) => logbook.logbook_id));
       state.dirty = false;
+      const blocking = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT");
       announce(preview.ready
         ? t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })
-        : `${t("new.logbooks", { count: preview.logbooks.length })}. ${t("new.problems", { count: preview.problems.length })}.`);
+        : blocking.length ? `${t("new.logbooks", { count: preview.logbooks.length })}. ${t("new.problems", { count: blocking.length })}.`
+          : preview.problems.map(problemSentence).join(" "));
     } catch (error) {
-      if (!ctx.isCurrent(id)) return;
+      if (!current()) return;
       state.preview = null;
       state.error = error;
-      announce(error.detail || error.message);
+      announce(problemTitle(error.code));
     } finally {
-      if (ctx.isCurrent(id)) {
+      if (current()) {
         busy.textContent = "";
         searchButton.disabled = false;
         results.removeAttribute("aria-busy");
         render();
         results.dataset.state = "ready";
+        if (focusAfter) { results.querySelector(focusAfter)?.focus(); focusAfter = null; }
       }
     }
   }
+
+  // A changed selection refreshes the preview by itself (the lines, totals and problems follow it).
+  const refreshSoon = () => {
+    state.dirty = true;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => { if (ctx.isCurrent(id0)) load([...state.selected]); }, REFRESH_MS);
+  };
+  const id0 = ctx.renderId;
 
   const search = (event) => {
     event.preventDefault();
@@ -71,11 +85,22 @@ export async function newExportView(ctx) {
   };
 
   const deselect = (ids) => {
+    const before = state.selected.size;
     for (const id of ids) state.selected.delete(id);
+    announce(t("new.removed", { count: before - state.selected.size }));
+    focusAfter = "#results-summary"; // the problems that are left (or that it is ready), not the top of the page
     load([...state.selected]);
   };
 
   async function startExport(button, message) {
+    const preview = state.preview;
+    const employees = new Set(preview.lines.map((line) => line.employee_number)).size;
+    const yes = await confirmDialog({
+      title: t("new.confirmTitle"),
+      body: h("p", {}, t("new.confirmBody", { lines: preview.totals.lines, amount: money(preview.totals.amount), employees, period: period(preview.period) })),
+      confirm: t("new.confirm"),
+    });
+    if (!yes || !ctx.isCurrent(id0)) return;
     button.disabled = true;
     clear(message, h("p", { class: "muted", role: "status" }, t("new.exporting")));
     try {
@@ -91,36 +116,35 @@ export async function newExportView(ctx) {
 
   function logbookTable(preview) {
     const rows = preview.logbooks.map((logbook) => {
+      const exported = logbook.already_exported;
       const box = h("input", { type: "checkbox", checked: state.selected.has(logbook.logbook_id), value: logbook.logbook_id,
+        disabled: exported && !state.selected.has(logbook.logbook_id),
         "aria-label": t("new.selectLogbook", { driver: logbook.driver.name, month: monthName(logbook.month) }),
         onchange: () => {
           if (box.checked) state.selected.add(logbook.logbook_id); else state.selected.delete(logbook.logbook_id);
-          state.dirty = true;
+          refreshSoon();
           render();
           results.querySelector(`input[value="${CSS.escape(logbook.logbook_id)}"]`)?.focus();
         } });
-      const exported = logbook.already_exported;
       return h("tr", { class: exported ? "exported" : "", dataset: { logbook: logbook.logbook_id } },
         h("td", {}, box),
         h("th", { scope: "row" }, logbook.driver.name),
         h("td", {}, logbook.driver.employee_number || h("span", { class: "badge warn" }, t("new.noNumber"))),
-        h("td", {}, logbook.vehicle_id),
+        h("td", {}, logbook.vehicle_alias || t("new.vehicleUnknown")),
         h("td", {}, monthName(logbook.month)),
         h("td", { class: "num" }, logbook.trips),
         h("td", { class: "num" }, number(logbook.km)),
         h("td", {}, exported
           ? h("span", {}, h("span", { class: "badge off" }, h("span", { "aria-hidden": "true" }, "✓ "), t("new.exported")), " ",
-            (logbook.exported_in || []).flatMap((id, i) => [i ? ", " : "", h("a", { href: `#/exports/${id}`, class: "small" }, id)]))
+            (logbook.exported_in || []).flatMap((id, i) => [i ? ", " : "", exportLink(id)]))
           : h("span", { class: "muted" }, t("new.notExported"))));
     });
     return h("section", { class: "card", "aria-labelledby": "logbooks-title" },
       h("h2", { id: "logbooks-title" }, t("new.logbooks", { count: preview.logbooks.length })),
-      h("div", { class: "table-wrap" }, h("table", { "data-testid": "logbooks" },
+      h("div", { class: "table-wrap" }, h("table", { "data-testid": "logbooks", class: "stack" },
         h("thead", {}, h("tr", {}, ["new.select", "new.driver", "new.employeeNo", "new.vehicle", "new.month", "new.trips", "new.km", "new.status"]
           .map((key) => h("th", { scope: "col", class: ["new.trips", "new.km"].includes(key) ? "num" : "" }, t(key))))),
-        h("tbody", {}, rows))),
-      state.dirty ? h("div", { class: "notice warn row spread" }, h("span", {}, t("new.selectionChanged")),
-        h("button", { type: "button", class: "primary", onclick: () => load([...state.selected]) }, t("new.refresh"))) : null);
+        h("tbody", {}, rows))));
   }
 
   function lineTables(preview) {
@@ -128,9 +152,9 @@ export async function newExportView(ctx) {
     const lineRows = lines.map((line) => h("tr", {},
       h("td", {}, `${line.employee_name} (${line.employee_number})`),
       h("td", {}, line.categories.map(category).join(", ")),
-      h("td", {}, line.pay_item_code),
+      h("td", {}, line.pay_item_name ? `${line.pay_item_code} – ${line.pay_item_name}` : line.pay_item_code),
       h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
-      h("td", { class: "num" }, line.rate === null ? "–" : number(line.rate)),
+      h("td", { class: "num" }, line.rate === null ? "–" : money(line.rate)),
       h("td", { class: "num" }, money(line.amount))));
     const employees = preview.totals.employees.map((employee) => h("tr", {},
       h("th", { scope: "row" }, `${employee.employee_name} (${employee.employee_number})`),
@@ -138,16 +162,16 @@ export async function newExportView(ctx) {
     return [
       h("section", { class: "card", "aria-labelledby": "lines-title" },
         h("h2", { id: "lines-title" }, t("new.lines", { count: lines.length })),
-        lines.length ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "lines" },
+        lines.length ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "lines", class: "stack" },
           h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount"]
             .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount"].includes(key) ? "num" : "" }, t(key))))),
           h("tbody", {}, lineRows))) : h("p", { class: "muted" }, t("new.noLines"))),
       lines.length ? h("section", { class: "card", "aria-labelledby": "totals-title" },
         h("h2", { id: "totals-title" }, t("new.totals")),
-        h("table", { "data-testid": "totals" },
+        h("div", { class: "table-wrap" }, h("table", { "data-testid": "totals" },
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("new.employee")), h("th", { scope: "col", class: "num" }, t("new.amount")))),
           h("tbody", {}, employees),
-          h("tfoot", {}, h("tr", {}, h("td", {}, t("new.total")), h("td", { class: "num", "data-testid": "grand-total" }, money(preview.totals.amount))))))
+          h("tfoot", {}, h("tr", {}, h("td", {}, t("new.total")), h("td", { class: "num", "data-testid": "grand-total" }, money(preview.totals.amount)))))))
         : null,
     ];
   }
@@ -156,24 +180,34 @@ export async function newExportView(ctx) {
     if (state.error) { clear(results, errorView(state.error, { onDeselect: deselect })); return; }
     const preview = state.preview;
     if (!preview) { clear(results); return; }
-    const problems = preview.problems;
+    // An empty period (or one whose logbooks are all exported) is news, not an error.
+    const empty = preview.problems.find((problem) => problem.code === "NOTHING_TO_EXPORT");
+    const problems = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT");
     const message = h("div", { id: "export-message" });
     const canExport = preview.ready && !state.dirty && state.selected.size > 0;
     const reason = h("p", { id: "export-reason", class: "muted small" },
-      state.dirty ? t("new.selectionChanged") : state.selected.size === 0 ? t("new.noSelection") : !preview.ready ? t("new.notReady") : "");
+      state.dirty ? t("new.updating") : state.selected.size === 0 ? t("new.noSelection") : !preview.ready ? t("new.notReady") : "");
     const exportButton = h("button", { type: "button", class: "primary", disabled: !canExport, "aria-describedby": "export-reason",
-      "data-testid": "export-button" }, t("new.export"));
+      "data-testid": "export-button" },
+    preview.ready ? t("new.exportCount", { lines: preview.totals.lines, amount: money(preview.totals.amount) }) : t("new.exportNothing"));
     exportButton.addEventListener("click", () => startExport(exportButton, message));
+    const exportedCount = preview.logbooks.filter((logbook) => logbook.already_exported).length;
+    const summaryHeading = (text) => h("h2", { id: "results-summary", tabindex: "-1" }, text);
     clear(results,
       problems.length
-        ? h("section", { class: "notice bad", "aria-labelledby": "problems-title", "data-testid": "problems" },
-          h("h2", { id: "problems-title" }, t("new.problems", { count: problems.length })),
+        ? h("section", { class: "notice bad", "aria-labelledby": "results-summary", "data-testid": "problems" },
+          summaryHeading(t("new.problems", { count: problems.length })),
           h("ul", { class: "problems", style: "list-style:none;padding:0" }, problems.map((problem) => problemView(problem, { onDeselect: deselect }))))
-        : preview.ready ? notice("ok", null, h("p", { "data-testid": "ready" },
-          t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) }))) : null,
-      logbookTable(preview),
-      ...lineTables(preview),
-      h("div", { class: "card row spread" }, reason, exportButton),
+        : preview.ready ? h("section", { class: "notice ok", "aria-labelledby": "results-summary" },
+          summaryHeading(t("new.summary")), h("p", { "data-testid": "ready" },
+            t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })))
+          : empty && exportedCount === preview.logbooks.length
+            ? h("section", { class: "notice info", "aria-labelledby": "results-summary", "data-testid": "empty" },
+              summaryHeading(exportedCount ? t("new.emptyExported", { count: exportedCount }) : t("new.empty")),
+              exportedCount ? null : h("p", {}, t("new.emptyHint"))) : null,
+      preview.logbooks.length ? logbookTable(preview) : null,
+      ...(preview.logbooks.length ? lineTables(preview) : []),
+      preview.logbooks.length ? h("div", { class: "card row spread" }, reason, exportButton) : null,
       message);
   }
 

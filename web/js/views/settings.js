@@ -1,7 +1,7 @@
 // Payroll codes per category, the rate table and the monthly schedule.
 import { t } from "../i18n.js";
 import { errorView } from "../problems.js";
-import { announce, category, clear, field, h, notice } from "../ui.js";
+import { announce, category, clear, confirmDialog, day, field, h, money, notice } from "../ui.js";
 
 const DISTANCE = ["mileage", "passenger", "trailer", "forest_road", "heavy_load"];
 const OUTLAY = ["toll", "parking", "ferry"];
@@ -50,13 +50,13 @@ export async function codesView(ctx) {
   };
   const section = (titleKey, names) => h("fieldset", { class: "card" },
     h("legend", {}, h("strong", {}, t(titleKey))),
-    h("table", {},
+    h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
         h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null)),
       h("tbody", {}, names.map((name) => {
         const cell = named ? h("td", { id: `code-name-${name}`, "data-testid": `pay-item-${name}` }) : null;
         inputs[name] = h("input", { type: "text", id: `code-${name}`, name, value: codes[name] || "", inputmode: "numeric",
-          size: 8, maxlength: 20, pattern: "[A-Za-z0-9._-]+", placeholder: t("codes.none"), autocomplete: "off",
+          size: 8, maxlength: 20, pattern: "[A-Za-z0-9._\\-]+", placeholder: t("codes.none"), autocomplete: "off",
           list: named ? `pay-items-${KIND(name)}` : undefined, "aria-describedby": cell ? cell.id : undefined,
           oninput: cell ? () => describe(name, cell) : undefined });
         if (cell) describe(name, cell);
@@ -65,7 +65,7 @@ export async function codesView(ctx) {
           h("td", {}, t(`unit.${UNITS[name] || "km"}`)),
           h("td", {}, inputs[name]),
           cell);
-      }))));
+      })))));
   const save = async (event) => {
     event.preventDefault();
     clear(message);
@@ -95,19 +95,50 @@ export async function codesView(ctx) {
         h("a", { href: "#/export/new" }, t("codes.toExport")))));
 }
 
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Oslo" }).format(new Date()); // YYYY-MM-DD
+
+/** The rate in force today per category: the newest valid_from that is not in the future. */
+function inForce(rates) {
+  const now = today();
+  const best = {};
+  for (const rate of rates) {
+    if (rate.valid_from > now) continue;
+    if (!best[rate.category] || rate.valid_from > best[rate.category].valid_from) best[rate.category] = rate;
+  }
+  return best;
+}
+
+/** The state rate for a category on a date (the newest state rate that had started by then). */
+function stateRate(stateRates, categoryName, date) {
+  let found = null;
+  for (const rate of stateRates) {
+    if (rate.category !== categoryName || rate.valid_from > date) continue;
+    if (!found || rate.valid_from > found.valid_from) found = rate;
+  }
+  return found || stateRates.filter((rate) => rate.category === categoryName).sort((a, b) => a.valid_from.localeCompare(b.valid_from))[0] || null;
+}
+
+const byCategoryAndDate = (a, b) => DISTANCE.indexOf(a.category) - DISTANCE.indexOf(b.category) || b.valid_from.localeCompare(a.valid_from);
+
 export async function ratesView(ctx) {
-  const { rates } = await ctx.api.get("/rates");
+  const { rates: loaded, state_rates: stateRates = [] } = await ctx.api.get("/rates");
+  const rates = [...loaded].sort(byCategoryAndDate);
   const message = h("div", { id: "rates-message" });
   const body = h("tbody");
   let counter = 0;
-  const addRow = (rate = { category: "mileage", valid_from: new Date().toISOString().slice(0, 10), rate: "" }) => {
+  let current = inForce(rates);
+  const addRow = (rate = { category: "mileage", valid_from: today(), rate: "" }) => {
     counter += 1;
+    const active = current[rate.category] === rate;
     const select = h("select", { id: `rate-cat-${counter}`, "aria-label": t("rates.category") },
       DISTANCE.map((name) => h("option", { value: name, selected: name === rate.category }, category(name))));
     const from = h("input", { type: "date", value: rate.valid_from, required: true, "aria-label": t("rates.validFrom") });
     const amount = h("input", { type: "number", value: rate.rate, min: "0", max: "1000", step: "0.01", required: true,
       "aria-label": t("rates.rate"), style: "width:7rem" });
-    const row = h("tr", {}, h("td", {}, select), h("td", {}, from), h("td", { class: "num" }, amount),
+    const row = h("tr", { class: active ? "in-force" : "", dataset: { inForce: active ? "true" : "false" } },
+      h("td", {}, select),
+      h("td", {}, from, active ? h("span", { class: "badge ok in-force-badge" }, h("span", { "aria-hidden": "true" }, "✓"), t("rates.inForce")) : null),
+      h("td", { class: "num" }, amount),
       h("td", {}, h("button", { type: "button", "aria-label": t("rates.removeLabel", { category: category(rate.category), date: rate.valid_from }),
         onclick: () => { row.remove(); body.querySelector("select")?.focus(); } }, t("rates.remove"))));
     row.read = () => ({ category: select.value, valid_from: from.value, rate: amount.value });
@@ -115,13 +146,33 @@ export async function ratesView(ctx) {
     return select;
   };
   rates.forEach((rate) => addRow(rate));
+  // A rate above twice the state rate is most likely a typo (53 for 5.30): asked about before it is saved.
+  const implausible = (entries) => entries.filter((entry) => {
+    const state = stateRate(stateRates, entry.category, entry.valid_from);
+    return state && Number(entry.rate) > 2 * Number(state.rate);
+  }).map((entry) => t("rates.implausible", {
+    category: category(entry.category), rate: money(entry.rate), date: day(entry.valid_from),
+    state: money(stateRate(stateRates, entry.category, entry.valid_from).rate),
+  }));
   const save = async (event) => {
     event.preventDefault();
     clear(message);
+    const entries = [...body.rows].map((row) => row.read());
+    const doubts = implausible(entries);
+    if (doubts.length) {
+      const yes = await confirmDialog({
+        title: t("rates.implausibleTitle"),
+        body: [h("ul", {}, doubts.map((text) => h("li", {}, text))), h("p", {}, t("rates.implausibleAsk"))],
+        confirm: t("rates.saveAnyway"),
+      });
+      if (!yes) return;
+    }
     try {
-      const result = await ctx.api.put("/rates", { rates: [...body.rows].map((row) => row.read()) });
+      const result = await ctx.api.put("/rates", { rates: entries });
       clear(body);
-      result.rates.forEach((rate) => addRow(rate));
+      const sorted = [...result.rates].sort(byCategoryAndDate);
+      current = inForce(sorted);
+      sorted.forEach((rate) => addRow(rate));
       saved(message, t("rates.saved"));
     } catch (error) {
       clear(message, errorView(error));
@@ -131,8 +182,8 @@ export async function ratesView(ctx) {
     h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.rates")}`),
     h("h1", {}, t("rates.title")), h("p", {}, t("rates.intro")),
     h("form", { onsubmit: save, class: "card", "aria-label": t("rates.title") },
-      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
-        h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body),
+      h("div", { class: "table-wrap" }, h("table", { class: "rates" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
+        h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
       message,
       h("div", { class: "row", style: "margin-top:.8rem" },
         h("button", { type: "button", onclick: () => addRow().focus() }, t("rates.add")),
