@@ -9,7 +9,7 @@ export class ApiError extends Error {
     this.title = body?.title || "";
     this.detail = body?.detail || "";
     this.problems = Array.isArray(body?.problems) ? body.problems : [];
-    this.values = body?.values && typeof body.values === "object" ? body.values : {};
+    this.params = body?.params && typeof body.params === "object" ? body.params : {};
   }
 }
 

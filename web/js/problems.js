@@ -11,11 +11,12 @@ const FIX_LINKS = {
   PAY_ITEM_INCOMPATIBLE: ["#/codes", "fix.codes"],
   RATE_MISSING: ["#/rates", "fix.rates"],
   INTEGRATION_INACTIVE: ["#/integration", "fix.integration"],
+  TAXABLE_EXCESS_NOT_HANDLED: ["#/codes", "fix.codes"],
 };
 
 // Item fields that are keys for programs, not words for people.
 const INTERNAL = new Set(["logbook_id", "logbooks", "driver_id", "trip_id", "processing_type", "reason", "reason_code",
-  "unit", "expects", "field", "value", "type", "status", "vehicle_id"]);
+  "unit", "expects", "field", "value", "type", "status", "vehicle_id", "fix", "table", "severity", "dates"]);
 
 export function problemTitle(code) { return has(`problem.${code}`) ? t(`problem.${code}`) : t("problem.other"); }
 
@@ -47,12 +48,13 @@ const payItem = (item) => (item.pay_item_name ? t("item.payItemNamed", { code: i
 
 /** One problem's sentence, from its code and values. */
 export function problemSentence(problem) {
-  const v = problem.values || {};
+  const v = problem.params || {};
   const key = `sentence.${problem.code}`;
   if (!has(key)) return lang() === "en" && problem.message ? problem.message : t("sentence.other");
   return t(key, {
     ...v,
     codes: list(v.codes),
+    supplements: v.supplements ?? (problem.items || []).length,
     categories: list(v.categories, category),
     drivers: list(v.drivers),
     employee_numbers: list(v.employee_numbers),
@@ -87,6 +89,19 @@ const ITEMS = {
     logbook: logbookLabel(item),
     exports: (item.exports || []).flatMap((id, i) => [i ? ", " : "", exportLink(id)]),
   }),
+  RATE_MISSING: (item) => t("item.rateMissing", {
+    category: category(item.category), table: item.table === "tax_free" ? t("item.taxFreeTable") : "",
+    dates: item.from === item.to ? day(item.from) : `${day(item.from)} – ${day(item.to)}`,
+  }),
+  TAXABLE_EXCESS_NOT_HANDLED: (item) => t("item.taxableExcess", {
+    payItem: payItem(item), amount: money(item.taxable_amount), employees: (item.employees || []).length,
+  }),
+  PASSENGER_NAMES_MISSING: (item) => t("item.passengersUnnamed", { driver: item.driver_name, date: day(item.date), km: quantity(item.passenger_km, "passenger-km") }),
+  SUPPLEMENT_CAPPED: (item) => t("item.supplementCapped", {
+    driver: item.driver_name, date: day(item.date), category: category(item.category),
+    claimed: quantity(item.claimed_km, "km"), paid: quantity(item.paid_km, "km"),
+  }),
+  PAY_ITEM_RATE_OVERRIDDEN: (item) => t("item.rateOverridden", { payItem: payItem(item), own: money(item.pay_item_rate), rate: money(item.rate) }),
   INVALID_FIELD: (item) => t("item.field", { field: item.field, reason: has(`field.type.${item.type}`) ? t(`field.type.${item.type}`) : t("field.type.other") }),
 };
 
@@ -151,7 +166,7 @@ export function problemView(problem, { onDeselect } = {}) {
 
 /** An error answer's sentence, from its code and values. */
 export function errorSentence(error) {
-  const v = error.values || {};
+  const v = error.params || {};
   const params = { ...v, period: v.from ? period({ from: v.from, to: v.to }) : "", categories: list(v.categories, category),
     from: v.from ? day(v.from) : "", to: v.to ? day(v.to) : "", status: error.status };
   for (const key of [`error.${error.code}.${v.reason}`, error.code === "NOT_FOUND" && !v.export_id ? "error.NOT_FOUND.route" : null, `error.${error.code}`]) {
@@ -181,7 +196,7 @@ export function errorView(error, options = {}) {
 export function failureSentence(failure) {
   if (!failure) return "";
   const code = failure.problem_code || failure.code;
-  const v = failure.values || {};
+  const v = failure.params || {};
   if (code === "PUSH_FAILED" && v.employee_name) {
     const said = t("failure.PUSH_FAILED", { employee: v.employee_name, number: v.employee_number, code: v.pay_item_code, amount: money(v.amount) });
     return v.status ? `${said} ${t("failure.PUSH_FAILED.status", { status: v.status })}` : said;

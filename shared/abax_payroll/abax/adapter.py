@@ -424,5 +424,5 @@ def _problem(items: list[dict[str, str]]) -> Problem:
         f"ABAX returned trip data that cannot be paid ({len(items)} findings on {trips} trips: {summary}). "
         "The trips concerned are left out; correct them in ABAX and search again.",
         [{**item, "reason_code": REASON_CODES.get(item["reason"], "OTHER")} for item in items],
-        {"findings": len(items), "trips": trips},
+        params={"findings": len(items), "trips": trips},
     )

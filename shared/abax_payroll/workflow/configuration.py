@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.categories import ALL_CATEGORIES, DISTANCE_CATEGORIES, Category
 from ..domain.money import fmt2
-from ..domain.rates import Rate, RateTable
+from ..domain.rates import STATE_RATES, Rate, RateTable
 from ..domain.trips import OSLO
 from ..errors import InvalidRequest
 from ..records import ScheduleSetting
@@ -106,6 +106,8 @@ def get_rates(services: Services, tenant_id: str) -> dict[str, Any]:
     return {
         "rates": _entries(table),
         "tax_free_rates": _entries(tax_free),
+        # The state's rates beside the tenant's, so a client can question a rate far above them (a typo).
+        "state_rates": _entries(RateTable(STATE_RATES)),
         "today": today.isoformat(),
         "in_force": in_force,
         "warnings": warnings,

@@ -120,7 +120,7 @@ function openDialog(ctx, opener, onActivated) {
       key.setAttribute("aria-describedby", "client-key-hint client-key-error");
       const explained = has(`activate.${failure.code}`) ? t(`activate.${failure.code}`) : errorSentence(failure);
       // What exactly PowerOffice Go lacks, from the answer's values (never its English sentence).
-      const values = failure.values || {};
+      const values = failure.params || {};
       const which = [
         values.payroll_module_missing ? t("activate.moduleMissing") : null,
         values.privileges?.length ? t("activate.privilegesMissing", { privileges: values.privileges.join(", ") }) : null,

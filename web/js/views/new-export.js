@@ -47,7 +47,7 @@ export async function newExportView(ctx) {
       state.error = null;
       state.selected = new Set(preview.logbooks.filter((logbook) => logbook.selected).map((logbook) => logbook.logbook_id));
       state.dirty = false;
-      const blocking = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT");
+      const blocking = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT" && problem.severity !== "warning");
       announce(preview.ready
         ? t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })
         : blocking.length ? `${t("new.logbooks", { count: preview.logbooks.length })}. ${t("new.problems", { count: blocking.length })}.`
@@ -182,7 +182,8 @@ export async function newExportView(ctx) {
     if (!preview) { clear(results); return; }
     // An empty period (or one whose logbooks are all exported) is news, not an error.
     const empty = preview.problems.find((problem) => problem.code === "NOTHING_TO_EXPORT");
-    const problems = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT");
+    const problems = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT" && problem.severity !== "warning");
+    const warnings = preview.problems.filter((problem) => problem.severity === "warning"); // shown, never blocking
     const message = h("div", { id: "export-message" });
     const canExport = preview.ready && !state.dirty && state.selected.size > 0;
     const reason = h("p", { id: "export-reason", class: "muted small" },
@@ -205,6 +206,9 @@ export async function newExportView(ctx) {
             ? h("section", { class: "notice info", "aria-labelledby": "results-summary", "data-testid": "empty" },
               summaryHeading(exportedCount ? t("new.emptyExported", { count: exportedCount }) : t("new.empty")),
               exportedCount ? null : h("p", {}, t("new.emptyHint"))) : null,
+      warnings.length ? h("section", { class: "notice warn", "aria-labelledby": "warnings-title", "data-testid": "warnings" },
+        h("h2", { id: "warnings-title" }, t("new.warnings", { count: warnings.length })),
+        h("ul", { class: "problems", style: "list-style:none;padding:0" }, warnings.map((problem) => problemView(problem)))) : null,
       preview.logbooks.length ? logbookTable(preview) : null,
       ...(preview.logbooks.length ? lineTables(preview) : []),
       preview.logbooks.length ? h("div", { class: "card row spread" }, reason, exportButton) : null,

@@ -102,7 +102,7 @@ function inForce(rates) {
   const now = today();
   const best = {};
   for (const rate of rates) {
-    if (rate.valid_from > now) continue;
+    if (rate.valid_from > now || (rate.valid_to && rate.valid_to < now)) continue;
     if (!best[rate.category] || rate.valid_from > best[rate.category].valid_from) best[rate.category] = rate;
   }
   return best;
@@ -133,15 +133,17 @@ export async function ratesView(ctx) {
     const select = h("select", { id: `rate-cat-${counter}`, "aria-label": t("rates.category") },
       DISTANCE.map((name) => h("option", { value: name, selected: name === rate.category }, category(name))));
     const from = h("input", { type: "date", value: rate.valid_from, required: true, "aria-label": t("rates.validFrom") });
+    const to = h("input", { type: "date", value: rate.valid_to || "", "aria-label": t("rates.validTo") });
     const amount = h("input", { type: "number", value: rate.rate, min: "0", max: "1000", step: "0.01", required: true,
       "aria-label": t("rates.rate"), style: "width:7rem" });
     const row = h("tr", { class: active ? "in-force" : "", dataset: { inForce: active ? "true" : "false" } },
       h("td", {}, select),
       h("td", {}, from, active ? h("span", { class: "badge ok in-force-badge" }, h("span", { "aria-hidden": "true" }, "✓"), t("rates.inForce")) : null),
+      h("td", {}, to),
       h("td", { class: "num" }, amount),
       h("td", {}, h("button", { type: "button", "aria-label": t("rates.removeLabel", { category: category(rate.category), date: rate.valid_from }),
         onclick: () => { row.remove(); body.querySelector("select")?.focus(); } }, t("rates.remove"))));
-    row.read = () => ({ category: select.value, valid_from: from.value, rate: amount.value });
+    row.read = () => ({ category: select.value, valid_from: from.value, valid_to: to.value || null, rate: amount.value });
     body.append(row);
     return select;
   };
@@ -183,7 +185,7 @@ export async function ratesView(ctx) {
     h("h1", {}, t("rates.title")), h("p", {}, t("rates.intro")),
     h("form", { onsubmit: save, class: "card", "aria-label": t("rates.title") },
       h("div", { class: "table-wrap" }, h("table", { class: "rates" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
-        h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
+        h("th", { scope: "col" }, t("rates.validTo")), h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
       message,
       h("div", { class: "row", style: "margin-top:.8rem" },
         h("button", { type: "button", onclick: () => addRow().focus() }, t("rates.add")),
