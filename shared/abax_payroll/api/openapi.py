@@ -14,12 +14,22 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "code": {"type": "string", "examples": ["CLIENT_KEY_REJECTED", "EXPORT_IN_PROGRESS", "ALREADY_EXPORTED"]},
+        "params": {
+            "type": "object",
+            "description": "The facts of `detail` for programs (dates, counts, ids, a `reason` code), so a client "
+            "can write the sentence in its user's language.",
+        },
         "problems": {
             "type": "array",
             "items": {
                 "type": "object",
                 "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "items": {"type": "array"}},
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "items": {"type": "array"},
+                    "params": {"type": "object"},
+                },
             },
         },
     },

@@ -69,6 +69,7 @@ class RateInForce(Answer):
 class RatesAnswer(Answer):
     rates: list[RateAnswer]
     tax_free_rates: list[RateAnswer] = Field(default_factory=list)
+    state_rates: list[RateAnswer] = Field(default_factory=list, description="The state's rates (statens satser).")
     today: str | None = None
     in_force: list[RateInForce] = Field(default_factory=list)
     warnings: list[ProblemItem] = Field(default_factory=list)
@@ -84,6 +85,7 @@ class PreviewLogbook(Answer):
     logbook_id: str
     driver: Driver
     vehicle_id: str | None = None
+    vehicle_alias: str | None = Field(None, description="The car's ABAX alias: what people call it.")
     month: str
     trips: int
     km: str
@@ -97,6 +99,7 @@ class LineAnswer(Answer):
     employee_name: str
     categories: list[str]
     pay_item_code: str
+    pay_item_name: str | None = Field(None, description="The pay item's name in PowerOffice Go (preview).")
     quantity: str | None = None
     rate: str | None = None
     amount: str
@@ -148,8 +151,12 @@ class ExportLine(LineAnswer):
 
 
 class ExportErrorAnswer(Answer):
-    code: str
+    code: str = Field(description="The state machine's error name (PushFailed).")
     message: str
+    problem_code: str | None = Field(None, description="The same as a stable problem code (PUSH_FAILED).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The facts: employee, pay item, amount, PowerOffice Go's status."
+    )
 
 
 class ExportDetail(ExportSummary):
