@@ -256,6 +256,23 @@ def test_quantities_are_summed_exactly_and_rounded_once(domain_trip, domain_code
     assert line.amount == Decimal("5.30")
 
 
+def test_a_sum_ending_in_half_an_ore_rounds_up(domain_trip, domain_codes):
+    """3 trips of 33.335 km are 100.005 km: 100.01 km on the line (half-up), not 100.00 (banker's)."""
+    trips = [domain_trip(f"t-{n}", started=f"2026-10-{n:02d}T08:00:00Z", km="33.335") for n in range(1, 4)]
+    (line,) = group_lines(build_logbooks(trips, OCTOBER), domain_codes, RateTable.default(), OCTOBER)
+    assert line.rate == Decimal("5.30")
+    assert line.quantity == Decimal("100.01")
+    assert line.amount == Decimal("530.05")  # 100.01 x 5.30 = 530.053
+
+
+def test_an_amount_ending_in_half_an_ore_rounds_up(domain_trip, domain_codes):
+    """24.25 km at 5.30 is 128.525 NOK: 128.53 paid (half-up), not 128.52 (banker's)."""
+    (line,) = group_lines(
+        build_logbooks([domain_trip("t-1", km="24.25")], OCTOBER), domain_codes, RateTable.default(), OCTOBER
+    )
+    assert (line.quantity, line.rate, line.amount) == (Decimal("24.25"), Decimal("5.30"), Decimal("128.53"))
+
+
 def test_lines_of_zero_are_not_sent(domain_trip, domain_codes):
     trips = [domain_trip("t-1", km="0.004"), domain_trip("t-2", km="0", started="2026-10-03T08:00:00Z")]
     assert group_lines(build_logbooks(trips, OCTOBER), domain_codes, RateTable.default(), OCTOBER) == []

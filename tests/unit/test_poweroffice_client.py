@@ -15,6 +15,7 @@ from abax_payroll.poweroffice import (
     PowerOfficeClient,
     PowerOfficeError,
     PowerOfficeUnavailable,
+    SalaryLineLocked,
     TokenCache,
 )
 
@@ -214,3 +215,20 @@ def test_request_bodies_are_json_with_content_type():
     )
     assert bodies == [{"EmployeeId": 1, "PayItemId": "p", "Amount": 99.9, "ExternalImportReference": "r"}]
     assert line.amount == Decimal("99.9")
+
+
+def test_a_delete_answered_409_is_a_locked_line_never_a_success():
+    problem = {"title": "Conflict", "status": 409, "detail": "The salary line is part of a payroll run"}
+    script = Script(lambda request: httpx.Response(409, json=problem))
+    with _client(script) as client, pytest.raises(SalaryLineLocked) as raised:
+        client.delete_salary_line(7100000001)
+    assert raised.value.salary_line_id == 7100000001
+    assert raised.value.detail == "The salary line is part of a payroll run"
+    assert [request.method for request in script.requests if request.url.path != "/OAuth/Token"] == ["DELETE"]
+
+
+def test_a_delete_answered_204_or_200_is_deleted():
+    for status, deleted in ((204, True), (200, True)):
+        script = Script(lambda request, status=status: httpx.Response(status))
+        with _client(script) as client:
+            assert client.delete_salary_line(7100000001) is deleted
