@@ -137,6 +137,7 @@ def test_a_locked_line_is_left_behind_with_its_reason_and_never_counted_as_delet
             "pay_item_code": "710",
             "amount": "53.00",
             "reason": LOCKED_REASON,
+            "reason_code": "LOCKED",
         }
     ]
     # The record keeps exactly the line Go still has, and the ledger keeps its trips: they are paid.
