@@ -1,11 +1,11 @@
-"""Lambda entry point: the state machine's export steps (validate, group, push, complete, mark_failed)."""
+"""Lambda entry point: the state machine's export steps (validate, group, push, complete, prepare_resume, mark_failed)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.observability import logger, metrics, tracer
-from abax_payroll.workflow import steps
+from abax_payroll.workflow import resume, steps
 from abax_payroll.workflow.services import services
 
 
@@ -23,6 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return steps.push_chunk(services(), tenant_id, export_id, int(event["chunk"]))
     if step == "complete":
         return steps.complete(services(), tenant_id, export_id)
+    if step == "prepare_resume":
+        return resume.prepare_resume(services(), tenant_id, export_id)
     if step == "mark_failed":
         return steps.mark_failed(services(), tenant_id, export_id, event.get("input") or {})
     raise ValueError(f"unknown step {step!r}")

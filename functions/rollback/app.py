@@ -1,4 +1,4 @@
-"""Lambda entry point: the saga's compensation, deleting every salary line an export created."""
+"""Lambda entry point: the saga's compensation (and a user's rollback again), deleting an export's salary lines."""
 
 from typing import Any
 
@@ -14,4 +14,4 @@ from abax_payroll.workflow.services import services
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(tenant_id=event["tenant_id"])
-    return rollback(services(), event["tenant_id"], event["export_id"], event.get("error"))
+    return rollback(services(), event["tenant_id"], event["export_id"], event.get("error"), event.get("action"))

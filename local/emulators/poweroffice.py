@@ -255,6 +255,16 @@ class PowerOfficeEmulator:
                     record.dto["IsLocked"] = True
                     record.dto["LastChangedDateTimeOffset"] = now_iso()
 
+    def unlock_lines(self, salary_line_ids: list[int] | None = None, *, all_lines: bool = False) -> None:
+        """The payroll that held these lines is reopened (or they are taken out of it): DELETE works again."""
+        with self.lock:
+            if all_lines:
+                self.lock_all = False
+            for line_id, record in self.lines.items():
+                if all_lines or line_id in set(salary_line_ids or []):
+                    record.dto["IsLocked"] = False
+                    record.dto["LastChangedDateTimeOffset"] = now_iso()
+
     def delete_by_user(self, salary_line_ids: list[int]) -> None:
         """What a Go user deleting the line in the UI does: a soft delete the API still shows."""
         with self.lock:
@@ -829,6 +839,13 @@ def _control_routes(emulator: PowerOfficeEmulator) -> list[Route]:
         )
         return json_response({"locked": True})
 
+    async def unlock(request: Request) -> Response:
+        body = await _json_body(request)
+        emulator.unlock_lines(
+            [int(i) for i in body.get("salary_line_ids", [])], all_lines=bool(body.get("all"))
+        )
+        return json_response({"locked": False})
+
     async def reset(request: Request) -> Response:
         emulator.reset()
         return json_response({"reset": True})
@@ -874,6 +891,7 @@ def _control_routes(emulator: PowerOfficeEmulator) -> list[Route]:
     return [
         Route("/_control/faults", faults, methods=["POST"]),
         Route("/_control/lock", lock, methods=["POST"]),
+        Route("/_control/unlock", unlock, methods=["POST"]),
         Route("/_control/reset", reset, methods=["POST"]),
         Route("/_control/rate-limit", rate_limit, methods=["PUT"]),
         Route("/_control/stats", stats, methods=["GET"]),

@@ -61,6 +61,10 @@ class AlreadyExported(PayrollError):
     code, status, title = "ALREADY_EXPORTED", 409, "Trips already exported"
 
 
+class ExportNotResumable(PayrollError):
+    code, status, title = "EXPORT_NOT_RESUMABLE", 409, "Nothing of this export is left to resume"
+
+
 class InvalidRequest(PayrollError):
     code, status, title = "INVALID_REQUEST", 400, "Invalid request"
 

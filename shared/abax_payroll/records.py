@@ -33,7 +33,16 @@ TERMINAL_STATUSES = frozenset(status for status in ExportStatus if status.termin
 class ExportPhase(StrEnum):
     VALIDATING = "VALIDATING"
     PUSHING = "PUSHING"
+    ROLLING_BACK = "ROLLING_BACK"  # a user's rollback again (POST /exports/{id}/rollback)
+    RESUMING = "RESUMING"  # a user's resume, until the missing lines are pushed (POST /exports/{id}/resume)
     DONE = "DONE"
+
+
+class RecoveryAction(StrEnum):
+    """A user's way forward for a finished export; each runs as an execution `<export id>-<action>-<n>`."""
+
+    ROLLBACK = "rollback"
+    RESUME = "resume"
 
 
 class Record(BaseModel):
@@ -120,6 +129,11 @@ class ExportRecord(Record):
     push_failure: dict[str, Any] | None = None  # the refused line's facts (employee, pay item, amount, status)
     rollback: dict[str, Any] | None = None
     credentials: ExportCredentials | None = None
+    # Who asked for what and how it ended: {"at", "by", "action", "outcome", ...} oldest first.
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    recovery_action: RecoveryAction | None = None  # the last rollback again / resume asked for
+    recovery_by: str | None = None
+    recovering_from: ExportStatus | None = None  # the status that run started from
 
     @property
     def running(self) -> bool:
@@ -153,6 +167,7 @@ class PlannedLine(Record):
     split_from: str | None = None
     pay_item_rate: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    trips: dict[str, list[str]] = Field(default_factory=dict)  # month -> the trips this line pays (the ledger)
     salary_line_id: int | None = None  # once created in PowerOffice Go (filled in by LineStore.get_lines)
 
 

@@ -45,9 +45,10 @@ def test_definition_substitutions_point_at_the_task_functions(synthesized):
 def test_deployed_definition_is_the_asl_file_with_arns_substituted(synthesized):
     definition = local_definition(synthesized.template, PLACEHOLDERS)
     source = json.loads(ASL_FILE.read_text())
-    assert definition["StartAt"] == "Validate"
+    assert definition["StartAt"] == "Start"
     assert set(definition["States"]) == set(source["States"]) >= {
-        "Validate", "Group", "Push", "Complete", "Rollback", "RollbackOutcome", "MarkFailed",
+        "Start", "Validate", "Group", "Push", "Complete", "Rollback", "RollbackOutcome", "MarkFailed",
+        "RollbackAgain", "PrepareResume", "ResumeOutcome",
     }  # fmt: skip
     expected = json.loads(
         ASL_FILE.read_text()
@@ -56,6 +57,8 @@ def test_deployed_definition_is_the_asl_file_with_arns_substituted(synthesized):
     )
     assert definition == expected
     assert definition["States"]["Rollback"]["Resource"] == PLACEHOLDERS["RollbackFunctionArn"]
+    assert definition["States"]["RollbackAgain"]["Resource"] == PLACEHOLDERS["RollbackFunctionArn"]
+    assert definition["States"]["PrepareResume"]["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
     push_chunk = definition["States"]["Push"]["ItemProcessor"]["States"]["PushChunk"]
     assert push_chunk["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
 

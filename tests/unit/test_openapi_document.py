@@ -19,6 +19,8 @@ SPEC_ROUTES = {
     ("post", "/exports"),
     ("get", "/exports"),
     ("get", "/exports/{export_id}"),
+    ("post", "/exports/{export_id}/rollback"),
+    ("post", "/exports/{export_id}/resume"),
     ("get", "/schedule"),
     ("put", "/schedule"),
 }

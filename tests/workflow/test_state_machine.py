@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     good_logbooks,
     lock_all_lines,
     set_faults,
+    wait_for_export,
 )
 
 SMALL = {"from": "2025-12-01", "to": "2025-12-31"}  # one logbook of Ola Nordmann: a few lines
@@ -60,7 +61,7 @@ def test_the_stack_runs_the_one_asl_definition(stack: LocalStack, stepfunctions:
         stepfunctions.describe_state_machine(stateMachineArn=stack.aws.state_machine_arn)["definition"]
     )
     assert set(deployed["States"]) == set(json.loads(asl_definition())["States"])
-    assert deployed["StartAt"] == "Validate"
+    assert deployed["StartAt"] == "Start"
     assert deployed["States"]["Push"]["Type"] == "Map"
 
 
@@ -73,9 +74,9 @@ def test_a_completed_export_goes_validate_group_push_complete_and_is_named_by_it
     execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["name"] == record["export_id"]
     assert execution["status"] == "SUCCEEDED"
-    assert json.loads(execution["input"]) == {"tenant_id": "acme", "export_id": record["export_id"]}
+    assert json.loads(execution["input"]) == {"tenant_id": "acme", "export_id": record["export_id"], "action": "export"}
     events = _history(stepfunctions, record["execution_arn"])
-    assert _entered(events) == ["Validate", "Group", "Push", "PushChunk", "Complete", "Completed"]
+    assert _entered(events) == ["Start", "Validate", "Group", "Push", "PushChunk", "Complete", "Completed"]
     assert events[-1]["type"] == "ExecutionSucceeded"
 
 
@@ -92,7 +93,7 @@ def test_a_push_failure_goes_through_rollback(
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ExportRolledBack"
     entered = _entered(_history(stepfunctions, record["execution_arn"]))
-    assert entered[:4] == ["Validate", "Group", "Push", "PushChunk"]
+    assert entered[:5] == ["Start", "Validate", "Group", "Push", "PushChunk"]
     assert entered[-3:] == ["Rollback", "RollbackOutcome", "RolledBack"]
     assert "Complete" not in entered
 
@@ -116,13 +117,40 @@ def test_locked_lines_end_the_execution_in_rollback_incomplete(
     ]
 
 
+def test_a_rollback_again_and_a_resume_are_executions_of_the_same_machine_named_by_the_export(
+    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any
+) -> None:
+    logbooks = good_logbooks(acme)
+    lock_all_lines(fresh)
+    set_faults(fresh, [PERSISTENT_FAILURE])
+    record = export_and_wait(acme, OCTOBER, logbooks)
+    assert record["status"] == "ROLLBACK_INCOMPLETE"
+    set_faults(fresh, [])
+    export_id = record["export_id"]
+
+    assert acme.post(f"/exports/{export_id}/rollback").status_code == 202
+    again = wait_for_export(acme, export_id)
+    assert acme.post(f"/exports/{export_id}/resume").status_code == 202
+    resumed = wait_for_export(acme, export_id)
+
+    assert again["status"] == "ROLLBACK_INCOMPLETE" and resumed["status"] == "COMPLETED"
+    arns = [entry["execution_arn"] for entry in resumed["history"] if entry["outcome"] == "STARTED"]
+    assert [arn.rsplit(":", 1)[1] for arn in arns] == [f"{export_id}-rollback-1", f"{export_id}-resume-2"]
+    assert resumed["execution_arn"] == arns[-1]
+    assert _entered(_history(stepfunctions, arns[0])) == ["Start", "RollbackAgain", "RollbackOutcome", "RollbackIncomplete"]
+    assert _entered(_history(stepfunctions, arns[1])) == [
+        "Start", "PrepareResume", "ResumeOutcome", "Push", "PushChunk", "Complete", "Completed",
+    ]  # fmt: skip
+    assert json.loads(stepfunctions.describe_execution(executionArn=arns[1])["input"])["action"] == "resume"
+
+
 def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctions: Any) -> None:
     record = export_and_wait(acme, OCTOBER)  # Nils Bakke and Lise Moe fail validation
 
     assert record["status"] == "VALIDATION_FAILED"
     execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["error"] == "ExportValidationFailed"
-    assert _entered(_history(stepfunctions, record["execution_arn"])) == ["Validate", "ValidationFailed"]
+    assert _entered(_history(stepfunctions, record["execution_arn"])) == ["Start", "Validate", "ValidationFailed"]
 
 
 def test_history_does_not_grow_with_the_number_of_lines(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,10 +12,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from ..domain.period import Period
 from ..domain.rates import Rate
 from ..errors import NotFound
-from ..workflow import configuration, exports
+from ..records import RecoveryAction
+from ..workflow import configuration, exports, recovery
 from ..workflow.services import services
 from .common import caller
-from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, Schedule
+from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, RecoveryAnswer, Schedule
 from .responses import ExportDetail, ExportList, PayItemsAnswer, PayrollCodesAnswer, Preview, RatesAnswer
 
 router = Router()
@@ -105,3 +106,37 @@ def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
     return ExportDetail.model_validate(exports.get_export(services(), who.tenant_id, export_id))
+
+
+def _recover(export_id: str, action: RecoveryAction) -> Response[RecoveryAnswer]:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    started, answer = recovery.request(services(), who.tenant_id, export_id, action, who.user)
+    return Response(status_code=202 if started else 200, content_type="application/json", body=RecoveryAnswer(**answer))
+
+
+RECOVERY_RESPONSES: dict[int, Any] = {
+    202: {"description": "The run started (or is already running)", "content": {"application/json": {"model": RecoveryAnswer}}},
+    200: {"description": "Nothing to do; the export's status", "content": {"application/json": {"model": RecoveryAnswer}}},
+}
+
+
+@router.post(
+    "/exports/<export_id>/rollback",
+    summary="Roll back again (after locked lines were released in Go), or undo a COMPLETED export none of whose "
+    "lines is in a payroll; 409 while an export of the company runs",
+    responses=RECOVERY_RESPONSES,
+)
+def rollback(export_id: Annotated[str, Path(max_length=64)]) -> Response[RecoveryAnswer]:
+    return _recover(export_id, recovery.ROLLBACK)
+
+
+@router.post(
+    "/exports/<export_id>/resume",
+    summary="Create the missing lines of a ROLLBACK_INCOMPLETE export whose left-behind lines are in a payroll, "
+    "so every trip is paid once (ends COMPLETED); 409 while an export of the company runs",
+    responses=RECOVERY_RESPONSES,
+)
+def resume(export_id: Annotated[str, Path(max_length=64)]) -> Response[RecoveryAnswer]:
+    return _recover(export_id, recovery.RESUME)

@@ -110,3 +110,12 @@ class PeriodRequest(Strict):
 class ExportStarted(BaseModel):
     export_id: str
     status: Literal["RUNNING"]
+
+
+class RecoveryAnswer(BaseModel):
+    """202 while the rollback or resume runs (status RUNNING); 200 with the export's status when there was
+    nothing to do (already rolled back, already complete)."""
+
+    export_id: str
+    status: Literal["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"]
+    action: Literal["rollback", "resume"]

@@ -132,6 +132,12 @@ class ExportSummary(Answer):
     status: str = Field(examples=["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"])
     period: PeriodAnswer
     trigger: str
+    phase: str | None = Field(
+        None,
+        description="While RUNNING: VALIDATING (checking), PUSHING (lines_pushed of line_count), ROLLING_BACK or "
+        "RESUMING (a user's recovery run); DONE when finished.",
+        examples=["VALIDATING", "PUSHING", "ROLLING_BACK", "RESUMING", "DONE"],
+    )
     line_count: int
     lines_pushed: int
     total_amount: str | None = None
@@ -159,11 +165,30 @@ class ExportErrorAnswer(Answer):
     )
 
 
+class HistoryEntry(Answer):
+    """Who asked for a rollback or resume, when, and how it ended (further fields by outcome: deleted,
+    left_behind, created, exports, execution_arn)."""
+
+    at: str
+    by: str | None = Field(None, description="The user, or 'system' for the automatic rollback after a failed push.")
+    action: str = Field(examples=["rollback", "resume"])
+    outcome: str = Field(
+        examples=["STARTED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "REFUSED", "COMPLETED", "BLOCKED", "NOT_STARTED"]
+    )
+
+
 class ExportDetail(ExportSummary):
     logbook_ids: list[str] | None = None
     lines: list[ExportLine]
     problems: list[ProblemItem]
     error: ExportErrorAnswer | None = None
     rollback: dict[str, Any] | None = Field(None, description="What the rollback deleted and what it left behind, and why.")
+    history: list[HistoryEntry] = Field(default_factory=list, description="Recovery actions, oldest first.")
+    actions: list[str] = Field(
+        default_factory=list,
+        description="The ways forward: rollback and resume (POST /exports/{id}/<action>), retry (a new export "
+        "of the same period and logbook_ids).",
+        examples=[["rollback", "resume"]],
+    )
     execution_arn: str | None = None
     updated_at: str | None = None

@@ -55,6 +55,8 @@ class SalaryLineDraft:
     split_from: str | None = None  # the mileage pay item whose taxable excess this line carries
     warnings: tuple[str, ...] = ()
     pay_item_rate: Decimal | None = None  # a fixed-rate pay item's own rate when it differs (overridden)
+    # The trips this line pays: the ledger holds a trip exactly while one of its lines exists in Go.
+    trip_ids: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -285,6 +287,7 @@ def group_lines(
                 last_date=group.last_date,
                 tax_free_rate=free,
                 warnings=(PASSENGER_NAMES_MISSING,) if group.passengers_unnamed else (),
+                trip_ids=tuple(sorted(group.trip_ids)),
             )
         )
     return sorted(lines, key=_line_order)

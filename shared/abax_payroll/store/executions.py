@@ -9,12 +9,12 @@ import boto3
 
 
 class ExportRuns(Protocol):
-    def execution_arn(self, export_id: str) -> str:
-        """Where the run of this export will be found (known before it starts)."""
+    def execution_arn(self, export_id: str, action: str = "export", attempt: int = 0) -> str:
+        """Where the run of this export (or of its attempt-th recovery action) will be found, before it starts."""
         ...
 
-    def start(self, tenant_id: str, export_id: str) -> str:
-        """Start the export's run; answers the run's id (its execution ARN)."""
+    def start(self, tenant_id: str, export_id: str, action: str = "export", attempt: int = 0) -> str:
+        """Start the export's run (or a rollback/resume of it); answers the run's id (its execution ARN)."""
         ...
 
 
@@ -31,14 +31,19 @@ class StepFunctionsRuns:
             self._client = boto3.client("stepfunctions")
         return self._client
 
-    def execution_arn(self, export_id: str) -> str:
-        """arn:aws:states:…:stateMachine:NAME → arn:aws:states:…:execution:NAME:<export id> (the execution's name)."""
-        return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{export_id}"
+    def execution_arn(self, export_id: str, action: str = "export", attempt: int = 0) -> str:
+        """arn:aws:states:…:stateMachine:NAME → arn:aws:states:…:execution:NAME:<execution name>."""
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{_name(export_id, action, attempt)}"
 
-    def start(self, tenant_id: str, export_id: str) -> str:
+    def start(self, tenant_id: str, export_id: str, action: str = "export", attempt: int = 0) -> str:
         execution = self.client.start_execution(
             stateMachineArn=self.state_machine_arn,
-            name=export_id,
-            input=json.dumps({"tenant_id": tenant_id, "export_id": export_id}),
+            name=_name(export_id, action, attempt),
+            input=json.dumps({"tenant_id": tenant_id, "export_id": export_id, "action": action}),
         )
         return str(execution["executionArn"])
+
+
+def _name(export_id: str, action: str, attempt: int) -> str:
+    """The export id for the export itself; `<export id>-<action>-<n>` for a user's rollback or resume of it."""
+    return export_id if action == "export" else f"{export_id}-{action}-{attempt}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel
 
 from ..errors import ExportInProgress, InvalidRequest
-from ..records import ExportError, ExportRecord, ExportStatus, Record
+from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, Record
 from .table import Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
 
 # A lock whose export record was never written (the claim died between its two writes) holds this long.
@@ -39,6 +39,11 @@ def _attribute(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _entry(history: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One history entry as DynamoDB takes it (a list of one map, for list_append)."""
+    return [json.loads(json.dumps({"at": now_iso(), **history}, default=_attribute), parse_float=Decimal)]
 
 
 class ExportStore:
@@ -126,12 +131,20 @@ class ExportStore:
         token = _encode_token(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
         return [ExportRecord.model_validate(plain(strip_keys(item))) for item in page.get("Items", [])], token
 
-    def update_export(self, tenant_id: str, export_id: str, fields: Mapping[str, Any]) -> None:
+    def update_export(
+        self, tenant_id: str, export_id: str, fields: Mapping[str, Any], history: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set fields of the record; `history` appends an entry to its history in the same write."""
         names, values, sets = {}, {}, []
         for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
             names[f"#f{index}"] = name
             values[f":v{index}"] = _attribute(value)
             sets.append(f"#f{index} = :v{index}")
+        if history is not None:
+            names["#history"] = "history"
+            values[":entry"] = _entry(history)
+            values[":none"] = []
+            sets.append("#history = list_append(if_not_exists(#history, :none), :entry)")
         self.table.resource.update_item(
             Key={"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
             UpdateExpression="SET " + ", ".join(sets),
@@ -140,10 +153,90 @@ class ExportStore:
             ConditionExpression="attribute_exists(pk)",
         )
 
-    def finish_export(self, tenant_id: str, export_id: str, status: ExportStatus, fields: Mapping[str, Any]) -> None:
+    def finish_export(
+        self,
+        tenant_id: str,
+        export_id: str,
+        status: ExportStatus,
+        fields: Mapping[str, Any],
+        history: Mapping[str, Any] | None = None,
+    ) -> None:
         """Set a terminal status: one write, which also frees the tenant's lock (see claim_export)."""
         assert status.terminal
-        self.update_export(tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()})
+        self.update_export(tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history)
+
+    # A recovery run (rollback again, resume) of a finished export marks its record RUNNING again (a write
+    # conditioned on the status it starts from, so two clicks cannot start two runs) and then takes the
+    # tenant's lock like a new export. Record first: a lock naming an export whose record is finished counts
+    # as stale and could be taken over. If another export got the lock meanwhile, the record goes back.
+    def claim_recovery(
+        self,
+        tenant_id: str,
+        export_id: str,
+        phase: ExportPhase,
+        allowed: Iterable[ExportStatus],
+        fields: Mapping[str, Any],
+        history: Mapping[str, Any],
+    ) -> ExportRecord | None:
+        """Mark a finished export RUNNING again for a recovery run: the record as it was before, or None when
+        its status is not one the run starts from (it changed meanwhile: the caller looks again)."""
+        pk = tenant_pk(tenant_id)
+        held = self.table.get(pk, LOCK, consistent=True)
+        if held is not None and held["export_id"] != export_id and self._lock_live(tenant_id, held):
+            raise ExportInProgress(f"export {held['export_id']} is still running for this company; wait until it ends")
+        starts_from = sorted(status.value for status in allowed)
+        names = {"#s": "status", "#history": "history", "#from": "recovering_from"}
+        values: dict[str, Any] = {
+            ":running": ExportStatus.RUNNING.value,
+            ":phase": phase.value,
+            ":entry": _entry(history),
+            ":none": [],
+            ":now": now_iso(),
+            **{f":ok{index}": status for index, status in enumerate(starts_from)},
+        }
+        sets = [
+            "#s = :running",
+            "phase = :phase",
+            "#from = #s",
+            "updated_at = :now",
+            "#history = list_append(if_not_exists(#history, :none), :entry)",
+        ]
+        for index, (name, value) in enumerate(fields.items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = _attribute(value)
+            sets.append(f"#f{index} = :f{index}")
+        answer = self.table.conditional(
+            self.table.resource.update_item,
+            Key={"pk": pk, "sk": _export(export_id)},
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE finished_at",
+            ConditionExpression="#s IN (" + ", ".join(f":ok{i}" for i in range(len(starts_from))) + ")",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+        )
+        if answer is None:
+            return None
+        before = ExportRecord.model_validate(plain(strip_keys(answer["Attributes"])))
+        for _ in range(5):
+            held = self.table.get(pk, LOCK, consistent=True)
+            if held is not None and held["export_id"] != export_id and self._lock_live(tenant_id, held):
+                break
+            taken = self.table.conditional(
+                self.table.resource.put_item,
+                Item={"pk": pk, "sk": LOCK, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},
+                ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
+                **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
+            )
+            if taken is not None:
+                return before
+        # Another export of the company got the lock first: this run does not start.
+        self.update_export(
+            tenant_id,
+            export_id,
+            {"status": before.status, "phase": before.phase or ExportPhase.DONE, "finished_at": before.finished_at or now_iso()},
+            history={**history, "outcome": "NOT_STARTED", "message": "another export of the company started first"},
+        )
+        raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
 
     # ---- small working data of an export -------------------------------------------------------
     def put_lookups(self, tenant_id: str, export_id: str, lookups: Any) -> None:

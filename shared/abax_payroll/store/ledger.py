@@ -49,3 +49,19 @@ class LedgerStore:
             for month in set(months):
                 for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def replace_ledger(
+        self, tenant_id: str, export_id: str, trips_by_month: Mapping[str, list[str]], months: Iterable[str]
+    ) -> None:
+        """The export holds exactly these trips now (those of its lines that exist in PowerOffice Go)."""
+        keep = {
+            f"{_export_month(month, export_id)}{part:03d}"
+            for month, trip_ids in trips_by_month.items()
+            for part in range(len(range(0, len(trip_ids), LEDGER_CHUNK_TRIPS)))
+        }
+        with self.table.resource.batch_writer() as batch:
+            for month in set(months) | set(trips_by_month):
+                for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
+                    if item["sk"] not in keep:
+                        batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        self.put_ledger(tenant_id, export_id, {month: trips for month, trips in trips_by_month.items() if trips})

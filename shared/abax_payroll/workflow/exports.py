@@ -262,6 +262,18 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
         "problems": record.problems,
         "error": _error(record),
         "rollback": record.rollback,
+        "history": record.history,
+        "actions": ACTIONS.get(record.status, []),
         "execution_arn": record.execution_arn,
         "updated_at": record.updated_at,
     }
+
+
+# The ways forward a finished export offers: rollback and resume are POST /exports/{id}/<action>; retry is a
+# new export of the same period and logbooks (POST /exports).
+ACTIONS = {
+    ExportStatus.COMPLETED: ["rollback"],
+    ExportStatus.ROLLBACK_INCOMPLETE: ["rollback", "resume"],
+    ExportStatus.ROLLED_BACK: ["retry"],
+    ExportStatus.FAILED: ["retry"],
+}

@@ -1,4 +1,9 @@
-"""The compensation: delete every salary line an export created, and say exactly what could not be deleted."""
+"""The compensation: delete every salary line an export created, and say exactly what could not be deleted.
+
+It runs after a failed push (the saga's catch), and again when a user asks (POST /exports/{id}/rollback):
+after the lines that blocked it were released in PowerOffice Go, or to undo a COMPLETED export whose lines
+are not yet in a payroll. Either way the ledger ends holding exactly the trips of the lines left in Go.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,31 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..domain.ledger import held_trips
 from ..domain.lines import reference_prefix
 from ..errors import CredentialsGone
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLineLocked
-from ..records import ExportError, ExportPhase, ExportStatus, PlannedLine
+from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, PlannedLine, RecoveryAction
 from .services import Services
 
 RECOVERED_CHUNK = 99_999  # where ids found by reference (not recorded by the push) are written down
 NOT_FOUND = "not_found"
 LOCKED_REASON = "taken into a payroll in PowerOffice Go (locked); delete or correct it there"
+ROLLBACK = RecoveryAction.ROLLBACK.value
 
 
-def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str, Any] | None) -> dict[str, Any]:
+def rollback(
+    services: Services, tenant_id: str, export_id: str, error: dict[str, Any] | None, action: str | None = None
+) -> dict[str, Any]:
     store = services.store
     record = store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
     if not record.running:  # a repeated rollback of a finished export changes nothing
         return {"status": record.status.value}
+    asked = action == ROLLBACK  # a user's rollback of a finished export, not the saga's catch
+    who = record.recovery_by if asked else "system"
     lines = {line.index: line for line in store.lines.get_lines(tenant_id, export_id)}
     by_reference = {line.ref: line for line in lines.values()}
     created = store.lines.get_created(tenant_id, export_id)
@@ -43,10 +54,25 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
     else:
         with poweroffice:
             prefix = reference_prefix(export_id)
+            in_go = poweroffice.find_salary_lines_by_reference_prefix(prefix)
+            if asked and record.recovering_from is ExportStatus.COMPLETED:
+                refused = _lines_in_a_payroll(in_go, by_reference)
+                if refused:
+                    # Undoing a completed export while part of it is in a payroll would leave half of it
+                    # behind: name those lines and change nothing.
+                    store.exports.finish_export(
+                        tenant_id,
+                        export_id,
+                        ExportStatus.COMPLETED,
+                        {"phase": ExportPhase.DONE},
+                        history={"action": ROLLBACK, "by": who, "outcome": "REFUSED", "left_behind": refused},
+                    )
+                    logger.info("rollback refused: lines in a payroll", extra={"export_id": export_id, "locked": len(refused)})
+                    return {"status": ExportStatus.COMPLETED.value, "refused": len(refused)}
             # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its
             # reference, and write it down first, so the record knows every line even if the delete fails.
             recovered: dict[int, int] = {}
-            for salary_line in poweroffice.find_salary_lines_by_reference_prefix(prefix):
+            for salary_line in in_go:
                 line = by_reference.get(salary_line.external_import_reference or "")
                 if salary_line.id not in targets and line is not None:
                     recovered[line.index] = salary_line.id
@@ -71,15 +97,14 @@ def rollback(services: Services, tenant_id: str, export_id: str, error: dict[str
     result: dict[str, Any] = {"status": status.value, "deleted": len(deleted), "left_behind": left_behind}
     if cannot_run is not None:
         result["error"] = cannot_run
-    fields = {
-        "phase": ExportPhase.DONE,
-        "error": ExportError.of_state(error, "PushFailed"),
-        "rollback": result,
-        "lines_pushed": len(left_behind),
-    }
-    store.exports.finish_export(tenant_id, export_id, status, fields)
+    fields: dict[str, Any] = {"phase": ExportPhase.DONE, "rollback": result, "lines_pushed": len(left_behind)}
+    if not asked:  # a user's rollback keeps the failure that stopped the export in view
+        fields["error"] = ExportError.of_state(error, "PushFailed")
+    history = {"action": ROLLBACK, "by": who, "outcome": status.value, "deleted": len(deleted), "left_behind": len(left_behind)}
+    if cannot_run is None:  # before the lock is free; without Go's answer every trip stays held
+        _cut_ledger(services, tenant_id, export_id, record, lines, targets, left_behind)
+    store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
     if status is ExportStatus.ROLLED_BACK:
-        store.ledger.delete_ledger(tenant_id, export_id, record.ledger_months or [])
         metrics.add_metric(name="ExportsRolledBack", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
@@ -141,6 +166,34 @@ def _confirm_gone(
                 }
             )
     return confirmed, unconfirmed
+
+
+def _lines_in_a_payroll(in_go: list[Any], by_reference: dict[str, PlannedLine]) -> list[dict[str, Any]]:
+    locked = sorted((line for line in in_go if line.is_locked and not line.is_deleted_by_user), key=lambda line: line.id)
+    return [
+        {**_describe(line.id, by_reference.get(line.external_import_reference or "")), "reason": LOCKED_REASON}
+        for line in locked
+    ]
+
+
+def _cut_ledger(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    record: ExportRecord,
+    lines: dict[int, PlannedLine],
+    targets: dict[int, PlannedLine | None],
+    left_behind: list[dict[str, Any]],
+) -> None:
+    """The export keeps exactly the trips of its lines still in PowerOffice Go; every other trip is free."""
+    months = record.ledger_months or []
+    if not left_behind:
+        services.store.ledger.delete_ledger(tenant_id, export_id, months)
+        return
+    remaining = [targets.get(item["salary_line_id"]) for item in left_behind]
+    if any(line is None for line in remaining) or not all(line.trips for line in lines.values()):
+        return  # a line we cannot tie to its trips (or a record from before lines knew them): keep every trip held
+    services.store.ledger.replace_ledger(tenant_id, export_id, held_trips(line.trips for line in remaining if line), months)
 
 
 def _describe(salary_line_id: int, line: PlannedLine | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..domain.ledger import held_trips
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
 from ..errors import (
@@ -30,6 +31,7 @@ from ..records import (
     ExportRecord,
     ExportStatus,
     PlannedLine,
+    RecoveryAction,
     error_message,
 )
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
@@ -101,8 +103,12 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
         raise SourceChanged(
             "the logbooks or PowerOffice Go data changed between validation and grouping; start the export again"
         )
+    month_of = {trip.trip_id: logbook.month for logbook in plan.logbooks for trip in logbook.trips}
     lines: list[PlannedLine] = []
     for index, draft in enumerate(plan.lines):
+        trips: dict[str, list[str]] = defaultdict(list)
+        for trip_id in draft.trip_ids:
+            trips[month_of[trip_id]].append(trip_id)
         pay_item = prepared.pay_items[draft.pay_item_code]
         employee = prepared.employees[draft.employee_number]
         fields = draft.post_fields(pay_item)
@@ -115,14 +121,15 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
                 ref=draft.external_import_reference(export_id),
                 comment=draft.comment(),
                 fields={name: str(value) for name, value in fields.items()},
+                trips=dict(trips),
             )
         )
     size = services.settings.push_chunk_size
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
-    trips_by_month: dict[str, list[str]] = defaultdict(list)
-    for logbook in plan.logbooks:
-        trips_by_month[logbook.month] += [trip.trip_id for trip in logbook.trips]
+    # The trips are claimed before the first line is sent; when the export ends short of COMPLETED, the
+    # ledger is cut down to the trips of the lines that exist in PowerOffice Go (domain.ledger).
+    trips_by_month = held_trips(line.trips for line in lines)
     services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
     total = sum((Decimal(line.amount) for line in lines), ZERO)
     tax_free = sum((Decimal(line.tax_free_amount or line.amount) for line in lines), ZERO)
@@ -264,9 +271,20 @@ def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     expected = record.line_count
     if len(created) != expected:
         raise PushFailed(f"{expected - len(created)} of {expected} salary lines were not created")
-    services.store.exports.finish_export(
-        tenant_id, export_id, ExportStatus.COMPLETED, {"phase": ExportPhase.DONE, "lines_pushed": len(created)}
-    )
+    fields: dict[str, Any] = {"phase": ExportPhase.DONE, "lines_pushed": len(created)}
+    history = None
+    if record.recovery_action is RecoveryAction.RESUME:
+        # The earlier failure is history now: the entry keeps what it was, the record shows a whole export.
+        left = len((record.rollback or {}).get("left_behind") or [])
+        fields.update({"error": None, "rollback": None})
+        history = {
+            "action": RecoveryAction.RESUME.value,
+            "by": record.recovery_by,
+            "outcome": ExportStatus.COMPLETED.value,
+            "created": expected - left,
+            "earlier_error": record.error.message if record.error else None,
+        }
+    services.store.exports.finish_export(tenant_id, export_id, ExportStatus.COMPLETED, fields, history=history)
     metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SalaryLinesCreated", unit=MetricUnit.Count, value=len(created))
     logger.info("export completed", extra={"export_id": export_id, "lines": len(created)})

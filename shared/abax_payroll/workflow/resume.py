@@ -1,0 +1,62 @@
+"""Resume: before the missing lines of an export are pushed, the record learns which of its planned lines
+exist in PowerOffice Go, and the export claims all its trips again (unless a later export paid some)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.ledger import held_trips
+from ..domain.lines import reference_prefix
+from ..records import ExportPhase, ExportStatus, RecoveryAction
+from .rollback import RECOVERED_CHUNK
+from .services import Services
+
+
+def trips_taken_by_others(services: Services, tenant_id: str, export_id: str) -> list[str]:
+    """The other exports that hold trips of this one (resuming would pay those trips twice)."""
+    lines = services.store.lines.get_lines(tenant_id, export_id)
+    trips = held_trips(line.trips for line in lines)
+    holders = services.store.ledger.exported_trips(tenant_id, trips)
+    return sorted({holders[trip] for month in trips.values() for trip in month if holders.get(trip, export_id) != export_id})
+
+
+def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    store = services.store
+    record = store.exports.get_export(tenant_id, export_id)
+    if record is None:
+        raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
+    if not record.running:
+        return {"blocked": True, "chunks": []}
+    lines = store.lines.get_lines(tenant_id, export_id)
+    with services.poweroffice_for_export(tenant_id, record) as poweroffice:  # the key that created its lines
+        in_go = {
+            line.external_import_reference: line.id
+            for line in poweroffice.find_salary_lines_by_reference_prefix(reference_prefix(export_id))
+            if not line.is_deleted_by_user
+        }
+    # What PowerOffice Go holds decides: an id whose line was deleted there is forgotten (the line is made
+    # again), a line found by its reference but missing from the record is written down.
+    created = store.lines.get_created(tenant_id, export_id)
+    reference = {line.index: line.ref for line in lines}
+    store.lines.forget_created(
+        tenant_id, export_id, [sid for index, sid in created.items() if in_go.get(reference.get(index, "")) != sid]
+    )
+    found = {index: in_go[ref] for index, ref in reference.items() if ref in in_go and created.get(index) != in_go[ref]}
+    store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, found)
+    others = trips_taken_by_others(services, tenant_id, export_id)
+    if others:
+        store.exports.finish_export(
+            tenant_id,
+            export_id,
+            record.recovering_from or ExportStatus.ROLLBACK_INCOMPLETE,
+            {"phase": ExportPhase.DONE},
+            history={"action": RecoveryAction.RESUME.value, "by": record.recovery_by, "outcome": "BLOCKED", "exports": others},
+        )
+        return {"blocked": True, "chunks": []}
+    trips = held_trips(line.trips for line in lines)
+    store.ledger.replace_ledger(tenant_id, export_id, trips, record.ledger_months or [])
+    store.exports.update_export(
+        tenant_id, export_id, {"phase": ExportPhase.PUSHING, "ledger_months": sorted(set(record.ledger_months or []) | set(trips))}
+    )
+    # A chunk whose lines all exist is skipped by push_chunk without taking the push lease.
+    return {"blocked": False, "chunks": list(range(record.chunk_count or 0))}
