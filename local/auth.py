@@ -48,7 +48,7 @@ def mint_token(tenant_id: str | None, role: str, *, expires_in: int = 3600, emai
 
 
 def verify(authorization: str | None) -> dict[str, Any]:
-    """Claims as API Gateway's Cognito authorizer hands them to the function (groups as a comma string)."""
+    """Claims as API Gateway's Cognito authorizer hands them to the function (strings; groups see below)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise TokenRejected("no Bearer token")
     token = authorization.split(None, 1)[1].strip()
@@ -64,5 +64,7 @@ def verify(authorization: str | None) -> dict[str, Any]:
         raise TokenRejected("the token's signature is not valid") from None
     except jwt.PyJWTError as error:
         raise TokenRejected(f"the token is not valid ({type(error).__name__})") from None
-    groups = claims.get("cognito:groups") or []
-    return {**{key: str(value) for key, value in claims.items() if key != "cognito:groups"}, "cognito:groups": ",".join(groups)}
+    # API Gateway's REST authorizer flattens the groups into "a,b": a name that itself holds a comma (or any
+    # odd shape of the claim) would be lost that way, so the list is handed on as the token has it, and the
+    # function reads names exactly (abax_payroll.api.common._groups reads both forms).
+    return {**{key: str(value) for key, value in claims.items() if key != "cognito:groups"}, "cognito:groups": claims.get("cognito:groups")}

@@ -5,12 +5,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.api.common import make_resolver
 from abax_payroll.api.exports import router
-from abax_payroll.observability import logger, metrics, tracer
+from abax_payroll.observability import inject_lambda_context, metrics, tracer
 
 app = make_resolver(router)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:

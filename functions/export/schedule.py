@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import logger, metrics, tracer
+from abax_payroll.observability import inject_lambda_context, metrics, tracer
 from abax_payroll.workflow.schedule import run_monthly
 from abax_payroll.workflow.services import services
 
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-@logger.inject_lambda_context
+@inject_lambda_context()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

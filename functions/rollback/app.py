@@ -4,12 +4,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import logger, metrics, tracer
+from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow.rollback import rollback
 from abax_payroll.workflow.services import services
 
 
-@logger.inject_lambda_context(correlation_id_path="export_id")
+@inject_lambda_context(correlation_id_path="export_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -45,3 +46,51 @@ tracer = _tracer()
 # keep their own level; set it here, deliberately, to debug the SDK itself.
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.INFO)
+
+
+# ---- the invocation event in the log, without what must never be there --------------------------------
+
+REDACTED = "<redacted>"
+_KEPT_CLAIMS = ("custom:tenant_id", "cognito:groups", "token_use")
+_SECRET_HEADERS = ("authorization", "cookie", "x-api-key")
+
+
+def redacted_event(event: Any) -> Any:
+    """The event as POWERTOOLS_LOGGER_LOG_EVENT would log it, minus bodies (an activation carries the client
+    key or the ABAX client secret), credentials in headers, and the caller's personal claims."""
+    if not isinstance(event, dict):
+        return event
+    safe = dict(event)
+    if safe.get("body") is not None:
+        safe["body"] = f"{REDACTED} ({len(str(safe['body']))} characters)"
+    for name in ("headers", "multiValueHeaders"):
+        headers = safe.get(name)
+        if isinstance(headers, dict):
+            safe[name] = {key: REDACTED if key.lower() in _SECRET_HEADERS else value for key, value in headers.items()}
+    context = safe.get("requestContext")
+    if isinstance(context, dict):
+        authorizer = context.get("authorizer")
+        claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
+        if isinstance(authorizer, dict) and isinstance(claims, dict):
+            kept = {key: value for key, value in claims.items() if key in _KEPT_CLAIMS}
+            safe["requestContext"] = {**context, "authorizer": {**authorizer, "claims": kept}}
+    return safe
+
+
+def inject_lambda_context(correlation_id_path: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """powertools' inject_lambda_context, but POWERTOOLS_LOGGER_LOG_EVENT=true logs the event redacted.
+
+    Powertools would log the raw event: an activation's body holds the client key, its headers the Bearer
+    token. Its own event logging is switched off here (log_event=False wins over the variable).
+    """
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def logged(event: Any, context: Any) -> Any:
+            if os.environ.get("POWERTOOLS_LOGGER_LOG_EVENT", "").strip().lower() in ("1", "true", "yes", "on"):
+                logger.info(redacted_event(event))
+            return handler(event, context)
+
+        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=False)(logged)
+
+    return decorate

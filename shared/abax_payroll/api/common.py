@@ -10,7 +10,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from ..domain.period import InvalidPeriod
 from ..errors import PayrollError
@@ -40,12 +43,18 @@ class Caller:
 
 
 def _groups(raw: Any) -> frozenset[str]:
-    """cognito:groups arrives as a list, a comma string or "[a b]" depending on the integration."""
-    if isinstance(raw, list):
-        return frozenset(str(group) for group in raw)
+    """The caller's groups, names exactly as Cognito holds them ("admin " or "[admin]" is not "admin").
+
+    API Gateway's REST Cognito authorizer flattens the token's list into one comma-separated string; the
+    local gateway hands the list itself. Anything else is a claim no authorizer produces: 401.
+    """
     if isinstance(raw, str):
-        return frozenset(part for part in raw.strip("[]").replace(",", " ").split() if part)
-    return frozenset()
+        return frozenset(raw.split(",")) if raw else frozenset()
+    if isinstance(raw, list) and all(isinstance(group, str) for group in raw):
+        return frozenset(raw)
+    if raw is None:
+        return frozenset()
+    raise Unauthorized("the token's cognito:groups claim is malformed: it must be a list of group names")
 
 
 def caller(resolver: APIGatewayRestResolver | Router) -> Caller:
@@ -145,6 +154,16 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(InvalidPeriod)
     def _invalid_period(error: InvalidPeriod) -> Response:
         return problem(400, "INVALID_PERIOD", "Invalid period", str(error), params=error.params)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response:
+        content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get("Content-Type")
+        return problem(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Unsupported media type",
+            f"the body must be JSON (Content-Type: application/json), not {content_type or 'unlabelled'}",
+        )
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:

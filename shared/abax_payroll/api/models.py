@@ -21,7 +21,10 @@ from ..domain.categories import Category
 PayItemCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 IsoDate = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 RATE_PATTERN = r"^(1000(\.0{1,2})?|[0-9]{1,3}(\.[0-9]{1,2})?)$"
-LogbookId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+LogbookId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# The ids are kept in the export's record, and a DynamoDB item holds at most 400 KB: 1,000 ids of at most
+# 200 characters stay under half of it. More logbooks than that are exported by leaving the list out.
+MAX_LOGBOOK_IDS = 1000
 
 
 class Strict(BaseModel):
@@ -100,8 +103,8 @@ class Schedule(Strict):
 class PeriodRequest(Strict):
     start: IsoDate = Field(alias="from", description="First day, YYYY-MM-DD (Europe/Oslo).")
     end: IsoDate = Field(alias="to", description="Last day, YYYY-MM-DD, inclusive.")
-    logbook_ids: Annotated[list[LogbookId], Field(max_length=5000)] | None = Field(
-        None, description="Only these logbooks; all logbooks found in the period when left out."
+    logbook_ids: Annotated[list[LogbookId], Field(max_length=MAX_LOGBOOK_IDS)] | None = Field(
+        None, description="Only these logbooks (at most 1,000); all logbooks found in the period when left out."
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

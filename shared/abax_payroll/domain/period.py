@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 MAX_PERIOD_DAYS = 366
+# Trips are logged in this century; the bounds also keep date arithmetic (a day either side, windows of
+# three months) far from date.min and date.max.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
 
 
 class InvalidPeriod(ValueError):
@@ -23,6 +27,10 @@ class Period:
     end: date
 
     def __post_init__(self) -> None:
+        if not EARLIEST <= self.start <= LATEST:
+            raise InvalidPeriod(f"'from' ({self.start}) must be between {EARLIEST} and {LATEST}")
+        if not EARLIEST <= self.end <= LATEST:
+            raise InvalidPeriod(f"'to' ({self.end}) must be between {EARLIEST} and {LATEST}")
         if self.end < self.start:
             raise InvalidPeriod(
                 f"'to' ({self.end}) is before 'from' ({self.start})",

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from ..abax import TripBatch, fetch_trips
 from ..domain.period import Period
 from ..errors import (
-    AbaxAuthFailed,
+    AbaxError,
     AbaxNotAnswering,
-    AbaxUnavailable,
     PowerOfficeAccessDenied,
     PowerOfficeError,
     PowerOfficeNotAnswering,
@@ -24,7 +23,8 @@ def read_trips(services: Services, tenant_id: str, period: Period) -> TripBatch:
     try:
         with services.abax_for(tenant_id) as abax:
             return fetch_trips(abax, period)
-    except (AbaxUnavailable, AbaxAuthFailed) as error:
+    except AbaxError as error:
+        # Unavailable, refused credentials, a 404 or a page without items: ABAX gave no usable answer (502).
         raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
 
 
