@@ -20,6 +20,7 @@ SPEC_ROUTES = {
     ("POST", "/exports/preview"),
     ("POST", "/exports"), ("GET", "/exports"),
     ("GET", "/exports/{export_id}"),
+    ("GET", "/exports/{export_id}/report"), ("GET", "/exports/{export_id}/report.csv"),
     ("GET", "/schedule"), ("PUT", "/schedule"),
 }  # fmt: skip
 

@@ -51,6 +51,9 @@ def test_every_success_answer_has_a_named_schema():
             for status, response in operation["responses"].items():
                 if not status.startswith("2"):
                     continue
+                if "text/csv" in response["content"]:  # the documentation report's CSV is text
+                    assert response["content"]["text/csv"]["schema"] == {"type": "string"}
+                    continue
                 schema = response["content"]["application/json"]["schema"]
                 name = schema.get("$ref", "").rpartition("/")[2]
                 if name not in schemas or not schemas[name].get("properties"):

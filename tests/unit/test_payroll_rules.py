@@ -8,6 +8,7 @@ fixed-rate pay item's own rate; ReportingZeroAsQuantity reports 0 km).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -324,3 +325,45 @@ def test_outlay_comment_in_norwegian_with_the_lines_own_dates(domain_trip, domai
     (ferry,) = [line for line in group_lines(build_logbooks(trips, OCTOBER), domain_codes, RateTable.default(), OCTOBER)
                 if line.pay_item_code == "722"]  # fmt: skip
     assert ferry.comment() == "ABAX Ferje 05.10.2026-19.10.2026: 1 284,50 kr, 2 turer"
+
+
+# ---- 5. the documentation report --------------------------------------------------------------------------
+
+
+def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain_trip, domain_employees):
+    from abax_payroll.domain.documentation import documentation_rows, report_csv
+
+    trips = [
+        replace(
+            domain_trip("t-1", km="100", extras={"passenger_km": "40", "passenger_names": ("Kari Hansen", "Per Olsen")}),
+            purpose="=Montering", start_address="Karl Johans gate 1, Oslo", end_address="Torget 2, Sandefjord",
+        ),
+        domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}),
+    ]  # fmt: skip
+    codes = _codes(ferry="722")
+    pay_items = {"710": PLAIN_KM, "711": SUPPLEMENTS, "716": TAXABLE, "722": PayItem("p-722", "722", "Ferje", True, "ExpenseRefund")}
+    plan = _plan(trips, pay_items, domain_employees, codes=codes, excess="716")
+    assert plan.ready, plan.problems
+    rows = documentation_rows(plan.logbooks, plan.lines, codes, RateTable.default(), RateTable.default_tax_free())
+    summary = [(r["trip_id"], r["category"], r["quantity"], r["rate"], r["amount"], r["tax_free_amount"], r["taxable_amount"],
+                [plan.lines[i].pay_item_code for i in r["lines"]]) for r in rows]  # fmt: skip
+    assert summary == [
+        # 100 km x 5.30 = 530.00: 350.00 tax-free (x 3.50), 180.00 taxable; on the 710 part and the 716 excess
+        ("t-1", "mileage", "100", "5.30", "530.00", "350.00", "180.00", ["710", "716"]),
+        # 40 km x 2 passengers = 80 passenger-km x 1.00, all tax-free
+        ("t-1", "passenger", "80", "1.00", "80.00", "80.00", "0.00", ["711"]),
+        # 18.5 km x 5.30 = 98.05: 64.75 tax-free (18.5 x 3.50), 33.30 taxable
+        ("t-2", "mileage", "18.5", "5.30", "98.05", "64.75", "33.30", ["710", "716"]),
+        ("t-2", "ferry", "184", None, "184.00", "184.00", "0.00", ["722"]),
+    ]
+    assert rows[1]["passengers"] == ["Kari Hansen", "Per Olsen"]
+    lines = [{"pay_item_code": line.pay_item_code, "salary_line_id": 900 + i, "ref": f"R{i}"} for i, line in enumerate(plan.lines)]
+    text = report_csv(rows, lines)
+    assert text.startswith("\ufeffAnsattnummer;Navn;Måned;Dato;Tur;Formål;Fra;Til;Kjørt km;")
+    table = [line.split(";") for line in text.lstrip("\ufeff").split("\r\n") if line]
+    first = table[1]
+    assert first[:9] == ["1001", "Ola Nordmann", "2026-10", "02.10.2026", "t-1", "'=Montering",
+                         "Karl Johans gate 1, Oslo", "Torget 2, Sandefjord", "100,00"]  # fmt: skip
+    assert first[13:20] == ["5,30", "530,00", "350,00", "180,00", "710 + 716", "900 + 902", "R0 + R2"]  # lines in code order: 710, 711, 716, 722
+    # the employee's month: 530.00 + 80.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
+    assert table[-1][5] == "Sum 2026-10" and table[-1][14:17] == ["892,05", "678,75", "213,30"]

@@ -90,6 +90,8 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("GET", "/exports", "export", None),
     ("POST", "/exports", "export", "StartExportRequest"),
     ("GET", "/exports/{export_id}", "export", None),
+    ("GET", "/exports/{export_id}/report", "export", None),
+    ("GET", "/exports/{export_id}/report.csv", "export", None),
 ]
 QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": False,
                                           "method.request.querystring.next_token": False}}  # fmt: skip

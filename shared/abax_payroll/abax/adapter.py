@@ -256,10 +256,18 @@ def _map_trip(
         started_at=started_at,
         distance_km=distance,
         purpose=purpose if isinstance(purpose, str) else "",
+        start_address=_address(raw.get("start")),
+        end_address=_address(raw.get("finish")),
         expenses=expenses,
         extras=extras,
         vehicle_alias=vehicle_alias if isinstance(vehicle_alias, str) else "",
     )
+
+
+def _address(end: Any) -> str:
+    """A trip end's street address (start.address / finish.address), for the documentation report."""
+    address = end.get("address") if isinstance(end, dict) else None
+    return address if isinstance(address, str) else ""
 
 
 def raw_timestamp(raw: Mapping[str, Any]) -> Any:

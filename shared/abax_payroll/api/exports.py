@@ -140,3 +140,31 @@ def rollback(export_id: Annotated[str, Path(max_length=64)]) -> Response[Recover
 )
 def resume(export_id: Annotated[str, Path(max_length=64)]) -> Response[RecoveryAnswer]:
     return _recover(export_id, recovery.RESUME)
+@router.get(
+    "/exports/<export_id>/report",
+    summary="The documentation report (skattebetalingsforskriften § 5-6-12): every trip per employee and month, "
+    "with supplements, passengers, rate, amount, tax-free and taxable part and its salary line",
+)
+def get_report(export_id: Annotated[str, Path(max_length=64)]) -> Report:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    return Report.model_validate(exports.documentation_report(services(), who.tenant_id, export_id))
+
+
+@router.get(
+    "/exports/<export_id>/report.csv",
+    summary="The documentation report as CSV: UTF-8 with BOM, ';'-separated, Norwegian decimals and dates",
+    responses={200: {"description": "The report", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def get_report_csv(export_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    text = exports.documentation_csv(services(), who.tenant_id, export_id)
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=text,
+        headers={"Content-Disposition": f'attachment; filename="kjoregodtgjorelse-{export_id}.csv"'},
+    )

@@ -104,17 +104,32 @@ class LineAnswer(Answer):
     rate: str | None = None
     amount: str
     trip_count: int
+    first_date: str | None = Field(None, description="The line's own first trip date (Oslo).")
+    last_date: str | None = Field(None, description="The line's own last trip date (Oslo).")
+    kind: Literal["allowance", "taxable_excess"] = Field(
+        "allowance", description="taxable_excess: the part above the tax-free rate, on the company's taxable pay item."
+    )
+    tax_free_rate: str | None = None
+    tax_free_amount: str | None = Field(None, description="Of the amount: outlays and km up to the tax-free rate.")
+    taxable_amount: str | None = Field(None, description="Of the amount: km allowance above the tax-free rate (salary).")
+    paid_rate: str | None = Field(None, description="The rate table's rate, when the line is one part of a split.")
+    pay_item_rate: str | None = Field(None, description="A fixed-rate pay item's own rate, which the line's Rate overrides.")
+    warnings: list[str] = Field(default_factory=list, description="Codes of warnings on this line.")
 
 
 class EmployeeTotal(Answer):
     employee_number: str
     employee_name: str
     amount: str
+    tax_free_amount: str | None = None
+    taxable_amount: str | None = None
 
 
 class Totals(Answer):
     lines: int
     amount: str
+    tax_free_amount: str | None = None
+    taxable_amount: str | None = None
     employees: list[EmployeeTotal]
 
 
@@ -141,6 +156,8 @@ class ExportSummary(Answer):
     line_count: int
     lines_pushed: int
     total_amount: str | None = None
+    tax_free_amount: str | None = None
+    taxable_amount: str | None = None
     created_at: str | None = None
     created_by: str | None = None
     finished_at: str | None = None
@@ -192,3 +209,36 @@ class ExportDetail(ExportSummary):
     )
     execution_arn: str | None = None
     updated_at: str | None = None
+
+
+class ReportSalaryLine(Answer):
+    pay_item_code: str
+    salary_line_id: int | None = None
+    external_import_reference: str
+
+
+class ReportRow(Answer):
+    """One trip in one category, as the employer documents it (skattebetalingsforskriften § 5-6-12)."""
+
+    employee_number: str
+    employee_name: str
+    month: str
+    date: str
+    trip_id: str
+    purpose: str
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    km: str
+    category: str
+    quantity: str
+    unit: str
+    passengers: list[str]
+    rate: str | None = None
+    amount: str
+    tax_free_amount: str
+    taxable_amount: str
+    salary_lines: list[ReportSalaryLine]
+
+
+class Report(ExportSummary):
+    rows: list[ReportRow]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -26,6 +27,13 @@ def _pushed(export_id: str, chunk: int) -> str:
 
 def _pushed_all(export_id: str) -> str:
     return f"PUSHED#{export_id}#"
+
+
+def _report(export_id: str, index: int) -> str:
+    return f"REPORT#{export_id}#{index:05d}"
+
+
+REPORT_CHUNK_CHARS = 300_000  # JSON per item before gzip: under DynamoDB's 400 KB even if nothing compresses
 
 
 def _lines(data: Any) -> list[PlannedLine]:
@@ -62,6 +70,31 @@ class LineStore:
         for line in lines:
             line.salary_line_id = created.get(line.index)
         return lines
+
+    def put_report(self, tenant_id: str, export_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The documentation report's rows (one per trip and category), gzipped in items under 400 KB each."""
+        chunks: list[list[Mapping[str, Any]]] = [[]]
+        size = 0
+        for row in rows:
+            row_size = len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode())
+            if chunks[-1] and size + row_size > REPORT_CHUNK_CHARS:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(row)
+            size += row_size
+        with self.table.resource.batch_writer() as batch:
+            for index, chunk in enumerate(chunks):
+                batch.put_item(Item={"pk": tenant_pk(tenant_id), "sk": _report(export_id, index), "data": pack(chunk)})
+
+    def get_report(self, tenant_id: str, export_id: str) -> list[dict[str, Any]] | None:
+        """The report's rows in order, or None for an export that planned none (or predates the report)."""
+        items = self.table.query_prefix(tenant_pk(tenant_id), f"REPORT#{export_id}#")
+        rows: list[dict[str, Any]] = []
+        found = False
+        for item in items:
+            found = True
+            rows += unpack(item["data"])
+        return rows if found else None
 
     # A chunk's created ids are one map attribute per write ("ids_<time>": {line index: salary-line id}), so
     # a retried chunk adds its own map beside the first attempt's instead of overwriting it, and each write is

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from ..domain.documentation import report_csv
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
@@ -277,3 +278,35 @@ ACTIONS = {
     ExportStatus.ROLLED_BACK: ["retry"],
     ExportStatus.FAILED: ["retry"],
 }
+def documentation_report(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+    """The documentation report of an export: every trip per employee and month with the line it went into."""
+    record = services.store.exports.get_export(tenant_id, export_id)
+    if record is None:
+        raise NotFound(f"no export {export_id} for this company")
+    rows = services.store.lines.get_report(tenant_id, export_id)
+    if rows is None:
+        raise NotFound(f"export {export_id} planned no salary lines, so it has no documentation report")
+    lines = [line.stored() | {"salary_line_id": line.salary_line_id} for line in services.store.lines.get_lines(tenant_id, export_id)]
+    for row in rows:
+        row["salary_lines"] = [
+            {
+                "pay_item_code": lines[index]["pay_item_code"],
+                "salary_line_id": lines[index].get("salary_line_id"),
+                "external_import_reference": lines[index]["ref"],
+            }
+            for index in row.pop("lines", [])
+            if index < len(lines)
+        ]
+    return {**summary(record), "rows": rows}
+
+
+def documentation_csv(services: Services, tenant_id: str, export_id: str) -> str:
+    report = documentation_report(services, tenant_id, export_id)
+    rows = report["rows"]
+    lines: list[dict[str, Any]] = []
+    for row in rows:  # report_csv reads each row's lines by index
+        row["lines"] = []
+        for salary_line in row["salary_lines"]:
+            row["lines"].append(len(lines))
+            lines.append({**salary_line, "ref": salary_line["external_import_reference"]})
+    return report_csv(rows, lines)

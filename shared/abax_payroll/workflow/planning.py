@@ -12,6 +12,7 @@ from ..domain.categories import Category
 from ..domain.payroll import Employee, PayItem
 from ..domain.period import Period
 from ..domain.plan import ExportPlan, plan_export
+from ..domain.rates import RateTable
 from ..domain.trips import Trip
 from ..poweroffice import PowerOfficeClient
 from .services import Services
@@ -24,6 +25,8 @@ class PreparedPlan:
     pay_items: dict[str, PayItem]
     employees: dict[str, Employee]
     codes: dict[Category, str | None]
+    rates: RateTable | None = None
+    tax_free: RateTable | None = None
 
     @property
     def source_hash(self) -> str:
@@ -82,7 +85,7 @@ def prepare_plan(
         tax_free=tax_free,
         taxable_excess_code=taxable_excess,
     )
-    return PreparedPlan(plan, pay_items, employees, codes)
+    return PreparedPlan(plan, pay_items, employees, codes, rates, tax_free)
 
 
 def _look_up(

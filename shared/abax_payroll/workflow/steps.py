@@ -12,8 +12,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..domain.ledger import held_trips
+from ..domain.documentation import documentation_rows
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
+from ..domain.rates import RateTable
 from ..errors import (
     ExportValidationFailed,
     PayrollError,
@@ -127,6 +129,19 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     size = services.settings.push_chunk_size
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
+    names = {number: employee.name for number, employee in prepared.employees.items()}
+    services.store.lines.put_report(
+        tenant_id,
+        export_id,
+        documentation_rows(
+            plan.logbooks,
+            plan.lines,
+            prepared.codes,
+            prepared.rates or RateTable.default(),
+            prepared.tax_free or RateTable.default_tax_free(),
+            names,
+        ),
+    )
     # The trips are claimed before the first line is sent; when the export ends short of COMPLETED, the
     # ledger is cut down to the trips of the lines that exist in PowerOffice Go (domain.ledger).
     trips_by_month = held_trips(line.trips for line in lines)

@@ -1,0 +1,179 @@
+"""The documentation the employer keeps per export (skattebetalingsforskriften § 5-6-12).
+
+Per employee and month, every trip: date, purpose, from and to, km, each category it was paid in (supplements
+with the passengers' names), rate, amount, tax-free and taxable part, and the salary line(s) it went into.
+A row's amount is its own quantity × rate rounded half-up; a line rounds once over its summed quantity, so the
+rows of a line may differ from the line's amount by an øre or two (the line is what was paid).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .categories import Category
+from .lines import SalaryLineDraft, nok
+from .logbooks import Logbook
+from .money import ZERO, fmt2, round2
+from .rates import RateTable
+
+TEXT_LIMIT = 200  # purpose and addresses, so one trip's row stays small whatever ABAX sends
+
+
+def _origin(line: SalaryLineDraft) -> tuple[str, str, Decimal | None, Decimal | None]:
+    """The grouping a line came from: a split line's parts share the pay item and rate they were split from."""
+    return (
+        line.employee_number,
+        line.split_from or line.pay_item_code,
+        line.paid_rate if line.paid_rate is not None else line.rate,
+        line.tax_free_rate,
+    )
+
+
+def documentation_rows(
+    logbooks: Iterable[Logbook],
+    lines: Sequence[SalaryLineDraft],
+    codes: Mapping[Category, str | None],
+    rates: RateTable,
+    tax_free: RateTable,
+    employee_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per trip and category paid, in employee, month, date order; `lines` index the salary lines."""
+    by_origin: dict[tuple[str, str, Decimal | None, Decimal | None], list[int]] = {}
+    for index, line in enumerate(lines):
+        by_origin.setdefault(_origin(line), []).append(index)
+    names = employee_names or {}
+    rows: list[dict[str, Any]] = []
+    for logbook in logbooks:
+        number = logbook.driver.employee_number
+        if not number:
+            continue
+        for trip in logbook.trips:
+            for category, quantity in trip.quantities().items():
+                code = codes.get(category)
+                if not code:
+                    continue
+                rate = free = None
+                if category.is_distance:
+                    rate = rates.rate_for(category, trip.date)
+                    free = tax_free.rate_for(category, trip.date)
+                    amount = round2(quantity * rate)
+                    tax_free_amount = min(amount, round2(quantity * min(rate, free)))
+                else:
+                    amount = round2(quantity)
+                    tax_free_amount = amount
+                rows.append(
+                    {
+                        "employee_number": number,
+                        "employee_name": names.get(number, logbook.driver.name),
+                        "month": trip.month,
+                        "date": trip.date.isoformat(),
+                        "trip_id": trip.trip_id,
+                        "purpose": trip.purpose[:TEXT_LIMIT],
+                        "from": trip.start_address[:TEXT_LIMIT],
+                        "to": trip.end_address[:TEXT_LIMIT],
+                        "km": fmt2(trip.distance_km),
+                        "category": category.value,
+                        "quantity": str(quantity),
+                        "unit": category.unit,
+                        "passengers": list(trip.extras.passenger_names) if category is Category.PASSENGER else [],
+                        "rate": fmt2(rate) if rate is not None else None,
+                        "amount": fmt2(amount),
+                        "tax_free_amount": fmt2(tax_free_amount),
+                        "taxable_amount": fmt2(amount - tax_free_amount),
+                        "lines": by_origin.get((number, code, rate, free), []),
+                    }
+                )
+    order = list(Category)
+    rows.sort(
+        key=lambda row: (
+            int(row["employee_number"]) if row["employee_number"].isdigit() else 10**18,
+            row["employee_number"],
+            row["month"],
+            row["date"],
+            row["trip_id"],
+            order.index(Category(row["category"])),
+        )
+    )
+    return rows
+
+
+CSV_COLUMNS = (
+    "Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Formål", "Fra", "Til", "Kjørt km", "Kategori", "Antall",
+    "Enhet", "Passasjerer", "Sats", "Beløp", "Trekkfritt", "Skattepliktig", "Lønnsart", "Lønnslinje (PowerOffice)",
+    "Referanse",
+)  # fmt: skip
+UNITS_NO = {"km": "km", "passenger-km": "passasjer-km", "NOK": "kr"}
+
+
+def _decimal_no(value: str | None) -> str:
+    """Norwegian decimals for a spreadsheet: 1234,50 (a decimal comma, no thousands separator)."""
+    return "" if value is None else value.replace(".", ",")
+
+
+def _text(value: str) -> str:
+    """Text from ABAX can never become a spreadsheet formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _day(value: str) -> str:
+    return f"{date.fromisoformat(value):%d.%m.%Y}"
+
+
+def report_csv(rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]]) -> str:
+    """UTF-8 with BOM, `;`-separated, Norwegian decimals and dates: as Norwegian spreadsheets open it.
+
+    After each employee's month a sum row: amount, tax-free and taxable part.
+    """
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    group: tuple[str, str] | None = None
+    sums = [ZERO, ZERO, ZERO]
+    name = ""
+
+    def sum_row() -> None:
+        if group is not None:
+            writer.writerow(
+                [group[0], name, group[1], "", "", f"Sum {group[1]}", "", "", "", "", "", "", "",
+                 "", *(nok(value).replace(" ", "") for value in sums), "", "", ""]  # fmt: skip
+            )
+
+    for row in rows:
+        key = (row["employee_number"], row["month"])
+        if key != group:
+            sum_row()
+            group, sums, name = key, [ZERO, ZERO, ZERO], row["employee_name"]
+        sums = [sums[0] + Decimal(row["amount"]), sums[1] + Decimal(row["tax_free_amount"]), sums[2] + Decimal(row["taxable_amount"])]
+        paid_in = [lines[index] for index in row["lines"] if index < len(lines)]
+        writer.writerow(
+            [
+                row["employee_number"],
+                _text(row["employee_name"]),
+                row["month"],
+                _day(row["date"]),
+                _text(row["trip_id"]),
+                _text(row["purpose"]),
+                _text(row["from"]),
+                _text(row["to"]),
+                _decimal_no(row["km"]),
+                Category(row["category"]).label_no,
+                _decimal_no(fmt2(Decimal(row["quantity"]))),
+                UNITS_NO.get(row["unit"], row["unit"]),
+                _text(", ".join(row["passengers"])),
+                _decimal_no(row["rate"]),
+                _decimal_no(row["amount"]),
+                _decimal_no(row["tax_free_amount"]),
+                _decimal_no(row["taxable_amount"]),
+                " + ".join(str(line["pay_item_code"]) for line in paid_in),
+                " + ".join(str(line.get("salary_line_id") or "") for line in paid_in),
+                " + ".join(str(line["ref"]) for line in paid_in),
+            ]
+        )
+    sum_row()
+    return out.getvalue()

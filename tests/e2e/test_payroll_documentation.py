@@ -1,0 +1,137 @@
+"""The tax split and the documentation report, end to end: preview, export, PowerOffice Go and the report CSV.
+
+The expected figures are summed here from the raw ABAX demo data with SPEC section 3's rules (state rate 5.30
+per km in 2026, 3.50 of it tax-free), never read back from the service.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import httpx
+
+from local.stack import LocalStack
+
+from .helpers import (
+    ACME_KEY,
+    ALL_CODES,
+    OCTOBER,
+    demo_trips,
+    employees_by_id,
+    export_and_wait,
+    good_logbooks,
+    map_codes,
+    oslo_date,
+    pay_items_by_id,
+    preview,
+    round2,
+    salary_lines,
+    trip_quantities,
+)
+
+RATE_2026, TAX_FREE_2026 = Decimal("5.30"), Decimal("3.50")
+
+
+def _october_km(employees: tuple[str, ...] = ("1001", "1002", "1003")) -> dict[str, Decimal]:
+    """Mileage km per employee in October 2026, rounded once after summing."""
+    km: dict[str, Decimal] = defaultdict(Decimal)
+    for number in employees:
+        for trip, expense in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), employee_number=number):
+            km[number] += trip_quantities(trip, expense)["mileage"]
+    return {number: round2(value) for number, value in km.items()}
+
+
+def test_a_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(fresh: LocalStack, acme: httpx.Client) -> None:
+    # 715 is QuantityAndFixedRate (own rate 5.30, not withholding); 740 is a FixedAmount pay item for the excess.
+    map_codes(acme, {**ALL_CODES, "mileage": "715"})
+    blocked = preview(acme, OCTOBER, good_logbooks(acme))
+    (problem,) = [p for p in blocked["problems"] if p["code"] == "TAXABLE_EXCESS_NOT_HANDLED"]
+    assert problem["severity"] == "error" and problem["items"][0]["code"] == "715"
+    assert "QuantityAndRateSubjectToWithholdingTax" in problem["message"] and not blocked["ready"]
+
+    response = acme.put("/payroll-codes", json={"codes": {**ALL_CODES, "mileage": "715"}, "taxable_excess": "740"})
+    assert response.status_code == 200 and response.json()["taxable_excess"] == "740"
+    logbooks = good_logbooks(acme)
+    shown = preview(acme, OCTOBER, logbooks)
+    assert shown["ready"], shown["problems"]
+    # The pay item's own 5.30 differs from the 3.50 the tax-free line sends: the preview says the Rate overrides it.
+    assert [p["severity"] for p in shown["problems"] if p["code"] == "PAY_ITEM_RATE_OVERRIDDEN"] == ["warning"]
+
+    km = _october_km()
+    expected_free = {number: round2(value * TAX_FREE_2026) for number, value in km.items()}
+    expected_taxable = {number: round2(value * (RATE_2026 - TAX_FREE_2026)) for number, value in km.items()}
+    record = export_and_wait(acme, OCTOBER, logbooks)
+    assert record["status"] == "COMPLETED", record
+    pay_items, employees = pay_items_by_id(), employees_by_id()
+    in_go: dict[tuple[str, str], dict] = {}
+    for line in salary_lines(fresh, ACME_KEY):
+        code = pay_items[line["PayItemId"].lower()]["Code"]
+        in_go[(str(employees[line["EmployeeId"]]["Number"]), code)] = line
+    for number in km:
+        free, taxable = in_go[(number, "715")], in_go[(number, "740")]
+        # Go pays quantity x the Rate the line sends (3.50), not the pay item's own 5.30
+        assert (Decimal(str(free["Rate"])), Decimal(str(free["Quantity"]))) == (TAX_FREE_2026, km[number])
+        assert Decimal(str(free["Amount"])) == expected_free[number]
+        assert Decimal(str(taxable["Amount"])) == expected_taxable[number]
+        assert "skattepliktig del" in taxable["Comment"] and "trekkfri del" in free["Comment"]
+    assert Decimal(record["taxable_amount"]) == sum(expected_taxable.values())
+    assert Decimal(record["tax_free_amount"]) + Decimal(record["taxable_amount"]) == Decimal(record["total_amount"])
+    assert {line["kind"] for line in record["lines"] if line["pay_item_code"] == "740"} == {"taxable_excess"}
+
+
+def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack, acme: httpx.Client) -> None:
+    logbooks = good_logbooks(acme)
+    shown = preview(acme, OCTOBER, logbooks)
+    km = _october_km()
+    # 710 (QuantityAndRateSubjectToWithholdingTax) takes the whole 5.30; its lines show what of it is taxable.
+    mileage = [line for line in shown["lines"] if line["categories"] == ["mileage"]]
+    assert {line["employee_number"]: Decimal(line["taxable_amount"]) for line in mileage} == {
+        number: round2(value * RATE_2026) - round2(value * TAX_FREE_2026) for number, value in km.items()
+    }
+    assert Decimal(shown["totals"]["taxable_amount"]) == sum(
+        round2(value * RATE_2026) - round2(value * TAX_FREE_2026) for value in km.values()
+    )
+    record = export_and_wait(acme, OCTOBER, logbooks)
+    assert record["status"] == "COMPLETED", record
+    ids = {line["external_import_reference"]: line["salary_line_id"] for line in record["lines"]}
+
+    response = acme.get(f"/exports/{record['export_id']}/report.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())  # UTF-8 with BOM, as Norwegian Excel opens it
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    header, body = rows[0], rows[1:]
+    assert header[:9] == ["Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Formål", "Fra", "Til", "Kjørt km"]
+    column = {name: index for index, name in enumerate(header)}
+    trips = [row for row in body if row[column["Tur"]]]
+    sums = [row for row in body if not row[column["Tur"]]]
+    # Every October trip of the three employees has its mileage row, with its date, purpose, from and to.
+    demo = [trip for number in km for trip, _ in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), number)]
+    mileage_rows = {row[column["Tur"]]: row for row in trips if row[column["Kategori"]] == "Kilometergodtgjørelse"}
+    assert set(mileage_rows) == {trip["id"] for trip in demo}
+    for trip in demo:
+        row = mileage_rows[trip["id"]]
+        assert row[column["Dato"]] == f"{oslo_date(trip['start']['location']['timestamp']):%d.%m.%Y}"
+        assert (row[column["Formål"]], row[column["Fra"]], row[column["Til"]]) == (
+            trip.get("purpose", ""), trip["start"]["address"], trip["finish"]["address"]
+        )  # fmt: skip
+        distance = Decimal(str(trip["distance"]))
+        assert row[column["Kjørt km"]] == f"{distance:.2f}".replace(".", ",")  # Norwegian decimals
+        assert row[column["Sats"]] == "5,30"
+        assert row[column["Trekkfritt"]] == f"{round2(distance * TAX_FREE_2026):.2f}".replace(".", ",")
+        assert int(row[column["Lønnslinje (PowerOffice)"]]) in ids.values()
+        assert row[column["Referanse"]] in ids
+    # One sum row per employee and month (October only): amount = tax-free + taxable.
+    assert sorted(row[0] for row in sums) == sorted(km)
+    for row in sums:
+        amount, free, taxable = (Decimal(row[column[name]].replace(",", ".")) for name in ("Beløp", "Trekkfritt", "Skattepliktig"))
+        assert amount == free + taxable and taxable > 0
+
+    printable = acme.get(f"/exports/{record['export_id']}/report")
+    assert printable.status_code == 200
+    assert len(printable.json()["rows"]) == len(trips)
+    assert acme.get("/exports/20200101T000000000Z-00000000/report.csv").status_code == 404
