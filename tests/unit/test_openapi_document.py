@@ -21,6 +21,8 @@ SPEC_ROUTES = {
     ("get", "/exports/{export_id}"),
     ("post", "/exports/{export_id}/rollback"),
     ("post", "/exports/{export_id}/resume"),
+    ("get", "/exports/{export_id}/report"),
+    ("get", "/exports/{export_id}/report.csv"),
     ("get", "/schedule"),
     ("put", "/schedule"),
 }
