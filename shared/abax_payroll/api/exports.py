@@ -17,7 +17,15 @@ from ..workflow import configuration, exports, recovery
 from ..workflow.services import services
 from .common import caller
 from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, RecoveryAnswer, Schedule
-from .responses import ExportDetail, ExportList, PayItemsAnswer, PayrollCodesAnswer, Preview, RatesAnswer
+from .responses import (
+    ExportDetail,
+    ExportList,
+    PayItemsAnswer,
+    PayrollCodesAnswer,
+    Preview,
+    RatesAnswer,
+    Report,
+)
 
 router = Router()
 EXPORT_ID = r"^[0-9]{8}T[0-9]{6}([0-9]{3})?Z-[0-9a-f]{8}$"  # milliseconds since ids sort the list

@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..domain.ledger import held_trips
 from ..domain.documentation import documentation_rows
+from ..domain.ledger import held_trips
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
 from ..domain.rates import RateTable
