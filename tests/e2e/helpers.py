@@ -73,14 +73,20 @@ def release_stack() -> None:
 
 
 def wait_until_idle(stack: LocalStack, timeout: float = 60, tenants: tuple[str, ...] = ("acme", "beta")) -> None:
-    """Let every export of a test end, so that none writes into the next test's fresh company."""
+    """Let every export of a test end, so that none writes into the next test's fresh company; fail if one does not."""
     deadline = time.monotonic() + timeout
     for tenant in tenants:
         with api_client(stack, tenant) as client:
-            while time.monotonic() < deadline:
+            while True:
                 response = client.get("/exports", params={"limit": 100})
-                if response.status_code != 200 or all(e["status"] != "RUNNING" for e in response.json()["exports"]):
+                assert response.status_code == 200, f"the exports of {tenant} could not be listed: {response.text}"
+                running = [e["export_id"] for e in response.json()["exports"] if e["status"] == "RUNNING"]
+                if not running:
                     break
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"export(s) {running} of {tenant} still run after {timeout} s and would leak into the next test"
+                    )
                 time.sleep(0.2)
 
 

@@ -146,10 +146,17 @@ def test_payroll_role_cannot_activate_or_deactivate(fresh: LocalStack, acme_payr
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"client_key": ""}, {"client_key": "   "}, {"client_key": ACME_KEY, "extra": 1}]
+    ("body", "field"),
+    [
+        ({}, "client_key"),
+        ({"client_key": ""}, "client_key"),
+        ({"client_key": "   "}, "client_key"),
+        ({"client_key": ACME_KEY, "extra": 1}, "extra"),
+    ],
 )
-def test_activation_request_without_a_usable_key_is_refused(acme_admin: httpx.Client, body: dict) -> None:
+def test_activation_request_without_a_usable_key_is_refused(acme_admin: httpx.Client, body: dict, field: str) -> None:
     response = acme_admin.post("/integrations/poweroffice/activate", json=body)
-    assert response.status_code in (400, 422), response.text
-    assert response.json()["detail"]
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "INVALID_REQUEST"
+    assert field in response.json()["detail"]
     assert _status(acme_admin)["status"] == "inactive"

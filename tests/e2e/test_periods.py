@@ -57,4 +57,5 @@ def test_a_body_that_is_not_json_is_refused(acme: httpx.Client) -> None:
     response = acme.post(
         "/exports/preview", content=b"from=2026-10-01", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code in (400, 422), response.text
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "MALFORMED_JSON"

@@ -85,7 +85,7 @@ def test_manual_export_while_the_scheduled_one_runs_is_refused(fresh: LocalStack
     scheduled = schedule_handler(MONTHLY_EVENT, LocalContext("schedule"))["started"][0]["export_id"]
     manual = client.post("/exports", json=NOVEMBER)
     assert manual.status_code == 409
-    assert manual.json()["code"] in ("EXPORT_IN_PROGRESS", "ALREADY_EXPORTED")
+    assert manual.json()["code"] == "EXPORT_IN_PROGRESS"  # the running export is named, whatever step it is in
     assert wait_for_export(client, scheduled)["status"] == "COMPLETED"
     after = client.post("/exports", json=NOVEMBER)
     assert after.status_code == 409 and after.json()["code"] == "ALREADY_EXPORTED"
@@ -115,4 +115,4 @@ def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minut
     # The finished export's lock is free without a write of its own: the next export of the company starts.
     november = client.post("/exports", json=NOVEMBER)
     assert november.status_code == 202, november.text
-    assert wait_for_export(client, november.json()["export_id"])["status"] in ("COMPLETED", "VALIDATION_FAILED")
+    assert wait_for_export(client, november.json()["export_id"])["status"] == "COMPLETED"

@@ -129,8 +129,8 @@ def test_threads_share_one_budget():
         thread.join()
     granted.sort()
     assert len(granted) == 40
-    assert _busiest_window(granted) <= 50
-    # 40 grants at 50/s with burst 1 take at least 39 intervals.
+    # 40 grants at 50/s with burst 1 take at least 39 intervals, whichever thread asks; five separate budgets
+    # would let them all out within 8 intervals. (A lower bound: a slow machine only makes it longer.)
     assert granted[-1] - granted[0] >= 39 / 50 - 0.01
 
 

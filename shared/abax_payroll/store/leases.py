@@ -25,16 +25,12 @@ class LeaseStore:
         None while another holds it; else what the previous holder left at release (its handover).
         """
         now = time.time()
-        answer = self.table.conditional(
-            self.table.resource.update_item,
-            Key=_lease(name),
-            UpdateExpression="SET holder = :me, expires_at = :until",
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR holder = :me",
-            ExpressionAttributeValues={
-                ":me": holder,
-                ":until": Decimal(str(round(now + seconds, 3))),
-                ":now": Decimal(str(round(now, 3))),
-            },
+        until, at = Decimal(str(round(now + seconds, 3))), Decimal(str(round(now, 3)))
+        answer = self._update(
+            name,
+            "SET holder = :me, expires_at = :until",
+            "attribute_not_exists(pk) OR expires_at < :now OR holder = :me",
+            {":me": holder, ":until": until, ":now": at},
             ReturnValues="ALL_OLD",
         )
         if answer is None:
@@ -54,14 +50,21 @@ class LeaseStore:
 
     def release_lease(self, name: str, holder: str, handover: Mapping[str, Any] | None = None) -> None:
         """Free the lease now, leaving `handover` (e.g. the last second's sends) for the next holder."""
-        self.table.conditional(
+        left = json.loads(json.dumps(handover or {}), parse_float=Decimal)
+        self._update(
+            name,
+            "SET expires_at = :free, handover = :handover REMOVE holder",
+            "holder = :me",
+            {":me": holder, ":free": Decimal(0), ":handover": left},
+        )
+
+    def _update(self, name: str, update: str, condition: str, values: Mapping[str, Any], **options: Any) -> Any | None:
+        """A conditional update of the lease item; None when its condition did not hold."""
+        return self.table.conditional(
             self.table.resource.update_item,
             Key=_lease(name),
-            UpdateExpression="SET expires_at = :free, handover = :handover REMOVE holder",
-            ConditionExpression="holder = :me",
-            ExpressionAttributeValues={
-                ":me": holder,
-                ":free": Decimal(0),
-                ":handover": json.loads(json.dumps(handover or {}), parse_float=Decimal),
-            },
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **options,
         )

@@ -11,7 +11,7 @@ from ..domain.documentation import report_csv
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
-from ..errors import AlreadyExported, NotFound
+from ..errors import AlreadyExported, ExportInProgress, NotFound
 from ..observability import logger
 from ..records import ExportCredentials, ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
@@ -113,6 +113,9 @@ def start_export(
 ) -> dict[str, Any]:
     """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
     integration = services.active_integration(tenant_id)
+    running = services.store.exports.running_export(tenant_id)
+    if running is not None:  # said first: the running export's trips may or may not be in the ledger yet
+        raise ExportInProgress(f"export {running} is still running for this company; wait until it ends")
     _refuse_already_exported(services, tenant_id, period, logbook_ids)
     export_id = export_id or new_export_id(services)
     record = ExportRecord(
