@@ -27,6 +27,10 @@ def _export(export_id: str) -> str:
     return f"{EXPORT}{export_id}"
 
 
+def _progress(export_id: str) -> str:
+    return f"PROGRESS#{export_id}"
+
+
 def _lookups(export_id: str) -> str:
     return f"LOOKUPS#{export_id}"
 
@@ -239,6 +243,14 @@ class ExportStore:
         raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
 
     # ---- small working data of an export -------------------------------------------------------
+    def put_progress(self, tenant_id: str, export_id: str, sent: int) -> None:
+        """Lines created so far, while a chunk is pushed (a small item: one write unit)."""
+        self.table.put(tenant_pk(tenant_id), _progress(export_id), {"sent": sent, "at": now_iso()})
+
+    def get_progress(self, tenant_id: str, export_id: str) -> int:
+        item = self.table.get(tenant_pk(tenant_id), _progress(export_id), consistent=True)
+        return int(item["sent"]) if item else 0
+
     def put_lookups(self, tenant_id: str, export_id: str, lookups: Any) -> None:
         """What Validate read from PowerOffice Go, for Group to reuse."""
         self.table.put(tenant_pk(tenant_id), _lookups(export_id), {"data": pack(lookups)})

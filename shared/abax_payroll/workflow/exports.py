@@ -181,9 +181,20 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
 def list_exports(services: Services, tenant_id: str, limit: int, next_token: str | None) -> dict[str, Any]:
     records, token = services.store.exports.list_exports(tenant_id, limit, next_token)
     for record in records:
-        if record.running:  # at most one per tenant; its progress lives in the per-chunk ids
-            record.lines_pushed = len(services.store.lines.get_created(tenant_id, record.export_id))
+        if record.running:  # at most one per tenant
+            _running_progress(services, tenant_id, record, len(services.store.lines.get_created(tenant_id, record.export_id)))
     return {"exports": [summary(record) for record in records], "next_token": token}
+
+
+def _running_progress(services: Services, tenant_id: str, record: ExportRecord, recorded: int) -> None:
+    """How far a running export is: the ids recorded per chunk, or the counter written within a chunk if it is
+    ahead; while it is checked, the line count and amount its validation found (they travel with its lookups)."""
+    store = services.store.exports
+    record.lines_pushed = max(recorded, store.get_progress(tenant_id, record.export_id) if record.phase is ExportPhase.PUSHING else 0)
+    if not record.line_count and record.phase is ExportPhase.VALIDATING:
+        found = store.get_lookups(tenant_id, record.export_id) or {}
+        record.line_count = int(found.get("line_count") or 0)
+        record.total_amount = found.get("total_amount") or record.total_amount
 
 
 def summary(record: ExportRecord) -> dict[str, Any]:
@@ -192,6 +203,7 @@ def summary(record: ExportRecord) -> dict[str, Any]:
         "status": record.status.value,
         "period": record.period.stored(),
         "trigger": record.trigger,
+        "phase": record.phase.value if record.phase else None,
         "line_count": record.line_count,
         "lines_pushed": record.lines_pushed,
         "total_amount": record.total_amount,
@@ -234,6 +246,10 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
     if record is None:
         raise NotFound(f"no export {export_id} for this company", params={"export_id": export_id})
     lines = services.store.lines.get_lines(tenant_id, export_id)
+    pushed = sum(1 for line in lines if line.salary_line_id)
+    if record.running:
+        _running_progress(services, tenant_id, record, pushed)
+        pushed = record.lines_pushed
     return {
         **summary(record),
         "logbook_ids": record.logbook_ids,
@@ -262,7 +278,7 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
             }
             for line in lines
         ],
-        "lines_pushed": sum(1 for line in lines if line.salary_line_id),
+        "lines_pushed": pushed,
         "problems": record.problems,
         "error": _error(record),
         "rollback": record.rollback,

@@ -55,6 +55,7 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
         return {"blocked": True, "chunks": []}
     trips = held_trips(line.trips for line in lines)
     store.ledger.replace_ledger(tenant_id, export_id, trips, record.ledger_months or [])
+    store.exports.put_progress(tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)))
     store.exports.update_export(
         tenant_id, export_id, {"phase": ExportPhase.PUSHING, "ledger_months": sorted(set(record.ledger_months or []) | set(trips))}
     )

@@ -171,7 +171,7 @@ def _confirm_gone(
 def _lines_in_a_payroll(in_go: list[Any], by_reference: dict[str, PlannedLine]) -> list[dict[str, Any]]:
     locked = sorted((line for line in in_go if line.is_locked and not line.is_deleted_by_user), key=lambda line: line.id)
     return [
-        {**_describe(line.id, by_reference.get(line.external_import_reference or "")), "reason": LOCKED_REASON}
+        {**_describe(line.id, by_reference.get(line.external_import_reference or "")), "reason": LOCKED_REASON, "reason_code": "LOCKED"}
         for line in locked
     ]
 

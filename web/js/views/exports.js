@@ -2,6 +2,7 @@
 import { t } from "../i18n.js";
 import { failureSentence, problemView, reasonText } from "../problems.js";
 import { announce, category, clear, dateTime, h, money, notice, number, period, statusBadge } from "../ui.js";
+import { historyView, progressView, recoveryActions } from "./recovery.js";
 
 const POLL_MS = 1000;
 
@@ -20,7 +21,8 @@ export async function exportListView(ctx) {
     cell("list.period", period(item.period)),
     cell("list.status", statusBadge(item.status)),
     cell("list.trigger", trigger(item.trigger)),
-    cell("list.lines", item.status === "RUNNING" ? `${item.lines_pushed} / ${item.line_count}` : item.line_count, { class: "num" }),
+    cell("list.lines", item.status !== "RUNNING" ? item.line_count
+      : item.phase === "PUSHING" ? `${item.lines_pushed} / ${item.line_count}` : t(`progress.${item.phase === "ROLLING_BACK" ? "rollingBack" : "checking"}`), { class: "num" }),
     cell("list.amount", money(item.total_amount), { class: "num" }),
     h("td", {}, h("a", { href: `#/exports/${item.export_id}`, "aria-label": t("list.openLabel", { date: dateTime(item.created_at) }) },
       t("list.open"))));
@@ -93,13 +95,8 @@ function outcome(item) {
   const rollback = item.rollback || {};
   const left = rollback.left_behind || [];
   switch (item.status) {
-    case "RUNNING": {
-      return h("div", { class: "notice info" },
-        h("p", {}, t("detail.running")),
-        h("label", { for: "push-progress" }, t("detail.progressLabel")), " ",
-        h("progress", { id: "push-progress", class: "progress", max: String(Math.max(item.line_count, 1)), value: String(item.lines_pushed) }), " ",
-        h("span", { "data-testid": "progress-text" }, t("detail.progress", { pushed: item.lines_pushed, count: item.line_count })));
-    }
+    case "RUNNING":
+      return progressView(item);
     case "COMPLETED":
       return notice("ok", null, h("p", {}, t("detail.completed", { count: item.lines_pushed })));
     case "ROLLED_BACK":
@@ -153,6 +150,8 @@ export async function exportDetailView(ctx, exportId) {
         h("dt", {}, t("detail.finished")), h("dd", {}, dateTime(item.finished_at)),
         h("dt", {}, t("detail.lines")), h("dd", {}, `${item.lines_pushed} / ${item.line_count}`),
         h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)))),
+      historyView(item),
+      recoveryActions(ctx, item, () => tick()),
       leftBehindTable(item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
         h("h2", { id: "detail-problems" }, t("detail.problems")),
