@@ -13,66 +13,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.cdk.constructs.gateway_models import REQUEST_MODELS
 from infra.cdk.constructs.nag import acknowledge
 
 STAGE = "v1"  # the stage name is the base path: https://{api}.execute-api.{region}.amazonaws.com/v1/exports
 GROUPS = {"admin": "May do everything, including activating the PowerOffice Go integration",
           "payroll": "May map payroll codes, set rates and schedules, preview and export"}  # fmt: skip
-
-_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-_DECIMAL = {"type": ["string", "number"], "pattern": r"^\d+(\.\d+)?$"}
-# Shapes only (required fields, types, bounds); the handlers' models are the full contract.
-REQUEST_MODELS: dict[str, dict] = {
-    "ActivateRequest": {
-        "type": "object",
-        "required": ["client_key"],
-        "properties": {"client_key": {"type": "string", "minLength": 1, "maxLength": 200}},
-    },
-    "PayrollCodesRequest": {
-        "type": "object",
-        "required": ["codes"],
-        "properties": {
-            "codes": {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 50}}
-        },
-    },
-    "RatesRequest": {
-        "type": "object",
-        "required": ["rates"],
-        "properties": {
-            "rates": {
-                "type": "array",
-                "maxItems": 500,
-                "items": {
-                    "type": "object",
-                    "required": ["category", "valid_from", "rate"],
-                    "properties": {"category": {"type": "string"}, "valid_from": _DATE, "rate": _DECIMAL},
-                },
-            }
-        },
-    },
-    "ScheduleRequest": {
-        "type": "object",
-        "required": ["enabled"],
-        "properties": {
-            "enabled": {"type": "boolean"},
-            "day_of_month": {"type": "integer", "minimum": 1, "maximum": 28},
-        },
-    },
-    "PeriodRequest": {
-        "type": "object",
-        "required": ["from", "to"],
-        "properties": {"from": _DATE, "to": _DATE},
-    },
-    "StartExportRequest": {
-        "type": "object",
-        "required": ["from", "to"],
-        "properties": {
-            "from": _DATE,
-            "to": _DATE,
-            "logbook_ids": {"type": "array", "maxItems": 5000, "items": {"type": "string", "minLength": 1}},
-        },
-    },
-}
 
 # (method, path, function key, request model): SPEC section 4, exactly.
 ROUTES: list[tuple[str, str, str, str | None]] = [
@@ -80,15 +26,15 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("POST", "/integrations/poweroffice/activate", "activate", "ActivateRequest"),
     ("POST", "/integrations/poweroffice/deactivate", "activate", None),
     ("GET", "/payroll-codes", "export", None),
-    ("PUT", "/payroll-codes", "export", "PayrollCodesRequest"),
+    ("PUT", "/payroll-codes", "export", "PayrollCodes"),
     ("GET", "/pay-items", "export", None),
     ("GET", "/rates", "export", None),
-    ("PUT", "/rates", "export", "RatesRequest"),
+    ("PUT", "/rates", "export", "Rates"),
     ("GET", "/schedule", "export", None),
-    ("PUT", "/schedule", "export", "ScheduleRequest"),
+    ("PUT", "/schedule", "export", "Schedule"),
     ("POST", "/exports/preview", "export", "PeriodRequest"),
     ("GET", "/exports", "export", None),
-    ("POST", "/exports", "export", "StartExportRequest"),
+    ("POST", "/exports", "export", "PeriodRequest"),
     ("GET", "/exports/{export_id}", "export", None),
     ("GET", "/exports/{export_id}/report", "export", None),
     ("GET", "/exports/{export_id}/report.csv", "export", None),
@@ -152,7 +98,40 @@ class Api(Construct):
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
-        self.rest_api = apigw.RestApi(
+        self.rest_api = self._rest_api(config)
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self,
+            "Authorizer",
+            cognito_user_pools=[self.user_pool],
+            identity_source="method.request.header.Authorization",
+        )
+        self.validator = apigw.RequestValidator(
+            self,
+            "Validator",
+            rest_api=self.rest_api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        self.models = self._models()
+        self.methods = self._routes(activate, export_api)
+        self._gateway_problems()
+        self._waf_and_nag(config)
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL without the trailing slash (config.json's api_url)."""
+        stack = Stack.of(self)
+        return (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+            f"/{self.rest_api.deployment_stage.stage_name}"
+        )
+
+    def _rest_api(self, config: ApiConfig) -> apigw.RestApi:
+        return apigw.RestApi(
             self,
             "RestApi",
             description="abax-payroll: ABAX logbooks to PowerOffice Go salary lines",
@@ -188,20 +167,10 @@ class Api(Construct):
                 max_age=Duration.hours(1),
             ),
         )
-        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
-            self,
-            "Authorizer",
-            cognito_user_pools=[self.user_pool],
-            identity_source="method.request.header.Authorization",
-        )
-        self.validator = apigw.RequestValidator(
-            self,
-            "Validator",
-            rest_api=self.rest_api,
-            validate_request_body=True,
-            validate_request_parameters=True,
-        )
-        self.models = {
+
+    def _models(self) -> dict[str, apigw.Model]:
+        """The request models, generated from the handlers' pydantic models (gateway_models.py)."""
+        return {
             name: self.rest_api.add_model(
                 name,
                 model_name=name,
@@ -210,14 +179,16 @@ class Api(Construct):
             )
             for name, schema in REQUEST_MODELS.items()
         }
+
+    def _routes(self, activate: lambda_.Function, export_api: lambda_.Function) -> dict[tuple[str, str], apigw.Method]:
         integrations = {
             "activate": apigw.LambdaIntegration(activate, allow_test_invoke=False),
             "export": apigw.LambdaIntegration(export_api, allow_test_invoke=False),
         }
-        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        methods: dict[tuple[str, str], apigw.Method] = {}
         for method, path, function_key, model in ROUTES:
             resource = self.rest_api.root.resource_for_path(path)
-            self.methods[(method, path)] = resource.add_method(
+            methods[(method, path)] = resource.add_method(
                 method,
                 integrations[function_key],
                 authorizer=self.authorizer,
@@ -226,7 +197,9 @@ class Api(Construct):
                 request_models={"application/json": self.models[model]} if model else None,
                 request_parameters=QUERY_PARAMETERS.get((method, path)),
             )
-        self._gateway_problems()
+        return methods
+
+    def _waf_and_nag(self, config: ApiConfig) -> None:
         acknowledge(
             self.rest_api.node.find_child("CloudWatchRole"),
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
@@ -248,18 +221,6 @@ class Api(Construct):
                 web_acl_arn=config.waf_web_acl_arn,
             )
 
-    @property
-    def url(self) -> str:
-        return self.rest_api.url
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL without the trailing slash (config.json's api_url)."""
-        stack = Stack.of(self)
-        return (
-            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
-            f"/{self.rest_api.deployment_stage.stage_name}"
-        )
 
     def _user_pool(self, config: ApiConfig) -> cognito.IUserPool:
         if config.user_pool_id:
@@ -372,6 +333,8 @@ def _json_schema(schema: dict, *, root: bool = True) -> apigw.JsonSchema:
             kwargs["properties"] = {name: _json_schema(sub, root=False) for name, sub in value.items()}
         elif key == "items":
             kwargs["items"] = _json_schema(value, root=False)
+        elif key == "anyOf":
+            kwargs["any_of"] = [_json_schema(option, root=False) for option in value]
         elif key == "additionalProperties":
             kwargs["additional_properties"] = (
                 _json_schema(value, root=False) if isinstance(value, dict) else value

@@ -44,7 +44,14 @@ class Web(Construct):
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         # S3 server access logs and CloudFront standard logs. CloudFront's legacy log delivery writes with an
         # ACL grant, so this bucket keeps ACLs (owner preferred); it is never public.
-        self.log_bucket = s3.Bucket(
+        self.log_bucket = self._log_bucket(log_expiration_days)
+        self.bucket = self._site_bucket()
+        self.headers = self._security_headers()
+        self.distribution = self._distribution()
+        self._acknowledge_distribution_findings()
+
+    def _log_bucket(self, expiration_days: int) -> s3.Bucket:
+        return s3.Bucket(
             self,
             "Logs",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -53,11 +60,13 @@ class Web(Construct):
             minimum_tls_version=1.2,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[
-                s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(log_expiration_days))
+                s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(expiration_days))
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.bucket = s3.Bucket(
+
+    def _site_bucket(self) -> s3.Bucket:
+        return s3.Bucket(
             self,
             "Site",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -75,7 +84,9 @@ class Web(Construct):
             # CloudFormation (and auto-delete would add another Lambda): it is kept, like the logs.
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.headers = cloudfront.ResponseHeadersPolicy(
+
+    def _security_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        return cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             comment="abax-payroll web app: security headers",
@@ -98,7 +109,9 @@ class Web(Construct):
                 ),
             ),
         )
-        self.distribution = cloudfront.Distribution(
+
+    def _distribution(self) -> cloudfront.Distribution:
+        return cloudfront.Distribution(
             self,
             "Distribution",
             comment="abax-payroll web app",
@@ -119,6 +132,8 @@ class Web(Construct):
             log_bucket=self.log_bucket,
             log_file_prefix="cloudfront/",
         )
+
+    def _acknowledge_distribution_findings(self) -> None:
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR4",
@@ -138,6 +153,7 @@ class Web(Construct):
             reason="The site serves static files only (no data, no forms posting here); a CloudFront WAF web ACL "
             "(us-east-1, billed per rule) is left to the operator. The API has its own WAF option.",
         )
+
 
     @property
     def origin(self) -> str:
