@@ -49,11 +49,15 @@ def export_through_api(client: httpx.Client, logbook_ids: list[str]) -> dict[str
     return export_and_wait(client, {"from": OCTOBER[0], "to": OCTOBER[1]}, logbook_ids)
 
 
-def search(page: Page, period: tuple[str, str] = OCTOBER) -> None:
+SEARCH_WORDS = {"nb": ("Fra dato", "Til dato", "Søk"), "en": ("From date", "To date", "Search")}
+
+
+def search(page: Page, period: tuple[str, str] = OCTOBER, language: str = "nb") -> None:
     """Ny eksport: fill the dates and press Søk; waits for the results."""
-    page.get_by_label("Fra dato").fill(period[0])
-    page.get_by_label("Til dato").fill(period[1])
-    page.get_by_role("button", name="Søk", exact=True).click()
+    start, end, button = SEARCH_WORDS[language]
+    page.get_by_label(start).fill(period[0])
+    page.get_by_label(end).fill(period[1])
+    page.get_by_role("button", name=button, exact=True).click()
     expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)
 
 

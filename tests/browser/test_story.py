@@ -58,6 +58,8 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(page.locator("#integration-message")).to_contain_text("Integrasjonen er godkjent")
     expect(page.get_by_test_id("client-name")).to_have_text("Acme Transport AS")
     expect(page.locator("#live")).to_contain_text("Integrasjonen er godkjent")
+    # The first thing offered after activation is the pay-item setup, not an export.
+    expect(page.locator("#integration-message").get_by_role("link", name="Sett opp lønnsarter")).to_be_focused()
     shot("integrasjon aktivert")
     assert "acme-demo-client-key" not in page.evaluate(
         "JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
@@ -138,6 +140,9 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     ).click()
     wait_results(page)
     expect(problems.locator("li.problem")).to_have_count(1)
+    # Focus lands on what is left to fix, not at the top of the page.
+    expect(page.locator("#results-summary")).to_be_focused()
+    expect(page.locator("#results-summary")).to_have_text("Dette må rettes før eksport (1)")
     problems.locator("li.problem[data-code=EMPLOYEE_NOT_FOUND]").get_by_role(
         "button", name="Fjern disse kjørebøkene fra utvalget"
     ).click()
@@ -147,6 +152,22 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(page.get_by_test_id("totals")).to_contain_text("Ola Nordmann")
     expect(page.get_by_test_id("grand-total")).to_have_text(re.compile(r"15\s620,82"))
     shot("klar til eksport")
+
+    # A changed selection refreshes the preview by itself; the button says what it will transfer.
+    per = page.get_by_test_id("logbooks").locator("tr").filter(has_text="Per Olsen").get_by_role("checkbox")
+    per.uncheck()
+    wait_results(page)
+    expect(page.get_by_test_id("totals")).not_to_contain_text("Per Olsen")
+    expect(page.get_by_test_id("export-button")).not_to_contain_text("13 lønnslinjer")
+    per.check()
+    wait_results(page)
+    expect(page.get_by_test_id("ready")).to_contain_text("13 linjer")
+    expect(page.get_by_test_id("export-button")).to_have_text(re.compile(r"^Overfør 13 lønnslinjer, 15\s620,82\skr$"))
+    # The confirmation can be declined: nothing starts.
+    page.get_by_test_id("export-button").click()
+    page.get_by_test_id("confirm-dialog").get_by_role("button", name="Avbryt").click()
+    expect(page.get_by_test_id("confirm-dialog")).to_have_count(0)
+    expect(page.get_by_test_id("export-button")).to_be_focused()
 
     # Eksporter: the detail shows progress, then the outcome; the list shows it as Fullført.
     start_export(page)

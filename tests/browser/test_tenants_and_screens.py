@@ -146,6 +146,14 @@ def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh, small_chun
     expect(progress).to_contain_text(re.compile(r"[1-9]\d* av 13 linjer overført"), timeout=20_000)
     expect(page.locator("#push-progress")).to_be_visible()
     shot("eksport pagar")
+    # On a phone the progress bar and the page fit the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    if page.locator("#export-detail[data-status=RUNNING]").count():
+        bar = page.locator("#push-progress").bounding_box()
+        assert bar and bar["x"] + bar["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    shot("eksport pagar mobil")
+    page.set_viewport_size({"width": 1366, "height": 900})
     expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED", timeout=60_000)
     expect(page.locator("#live")).to_contain_text("Fullført")
     assert export_id in page.url

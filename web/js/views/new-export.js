@@ -182,7 +182,9 @@ export async function newExportView(ctx) {
     if (!preview) { clear(results); return; }
     // An empty period (or one whose logbooks are all exported) is news, not an error.
     const empty = preview.problems.find((problem) => problem.code === "NOTHING_TO_EXPORT");
-    const problems = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT" && problem.severity !== "warning");
+    // No logbooks at all: that is the news; the mapping's problems are shown when there is something to export.
+    const problems = preview.logbooks.length === 0 ? []
+      : preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT" && problem.severity !== "warning");
     const warnings = preview.problems.filter((problem) => problem.severity === "warning"); // shown, never blocking
     const message = h("div", { id: "export-message" });
     const canExport = preview.ready && !state.dirty && state.selected.size > 0;
@@ -202,7 +204,7 @@ export async function newExportView(ctx) {
         : preview.ready ? h("section", { class: "notice ok", "aria-labelledby": "results-summary" },
           summaryHeading(t("new.summary")), h("p", { "data-testid": "ready" },
             t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })))
-          : empty && exportedCount === preview.logbooks.length
+          : (empty || preview.logbooks.length === 0) && exportedCount === preview.logbooks.length
             ? h("section", { class: "notice info", "aria-labelledby": "results-summary", "data-testid": "empty" },
               summaryHeading(exportedCount ? t("new.emptyExported", { count: exportedCount }) : t("new.empty")),
               exportedCount ? null : h("p", {}, t("new.emptyHint"))) : null,
