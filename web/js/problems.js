@@ -168,7 +168,8 @@ export function problemView(problem, { onDeselect } = {}) {
 export function errorSentence(error) {
   const v = error.params || {};
   const params = { ...v, period: v.from ? period({ from: v.from, to: v.to }) : "", categories: list(v.categories, category),
-    from: v.from ? day(v.from) : "", to: v.to ? day(v.to) : "", status: error.status };
+    from: v.from ? day(v.from) : "", to: v.to ? day(v.to) : "", status: error.status,
+    earliest: v.earliest ? day(v.earliest) : "", latest: v.latest ? day(v.latest) : "" };
   for (const key of [`error.${error.code}.${v.reason}`, error.code === "NOT_FOUND" && !v.export_id ? "error.NOT_FOUND.route" : null, `error.${error.code}`]) {
     if (key && has(key)) return t(key, params);
   }

@@ -14,7 +14,7 @@ LATEST = date(2099, 12, 31)
 
 class InvalidPeriod(ValueError):
     """The date range cannot be exported; the message says why, `params` the same for programs
-    (`reason`: TO_BEFORE_FROM, TOO_LONG or NOT_A_DATE, with the dates or the field)."""
+    (`reason`: TO_BEFORE_FROM, TOO_LONG, NOT_A_DATE or OUT_OF_RANGE, with the dates or the field)."""
 
     def __init__(self, message: str, **params: object):
         super().__init__(message)
@@ -28,9 +28,21 @@ class Period:
 
     def __post_init__(self) -> None:
         if not EARLIEST <= self.start <= LATEST:
-            raise InvalidPeriod(f"'from' ({self.start}) must be between {EARLIEST} and {LATEST}")
+            raise InvalidPeriod(
+                f"'from' ({self.start}) must be between {EARLIEST} and {LATEST}",
+                reason="OUT_OF_RANGE",
+                field="from",
+                earliest=EARLIEST.isoformat(),
+                latest=LATEST.isoformat(),
+            )
         if not EARLIEST <= self.end <= LATEST:
-            raise InvalidPeriod(f"'to' ({self.end}) must be between {EARLIEST} and {LATEST}")
+            raise InvalidPeriod(
+                f"'to' ({self.end}) must be between {EARLIEST} and {LATEST}",
+                reason="OUT_OF_RANGE",
+                field="to",
+                earliest=EARLIEST.isoformat(),
+                latest=LATEST.isoformat(),
+            )
         if self.end < self.start:
             raise InvalidPeriod(
                 f"'to' ({self.end}) is before 'from' ({self.start})",
