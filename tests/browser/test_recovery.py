@@ -49,7 +49,7 @@ def test_a_stuck_export_is_completed_from_its_page(page: Page, shot, fresh) -> N
     login(page, "acme", "payroll")
     _open(page, record["export_id"])
     actions = page.get_by_test_id("actions")
-    expect(actions.get_by_role("button")).to_have_text(["Rull tilbake på nytt", "Fullfør eksporten"])
+    expect(actions.get_by_role("button")).to_have_text(["Angre på nytt", "Fullfør eksporten"])
     shot("tilbakerulling ufullstendig med valg")
 
     # Cancelling changes nothing and gives the focus back to the button.
@@ -79,11 +79,11 @@ def test_roll_back_again_then_try_again(page: Page, shot, fresh) -> None:
     login(page, "acme", "admin")
     _open(page, record["export_id"])
 
-    _confirm(page, "Rull tilbake på nytt", "Rull tilbake")
+    _confirm(page, "Angre på nytt", "Slett linjene som ligger igjen")
 
     expect(page.locator("#export-detail")).to_have_attribute("data-status", "ROLLED_BACK", timeout=60_000)
     expect(page.get_by_test_id("history").locator("li[data-outcome=ROLLED_BACK]").last).to_contain_text(
-        "Rullet tilbake: 2 lønnslinjer slettet i PowerOffice Go"
+        "Angret: 2 lønnslinjer slettet i PowerOffice Go"
     )
     shot("rullet tilbake på nytt")
 

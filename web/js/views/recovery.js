@@ -3,7 +3,7 @@
 import { ApiError } from "../api.js";
 import { errorView, reasonText } from "../problems.js";
 import { has, t } from "../i18n.js";
-import { announce, clear, confirmDialog, dateTime, h, money, notice } from "../ui.js";
+import { announce, clear, confirmDialog, dateTime, exportStarted, h, money, notice, shortDateTime } from "../ui.js";
 
 const ACTIONS = {
   rollback: (item) => item.status === "COMPLETED" ? "undo" : "rollbackAgain",
@@ -68,9 +68,10 @@ export function historyView(item) {
     const key = `history.${entry.action}.${entry.outcome}`;
     const params = {
       deleted: entry.deleted ?? 0, left: Array.isArray(entry.left_behind) ? entry.left_behind.length : (entry.left_behind ?? 0),
-      created: entry.created ?? 0, exports: (entry.exports || []).join(", "),
+      // Other exports by when they started, never by their id.
+      created: entry.created ?? 0, exports: (entry.exports || []).map((id) => shortDateTime(exportStarted(id))).join(", "),
     };
-    return has(key) ? t(key, params) : `${entry.action}: ${entry.outcome}`;
+    return has(key) ? t(key, params) : has(`history.${entry.action}`) ? t(`history.${entry.action}`) : t("history.other");
   };
   return h("section", { class: "card", "aria-labelledby": "history-title" },
     h("h2", { id: "history-title" }, t("history.title")),
