@@ -39,8 +39,11 @@ lint: $(STAMP)
 # The CDK app in plain Python (no CDK CLI, no Docker): builds the Lambda assets into build/lambda (the
 # dependency layer is reused while the runtime dependencies are unchanged), runs cdk-nag, writes $(CDK_OUT)/.
 # Deploy with the CDK CLI from npm: see infra/cdk/DEPLOY.md.
+# The alarm topic needs a subscriber: `cdk deploy` refuses without -c alarm_email=...; this offline check
+# names a placeholder unless ALARM_EMAIL is given.
+ALARM_EMAIL ?= alarms@example.invalid
 synth: $(STAMP)
-	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app
+	CDK_OUTDIR=$(CDK_OUT) $(BIN)/python -m infra.cdk.app alarm_email=$(ALARM_EMAIL)
 
 # The roles and environments the local stack enforces (local/roles.json), from the CDK app's synth; run it
 # after changing a grant or a function's environment in infra/cdk/ (tests/infra/test_local_roles.py checks).

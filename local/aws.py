@@ -16,6 +16,7 @@ from moto.dynamodb.responses import DynamoHandler
 
 from . import iam as local_iam
 from . import lambda_runtime
+from .event_sources import SqsEventSource
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
@@ -26,6 +27,10 @@ FUNCTIONS = {
     "ExportStepsFunctionArn": ("abax-payroll-export-steps", "functions.export.steps:handler"),
     "RollbackFunctionArn": ("abax-payroll-rollback", "functions.rollback.app:handler"),
 }
+# The scheduled-starts queue: AWS's visibility timeout is 12 minutes (6 × the function's timeout); here a
+# failed start comes back after 2 seconds, so its retries and the dead-letter queue are seen within a test.
+SCHEDULED_STARTS_QUEUE = "abax-payroll-scheduled-starts"
+SCHEDULED_STARTS_VISIBILITY_TIMEOUT = 2
 # Function name here -> its name in the CDK app (local/roles.json): whose role and environment it runs with.
 CDK_NAMES = {
     "abax-payroll-export-steps": "ExportSteps",
@@ -102,6 +107,8 @@ class LocalAws:
         self._resource_environment: dict[str, dict[str, str]] = {}
         self._names: dict[str, str] = {}
         self._roles_in_force: dict[str, Any] = {}
+        self.scheduled_starts: SqsEventSource | None = None
+        self.scheduled_starts_dead_letters_url = ""
 
     def start(self) -> LocalAws:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -115,7 +122,19 @@ class LocalAws:
         kms = boto3.client("kms", region_name=REGION)
         table_key = kms.create_key(Description="abax-payroll table")["KeyMetadata"]["Arn"]
         client_keys_key = kms.create_key(Description="abax-payroll client keys")["KeyMetadata"]["Arn"]
-        dead_letters = boto3.client("sqs", region_name=REGION).create_queue(QueueName="abax-payroll-async-dlq")
+        sqs = boto3.client("sqs", region_name=REGION)
+        dead_letters = sqs.create_queue(QueueName="abax-payroll-async-dlq")
+        starts_dead_letters = sqs.create_queue(QueueName=f"{SCHEDULED_STARTS_QUEUE}-dlq")
+        starts_dead_letters_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCHEDULED_STARTS_QUEUE}-dlq"
+        starts_url = sqs.create_queue(
+            QueueName=SCHEDULED_STARTS_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(SCHEDULED_STARTS_VISIBILITY_TIMEOUT),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": starts_dead_letters_arn, "maxReceiveCount": "3"}),
+            },
+        )["QueueUrl"]
+        starts_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCHEDULED_STARTS_QUEUE}"
+        self.scheduled_starts_dead_letters_url = starts_dead_letters["QueueUrl"]
         self.create_platform_secrets()
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(
@@ -150,10 +169,22 @@ class LocalAws:
             "WorkflowExportStateMachine.Ref": self.state_machine_arn,
             "WorkflowExportStateMachine.Arn": self.state_machine_arn,
             "FunctionsAsyncDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:abax-payroll-async-dlq",
-            "FunctionsAsyncDeadLetterQueue.QueueUrl": dead_letters["QueueUrl"],
+            "FunctionsAsyncDeadLetterQueue.Ref": dead_letters["QueueUrl"],
+            "FunctionsScheduledStarts.Arn": starts_arn,
+            "FunctionsScheduledStarts.Ref": starts_url,
+            "FunctionsScheduledStartsDeadLetters.Arn": starts_dead_letters_arn,
+            "FunctionsScheduledStartsDeadLetters.Ref": starts_dead_letters["QueueUrl"],
         }
         self._names = names
         self.use_roles(self._roles or local_iam.load_roles())
+        # Lambda's event source mapping of the scheduled-start function (batch size 10, as the CDK app sets it).
+        self.scheduled_starts = SqsEventSource(
+            starts_url,
+            starts_arn,
+            self.as_function("ScheduledStart", _load_handler("functions.export.schedule:start_handler")),
+            "ScheduledStart",
+            REGION,
+        ).start()
         return self
 
     def use_state_machine(self, arn: str) -> None:
@@ -212,6 +243,8 @@ class LocalAws:
         return run
 
     def stop(self) -> None:
+        if self.scheduled_starts is not None:
+            self.scheduled_starts.stop()
         local_iam.enforce(None)
         DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
         lambda_runtime.uninstall()

@@ -160,13 +160,22 @@ class LocalStack:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a function directly (as EventBridge Scheduler does the schedule), as its CDK role."""
+        from .aws import _load_handler
         from .lambda_runtime import LocalContext
 
         handlers = {"Schedule": "functions.export.schedule:handler"}
-        from .aws import _load_handler
-
         handler = self.aws.as_function(function, _load_handler(handlers[function]))
         return handler(event, LocalContext(function_name=function))
+
+    def run_schedule(self, time: str, timeout: float = 60) -> dict[str, Any]:
+        """The daily schedule at `time` (ISO 8601), then until every start it queued was handled."""
+        queued = self.invoke("Schedule", {"source": "abax-payroll.schedule", "scheduled_time": time})
+        self.wait_for_scheduled_starts(timeout)
+        return dict(queued)
+
+    def wait_for_scheduled_starts(self, timeout: float = 60) -> None:
+        assert self.aws.scheduled_starts is not None
+        self.aws.scheduled_starts.wait_until_idle(timeout)
 
     def stop(self) -> None:
         self.server.stop()

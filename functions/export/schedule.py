@@ -1,16 +1,26 @@
-"""Lambda entry point: the daily EventBridge Scheduler event that starts the monthly exports due today."""
+"""Lambda entry points of the monthly schedule.
 
+`handler`: the daily EventBridge Scheduler event; queues one start per tenant due today (no secret, no
+PowerOffice Go, no ABAX). `start_handler`: the scheduled-starts queue (SQS event source, partial batch
+responses); starts one tenant's export per message, so a failing tenant is retried alone.
+"""
+
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import inject_lambda_context, metrics, tracer
-from abax_payroll.workflow.schedule import run_monthly
+from abax_payroll.domain.period import Period
+from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
+from abax_payroll.workflow.schedule import dispatch_monthly, start_scheduled
 from abax_payroll.workflow.services import services
 
 OSLO = ZoneInfo("Europe/Oslo")
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @inject_lambda_context()
@@ -21,4 +31,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # decides which day of the month it is.
     stamp = event.get("scheduled_time") or event.get("time")
     moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else datetime.now(OSLO)
-    return run_monthly(services(), moment.astimezone(OSLO).date())
+    return dispatch_monthly(services(), moment.astimezone(OSLO).date())
+
+
+def _start(record: SQSRecord) -> dict[str, Any]:
+    start = json.loads(record.body)
+    logger.append_keys(tenant_id=start["tenant_id"])
+    return start_scheduled(services(), start["tenant_id"], Period.parse(start["from"], start["to"]))
+
+
+@inject_lambda_context()
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def start_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=_start, processor=processor, context=context)

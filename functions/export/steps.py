@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
+from abax_payroll.observability import count_control_flow, inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow import resume, steps
 from abax_payroll.workflow.services import services
 
@@ -12,6 +12,7 @@ from abax_payroll.workflow.services import services
 @inject_lambda_context(correlation_id_path="export_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@count_control_flow
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step, tenant_id, export_id = event["step"], event["tenant_id"], event["export_id"]
     logger.append_keys(step=step, tenant_id=tenant_id)

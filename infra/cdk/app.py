@@ -9,7 +9,8 @@ Context values (cdk.json holds the defaults; override with `-c name=value`), see
   user_pool_id                   import this Cognito user pool instead of creating one
   web_app_urls                   hosted-UI callback and sign-out URLs (default: each CORS origin + "/")
   cognito_domain_prefix          hosted-UI domain prefix (default: <stack name>-<account id>)
-  waf_web_acl_arn, alarm_email, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
+  alarm_email                    required: the alarm topic's subscriber (deploy with -c alarm_email=...)
+  waf_web_acl_arn, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
   poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url,
   poweroffice_requests_per_second, push_chunk_size, stack_name
 """
@@ -120,8 +121,10 @@ def create_app(context: dict | None = None, outdir: str | None = None) -> tuple[
     return app, stack
 
 
-def main() -> None:
-    app, stack = create_app(outdir=os.environ.get("CDK_OUTDIR"))
+def main(argv: list[str] | None = None) -> None:
+    """`python -m infra.cdk.app [name=value ...]`: context values as the CLI's `-c name=value` gives them."""
+    context = dict(arg.split("=", 1) for arg in (sys.argv[1:] if argv is None else argv))
+    app, stack = create_app(context, outdir=os.environ.get("CDK_OUTDIR"))
     assembly = app.synth()
     errors = [
         f"{message.id}: {message.entry.data}"

@@ -31,7 +31,10 @@ def synthesize_template(directory: Path, context: dict[str, Any] | None = None) 
     saved = {name: os.environ.get(name) for name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
     os.environ.update(CDK_DEFAULT_ACCOUNT=ACCOUNT, CDK_DEFAULT_REGION=REGION)
     try:
-        app, stack = create_app({"assets_dir": str(assets), **(context or {})}, outdir=str(directory / "cdk.out"))
+        app, stack = create_app(
+            {"assets_dir": str(assets), "alarm_email": "alarms@example.invalid", **(context or {})},
+            outdir=str(directory / "cdk.out"),
+        )
     finally:
         for name, value in saved.items():
             if value is None:

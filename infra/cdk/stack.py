@@ -49,9 +49,9 @@ class AbaxPayrollStack(Stack):
             rollback=self.functions.rollback,
             log_retention=settings.functions.log_retention,
         )
-        # Only these two start exports: the API (manual) and the daily schedule.
+        # Only these two start exports: the API (manual) and the scheduled start (one per due tenant).
         self.workflow.grant_start(self.functions.export_api)
-        self.workflow.grant_start(self.functions.schedule)
+        self.workflow.grant_start(self.functions.scheduled_start)
         # The web app's bucket and distribution come before the API: its CORS origins and the hosted-UI
         # callback URLs name the distribution; the content (with config.json naming the API) comes after.
         self.web = Web(self, "Web", log_retention=settings.functions.log_retention)
@@ -81,8 +81,12 @@ class AbaxPayrollStack(Stack):
             functions=self.functions.all,
             state_machine=self.workflow.state_machine,
             rest_api=self.api.rest_api,
-            dead_letter_queue=self.functions.dead_letter_queue,
-            alarm_email=settings.alarm_email,
+            table=self.data.table,
+            dead_letter_queues={
+                "Async": self.functions.dead_letter_queue,
+                "ScheduledStarts": self.functions.scheduled_starts_dead_letters,
+            },
+            alarm_email=settings.alarm_email or "",
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API (ends in /v1/)")

@@ -94,3 +94,28 @@ def inject_lambda_context(correlation_id_path: str | None = None) -> Callable[[C
         return logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=False)(logged)
 
     return decorate
+
+
+# Outcomes the export state machine branches on, raised by its tasks because a Task state catches errors, not
+# values: a validation that found problems, a wait for the shared push lease, a push that must be rolled back.
+# Lambda counts each as an error; the ExportSteps faults alarm subtracts this count (infra monitoring.py).
+CONTROL_FLOW_METRIC = "ExportStepsControlFlow"
+
+
+def count_control_flow(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Count the control-flow outcomes a state machine task raises (see CONTROL_FLOW_METRIC); re-raise them."""
+    from functools import wraps
+
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from .errors import ExportValidationFailed, PushFailed, PushLeaseBusy
+
+    @wraps(handler)
+    def counted(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except (ExportValidationFailed, PushLeaseBusy, PushFailed):
+            metrics.add_metric(name=CONTROL_FLOW_METRIC, unit=MetricUnit.Count, value=1)
+            raise
+
+    return counted

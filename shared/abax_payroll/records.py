@@ -31,6 +31,7 @@ TERMINAL_STATUSES = frozenset(status for status in ExportStatus if status.termin
 
 
 class ExportPhase(StrEnum):
+    NOT_STARTED = "NOT_STARTED"  # a start that failed before its workflow ran (FAILED, with the reason)
     VALIDATING = "VALIDATING"
     PUSHING = "PUSHING"
     ROLLING_BACK = "ROLLING_BACK"  # a user's rollback again (POST /exports/{id}/rollback)

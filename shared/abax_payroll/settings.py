@@ -19,6 +19,8 @@ class Settings(BaseModel):
     client_key_secret_prefix: str = Field("abax-payroll/client-keys/", alias="CLIENT_KEY_SECRET_PREFIX")
     secrets_kms_key_id: str | None = Field(None, alias="SECRETS_KMS_KEY_ID")
     state_machine_arn: str | None = Field(None, alias="STATE_MACHINE_ARN")
+    # The daily schedule queues one start per due tenant here (the scheduled-start function consumes it).
+    scheduled_starts_queue_url: str | None = Field(None, alias="SCHEDULED_STARTS_QUEUE_URL")
 
     poweroffice_api_url: str = Field("https://goapi.poweroffice.net/v2", alias="POWEROFFICE_API_URL")
     poweroffice_token_url: str = Field("https://goapi.poweroffice.net/OAuth/Token", alias="POWEROFFICE_TOKEN_URL")

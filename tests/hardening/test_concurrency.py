@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from functions.export.schedule import handler as schedule_handler
-from local.lambda_runtime import LocalContext
 from local.stack import LocalStack
 from tests.e2e.helpers import activate, api_client, export_and_wait, good_logbooks, map_codes, wait_for_export
 
@@ -65,24 +63,23 @@ def test_overlapping_ranges_running_then_completed(fresh: LocalStack) -> None:
 def test_monthly_event_delivered_twice_exports_the_month_once(fresh: LocalStack) -> None:
     client = _ready_acme(fresh)
     assert client.put("/schedule", json={"enabled": True, "day_of_month": 5}).status_code == 200
-    first, second = _at_once(
-        lambda: schedule_handler(MONTHLY_EVENT, LocalContext("schedule")),
-        lambda: schedule_handler(MONTHLY_EVENT, LocalContext("schedule")),
-    )
-    started = first["started"] + second["started"]
-    assert [entry["tenant_id"] for entry in started] == ["acme"]
-    export = wait_for_export(client, started[0]["export_id"])
+    first, second = _at_once(lambda: fresh.invoke("Schedule", MONTHLY_EVENT), lambda: fresh.invoke("Schedule", MONTHLY_EVENT))
+    assert first["queued"] == second["queued"] == 1  # each delivery queues acme's start; the month's claim decides
+    fresh.wait_for_scheduled_starts()
+    (started,) = client.get("/exports").json()["exports"]
+    export = wait_for_export(client, started["export_id"])
     assert export["status"] == "COMPLETED" and export["trigger"] == "schedule"
     assert export["period"] == {"from": "2026-11-01", "to": "2026-11-30"}
-    late = schedule_handler(MONTHLY_EVENT, LocalContext("schedule"))
-    assert late["started"] == [] and late["skipped"][0]["tenant_id"] == "acme"
+    late = fresh.run_schedule(MONTHLY_EVENT["time"])
+    assert late["queued"] == 1
     assert len(client.get("/exports").json()["exports"]) == 1
 
 
 def test_manual_export_while_the_scheduled_one_runs_is_refused(fresh: LocalStack) -> None:
     client = _ready_acme(fresh)
     client.put("/schedule", json={"enabled": True, "day_of_month": 5})
-    scheduled = schedule_handler(MONTHLY_EVENT, LocalContext("schedule"))["started"][0]["export_id"]
+    fresh.run_schedule(MONTHLY_EVENT["time"])
+    (scheduled,) = [export["export_id"] for export in client.get("/exports").json()["exports"]]
     manual = client.post("/exports", json=NOVEMBER)
     assert manual.status_code == 409
     assert manual.json()["code"] == "EXPORT_IN_PROGRESS"  # the running export is named, whatever step it is in

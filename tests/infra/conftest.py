@@ -18,6 +18,7 @@ from infra.cdk import build_assets
 
 STACK_NAME = "AbaxPayrollTest"
 CORS_ORIGIN = "https://payroll.example.no"
+ALARM_EMAIL = "payroll-alarms@example.no"
 ACCOUNT, REGION = "123456789012", "eu-north-1"
 
 
@@ -55,7 +56,12 @@ def synthesize(directory: Path) -> Synthesized:
         patch.setenv("CDK_DEFAULT_ACCOUNT", ACCOUNT)
         patch.setenv("CDK_DEFAULT_REGION", REGION)
         app, stack = create_app(
-            {"assets_dir": str(assets), "stack_name": STACK_NAME, "cors_allowed_origins": CORS_ORIGIN},
+            {
+                "assets_dir": str(assets),
+                "stack_name": STACK_NAME,
+                "cors_allowed_origins": CORS_ORIGIN,
+                "alarm_email": ALARM_EMAIL,
+            },
             outdir=str(outdir),
         )
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding

@@ -14,9 +14,10 @@ HANDLERS = {
     "functions.export.steps.handler": "ExportSteps",
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
+    "functions.export.schedule.start_handler": "ScheduledStart",
 }
 WEB_DEPLOY_HANDLER = "CustomCDKBucketDeployment"
-STARTS_EXPORTS = {"functions.export.app.handler", "functions.export.schedule.handler"}
+STARTS_EXPORTS = {"functions.export.app.handler", "functions.export.schedule.start_handler"}
 
 
 def test_one_function_per_handler(synthesized):

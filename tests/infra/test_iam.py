@@ -121,17 +121,19 @@ FUNCTION_NAMES = {
     "functions.export.steps.handler": "ExportSteps",
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
+    "functions.export.schedule.start_handler": "ScheduledStart",
 }
 MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
 # What each function's code path reads (issue 12: activation confirms a key with PowerOffice Go, so it
-# needs the platform's PowerOffice keys and never ABAX; rollback deletes lines in Go only; the schedule
-# checks ABAX for trips exported before and starts the workflow).
+# needs the platform's PowerOffice keys and never ABAX; rollback deletes lines in Go only; the daily
+# schedule only queues one start per tenant; a scheduled start checks ABAX for trips exported before).
 SECRETS_READ = {
     "Activate": {"client-keys", "poweroffice"},
     "ExportApi": {"client-keys", "poweroffice", "abax"},
     "ExportSteps": {"client-keys", "poweroffice", "abax"},
     "Rollback": {"client-keys", "poweroffice"},
-    "Schedule": {"abax"},
+    "Schedule": set(),
+    "ScheduledStart": {"abax"},
 }
 # The environment variable that names each kind of secret.
 SECRET_VARIABLES = {
@@ -147,7 +149,7 @@ def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
         readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
         assert readable == kinds, name
     assert access["Activate"] >= MANAGE
-    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule"):
+    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"):
         assert not MANAGE & access[name], name
 
 
@@ -170,3 +172,18 @@ def test_platform_secrets_are_referenced_by_name_never_defined(synthesized):
     text = json.dumps(synthesized.template)
     assert ":secret:abax-payroll/poweroffice-keys" in text
     assert ":secret:abax-payroll/abax-credentials" in text
+
+
+def test_the_daily_schedule_queries_the_index_and_queues_starts_nothing_else(synthesized):
+    """One tenant's start is its own invocation (ScheduledStart); the daily run only finds and queues them."""
+    role = _function_roles(synthesized)["Schedule"]
+    actions = {
+        action
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:Query"}
+    assert "sqs:SendMessage" in actions
+    assert not {a for a in actions if a.startswith(("secretsmanager:", "states:"))}

@@ -37,14 +37,25 @@ def _alarms(synthesized) -> list[dict]:
     return [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
 
 
-def test_alarm_on_rollbacks_that_left_lines_behind_and_failed_exports(synthesized):
+def test_alarm_on_rollbacks_that_left_lines_behind_failed_exports_and_scheduled_starts(synthesized):
     by_metric = {a.get("MetricName"): a for a in _alarms(synthesized) if a.get("Namespace") == "AbaxPayroll"}
-    assert set(by_metric) == {"RollbackIncomplete", "ExportsFailed"}
+    assert set(by_metric) == {"RollbackIncomplete", "ExportsFailed", "ScheduledStartsFailed"}
     for alarm in by_metric.values():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "abax-payroll"}]
         assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def _math_alarms(synthesized) -> list[tuple[str, dict[str, dict]]]:
+    """(expression, {id: MetricStat.Metric}) of every alarm on a metric math expression."""
+    found = []
+    for alarm in _alarms(synthesized):
+        metrics = alarm.get("Metrics", [])
+        expression = next((m["Expression"] for m in metrics if "Expression" in m), None)
+        if expression:
+            found.append((expression, {m["Id"]: m["MetricStat"]["Metric"] for m in metrics if "MetricStat" in m}))
+    return found
 
 
 def test_alarms_on_lambda_errors_and_throttles_api_5xx_timeouts_and_dead_letters(synthesized):
@@ -60,17 +71,76 @@ def test_alarms_on_lambda_errors_and_throttles_api_5xx_timeouts_and_dead_letters
         for k in synthesized.resources("AWS::Lambda::Function")
         if not k.startswith("CustomCDKBucketDeployment")
     }
-    assert {(metric, fn) for metric in ("Errors", "Throttles") for fn in functions} == set(lambda_alarms)
+    (steps,) = [k for k in functions if k.startswith("FunctionsExportSteps")]
+    expected = {("Throttles", fn) for fn in functions} | {("Errors", fn) for fn in functions - {steps}}
+    assert expected == set(lambda_alarms)
     assert any(a.get("Namespace") == "AWS/ApiGateway" and a["MetricName"] == "5XXError" for a in alarms)
-    assert any(
-        a.get("Namespace") == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        for a in alarms
-    )
-    states = [m for a in alarms for m in a.get("Metrics", []) if "MetricStat" in m]
-    assert {m["MetricStat"]["Metric"]["MetricName"] for m in states} == {
-        "ExecutionsTimedOut",
-        "ExecutionsAborted",
+    dead_letters = [
+        a for a in alarms if a.get("Namespace") == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0][: -8] for a in dead_letters} == {
+        "FunctionsAsyncDeadLetterQueue",
+        "FunctionsScheduledStartsDeadLetters",
     }
+    states = {
+        metric["MetricName"]
+        for _, metrics in _math_alarms(synthesized)
+        for metric in metrics.values()
+        if metric["Namespace"] == "AWS/States"
+    }
+    assert states == {"ExecutionsTimedOut", "ExecutionsAborted"}
+
+
+def test_export_steps_alarm_counts_faults_not_the_state_machines_control_flow(synthesized):
+    """Validation failures, lease waits and pushes to roll back are raised as errors for the ASL's Catch and
+    Retry: the alarm subtracts them (counted by the handler as ExportStepsControlFlow)."""
+    steps, _ = synthesized.function_by_handler("functions.export.steps.handler")
+    (alarm,) = [
+        (expression, metrics)
+        for expression, metrics in _math_alarms(synthesized)
+        if any(m.get("Dimensions", [{}])[0].get("Value") == {"Ref": steps} for m in metrics.values())
+    ]
+    expression, metrics = alarm
+    errors = next(i for i, m in metrics.items() if m["MetricName"] == "Errors")
+    control = next(i for i, m in metrics.items() if m["MetricName"] == "ExportStepsControlFlow")
+    assert f"{errors} - FILL({control}, 0)" in expression
+    assert metrics[control]["Namespace"] == "AbaxPayroll"
+
+
+def test_state_machine_times_out_and_the_timeout_is_alarmed(synthesized):
+    (machine,) = synthesized.resources("AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    text = body if isinstance(body, str) else "".join(p if isinstance(p, str) else "" for p in body["Fn::Join"][1])
+    assert '"TimeoutSeconds": 86400' in text or '"TimeoutSeconds":86400' in text
+
+
+def test_dynamodb_throttling_is_alarmed(synthesized):
+    throttled = [
+        metrics
+        for _, metrics in _math_alarms(synthesized)
+        if any(m["Namespace"] == "AWS/DynamoDB" and m["MetricName"] == "ThrottledRequests" for m in metrics.values())
+    ]
+    assert len(throttled) == 1
+    operations = {
+        d["Value"] for m in throttled[0].values() for d in m["Dimensions"] if d["Name"] == "Operation"
+    }
+    assert {"GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"} <= operations
+
+
+def test_the_alarm_topic_has_a_subscriber(template):
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "payroll-alarms@example.no"}
+    )
+
+
+def test_a_deploy_without_alarm_email_is_refused(tmp_path):
+    import pytest
+
+    from infra.cdk.app import create_app
+    from tests.infra.conftest import placeholder_assets
+
+    with pytest.raises(ValueError, match="alarm_email"):
+        create_app({"assets_dir": str(placeholder_assets(tmp_path / "assets"))}, outdir=str(tmp_path / "out"))
 
 
 def test_every_alarm_notifies_the_encrypted_topic(synthesized, template):

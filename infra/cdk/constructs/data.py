@@ -62,6 +62,15 @@ class Data(Construct):
     def schedule_index_arn(self) -> str:
         return f"{self.table.table_arn}/index/{SCHEDULE_INDEX}"
 
+    def grant_schedule_index(self, role: iam.IRole) -> None:
+        """Query the schedule index only (the daily run finds the tenants due; it reads no other item)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="ScheduleIndexQuery", actions=["dynamodb:Query"], resources=[self.schedule_index_arn])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="TableKey", actions=["kms:Decrypt"], resources=[self.key.key_arn])
+        )
+
     def grant_items(self, role: iam.IRole, *, query_schedule_index: bool = False) -> None:
         """Item reads and writes on this table only (plus Query on the schedule index when asked)."""
         role.add_to_principal_policy(

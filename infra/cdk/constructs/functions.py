@@ -9,6 +9,7 @@ from pathlib import Path
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -21,6 +22,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13  # build_assets.LAMBDA_PYTHON_VERSION must
 ARCHITECTURE = lambda_.Architecture.ARM_64  # build_assets.LAMBDA_PLATFORM must match
 # API Gateway REST integrations time out after 29 s; an API function running longer helps nobody.
 API_TIMEOUT = Duration.seconds(29)
+# One tenant's start: a claim, the already-exported check (ABAX), StartExecution.
+SCHEDULED_START_TIMEOUT = Duration.minutes(2)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class FunctionsConfig:
 
 
 class Functions(Construct):
-    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily).
+    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily) and
+    scheduled_start (one per due tenant, from the scheduled-starts queue).
 
     Each function gets the environment its code path reads and a role that grants exactly that: a secret's
     ARN (or the client keys' prefix) is set only by the grant that lets the role read it.
@@ -59,7 +63,9 @@ class Functions(Construct):
         self.export_api = self._export_api()
         self.export_steps = self._export_steps()
         self.rollback = self._rollback()
+        self.scheduled_starts, self.scheduled_starts_dead_letters = self._scheduled_starts_queue()
         self.schedule = self._schedule()
+        self.scheduled_start = self._scheduled_start()
 
     def _dead_letter_queue(self) -> sqs.Queue:
         """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
@@ -159,15 +165,57 @@ class Functions(Construct):
         return function
 
     def _schedule(self) -> lambda_.Function:
-        """Starts the exports due today: the already-exported check reads ABAX; no PowerOffice Go."""
+        """Daily: finds the tenants due (the schedule index only) and queues one start per tenant."""
         function = self._function(
             "Schedule",
             handler="functions.export.schedule.handler",
-            description="Daily: start the monthly exports of the tenants whose schedule runs today",
+            description="Daily: queue one start per tenant whose monthly export is due today",
             timeout=Duration.minutes(5),
         )
-        self._data.grant_items(role_of(function), query_schedule_index=True)
+        self._data.grant_schedule_index(role_of(function))
+        self.scheduled_starts.grant_send_messages(function)
+        function.add_environment("SCHEDULED_STARTS_QUEUE_URL", self.scheduled_starts.queue_url)
+        return function
+
+    def _scheduled_starts_queue(self) -> tuple[sqs.Queue, sqs.Queue]:
+        """One message per due tenant; a start that keeps failing ends in the dead-letter queue (alarmed)."""
+        dead_letters = sqs.Queue(
+            self,
+            "ScheduledStartsDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        queue = sqs.Queue(
+            self,
+            "ScheduledStarts",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Six times the start function's timeout, as AWS advises for a Lambda event source.
+            visibility_timeout=Duration.seconds(SCHEDULED_START_TIMEOUT.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
+        )
+        return queue, dead_letters
+
+    def _scheduled_start(self) -> lambda_.Function:
+        """One tenant's scheduled start: claims the month, checks ABAX for trips exported before, starts."""
+        function = self._function(
+            "ScheduledStart",
+            handler="functions.export.schedule.start_handler",
+            description="Scheduled-starts queue: start one tenant's monthly export per message",
+            timeout=SCHEDULED_START_TIMEOUT,
+        )
+        self._data.grant_items(role_of(function))
         self._secrets.grant_read_abax_credentials(function)
+        function.add_event_source(
+            lambda_event_sources.SqsEventSource(
+                self.scheduled_starts,
+                batch_size=10,
+                report_batch_item_failures=True,  # a failing tenant is delivered again alone
+                max_concurrency=10,
+            )
+        )
         return function
 
     @property
@@ -178,6 +226,7 @@ class Functions(Construct):
             "ExportSteps": self.export_steps,
             "Rollback": self.rollback,
             "Schedule": self.schedule,
+            "ScheduledStart": self.scheduled_start,
         }
 
     def _function(

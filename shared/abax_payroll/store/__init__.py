@@ -12,6 +12,7 @@ from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
 from .secrets import ClientKeyVault
+from .starts import ScheduledStarts, SqsScheduledStarts
 from .table import Table, now_iso
 from .tenants import TenantStore
 
@@ -36,6 +37,8 @@ __all__ = [
     "LeaseStore",
     "LineStore",
     "PayrollStore",
+    "ScheduledStarts",
+    "SqsScheduledStarts",
     "StepFunctionsRuns",
     "TenantStore",
     "now_iso",

@@ -119,6 +119,16 @@ class ExportStore:
         held = self.table.get(tenant_pk(tenant_id), LOCK, consistent=True)
         return str(held["export_id"]) if held is not None and self._lock_live(tenant_id, held) else None
 
+    def put_failed_start(self, record: ExportRecord) -> bool:
+        """Record an export that failed before it started (no lock taken); False when its record exists."""
+        assert record.status is ExportStatus.FAILED
+        written = self.table.conditional(
+            self.table.resource.put_item,
+            Item={"pk": tenant_pk(record.tenant_id), "sk": _export(record.export_id), **record.stored()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return written is not None
+
     def get_export(self, tenant_id: str, export_id: str) -> ExportRecord | None:
         item = self.table.get(tenant_pk(tenant_id), _export(export_id))
         return ExportRecord.model_validate(plain(strip_keys(item))) if item else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -125,14 +126,39 @@ class TenantStore:
         items = self.table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_scheduled_day(day_of_month)))
         return [item["gsi1sk"] for item in items]
 
-    def claim_scheduled_month(self, tenant_id: str, month: str, export_id: str) -> bool:
-        """At most one scheduled export per tenant and month, even if the event comes twice."""
+    def scheduled_month(self, tenant_id: str, month: str) -> dict[str, Any] | None:
+        """The month's claim: {"export_id", "claimed_at"} of the scheduled export that holds it, or None."""
+        item = self.table.get(tenant_pk(tenant_id), _scheduled_month(month), consistent=True)
+        return None if item is None else {"export_id": item["export_id"], "claimed_at": float(item.get("claimed_at", 0))}
+
+    def claim_scheduled_month(self, tenant_id: str, month: str, export_id: str, replacing: str | None = None) -> bool:
+        """At most one scheduled export per tenant and month, even if the event comes twice.
+
+        `replacing` takes over a claim whose export never started (conditioned on that export id, so two
+        deliveries cannot both take it over)."""
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if replacing is None
+            else {"ConditionExpression": "export_id = :old", "ExpressionAttributeValues": {":old": replacing}}
+        )
         written = self.table.conditional(
             self.table.resource.put_item,
-            Item={"pk": tenant_pk(tenant_id), "sk": _scheduled_month(month), "export_id": export_id, "created_at": now_iso()},
-            ConditionExpression="attribute_not_exists(pk)",
+            Item={
+                "pk": tenant_pk(tenant_id),
+                "sk": _scheduled_month(month),
+                "export_id": export_id,
+                "created_at": now_iso(),
+                "claimed_at": Decimal(str(round(time.time(), 3))),
+            },
+            **condition,
         )
         return written is not None
 
-    def release_scheduled_month(self, tenant_id: str, month: str) -> None:
-        self.table.delete(tenant_pk(tenant_id), _scheduled_month(month))
+    def release_scheduled_month(self, tenant_id: str, month: str, export_id: str) -> None:
+        """Give the month back (its start failed), unless another delivery holds it by now."""
+        self.table.conditional(
+            self.table.resource.delete_item,
+            Key={"pk": tenant_pk(tenant_id), "sk": _scheduled_month(month)},
+            ConditionExpression="export_id = :me",
+            ExpressionAttributeValues={":me": export_id},
+        )

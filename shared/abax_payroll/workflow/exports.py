@@ -145,7 +145,10 @@ def start_export(
             tenant_id,
             export_id,
             ExportStatus.FAILED,
-            {"error": ExportError(code="START_FAILED", message=f"the workflow did not start: {type(error).__name__}")},
+            {
+                "phase": ExportPhase.NOT_STARTED,
+                "error": ExportError(code="START_FAILED", message=f"the workflow did not start: {type(error).__name__}"),
+            },
         )
         raise
     if execution_arn != record.execution_arn:  # the documented form; else keep what AWS answered

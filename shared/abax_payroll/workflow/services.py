@@ -13,7 +13,14 @@ from ..errors import CredentialsGone, IntegrationInactive
 from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
 from ..records import ExportRecord, Integration
 from ..settings import Settings, clear_settings, settings
-from ..store import ClientKeyVault, ExportRuns, PayrollStore, StepFunctionsRuns
+from ..store import (
+    ClientKeyVault,
+    ExportRuns,
+    PayrollStore,
+    ScheduledStarts,
+    SqsScheduledStarts,
+    StepFunctionsRuns,
+)
 
 INACTIVE = "activate the PowerOffice Go integration with the company's client key first"
 
@@ -90,6 +97,7 @@ class Services:
     vault: ClientKeyVault
     keys_loader: Callable[[], PlatformKeys] = field(repr=False)
     runs: ExportRuns
+    starts: ScheduledStarts | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -182,6 +190,7 @@ def build_services(config: Settings | None = None) -> Services:
         vault=ClientKeyVault(config.client_key_secret_prefix, config.secrets_kms_key_id),
         keys_loader=_load_keys(config),
         runs=StepFunctionsRuns(config.state_machine_arn),
+        starts=SqsScheduledStarts(config.scheduled_starts_queue_url),
     )
 
 

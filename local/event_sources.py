@@ -1,0 +1,128 @@
+"""Lambda's SQS event source mapping, on one machine: poll a queue in moto, invoke the handler with batches.
+
+What it keeps of AWS's behaviour: batches of up to `batch_size` messages in Lambda's SQS event shape, at most
+`concurrency` invocations at once, the poller acting with the function's own role (receive, delete), partial
+batch responses (`batchItemFailures`: those messages stay and come back after the visibility timeout, the
+others are deleted), a failed invocation leaving the whole batch, and the queue's redrive policy moving a
+message that came back too often to its dead-letter queue (moto does that on receive).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+
+from . import iam as local_iam
+from .lambda_runtime import LocalContext
+
+
+class SqsEventSource:
+    def __init__(
+        self,
+        queue_url: str,
+        queue_arn: str,
+        handler: Callable[[dict[str, Any], Any], Any],
+        function: str,
+        region: str,
+        batch_size: int = 10,
+        concurrency: int = 4,
+    ):
+        self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
+        self._handler, self._function = handler, function
+        self._batch_size = batch_size
+        self._slots = threading.Semaphore(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sqs-{function}")
+        self._stop = threading.Event()
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._client = boto3.client("sqs", region_name=region)
+        self._thread = threading.Thread(target=self._poll, name=f"sqs-poller-{function}", daemon=True)
+        self.invocations = 0
+
+    def start(self) -> SqsEventSource:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def idle(self) -> bool:
+        """No message waiting or in flight, and no invocation running."""
+        with self._lock:
+            if self._busy:
+                return False
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+
+    def wait_until_idle(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.idle():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self._function}'s queue still has work after {timeout} s")
+            time.sleep(0.1)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            if not self._slots.acquire(timeout=0.2):
+                continue
+            try:
+                with local_iam.as_function(self._function):
+                    messages = self._client.receive_message(
+                        QueueUrl=self.queue_url,
+                        MaxNumberOfMessages=self._batch_size,
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                    ).get("Messages", [])
+            except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: poll again
+                messages = []
+            if not messages:
+                self._slots.release()
+                self._stop.wait(0.1)
+                continue
+            with self._lock:
+                self._busy += 1
+            self._pool.submit(self._invoke, messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            event = {"Records": [self._record(message) for message in messages]}
+            self.invocations += 1
+            try:
+                result = self._handler(event, LocalContext(function_name=self._function))
+                failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+            except Exception:  # noqa: BLE001 - Lambda: a failed invocation leaves the whole batch on the queue
+                failed = {message["MessageId"] for message in messages}
+            done = [message for message in messages if message["MessageId"] not in failed]
+            if done:
+                with local_iam.as_function(self._function):
+                    self._client.delete_message_batch(
+                        QueueUrl=self.queue_url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                    )
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._slots.release()
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }

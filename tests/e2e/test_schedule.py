@@ -1,0 +1,98 @@
+"""The monthly schedule: one start per due tenant (queued by the daily run, each started on its own), a month
+never skipped because a start failed, and a failed start in the tenant's own export list with its reason."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import boto3
+import httpx
+
+from local.aws import REGION, TABLE
+from local.stack import LocalStack
+
+from .helpers import activate, map_codes, wait_for_export
+
+DAY_5 = "2026-12-05T05:00:00Z"  # 06:00 in Oslo on the 5th: November is due
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
+def _scheduled(client: httpx.Client, day: int = 5) -> None:
+    assert client.put("/schedule", json={"enabled": True, "day_of_month": day}).status_code == 200
+
+
+def _exports(client: httpx.Client) -> list[dict]:
+    response = client.get("/exports")
+    assert response.status_code == 200, response.text
+    return list(response.json()["exports"])
+
+
+def test_a_refused_start_is_in_the_tenants_list_with_its_reason_and_touches_no_other(
+    fresh: LocalStack, acme_admin: httpx.Client, beta_admin: httpx.Client
+) -> None:
+    _scheduled(acme_admin)  # acme never switched the integration on
+    _scheduled(beta_admin)
+    activate(beta_admin)
+    map_codes(beta_admin)
+
+    assert fresh.run_schedule(DAY_5) == {"month": "2026-11", "queued": 2}
+
+    (refused,) = _exports(acme_admin)
+    assert refused["status"] == "FAILED" and refused["trigger"] == "schedule"
+    assert refused["period"] == NOVEMBER
+    detail = acme_admin.get(f"/exports/{refused['export_id']}").json()
+    assert detail["error"]["code"] == "INTEGRATION_INACTIVE"
+    assert "not started" in detail["error"]["message"] and "PowerOffice" in detail["error"]["message"]
+    (started,) = _exports(beta_admin)
+    assert started["trigger"] == "schedule"
+    assert wait_for_export(beta_admin, started["export_id"])["status"] != "FAILED"
+
+
+def test_a_start_that_failed_gives_the_month_back_and_the_next_run_starts_it(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    _scheduled(acme)
+    local_machine = fresh.aws.state_machine_arn
+    fresh.aws.use_state_machine(local_machine.replace("abax-payroll-export", "deleted-by-mistake"))
+    try:
+        fresh.run_schedule(DAY_5)  # StartExecution fails: the start is retried, then dead-lettered
+    finally:
+        fresh.aws.use_state_machine(local_machine)
+    failed = _exports(acme)
+    assert failed and all(e["status"] == "FAILED" and e["trigger"] == "schedule" for e in failed)
+    assert {acme.get(f"/exports/{e['export_id']}").json()["error"]["code"] for e in failed} == {"START_FAILED"}
+    dead = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=fresh.aws.scheduled_starts_dead_letters_url)
+    assert len(dead.get("Messages", [])) == 1  # the alarmed dead-letter queue holds acme's start
+
+    fresh.run_schedule("2026-12-06T05:00:00Z")  # the next day's run catches up: the month was not skipped
+    started = [e for e in _exports(acme) if e["status"] != "FAILED"]
+    assert len(started) == 1
+    export = wait_for_export(acme, started[0]["export_id"])
+    assert export["status"] == "COMPLETED" and export["period"] == NOVEMBER
+
+
+def test_a_claim_left_by_a_start_that_died_is_taken_over(fresh: LocalStack, acme: httpx.Client) -> None:
+    """The claim names an export whose record was never written (the start crashed between the two)."""
+    _scheduled(acme)
+    boto3.resource("dynamodb", region_name=REGION).Table(TABLE).put_item(
+        Item={
+            "pk": "TENANT#acme",
+            "sk": "SCHEDULED#2026-11",
+            "export_id": "20261205T050000000Z-deadbeef",
+            "claimed_at": Decimal(str(round(time.time() - 3600))),
+        }
+    )
+    fresh.run_schedule(DAY_5)
+    (started,) = _exports(acme)
+    assert wait_for_export(acme, started["export_id"])["status"] == "COMPLETED"
+
+
+def test_a_second_delivery_of_the_day_starts_nothing_new(fresh: LocalStack, acme: httpx.Client) -> None:
+    _scheduled(acme)
+    fresh.run_schedule(DAY_5)
+    fresh.run_schedule(DAY_5)
+    (started,) = _exports(acme)
+    assert wait_for_export(acme, started["export_id"])["status"] == "COMPLETED"
+    fresh.run_schedule("2026-12-07T05:00:00Z")
+    assert len(_exports(acme)) == 1
