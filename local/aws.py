@@ -27,10 +27,10 @@ FUNCTIONS = {
     "ExportStepsFunctionArn": ("abax-payroll-export-steps", "functions.export.steps:handler"),
     "RollbackFunctionArn": ("abax-payroll-rollback", "functions.rollback.app:handler"),
 }
-# The scheduled-starts queue: AWS's visibility timeout is 12 minutes (6 × the function's timeout); here a
-# failed start comes back after 2 seconds, so its retries and the dead-letter queue are seen within a test.
+# The scheduled-starts queue (AWS: a 12-minute visibility timeout, 6 × the function's timeout; here a failed
+# start comes back at once, see local/event_sources.py).
 SCHEDULED_STARTS_QUEUE = "abax-payroll-scheduled-starts"
-SCHEDULED_STARTS_VISIBILITY_TIMEOUT = 2
+SCHEDULED_STARTS_VISIBILITY_TIMEOUT = 120
 # Function name here -> its name in the CDK app (local/roles.json): whose role and environment it runs with.
 CDK_NAMES = {
     "abax-payroll-export-steps": "ExportSteps",

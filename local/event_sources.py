@@ -2,9 +2,12 @@
 
 What it keeps of AWS's behaviour: batches of up to `batch_size` messages in Lambda's SQS event shape, at most
 `concurrency` invocations at once, the poller acting with the function's own role (receive, delete), partial
-batch responses (`batchItemFailures`: those messages stay and come back after the visibility timeout, the
-others are deleted), a failed invocation leaving the whole batch, and the queue's redrive policy moving a
-message that came back too often to its dead-letter queue (moto does that on receive).
+batch responses (`batchItemFailures`: those messages stay and come back, the others are deleted), a failed
+invocation leaving the whole batch, and the queue's redrive policy moving a
+message that came back too often to its dead-letter queue (moto does that on receive). One difference: AWS
+lets a failed message come back when its visibility timeout ends; here it comes back at once, so retries
+and the dead-letter queue are seen within a test while the visibility timeout stays long enough that a slow
+start is never delivered twice.
 """
 
 from __future__ import annotations
@@ -103,11 +106,20 @@ class SqsEventSource:
             except Exception:  # noqa: BLE001 - Lambda: a failed invocation leaves the whole batch on the queue
                 failed = {message["MessageId"] for message in messages}
             done = [message for message in messages if message["MessageId"] not in failed]
-            if done:
-                with local_iam.as_function(self._function):
+            again = [message for message in messages if message["MessageId"] in failed]
+            with local_iam.as_function(self._function):
+                if done:
                     self._client.delete_message_batch(
                         QueueUrl=self.queue_url,
                         Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                    )
+                if again:  # AWS waits out the visibility timeout; here the retry comes at once
+                    self._client.change_message_visibility_batch(
+                        QueueUrl=self.queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                            for i, m in enumerate(again)
+                        ],
                     )
         finally:
             with self._lock:

@@ -89,7 +89,7 @@ def test_local_definition_refuses_a_missing_placeholder(synthesized):
         local_definition(synthesized.template, {"ExportStepsFunctionArn": "arn:aws:lambda:::function:x"})
 
 
-def test_only_the_export_api_and_the_schedule_may_start_executions(synthesized):
+def test_only_the_export_api_and_the_scheduled_start_may_start_executions(synthesized):
     starters = set()
     for logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
@@ -98,7 +98,7 @@ def test_only_the_export_api_and_the_schedule_may_start_executions(synthesized):
                 assert actions == ["states:StartExecution"] or actions == "states:StartExecution"
                 assert statement["Resource"] == {"Ref": "WorkflowExportStateMachineC19B3F5E"}
                 starters.add(logical_id.split("Role")[0])
-    assert starters == {"FunctionsExportApi", "FunctionsSchedule"}
+    assert starters == {"FunctionsExportApi", "FunctionsScheduledStart"}
 
 
 def test_state_machine_may_invoke_exactly_the_two_task_functions(synthesized):
