@@ -168,7 +168,8 @@ class PlannedLine(Record):
     split_from: str | None = None
     pay_item_rate: str | None = None
     warnings: list[str] = Field(default_factory=list)
-    trips: dict[str, list[str]] = Field(default_factory=dict)  # month -> the trips this line pays (the ledger)
+    # Month -> the trips this line pays, as positions in the export's claimed trip list of that month (the ledger).
+    trips: dict[str, list[int]] = Field(default_factory=dict)
     salary_line_id: int | None = None  # once created in PowerOffice Go (filled in by LineStore.get_lines)
 
 

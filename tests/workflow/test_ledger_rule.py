@@ -13,17 +13,24 @@ from local.stack import LocalStack
 
 from .test_rollback import EXPORT_ID, FAILURE, _pushed_export
 
-# Line 0 (Ola), line 1 (Kari) and line 2 (Per); Ola's and Kari's lines share a trip (a passenger trip, say).
-LINE_TRIPS = {0: ["trip-ola", "trip-shared"], 1: ["trip-kari", "trip-shared"], 2: ["trip-per"]}
+# The trips the export claimed (sorted, as Group claims them) and the lines that pay them, by position:
+# line 0 (Ola), line 1 (Kari), line 2 (Per); Ola's and Kari's lines share a trip (a passenger trip, say).
+CLAIMED = ["trip-kari", "trip-ola", "trip-per", "trip-shared"]
+LINE_TRIPS = {0: [1, 3], 1: [0, 3], 2: [2]}
 
 
 @pytest.fixture
 def pushed(fresh: LocalStack, acme: httpx.Client) -> dict[int, int]:
     created = _pushed_export(services())
     store = services().store
-    lines = [line.model_copy(update={"trips": {"2026-10": LINE_TRIPS[line.index]}}) for line in store.lines.get_lines("acme", EXPORT_ID)]
-    store.lines.put_line_chunks("acme", EXPORT_ID, [[line.model_copy(update={"salary_line_id": None}) for line in lines]])
-    store.ledger.replace_ledger("acme", EXPORT_ID, {"2026-10": sorted({t for trips in LINE_TRIPS.values() for t in trips})}, ["2026-10"])
+    lines = store.lines.get_lines("acme", EXPORT_ID)
+    store.lines.put_line_chunks(
+        "acme",
+        EXPORT_ID,
+        [[line.model_copy(update={"salary_line_id": None, "trips": {"2026-10": LINE_TRIPS[line.index]}}) for line in lines]],
+    )
+    store.ledger.delete_ledger("acme", EXPORT_ID, ["2026-10"])
+    store.ledger.put_ledger("acme", EXPORT_ID, {"2026-10": CLAIMED})
     return created
 
 

@@ -39,7 +39,10 @@ class LedgerStore:
         holders: dict[str, str] = {}
         for month in sorted(set(months)):
             for item in self.table.query_prefix(tenant_pk(tenant_id), _month(month)):
-                for trip_id in unpack(item["trips"]):
+                trips = unpack(item["trips"])
+                if "held" in item:  # the export ended short of COMPLETED: only these are still paid
+                    trips = [trips[position] for position in unpack(item["held"]) if position < len(trips)]
+                for trip_id in trips:
                     holders[trip_id] = item["export_id"]
         return holders
 
@@ -50,18 +53,34 @@ class LedgerStore:
                 for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
-    def replace_ledger(
-        self, tenant_id: str, export_id: str, trips_by_month: Mapping[str, list[str]], months: Iterable[str]
+    # After an export ends short of COMPLETED it holds only the trips of its lines left in PowerOffice Go. The
+    # items written at Group keep every trip the export claimed (a resume claims them all again); a `held`
+    # attribute lists the positions still held. Lines name their trips by these positions (small numbers,
+    # a fraction of the write units trip ids would cost in every line chunk).
+    def export_trips(self, tenant_id: str, export_id: str, months: Iterable[str]) -> dict[str, list[str]]:
+        """Every trip the export claimed at Group, by month, held or not; positions index these lists."""
+        claimed: dict[str, list[str]] = {}
+        for month in sorted(set(months)):
+            trips: list[str] = []
+            for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id)):  # parts in order
+                trips += unpack(item["trips"])
+            if trips:
+                claimed[month] = trips
+        return claimed
+
+    def hold_only(
+        self, tenant_id: str, export_id: str, positions: Mapping[str, Iterable[int]] | None, months: Iterable[str]
     ) -> None:
-        """The export holds exactly these trips now (those of its lines that exist in PowerOffice Go)."""
-        keep = {
-            f"{_export_month(month, export_id)}{part:03d}"
-            for month, trip_ids in trips_by_month.items()
-            for part in range(len(range(0, len(trip_ids), LEDGER_CHUNK_TRIPS)))
-        }
-        with self.table.resource.batch_writer() as batch:
-            for month in set(months) | set(trips_by_month):
-                for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
-                    if item["sk"] not in keep:
-                        batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-        self.put_ledger(tenant_id, export_id, {month: trips for month, trips in trips_by_month.items() if trips})
+        """The export holds only the trips at these positions of its claimed lists; None: all of them again."""
+        for month in sorted(set(months)):
+            wanted = None if positions is None else set(positions.get(month, ()))
+            for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
+                key = {"pk": item["pk"], "sk": item["sk"]}
+                if wanted is None:
+                    self.table.resource.update_item(Key=key, UpdateExpression="REMOVE held")
+                    continue
+                first = int(item["sk"].rsplit("#", 1)[1]) * LEDGER_CHUNK_TRIPS
+                here = sorted(position - first for position in wanted if first <= position < first + LEDGER_CHUNK_TRIPS)
+                self.table.resource.update_item(
+                    Key=key, UpdateExpression="SET held = :held", ExpressionAttributeValues={":held": pack(here)}
+                )

@@ -42,7 +42,7 @@ def request(
             )
         return False, _answer(record, action)  # already rolled back / already complete: nothing changes
     if action is RESUME:
-        others = trips_taken_by_others(services, tenant_id, export_id)
+        others = trips_taken_by_others(services, tenant_id, record)
         if others:
             raise AlreadyExported(
                 f"trips of export {export_id} were exported again by {', '.join(others)}; resuming would pay them "

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.ledger import held_trips
 from ..domain.lines import reference_prefix
-from ..records import ExportPhase, ExportStatus, RecoveryAction
+from ..records import ExportPhase, ExportRecord, ExportStatus, RecoveryAction
 from .rollback import RECOVERED_CHUNK
 from .services import Services
 
 
-def trips_taken_by_others(services: Services, tenant_id: str, export_id: str) -> list[str]:
-    """The other exports that hold trips of this one (resuming would pay those trips twice)."""
-    lines = services.store.lines.get_lines(tenant_id, export_id)
-    trips = held_trips(line.trips for line in lines)
-    holders = services.store.ledger.exported_trips(tenant_id, trips)
-    return sorted({holders[trip] for month in trips.values() for trip in month if holders.get(trip, export_id) != export_id})
+def trips_taken_by_others(services: Services, tenant_id: str, record: ExportRecord) -> list[str]:
+    """The other exports that hold trips this one claimed (resuming would pay those trips twice)."""
+    months = record.ledger_months or []
+    claimed = services.store.ledger.export_trips(tenant_id, record.export_id, months)
+    holders = services.store.ledger.exported_trips(tenant_id, months)
+    mine = record.export_id
+    return sorted({holders[trip] for trips in claimed.values() for trip in trips if holders.get(trip, mine) != mine})
 
 
 def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
     )
     found = {index: in_go[ref] for index, ref in reference.items() if ref in in_go and created.get(index) != in_go[ref]}
     store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, found)
-    others = trips_taken_by_others(services, tenant_id, export_id)
+    others = trips_taken_by_others(services, tenant_id, record)
     if others:
         store.exports.finish_export(
             tenant_id,
@@ -53,11 +53,8 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
             history={"action": RecoveryAction.RESUME.value, "by": record.recovery_by, "outcome": "BLOCKED", "exports": others},
         )
         return {"blocked": True, "chunks": []}
-    trips = held_trips(line.trips for line in lines)
-    store.ledger.replace_ledger(tenant_id, export_id, trips, record.ledger_months or [])
+    store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [])  # every claimed trip again
     store.exports.put_progress(tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)))
-    store.exports.update_export(
-        tenant_id, export_id, {"phase": ExportPhase.PUSHING, "ledger_months": sorted(set(record.ledger_months or []) | set(trips))}
-    )
+    store.exports.update_export(tenant_id, export_id, {"phase": ExportPhase.PUSHING})
     # A chunk whose lines all exist is skipped by push_chunk without taking the push lease.
     return {"blocked": False, "chunks": list(range(record.chunk_count or 0))}

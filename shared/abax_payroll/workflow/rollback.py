@@ -193,7 +193,7 @@ def _cut_ledger(
     remaining = [targets.get(item["salary_line_id"]) for item in left_behind]
     if any(line is None for line in remaining) or not all(line.trips for line in lines.values()):
         return  # a line we cannot tie to its trips (or a record from before lines knew them): keep every trip held
-    services.store.ledger.replace_ledger(tenant_id, export_id, held_trips(line.trips for line in remaining if line), months)
+    services.store.ledger.hold_only(tenant_id, export_id, held_trips(line.trips for line in remaining if line), months)
 
 
 def _describe(salary_line_id: int, line: PlannedLine | None) -> dict[str, Any]:

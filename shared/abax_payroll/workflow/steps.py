@@ -119,12 +119,21 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
         raise SourceChanged(
             "the logbooks or PowerOffice Go data changed between validation and grouping; start the export again"
         )
+    # The trips are claimed before the first line is sent; when the export ends short of COMPLETED, the
+    # ledger keeps only the trips of the lines that exist in PowerOffice Go (domain.ledger). Each line names
+    # its trips by their position in the month's claimed list.
     month_of = {trip.trip_id: logbook.month for logbook in plan.logbooks for trip in logbook.trips}
+    trips_of: list[dict[str, list[str]]] = []
+    for draft in plan.lines:
+        by_month: dict[str, list[str]] = defaultdict(list)
+        for trip_id in draft.trip_ids:
+            by_month[month_of[trip_id]].append(trip_id)
+        trips_of.append(by_month)
+    trips_by_month = held_trips(trips_of)
+    position = {month: {trip_id: at for at, trip_id in enumerate(trip_ids)} for month, trip_ids in trips_by_month.items()}
     lines: list[PlannedLine] = []
     for index, draft in enumerate(plan.lines):
-        trips: dict[str, list[str]] = defaultdict(list)
-        for trip_id in draft.trip_ids:
-            trips[month_of[trip_id]].append(trip_id)
+        trips = {month: [position[month][trip_id] for trip_id in trip_ids] for month, trip_ids in trips_of[index].items()}
         pay_item = prepared.pay_items[draft.pay_item_code]
         employee = prepared.employees[draft.employee_number]
         fields = draft.post_fields(pay_item)
@@ -137,7 +146,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
                 ref=draft.external_import_reference(export_id),
                 comment=draft.comment(),
                 fields={name: str(value) for name, value in fields.items()},
-                trips=dict(trips),
+                trips=trips,
             )
         )
     size = services.settings.push_chunk_size
@@ -156,9 +165,6 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             names,
         ),
     )
-    # The trips are claimed before the first line is sent; when the export ends short of COMPLETED, the
-    # ledger is cut down to the trips of the lines that exist in PowerOffice Go (domain.ledger).
-    trips_by_month = held_trips(line.trips for line in lines)
     services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
     total = sum((Decimal(line.amount) for line in lines), ZERO)
     tax_free = sum((Decimal(line.tax_free_amount or line.amount) for line in lines), ZERO)
