@@ -207,3 +207,67 @@ def exports_at_once(clients: dict[str, httpx.Client], timeout: float = 1800) -> 
     assert not errors, errors
     records = {tenant: wait(clients[tenant], export_id, timeout) for tenant, export_id in started.items()}
     return t0, records
+
+
+def schedule_fan_out(tenants: int) -> dict[str, Any]:
+    """`tenants` companies due on the same day: the daily run, then every start it queued.
+
+    The exports' own work is measured by the other figures: here the started executions run a one-state
+    machine, so what is timed is the fan-out (queue, claim, ABAX check, record, StartExecution) alone.
+    """
+    import boto3
+
+    from abax_payroll.records import ExportStatus, Integration
+    from abax_payroll.workflow.services import services
+    from local.aws import REGION
+
+    s = stack()
+    s.reset()
+    ids = [f"sched-{n:04d}" for n in range(tenants)]
+    store = services().store
+    for tenant in ids:
+        s.abax.add_data(tenant, [], [])
+        store.tenants.put_integration(tenant, Integration(status="active", client_name=tenant))
+        store.tenants.put_schedule(tenant, True, 5, "bench")
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    role = boto3.client("iam", region_name=REGION).get_role(RoleName="abax-payroll-local")["Role"]["Arn"]
+    machine = stepfunctions.create_state_machine(
+        name=f"bench-started-{time.time_ns()}",
+        definition='{"StartAt": "Started", "States": {"Started": {"Type": "Succeed"}}}',
+        roleArn=role,
+        type="STANDARD",
+    )["stateMachineArn"]
+    local_machine = s.aws.state_machine_arn
+    s.aws.use_state_machine(machine)
+    source = s.aws.scheduled_starts
+    invocations_before = source.invocations
+    try:
+        began = time.perf_counter()
+        queued = s.invoke("Schedule", {"source": "abax-payroll.schedule", "scheduled_time": "2026-12-05T05:00:00Z"})
+        dispatched = time.perf_counter() - began
+        source.wait_until_idle(timeout=1800)
+        elapsed = time.perf_counter() - began
+    finally:
+        s.aws.use_state_machine(local_machine)
+    records = {tenant: store.exports.list_exports(tenant, 10, None)[0] for tenant in ids}
+    started = sum(1 for exports in records.values() if any(e.status is ExportStatus.RUNNING and e.execution_arn for e in exports))
+    failed = sum(1 for exports in records.values() for e in exports if e.status is ExportStatus.FAILED)
+    executions = len(
+        [e for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=machine) for e in page["executions"]]
+    )
+    dead = int(
+        boto3.client("sqs", region_name=REGION).get_queue_attributes(
+            QueueUrl=s.aws.scheduled_starts_dead_letters_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    )
+    return {
+        "tenants": tenants,
+        "queued": queued["queued"],
+        "dispatch_s": dispatched,
+        "elapsed_s": elapsed,
+        "started": started,
+        "executions": executions,
+        "failed": failed,
+        "dead_letters": dead,
+        "invocations": source.invocations - invocations_before,
+    }
