@@ -12,3 +12,37 @@ def _tracer_kind(env: dict[str, str]) -> str:
 def test_no_xray_sdk_is_loaded_unless_subsegments_are_asked_for():
     assert _tracer_kind({}) == "_InvocationTracing False"
     assert _tracer_kind({"TRACE_SUBSEGMENTS": "true", "POWERTOOLS_TRACE_DISABLED": "true"}).startswith("Tracer ")
+
+
+def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
+    """The PowerOffice and ABAX clients log through children of the powertools logger, so their lines carry
+    the keys a handler appends (export id as correlation id, tenant id) in the same JSON shape."""
+    import json
+    import logging
+
+    from abax_payroll.abax import client as abax_client
+    from abax_payroll.observability import logger
+    from abax_payroll.poweroffice import client as poweroffice_client
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    collect = Collect()
+    collect.setFormatter(logger.registered_formatter)
+    logger.addHandler(collect)
+    logger.append_keys(tenant_id="acme")
+    logger.set_correlation_id("20261101T000000000Z-0000beef")
+    try:
+        poweroffice_client.logger.warning("salary line answer late")
+        abax_client.logger.warning("trips page retried")
+    finally:
+        logger.removeHandler(collect)
+        logger.remove_keys(["tenant_id"])
+        logger.set_correlation_id(None)
+    logged = [json.loads(line) for line in lines]
+    assert [entry["message"] for entry in logged] == ["salary line answer late", "trips page retried"]
+    for entry in logged:
+        assert entry["tenant_id"] == "acme" and entry["correlation_id"] == "20261101T000000000Z-0000beef"

@@ -14,9 +14,11 @@ import httpx
 
 from ..domain.period import Period
 from ..errors import AbaxAuthFailed, AbaxError, AbaxRequestRejected, AbaxUnavailable
+from ..observability import SERVICE
 from ..tls import tls_context
 
-logger = logging.getLogger(__name__)
+# A child of the powertools logger: its lines carry the export and tenant ids the handlers append.
+logger = logging.getLogger(f"{SERVICE}.abax")
 
 SCOPE = "open_api open_api.trips"
 PAGE_SIZE = 1500  # the documented default and maximum

@@ -23,6 +23,7 @@ from ..errors import (
     SalaryLineLocked,
     SalaryLineRejected,
 )
+from ..observability import SERVICE
 from ..tls import tls_context
 from .dtos import (
     ClientIntegrationInformation,
@@ -38,7 +39,8 @@ from .dtos import (
 from .ratelimit import RateLimiter
 from .tokens import TOKENS, cache_key
 
-logger = logging.getLogger("abax_payroll.poweroffice")
+# A child of the powertools logger: its lines carry the export and tenant ids the handlers append.
+logger = logging.getLogger(f"{SERVICE}.poweroffice")
 
 SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
 PAGE_SIZE = 5000  # PowerOffice Go's default page size (max 20000)
