@@ -1,5 +1,6 @@
 """Tracing: Lambda's active tracing by default; powertools subsegments only when asked (they cost cold start)."""
 
+import json
 import subprocess
 import sys
 
@@ -46,3 +47,30 @@ def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
     assert [entry["message"] for entry in logged] == ["salary line answer late", "trips page retried"]
     for entry in logged:
         assert entry["tenant_id"] == "acme" and entry["correlation_id"] == "20261101T000000000Z-0000beef"
+
+
+def test_the_state_machines_control_flow_is_counted_apart_from_faults():
+    """The ExportSteps alarm subtracts ExportStepsControlFlow from the function's errors (infra monitoring.py):
+    a lease wait is counted, a real fault is not; both still fail the invocation."""
+    code = """
+import json, sys
+from abax_payroll.errors import ExportValidationFailed, PushLeaseBusy
+from abax_payroll.observability import count_control_flow, metrics
+
+@metrics.log_metrics
+@count_control_flow
+def handler(event, context):
+    raise {"wait": PushLeaseBusy, "problems": ExportValidationFailed, "fault": KeyError}[event]("x")
+
+raised = 0
+for event in ("wait", "problems", "fault"):
+    try:
+        handler(event, None)
+    except Exception:
+        raised += 1
+print("raised", raised, file=sys.stderr)
+"""
+    result = subprocess.run([sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True)
+    flushed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [entry.get("ExportStepsControlFlow") for entry in flushed] == [[1.0], [1.0]], result.stdout
+    assert "raised 3" in result.stderr
