@@ -1,4 +1,4 @@
-"""AWS on one machine: DynamoDB, Secrets Manager, Lambda and Step Functions in moto, the real ASL executed."""
+"""AWS on one machine: DynamoDB, S3, Secrets Manager, Lambda and Step Functions in moto, the real ASL executed."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .event_sources import SqsEventSource
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
 TABLE = "abax-payroll"
+SNAPSHOT_BUCKET = "abax-payroll-snapshots"
 STATE_MACHINE = "abax-payroll-export"
 FUNCTIONS = {
     # logical name in the ASL -> (function name, handler import path)
@@ -136,6 +137,9 @@ class LocalAws:
         starts_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCHEDULED_STARTS_QUEUE}"
         self.scheduled_starts_dead_letters_url = starts_dead_letters["QueueUrl"]
         self.create_platform_secrets()
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=SNAPSHOT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(
             RoleName="abax-payroll-local",
@@ -165,6 +169,8 @@ class LocalAws:
             "DataTable.Ref": TABLE,
             "DataTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}",
             "DataTableKey.Arn": table_key,
+            "DataSnapshots.Ref": SNAPSHOT_BUCKET,
+            "DataSnapshots.Arn": f"arn:aws:s3:::{SNAPSHOT_BUCKET}",
             "SecretsClientKeysKey.Arn": client_keys_key,
             "WorkflowExportStateMachine.Ref": self.state_machine_arn,
             "WorkflowExportStateMachine.Arn": self.state_machine_arn,

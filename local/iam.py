@@ -260,7 +260,13 @@ def requests_of(service: str, operation: str, params: Mapping[str, Any], account
         return [Request(action, name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"))]
     if service == "s3" and "Bucket" in params:
         key = params.get("Key")
-        return [Request(action, f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else ""))]
+        if operation == "DeleteObjects":  # one s3:DeleteObject per key
+            return [
+                Request("s3:DeleteObject", f"arn:aws:s3:::{params['Bucket']}/{entry['Key']}")
+                for entry in params.get("Delete", {}).get("Objects", [])
+            ]
+        conditions = {"s3:prefix": str(params["Prefix"])} if "Prefix" in params else {}
+        return [Request(action, f"arn:aws:s3:::{params['Bucket']}" + (f"/{key}" if key else ""), conditions)]
     return [Request(action, "*")]
 
 

@@ -142,16 +142,21 @@ class LocalStack:
         self.reset()
 
     def reset(self) -> None:
-        """Back to a fresh company: emulators to their data files, an empty table, no tenant's secret."""
+        """Back to a fresh company: emulators to their data files, an empty table and bucket, no tenant's secret."""
         import boto3
 
-        from .aws import REGION, create_table
+        from .aws import REGION, SNAPSHOT_BUCKET, create_table
 
         self.poweroffice.reset()
         self.abax.reset()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.delete_table(TableName=TABLE)
         create_table(dynamodb, TABLE)
+        s3 = boto3.client("s3", region_name=REGION)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=SNAPSHOT_BUCKET):
+            keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=SNAPSHOT_BUCKET, Delete={"Objects": keys, "Quiet": True})
         secrets = boto3.client("secretsmanager", region_name=REGION)
         for page in secrets.get_paginator("list_secrets").paginate():
             for secret in page["SecretList"]:

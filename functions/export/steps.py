@@ -1,11 +1,11 @@
-"""Lambda entry point: the state machine's export steps (validate, group, push, complete, prepare_resume, mark_failed)."""
+"""Lambda entry point: the state machine's export steps (fetch, validate, group, push, complete, prepare_resume, mark_failed; a search's fetch)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.observability import count_control_flow, inject_lambda_context, logger, metrics, tracer
-from abax_payroll.workflow import resume, steps
+from abax_payroll.workflow import previews, resume, steps
 from abax_payroll.workflow.services import services
 
 
@@ -14,8 +14,12 @@ from abax_payroll.workflow.services import services
 @metrics.log_metrics
 @count_control_flow
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("kind") == "search":  # a search the API could not finish within API Gateway's 29 s
+        return _search_step(event, context)
     step, tenant_id, export_id = event["step"], event["tenant_id"], event["export_id"]
     logger.append_keys(step=step, tenant_id=tenant_id)
+    if step == "fetch":
+        return steps.fetch(services(), tenant_id, export_id, context.get_remaining_time_in_millis() / 1000)
     if step == "validate":
         return steps.validate(services(), tenant_id, export_id)
     if step == "group":
@@ -29,3 +33,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if step == "mark_failed":
         return steps.mark_failed(services(), tenant_id, export_id, event.get("input") or {})
     raise ValueError(f"unknown step {step!r}")
+
+
+def _search_step(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step, tenant_id, preview_id = event["step"], event["tenant_id"], event["preview_id"]
+    logger.append_keys(step=step, tenant_id=tenant_id, preview_id=preview_id)
+    if step == "fetch":
+        return previews.fetch_step(services(), tenant_id, preview_id, context.get_remaining_time_in_millis() / 1000)
+    if step == "failed":
+        return previews.failed_step(services(), tenant_id, preview_id, event.get("input") or {})
+    raise ValueError(f"unknown search step {step!r}")

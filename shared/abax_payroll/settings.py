@@ -36,6 +36,18 @@ class Settings(BaseModel):
     # The ABAX client id is the tenant's organisation id; the secret is the platform's.
     abax_credentials_secret_arn: str | None = Field(None, alias="ABAX_CREDENTIALS_SECRET_ARN")
     abax_client_secret: SecretStr | None = Field(None, alias="ABAX_CLIENT_SECRET")
+    # Trips per /v1/trips page (ABAX's maximum is 1,500; tests use tiny pages to make a fetch span invocations).
+    abax_page_size: int = Field(1500, alias="ABAX_PAGE_SIZE", ge=1, le=1500)
+    # The S3 bucket that keeps ABAX's answers for an export or a search (they outgrow DynamoDB items).
+    snapshot_bucket: str = Field("", alias="SNAPSHOT_BUCKET")
+    # Seconds one Fetch invocation reads ABAX at most (the function's timeout is 15 minutes), and optionally
+    # the calls it makes at most (0: no cap; tests use a small cap to make a fetch span invocations).
+    fetch_seconds: float = Field(600.0, alias="FETCH_SECONDS", gt=0, le=840)
+    fetch_calls_per_invocation: int = Field(0, alias="FETCH_CALLS_PER_INVOCATION", ge=0)
+    # A search reads ABAX inside the API call this long at most, then answers 202 and goes on in Step
+    # Functions (API Gateway cuts a call at 29 s); its ABAX answers are reused this long by the next search.
+    preview_inline_seconds: float = Field(15.0, alias="PREVIEW_INLINE_SECONDS", ge=0, le=20)
+    preview_fresh_seconds: int = Field(900, alias="PREVIEW_FRESH_SECONDS", ge=0)
 
     # Origins of the web app allowed to call the API (comma-separated); API Gateway's proxy answers need them.
     cors_allowed_origins: str = Field("", alias="CORS_ALLOWED_ORIGINS")

@@ -18,7 +18,7 @@ SPEC_ROUTES = {
     ("GET", "/payroll-codes"), ("PUT", "/payroll-codes"),
     ("GET", "/pay-items"),
     ("GET", "/rates"), ("PUT", "/rates"),
-    ("POST", "/exports/preview"),
+    ("POST", "/exports/preview"), ("GET", "/exports/previews/{preview_id}"),
     ("POST", "/exports"), ("GET", "/exports"),
     ("GET", "/exports/{export_id}"),
     ("GET", "/exports/{export_id}/report"), ("GET", "/exports/{export_id}/report.csv"),
@@ -202,7 +202,8 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
         assert stage["Ref"].startswith("ApiRestApiDeploymentStagev1")
         method, path = method_and_path.split("/", 2)[1:]
         # a path parameter is a * in the source ARN; nothing else is
-        assert (method, f"/{path}".replace("*", "{export_id}")) in SPEC_ROUTES
+        parameter = "{preview_id}" if path.startswith("exports/previews/") else "{export_id}"
+        assert (method, f"/{path}".replace("*", parameter)) in SPEC_ROUTES
 
 
 def test_api_functions_know_the_allowed_origins(synthesized):

@@ -44,6 +44,12 @@ def test_wildcards_inside_arns_are_only_the_client_key_prefix_and_function_versi
                 ":secret:abax-payroll/client-keys/*" in text
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
+                # the export functions' snapshots of ABAX answers: objects under snapshots/ only
+                or (
+                    logical_id.split("Role")[0] in ("FunctionsExportApi", "FunctionsExportSteps")
+                    and '"DataSnapshots' in text
+                    and text.endswith('"/snapshots/*"]]}')
+                )
                 # BucketDeployment syncs web/ into the site bucket: its objects, and only those
                 or (
                     logical_id.startswith("WebDeployRole") and '"WebSite' in text and text.endswith('"/*"]]}')
@@ -187,3 +193,16 @@ def test_the_daily_schedule_queries_the_index_and_queues_starts_nothing_else(syn
     assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:Query"}
     assert "sqs:SendMessage" in actions
     assert not {a for a in actions if a.startswith(("secretsmanager:", "states:"))}
+
+
+def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_prefix(synthesized):
+    users = set()
+    for logical_id, statement, actions, resources in _statements(synthesized):
+        if not any('"DataSnapshots' in json.dumps(resource) for resource in resources):
+            continue
+        users.add(logical_id.split("Role")[0])
+        if actions == ["s3:ListBucket"]:
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*"]}}
+        else:
+            assert set(actions) <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, actions
+    assert users == {"FunctionsExportApi", "FunctionsExportSteps"}

@@ -47,7 +47,8 @@ def test_deployed_definition_is_the_asl_file_with_arns_substituted(synthesized):
     source = json.loads(ASL_FILE.read_text())
     assert definition["StartAt"] == "Start"
     assert set(definition["States"]) == set(source["States"]) >= {
-        "Start", "Validate", "Group", "Push", "Complete", "Rollback", "RollbackOutcome", "MarkFailed",
+        "Start", "Fetch", "FetchedAll", "SearchFetch", "Validate", "Group", "Push", "Complete", "Rollback",
+        "RollbackOutcome", "MarkFailed",
         "RollbackAgain", "PrepareResume", "ResumeOutcome",
     }  # fmt: skip
     expected = json.loads(

@@ -16,6 +16,7 @@ SPEC_ROUTES = {
     ("get", "/rates"),
     ("put", "/rates"),
     ("post", "/exports/preview"),
+    ("get", "/exports/previews/{preview_id}"),
     ("post", "/exports"),
     ("get", "/exports"),
     ("get", "/exports/{export_id}"),

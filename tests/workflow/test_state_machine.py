@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
 )
 
 SMALL = {"from": "2025-12-01", "to": "2025-12-31"}  # one logbook of Ola Nordmann: a few lines
+READ = ["Start", "Fetch", "FetchedAll"]  # an export's ABAX reading, one invocation for a small company
 PERSISTENT_FAILURE = {"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 500}
 
 
@@ -76,7 +77,7 @@ def test_a_completed_export_goes_validate_group_push_complete_and_is_named_by_it
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["input"]) == {"tenant_id": "acme", "export_id": record["export_id"], "action": "export"}
     events = _history(stepfunctions, record["execution_arn"])
-    assert _entered(events) == ["Start", "Validate", "Group", "Push", "PushChunk", "Complete", "Completed"]
+    assert _entered(events) == [*READ, "Validate", "Group", "Push", "PushChunk", "Complete", "Completed"]
     assert events[-1]["type"] == "ExecutionSucceeded"
 
 
@@ -93,7 +94,7 @@ def test_a_push_failure_goes_through_rollback(
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ExportRolledBack"
     entered = _entered(_history(stepfunctions, record["execution_arn"]))
-    assert entered[:5] == ["Start", "Validate", "Group", "Push", "PushChunk"]
+    assert entered[:7] == [*READ, "Validate", "Group", "Push", "PushChunk"]
     assert entered[-3:] == ["Rollback", "RollbackOutcome", "RolledBack"]
     assert "Complete" not in entered
 
@@ -150,7 +151,7 @@ def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctio
     assert record["status"] == "VALIDATION_FAILED"
     execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["error"] == "ExportValidationFailed"
-    assert _entered(_history(stepfunctions, record["execution_arn"])) == ["Start", "Validate", "ValidationFailed"]
+    assert _entered(_history(stepfunctions, record["execution_arn"])) == [*READ, "Validate", "ValidationFailed"]
 
 
 def test_history_does_not_grow_with_the_number_of_lines(
@@ -167,8 +168,8 @@ def test_history_does_not_grow_with_the_number_of_lines(
     # ... one chunk each, so the very same transitions and Lambda invocations
     assert [event["type"] for event in large_events] == [event["type"] for event in small_events]
     assert (
-        _invocations(large_events) == _invocations(small_events) == 4
-    )  # validate, group, one chunk, complete
+        _invocations(large_events) == _invocations(small_events) == 5
+    )  # fetch, validate, group, one chunk, complete
 
 
 def test_history_grows_with_the_number_of_chunks(
@@ -183,7 +184,7 @@ def test_history_grows_with_the_number_of_chunks(
     for record in (small, large):
         chunks = math.ceil(record["line_count"] / 5)
         events = _history(stepfunctions, record["execution_arn"])
-        assert _invocations(events) == 3 + chunks, record["line_count"]
+        assert _invocations(events) == 4 + chunks, record["line_count"]
         assert _entered(events).count("PushChunk") == chunks
         counts[chunks] = len(events)
     (few, few_events), (many, many_events) = sorted(counts.items())

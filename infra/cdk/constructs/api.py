@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("GET", "/schedule", "export", None),
     ("PUT", "/schedule", "export", "Schedule"),
     ("POST", "/exports/preview", "export", "PeriodRequest"),
+    ("GET", "/exports/previews/{preview_id}", "export", None),  # a search that answered 202 (issue 16)
     ("GET", "/exports", "export", None),
     ("POST", "/exports", "export", "PeriodRequest"),
     ("GET", "/exports/{export_id}", "export", None),

@@ -1,12 +1,16 @@
-"""The one DynamoDB table (exports, mappings, rates, schedules, integration state, rate-limit leases)."""
+"""The one DynamoDB table (exports, mappings, rates, schedules, integration state, rate-limit leases), and the
+bucket for what outgrows its 400 KB items (ABAX's answers for an export or a search)."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from infra.cdk.constructs.nag import acknowledge
 
 SCHEDULE_INDEX = "gsi1"
 
@@ -23,6 +27,9 @@ ITEM_ACTIONS = [
 ]
 # What a caller needs on the table's customer-managed key (DynamoDB calls KMS on its behalf).
 TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+SNAPSHOT_PREFIX = "snapshots/"
+# Trip data is personal data: an export reads its snapshot within hours, a search reuses one for minutes.
+SNAPSHOT_DAYS = 7
 
 
 class Data(Construct):
@@ -56,6 +63,59 @@ class Data(Construct):
             index_name=SCHEDULE_INDEX,
             partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+        )
+
+        self.snapshots = self._build_snapshot_bucket()
+
+    def _build_snapshot_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "Snapshots",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,  # one KMS call per object batch, not per request
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="ExpireSnapshots", prefix=SNAPSHOT_PREFIX, expiration=Duration.days(SNAPSHOT_DAYS)),
+                s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            ],
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=False,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            reason="Working copies of ABAX answers, written and read only by the export functions and gone after "
+            f"{SNAPSHOT_DAYS} days; the functions' own logs and X-Ray record every access.",
+        )
+        return bucket
+
+    def grant_snapshots(self, role: iam.IRole) -> None:
+        """Read, write and delete snapshot objects, and list under their prefix; nothing else in the bucket."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SnapshotObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.snapshots.arn_for_objects(f"{SNAPSHOT_PREFIX}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SnapshotList",
+                actions=["s3:ListBucket"],
+                resources=[self.snapshots.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{SNAPSHOT_PREFIX}*"]}},
+            )
+        )
+        stack = Stack.of(self)
+        bucket_id = stack.resolve(stack.get_logical_id(self.snapshots.node.default_child))  # type: ignore[arg-type]
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{SNAPSHOT_PREFIX}*]",
+            reason="The snapshot objects of every export and search (one per ABAX call) under their prefix only; "
+            "their keys are made at run time from tenant and export ids.",
         )
 
     @property

@@ -92,6 +92,7 @@ class Functions(Construct):
         config = self._config
         return {
             "TABLE_NAME": self._data.table.table_name,
+            "SNAPSHOT_BUCKET": self._data.snapshots.bucket_name,
             "POWEROFFICE_API_URL": config.poweroffice_api_url,
             "POWEROFFICE_TOKEN_URL": config.poweroffice_token_url,
             "POWEROFFICE_REQUESTS_PER_SECOND": config.poweroffice_requests_per_second,
@@ -128,23 +129,26 @@ class Functions(Construct):
             memory_size=512,
         )
         self._data.grant_items(role_of(function))
+        self._data.grant_snapshots(role_of(function))  # a search reads ABAX into a snapshot, then its preview
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         self._secrets.grant_read_abax_credentials(function)
         return function
 
     def _export_steps(self) -> lambda_.Function:
-        """Validate and group read ABAX and PowerOffice Go; push writes to PowerOffice Go."""
-        # A push chunk waits for the shared PowerOffice rate limit (lease in the table); 5 minutes is ample
-        # for validate (ABAX paging) and for one chunk of PUSH_CHUNK_SIZE lines at the rate limit.
+        """Fetch reads ABAX into a snapshot; validate and group read it and PowerOffice Go; push writes to Go."""
+        # Lambda's 15 minutes: a Fetch piece reads ABAX for FETCH_SECONDS (10 minutes) at most and leaves the
+        # rest for its last call and writes; a push chunk waits for the shared PowerOffice lease. 1 GB: Validate
+        # and Group hold a 300,000-trip month as domain trips (about 110 MB), never as raw JSON.
         function = self._function(
             "ExportSteps",
             handler="functions.export.steps.handler",
-            description="State machine tasks: validate, group, push a chunk, complete, mark failed",
-            timeout=Duration.minutes(5),
-            memory_size=512,
+            description="State machine tasks: fetch, validate, group, push a chunk, complete, mark failed; searches",
+            timeout=Duration.minutes(15),
+            memory_size=1024,
         )
         self._data.grant_items(role_of(function))
+        self._data.grant_snapshots(role_of(function))
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         self._secrets.grant_read_abax_credentials(function)

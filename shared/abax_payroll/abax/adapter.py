@@ -136,71 +136,88 @@ def reimbursable_trip_ids(raw_trips: Iterable[Mapping[str, Any]], period: Period
 def to_trips(
     raw_trips: Iterable[Mapping[str, Any]], raw_expenses: Iterable[Mapping[str, Any]], period: Period
 ) -> TripBatch:
-    """Map ABAX trips and expenses to domain trips; report, never drop silently, what cannot be paid.
+    """Map ABAX trips and expenses to domain trips; report, never drop silently, what cannot be paid."""
+    mapper = TripMapper(period)
+    mapper.add(raw_trips, raw_expenses)
+    return mapper.batch()
+
+
+class TripMapper:
+    """Domain trips from ABAX pages fed one at a time (a page's trips with the expenses fetched for them),
+    so a month of 300,000 trips is never held as raw JSON at once.
 
     Non-reimbursable trips (not a business trip in a private car) never reach a salary line, so broken
     fields on them cannot cause a wrong payment: they are left out quietly instead of blocking the export.
     """
-    bad: list[dict[str, str]] = []
-    expenses_by_trip: dict[str, Mapping[str, Any]] = {}
-    for raw in raw_expenses:
-        trip_id = raw.get("trip_id") if isinstance(raw, dict) else None
-        if trip_id is None or trip_id == "":
-            bad.append(_item("", "trip_id", trip_id, "expense record without a trip id"))
-            continue
-        key = str(trip_id)
-        if key in expenses_by_trip:
-            bad.append(_item(key, "trip_id", trip_id, DUPLICATE_EXPENSE))
-            continue
-        expenses_by_trip[key] = raw
 
-    low = period.start - EDGE_TOLERANCE
-    high = period.end + EDGE_TOLERANCE
-    first_instant = datetime.combine(period.start, time.min, OSLO)
-    end_instant = datetime.combine(period.end + timedelta(days=1), time.min, OSLO)
-    drivers: dict[tuple[Any, Any, Any], Driver] = {}
-    known_ids: set[str] = set()
-    trips: list[Trip] = []
-    for raw in raw_trips:
-        if not isinstance(raw, dict):
-            bad.append(_item("", "trip", raw, "trip record is not an object"))
-            continue
-        reimbursable = _is_reimbursable(raw)
-        raw_id = raw.get("id")
-        if raw_id is None or raw_id == "":
-            if reimbursable:
-                bad.append(_item("", "id", raw_id, MISSING_ID))
-            continue
-        trip_id = raw_id if type(raw_id) is str else str(raw_id)
-        started_at = _started_at(raw)
-        # Comparing instants avoids a time-zone conversion per trip; only trips outside need their date.
-        if started_at is not None and not first_instant <= started_at < end_instant:
-            day = started_at.astimezone(OSLO).date()
-            if day not in period:
-                known_ids.add(trip_id)
-                # The client's extra edge days bring trips just outside the period: expected, not an error.
-                if reimbursable and not low <= day <= high:
-                    bad.append(_item(trip_id, "start.location.timestamp", raw_timestamp(raw), OUTSIDE_PERIOD))
+    def __init__(self, period: Period) -> None:
+        self._period = period
+        self._low = period.start - EDGE_TOLERANCE
+        self._high = period.end + EDGE_TOLERANCE
+        self._first_instant = datetime.combine(period.start, time.min, OSLO)
+        self._end_instant = datetime.combine(period.end + timedelta(days=1), time.min, OSLO)
+        self._drivers: dict[tuple[Any, Any, Any], Driver] = {}
+        self._known_ids: set[str] = set()
+        self._bad: list[dict[str, str]] = []
+        self.trips: list[Trip] = []
+
+    def add(self, raw_trips: Iterable[Mapping[str, Any]], raw_expenses: Iterable[Mapping[str, Any]]) -> None:
+        """One page: its expenses belong to its trips (or to trips of earlier pages)."""
+        bad = self._bad
+        period = self._period
+        known_ids = self._known_ids
+        expenses_by_trip: dict[str, Mapping[str, Any]] = {}
+        for raw in raw_expenses:
+            trip_id = raw.get("trip_id") if isinstance(raw, dict) else None
+            if trip_id is None or trip_id == "":
+                bad.append(_item("", "trip_id", trip_id, "expense record without a trip id"))
                 continue
-        if trip_id in known_ids:
-            if reimbursable:
-                bad.append(_item(trip_id, "id", trip_id, DUPLICATE_TRIP))
-            continue
-        known_ids.add(trip_id)
-        errors: list[dict[str, str]] = []
-        trip = _map_trip(trip_id, raw, started_at, expenses_by_trip.get(trip_id), drivers, errors)
-        if trip is None:
-            if reimbursable:
-                bad.extend(errors)
-            continue
-        trips.append(trip)
+            key = str(trip_id)
+            if key in expenses_by_trip:
+                bad.append(_item(key, "trip_id", trip_id, DUPLICATE_EXPENSE))
+                continue
+            expenses_by_trip[key] = raw
 
-    for trip_id in expenses_by_trip:
-        if trip_id not in known_ids:
-            bad.append(_item(trip_id, "trip_id", trip_id, UNKNOWN_TRIP_EXPENSE))
+        for raw in raw_trips:
+            if not isinstance(raw, dict):
+                bad.append(_item("", "trip", raw, "trip record is not an object"))
+                continue
+            reimbursable = _is_reimbursable(raw)
+            raw_id = raw.get("id")
+            if raw_id is None or raw_id == "":
+                if reimbursable:
+                    bad.append(_item("", "id", raw_id, MISSING_ID))
+                continue
+            trip_id = raw_id if type(raw_id) is str else str(raw_id)
+            started_at = _started_at(raw)
+            # Comparing instants avoids a time-zone conversion per trip; only trips outside need their date.
+            if started_at is not None and not self._first_instant <= started_at < self._end_instant:
+                day = started_at.astimezone(OSLO).date()
+                if day not in period:
+                    known_ids.add(trip_id)
+                    # The client's extra edge days bring trips just outside the period: expected, not an error.
+                    if reimbursable and not self._low <= day <= self._high:
+                        bad.append(_item(trip_id, "start.location.timestamp", raw_timestamp(raw), OUTSIDE_PERIOD))
+                    continue
+            if trip_id in known_ids:
+                if reimbursable:
+                    bad.append(_item(trip_id, "id", trip_id, DUPLICATE_TRIP))
+                continue
+            known_ids.add(trip_id)
+            errors: list[dict[str, str]] = []
+            trip = _map_trip(trip_id, raw, started_at, expenses_by_trip.get(trip_id), self._drivers, errors)
+            if trip is None:
+                if reimbursable:
+                    bad.extend(errors)
+                continue
+            self.trips.append(trip)
 
-    problems = [_problem(bad)] if bad else []
-    return TripBatch(trips=trips, problems=problems)
+        for trip_id in expenses_by_trip:
+            if trip_id not in known_ids:
+                bad.append(_item(trip_id, "trip_id", trip_id, UNKNOWN_TRIP_EXPENSE))
+
+    def batch(self) -> TripBatch:
+        return TripBatch(trips=self.trips, problems=[_problem(self._bad)] if self._bad else [])
 
 
 def _is_reimbursable(raw: Mapping[str, Any]) -> bool:

@@ -88,22 +88,21 @@ class AbaxClient:
         for date_from, date_to in date_windows(first, last, WINDOW_DAYS):
             page = 1
             while True:
-                body = self._get_json(
-                    "/v1/trips",
-                    {
-                        "date_from": date_from.isoformat(),
-                        "date_to": date_to.isoformat(),
-                        "page": page,
-                        "page_size": PAGE_SIZE,
-                    },
-                )
-                items = _items(body, "/v1/trips")
+                items = self.trips_page(date_from, date_to, page)
                 found.extend(items)
                 # No total in the response: a short page is the last one.
                 if len(items) < PAGE_SIZE:
                     break
                 page += 1
         return found
+
+    def trips_page(self, date_from: date, date_to: date, page: int, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+        """One page of `/v1/trips` (pages from 1); a page shorter than `page_size` is the last one."""
+        body = self._get_json(
+            "/v1/trips",
+            {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "page": page, "page_size": page_size},
+        )
+        return _items(body, "/v1/trips")
 
     def expenses(self, trip_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Expense and supplement records for the trips, fetched in batches of at most 150 ids."""

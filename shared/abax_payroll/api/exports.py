@@ -13,7 +13,7 @@ from ..domain.period import Period
 from ..domain.rates import Rate
 from ..errors import NotFound
 from ..records import RecoveryAction
-from ..workflow import configuration, exports, recovery
+from ..workflow import configuration, exports, previews, recovery
 from ..workflow.services import services
 from .common import caller
 from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, RecoveryAnswer, Schedule
@@ -23,6 +23,8 @@ from .responses import (
     PayItemsAnswer,
     PayrollCodesAnswer,
     Preview,
+    PreviewPending,
+    PreviewResource,
     RatesAnswer,
     Report,
 )
@@ -81,11 +83,36 @@ def put_schedule(body: Schedule) -> Schedule:
     return Schedule(**configuration.put_schedule(services(), who.tenant_id, body.enabled, body.day_of_month, who.user).model_dump())
 
 
-@router.post("/exports/preview", summary="Find logbooks, validate and show the lines; creates nothing")
-def preview(body: PeriodRequest) -> Preview:
+@router.post(
+    "/exports/preview",
+    summary="Find logbooks, validate and show the lines; creates nothing. 202 and a preview to poll when ABAX "
+    "takes longer than API Gateway's 29 s allow",
+    responses={
+        202: {
+            "description": "Still reading ABAX: poll GET /exports/previews/{preview_id} (also in Location)",
+            "content": {"application/json": {"model": PreviewPending}},
+        }
+    },
+)
+def preview(body: PeriodRequest) -> Response[Preview | PreviewPending]:
     who = caller(router)
     period = Period.parse(body.start, body.end)
-    return Preview.model_validate(exports.preview(services(), who.tenant_id, period, body.logbook_ids))
+    status, answer = previews.search(services(), who.tenant_id, period, body.logbook_ids)
+    if status == 202:
+        location = {"Location": f"/v1/exports/previews/{answer['preview_id']}"}
+        return Response(202, "application/json", PreviewPending.model_validate(answer), headers=location)
+    return Response(200, "application/json", Preview.model_validate(answer))
+
+
+@router.get(
+    "/exports/previews/<preview_id>",
+    summary="A search that goes on in the background: its progress while ABAX is read, then the preview",
+)
+def get_preview(preview_id: Annotated[str, Path(max_length=64)]) -> PreviewResource:
+    who = caller(router)
+    if not re.match(EXPORT_ID, preview_id):
+        raise NotFound(f"no preview {preview_id!r} for this company")
+    return PreviewResource.model_validate(previews.get_preview(services(), who.tenant_id, preview_id))
 
 
 @router.post(

@@ -133,7 +133,27 @@ class Totals(Answer):
     employees: list[EmployeeTotal]
 
 
+class SearchProgress(Answer):
+    phase: str = Field(examples=["reading_trips", "done"])
+    trips_read: int = Field(description="Trips ABAX has listed so far.")
+    trips_expected: int | None = Field(None, description="About how many the period has (ABAX gives no total).")
+    calls: int = Field(description="ABAX calls made for this search.")
+
+
+class PreviewPending(Answer):
+    """A search still reading ABAX (202): poll GET /exports/previews/{preview_id}."""
+
+    preview_id: str
+    status: str = Field(examples=["RUNNING", "READY", "FAILED"])
+    period: PeriodAnswer
+    progress: SearchProgress
+    error: dict[str, Any] | None = None
+
+
 class Preview(Answer):
+    preview_id: str | None = Field(None, description="The search's snapshot of ABAX, reused by the next search.")
+    status: str | None = Field(None, examples=["READY"])
+    progress: SearchProgress | None = None
     period: PeriodAnswer
     logbooks: list[PreviewLogbook]
     lines: list[LineAnswer]
@@ -242,3 +262,13 @@ class ReportRow(Answer):
 
 class Report(ExportSummary):
     rows: list[ReportRow]
+
+
+class PreviewResource(PreviewPending):
+    """A search: its progress while ABAX is read; once READY, the preview's fields as well."""
+
+    logbooks: list[PreviewLogbook] | None = None
+    lines: list[LineAnswer] | None = None
+    totals: Totals | None = None
+    problems: list[ProblemItem] | None = None
+    ready: bool | None = None

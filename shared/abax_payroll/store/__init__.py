@@ -1,7 +1,8 @@
 """DynamoDB, Secrets Manager and Step Functions: the only code that calls boto3.
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
-tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases.
+tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
+and the snapshots of ABAX's answers (their pages in S3).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
 from .secrets import ClientKeyVault
+from .snapshots import SnapshotStore
 from .starts import ScheduledStarts, SqsScheduledStarts
 from .table import Table, now_iso
 from .tenants import TenantStore
@@ -20,8 +22,9 @@ from .tenants import TenantStore
 class PayrollStore:
     """The table's rooms, sharing one connection per thread."""
 
-    def __init__(self, table_name: str):
+    def __init__(self, table_name: str, snapshot_bucket: str = ""):
         self.table = Table(table_name)
+        self.snapshots = SnapshotStore(self.table, snapshot_bucket)
         self.tenants = TenantStore(self.table)
         self.exports = ExportStore(self.table)
         self.lines = LineStore(self.table)
@@ -39,6 +42,7 @@ __all__ = [
     "PayrollStore",
     "ScheduledStarts",
     "SqsScheduledStarts",
+    "SnapshotStore",
     "StepFunctionsRuns",
     "TenantStore",
     "now_iso",

@@ -17,6 +17,10 @@ class ExportRuns(Protocol):
         """Start the export's run (or a rollback/resume of it); answers the run's id (its execution ARN)."""
         ...
 
+    def start_search(self, tenant_id: str, preview_id: str) -> str:
+        """Go on reading a search's period from ABAX after the API call answered 202."""
+        ...
+
 
 class StepFunctionsRuns:
     """One Step Functions execution per export, named by the export id (so a second start is refused)."""
@@ -40,6 +44,15 @@ class StepFunctionsRuns:
             stateMachineArn=self.state_machine_arn,
             name=_name(export_id, action, attempt),
             input=json.dumps({"tenant_id": tenant_id, "export_id": export_id, "action": action}),
+        )
+        return str(execution["executionArn"])
+
+    def start_search(self, tenant_id: str, preview_id: str) -> str:
+        """The same state machine's search branch (execution name search-<preview id>, never an export id)."""
+        execution = self.client.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=f"search-{preview_id}",
+            input=json.dumps({"kind": "search", "tenant_id": tenant_id, "preview_id": preview_id}),
         )
         return str(execution["executionArn"])
 

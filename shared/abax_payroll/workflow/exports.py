@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +14,9 @@ from ..errors import AlreadyExported, ExportInProgress, NotFound
 from ..observability import logger
 from ..records import ExportCredentials, ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
-from .planning import PreparedPlan, months_of, prepare_plan
+from . import previews
+from .planning import PreparedPlan, months_of
 from .services import Services
-from .sources import read_trips
 
 
 def new_export_id(services: Services) -> str:
@@ -28,11 +27,6 @@ def new_export_id(services: Services) -> str:
     """
     now = services.clock()
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
-
-
-def preview(services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None) -> dict[str, Any]:
-    prepared = prepare_plan(services, tenant_id, period, logbook_ids)
-    return preview_body(prepared)
 
 
 def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
@@ -158,11 +152,22 @@ def start_export(
 
 
 def _refuse_already_exported(services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None) -> None:
-    """No double payment: answer 409 at once when the selection holds trips of an earlier export."""
-    batch = read_trips(services, tenant_id, period)
+    """No double payment: answer 409 at once when the selection holds trips of an earlier export.
+
+    The trips are the period's latest search (the user searches before exporting), or what can be read
+    within this call; when neither has the whole period, Validate still refuses them (ALREADY_EXPORTED).
+    """
     exported = services.store.ledger.exported_trips(tenant_id, months_of(period))
     if not exported:
         return
+    batch = previews.ready_trips(services, tenant_id, period)
+    if batch is None:
+        status, _ = previews.search(services, tenant_id, period, logbook_ids)
+        if status != 200:
+            return
+        batch = previews.ready_trips(services, tenant_id, period)
+        if batch is None:
+            return
     wanted = set(logbook_ids) if logbook_ids is not None else None
     blocked = []
     for logbook in build_logbooks(batch.trips, period):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..abax import TripBatch
 from ..domain.categories import Category
 from ..domain.payroll import Employee, PayItem
 from ..domain.period import Period
@@ -54,17 +55,20 @@ def prepare_plan(
     poweroffice: PowerOfficeClient | None = None,
     exclude_export: str | None = None,
     lookups: tuple[dict[str, PayItem], dict[str, Employee]] | None = None,
+    batch: TripBatch | None = None,
 ) -> PreparedPlan:
     """Everything the preview shows and the export steps re-check; creates nothing.
 
-    `lookups` (pay items and employees already read from PowerOffice Go) spares the shared rate limit.
+    `lookups` (pay items and employees already read from PowerOffice Go) spares the shared rate limit;
+    `batch` is the period's trips as a snapshot holds them (else they are read from ABAX now).
     """
     store = services.store
     codes = store.tenants.get_codes(tenant_id)
     taxable_excess = store.tenants.get_taxable_excess_code(tenant_id)
     rates = store.tenants.get_rates(tenant_id)
     tax_free = store.tenants.get_tax_free_rates(tenant_id)
-    batch = read_trips(services, tenant_id, period)
+    if batch is None:
+        batch = read_trips(services, tenant_id, period)
     exported = store.ledger.exported_trips(tenant_id, months_of(period))
     if exclude_export:
         exported = {trip: export for trip, export in exported.items() if export != exclude_export}

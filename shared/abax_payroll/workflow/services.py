@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ..abax import AbaxClient
 from ..errors import CredentialsGone, IntegrationInactive
@@ -168,12 +169,21 @@ class Services:
             raise gone
         return poweroffice
 
-    def abax_for(self, tenant_id: str) -> AbaxClient:
+    def abax_for(
+        self, tenant_id: str, sleep: Callable[[float], None] | None = None, timeout: float | None = None
+    ) -> AbaxClient:
+        """`sleep` replaces the client's waits (a fetch with a deadline stops instead of waiting past it)."""
+        options: dict[str, Any] = {}
+        if sleep is not None:
+            options["sleep"] = sleep
+        if timeout is not None:
+            options["timeout"] = timeout
         return AbaxClient(
             self.settings.abax_api_url,
             self.settings.abax_token_url,
             client_id=tenant_id,
             client_secret=self.keys.abax_client_secret,
+            **options,
         )
 
 
@@ -186,7 +196,7 @@ def build_services(config: Settings | None = None) -> Services:
     config = config or settings()
     return Services(
         settings=config,
-        store=PayrollStore(config.table_name),
+        store=PayrollStore(config.table_name, config.snapshot_bucket),
         vault=ClientKeyVault(config.client_key_secret_prefix, config.secrets_kms_key_id),
         keys_loader=_load_keys(config),
         runs=StepFunctionsRuns(config.state_machine_arn),

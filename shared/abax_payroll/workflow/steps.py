@@ -1,4 +1,4 @@
-"""The state machine's forward steps: validate, group, push (a chunk), complete, and marking a failure."""
+"""The state machine's forward steps: fetch (a piece), validate, group, push (a chunk), complete, and marking a failure."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from ..records import (
     RecoveryAction,
     error_message,
 )
+from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .services import Services
 
@@ -63,12 +64,31 @@ def _period(record: ExportRecord) -> Period:
     return record.period.parsed()
 
 
+def fetch(services: Services, tenant_id: str, export_id: str, remaining_s: float) -> dict[str, Any]:
+    """One piece of reading the period from ABAX (the state machine loops until `done`).
+
+    The export's snapshot is taken here, once, at its start: Validate and Group build every line from it,
+    so what is pushed is what ABAX said when the export started, however long the fetch takes.
+    """
+    record = _record(services, tenant_id, export_id)
+    services.store.snapshots.create(tenant_id, export_id, fetching.new_snapshot(_period(record), "export"))
+    result = fetching.fetch_piece(services, tenant_id, export_id, remaining_s)
+    logger.info("ABAX read", extra={"export_id": export_id, **result})
+    return result
+
+
 def _prepare(
     services: Services, tenant_id: str, export_id: str, record: ExportRecord, lookups: Any = None
 ) -> PreparedPlan:
+    period = _period(record)
+    snapshots = services.store.snapshots
+    snapshot = snapshots.get(tenant_id, export_id)
+    if snapshot is None or snapshot["status"] != "READY":
+        raise SourceUnavailable("the export's trips were not read from ABAX to the end")
+    batch = fetching.read_trips(snapshots, tenant_id, export_id, period)
     try:
         return prepare_plan(
-            services, tenant_id, _period(record), record.logbook_ids, exclude_export=export_id, lookups=lookups
+            services, tenant_id, period, record.logbook_ids, exclude_export=export_id, lookups=lookups, batch=batch
         )
     except PayrollError as error:
         if error.status >= 500:

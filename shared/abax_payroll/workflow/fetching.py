@@ -1,0 +1,205 @@
+"""Read a period's trips from ABAX in pieces that fit any invocation: call by call, under a deadline, resumable.
+
+The fetch walks ABAX's trips pages (windows of at most 3 months, pages of up to 1,500) and, after each page,
+the expense calls for its reimbursable trips (150 ids a call). Every answer is kept in the snapshot before
+the cursor moves on, so a Lambda that runs out of time, or a call that fails, costs that one call; the
+state machine (or the next search) continues from the cursor. Pacing under ABAX's 60 requests a minute is
+the ABAX client's; a wait it would make past the deadline ends this piece of the fetch instead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..abax import AbaxAuthFailed, AbaxUnavailable, TripBatch
+from ..abax.adapter import TripMapper, raw_timestamp, reimbursable_trip_ids
+from ..abax.client import EDGE_DAYS, EXPENSE_BATCH, WINDOW_DAYS, date_windows
+from ..domain.period import Period
+from ..errors import SourceUnavailable
+from ..store.snapshots import FAILED, READY, RUNNING, SnapshotStore
+from .services import Services
+
+# An ABAX call is not started with less time than this left: its answer (or its timeout) must fit.
+CALL_MARGIN_S = 2.0
+
+
+class DeadlineReached(Exception):
+    """The next ABAX call, or a wait before it, would end after this invocation's deadline."""
+
+
+def deadline_sleep(deadline: float, clock: Callable[[], float] = time.monotonic) -> Callable[[float], None]:
+    """The ABAX client's sleep: a rate-limit wait that would pass the deadline ends the piece instead."""
+
+    def sleep(seconds: float) -> None:
+        if clock() + seconds > deadline - CALL_MARGIN_S:
+            raise DeadlineReached(f"a wait of {seconds:.1f} s would pass this invocation's deadline")
+        time.sleep(seconds)
+
+    return sleep
+
+
+def request_windows(period: Period) -> list[tuple[date, date]]:
+    """The (date_from, date_to) windows the fetch asks ABAX for, one extra day each side (see EDGE_DAYS)."""
+    first = period.start - timedelta(days=EDGE_DAYS)
+    last = period.end + timedelta(days=EDGE_DAYS)
+    return list(date_windows(first, last, WINDOW_DAYS))
+
+
+def new_snapshot(period: Period, kind: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+        "status": RUNNING,
+        "cursor": {"window": 0, "page": 1, "batch": -1, "batches": 0, "last": False},
+        "trips_read": 0,
+        "calls": 0,
+        "created_at": round(time.time(), 3),
+        **fields,
+    }
+
+
+def progress(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What the user sees while trips are read: "reading trips: 1,200 of about 9,000"."""
+    read = int(snapshot.get("trips_read", 0))
+    done = snapshot.get("status") == READY
+    expected = read if done else snapshot.get("trips_expected")
+    return {"phase": "done" if done else "reading_trips", "trips_read": read, "trips_expected": expected, "calls": int(snapshot.get("calls", 0))}
+
+
+def _expected(period: Period, windows: list[tuple[date, date]], read: int, last_day: str | None) -> int | None:
+    """About how many trips the period has: those read, scaled by the share of the days the pages covered.
+
+    ABAX gives no total; its pages come in date order, so the last trip's date tells how far they got.
+    """
+    if not last_day or read == 0:
+        return None
+    first, end = windows[0][0], windows[-1][1]
+    covered = (date.fromisoformat(last_day) - first).days + 1
+    total = (end - first).days + 1
+    if covered <= 0:
+        return None
+    estimate = read * total / min(covered, total)
+    return max(read, int(math.ceil(estimate / 100.0) * 100))
+
+
+def fetch(
+    services: Services,
+    store: SnapshotStore,
+    tenant_id: str,
+    snapshot_id: str,
+    *,
+    deadline: float,
+    max_calls: int | None = None,
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """Go on reading the snapshot's period from ABAX until it is complete, `max_calls` were made, or the
+    deadline (time.monotonic) is near. Returns the snapshot's progress with `done`."""
+    snapshot = store.get(tenant_id, snapshot_id)
+    if snapshot is None:
+        raise LookupError(f"snapshot {snapshot_id} of tenant {tenant_id} does not exist")
+    if snapshot["status"] == READY:
+        return {**progress(snapshot), "done": True}
+    period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
+    windows = request_windows(period)
+    cursor = dict(snapshot["cursor"])
+    read, calls = int(snapshot.get("trips_read", 0)), int(snapshot.get("calls", 0))
+    last_day: str | None = snapshot.get("last_day")
+    page_size = services.settings.abax_page_size
+    made = 0
+    ids: list[str] | None = None  # the current page's reimbursable trip ids, known once its trips are read
+    with services.abax_for(tenant_id, sleep=deadline_sleep(deadline), timeout=timeout_s) as abax:
+        while cursor["window"] < len(windows):
+            if (max_calls is not None and made >= max_calls) or time.monotonic() > deadline - CALL_MARGIN_S:
+                break
+            window, page = cursor["window"], cursor["page"]
+            try:
+                if cursor["batch"] < 0:
+                    date_from, date_to = windows[window]
+                    trips = abax.trips_page(date_from, date_to, page, page_size)
+                    store.put_part(store.trips_key(tenant_id, snapshot_id, window, page), trips)
+                    ids = reimbursable_trip_ids(trips, period)
+                    read += len(trips)
+                    last_day = _last_day(trips) or last_day
+                    cursor.update(batch=0, batches=math.ceil(len(ids) / EXPENSE_BATCH), last=len(trips) < page_size)
+                else:
+                    if ids is None:  # resumed between the expense calls of a page: its trips are kept
+                        ids = reimbursable_trip_ids(store.get_part(store.trips_key(tenant_id, snapshot_id, window, page)), period)
+                    batch = cursor["batch"]
+                    answer = abax.expenses(ids[batch * EXPENSE_BATCH : (batch + 1) * EXPENSE_BATCH])
+                    store.put_part(store.expenses_key(tenant_id, snapshot_id, window, page, batch), answer)
+                    cursor["batch"] = batch + 1
+            except DeadlineReached:
+                break
+            made += 1
+            calls += 1
+            if cursor["batch"] >= cursor["batches"]:  # the page and its expenses are kept: on to the next page
+                ids = None
+                if cursor["last"]:
+                    cursor.update(window=window + 1, page=1, batch=-1, batches=0, last=False)
+                else:
+                    cursor.update(page=page + 1, batch=-1, batches=0, last=False)
+            done = cursor["window"] >= len(windows)
+            fields: dict[str, Any] = {
+                "cursor": cursor,
+                "trips_read": read,
+                "calls": calls,
+                "last_day": last_day,
+                "trips_expected": read if done else _expected(period, windows, read, last_day),
+            }
+            if done:
+                fields["status"] = READY
+                fields["ready_at"] = round(time.time(), 3)
+            store.update(tenant_id, snapshot_id, fields)
+            snapshot.update(fields)
+    return {**progress(snapshot), "done": snapshot["status"] == READY}
+
+
+def fetch_piece(services: Services, tenant_id: str, snapshot_id: str, remaining_s: float) -> dict[str, Any]:
+    """One state-machine step of a fetch: as much as this invocation's budget allows."""
+    config = services.settings
+    budget = min(config.fetch_seconds, max(0.0, remaining_s - 60.0))  # a minute for the last call and the writes
+    try:
+        return fetch(
+            services,
+            services.store.snapshots,
+            tenant_id,
+            snapshot_id,
+            deadline=time.monotonic() + budget,
+            max_calls=config.fetch_calls_per_invocation or None,
+        )
+    except (AbaxUnavailable, AbaxAuthFailed) as error:
+        # Worth a retry: the state machine retries the step, which resumes at the call that failed.
+        raise SourceUnavailable(f"the logbooks could not be read from ABAX: {error}") from None
+
+
+def fail(store: SnapshotStore, tenant_id: str, snapshot_id: str, message: str) -> None:
+    store.update(tenant_id, snapshot_id, {"status": FAILED, "error": message})
+
+
+def read_trips(store: SnapshotStore, tenant_id: str, snapshot_id: str, period: Period) -> TripBatch:
+    """The snapshot's trips as domain trips, one page in memory at a time."""
+    mapper = TripMapper(period)
+    for part in store.pages(tenant_id, snapshot_id):
+        expenses: list[dict[str, Any]] = []
+        for key in part.expense_keys:
+            expenses += store.get_part(key)
+        mapper.add(store.get_part(part.trips_key), expenses)
+    return mapper.batch()
+
+
+def _last_day(trips: list[dict[str, Any]]) -> str | None:
+    """The UTC date of the latest trip start on a page (for the estimate only)."""
+    latest: str | None = None
+    for raw in trips:
+        value = raw_timestamp(raw) if isinstance(raw, dict) else None
+        if isinstance(value, str) and len(value) >= 10 and (latest is None or value[:10] > latest):
+            try:
+                datetime.fromisoformat(value[:10])
+            except ValueError:
+                continue
+            latest = value[:10]
+    return latest

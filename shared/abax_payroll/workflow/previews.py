@@ -1,0 +1,138 @@
+"""Search ("Søk") that never meets API Gateway's 29 s: the answer within the call, or 202 and a preview to poll.
+
+A search reads the period from ABAX into a snapshot. What fits in the call (PREVIEW_INLINE_SECONDS) is read
+there; the rest is read by a Step Functions execution (`search-<preview id>`, the same Fetch step as an
+export's), while the web app polls `GET /exports/previews/{id}` and shows how far it got. The next search of
+the same period within PREVIEW_FRESH_SECONDS reuses the snapshot: it does not fetch again what it has.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..abax import AbaxAuthFailed, AbaxUnavailable, TripBatch
+from ..domain.period import Period
+from ..errors import AbaxNotAnswering, NotFound
+from ..observability import logger
+from ..store.snapshots import FAILED, READY
+from . import fetching
+from .planning import prepare_plan
+from .services import Services
+
+# A running search whose snapshot has not moved for this long lost its fetch (a crash before the
+# execution started): the next search starts afresh. A live fetch writes after every ABAX call, and
+# never waits longer than a minute for one.
+STALLED_S = 180.0
+INLINE_CALL_TIMEOUT_S = 5.0  # an ABAX call inside the API call: its timeout must fit the gateway's 29 s
+
+
+def _period_key(period: Period) -> str:
+    return f"{period.start.isoformat()}_{period.end.isoformat()}"
+
+
+def _usable(snapshot: dict[str, Any] | None, fresh_s: float) -> bool:
+    if snapshot is None or snapshot["status"] == FAILED:
+        return False
+    now = time.time()
+    if now - float(snapshot.get("created_at", 0)) > fresh_s:
+        return False
+    return snapshot["status"] == READY or now - float(snapshot.get("updated_at", snapshot.get("created_at", 0))) < STALLED_S
+
+
+def search(
+    services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None
+) -> tuple[int, dict[str, Any]]:
+    """(200, the preview) when the period could be read within the call, else (202, the preview resource)."""
+    from .exports import new_export_id
+
+    store = services.store.snapshots
+    selection = list(logbook_ids) if logbook_ids is not None else None
+    key = _period_key(period)
+    for _ in range(3):
+        current_id = store.current_for(tenant_id, key)
+        current = store.get(tenant_id, current_id) if current_id else None
+        if _usable(current, services.settings.preview_fresh_seconds):
+            assert current is not None
+            if current["status"] == READY:
+                return 200, _ready_body(services, tenant_id, current, selection)
+            store.update(tenant_id, current["snapshot_id"], {"logbook_ids": selection})
+            return 202, resource({**current, "logbook_ids": selection})
+        preview_id = new_export_id(services)
+        store.create(tenant_id, preview_id, fetching.new_snapshot(period, "search", logbook_ids=selection))
+        if store.set_current(tenant_id, key, preview_id, current_id):
+            break
+        # Another search of the same period moved first: use its snapshot.
+    else:
+        raise RuntimeError("searches of the same period kept racing")
+    deadline = time.monotonic() + services.settings.preview_inline_seconds
+    try:
+        result = fetching.fetch(services, store, tenant_id, preview_id, deadline=deadline, timeout_s=INLINE_CALL_TIMEOUT_S)
+    except (AbaxUnavailable, AbaxAuthFailed) as error:
+        fetching.fail(store, tenant_id, preview_id, str(error))
+        raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
+    snapshot = store.get(tenant_id, preview_id)
+    assert snapshot is not None
+    if result["done"]:
+        return 200, _ready_body(services, tenant_id, snapshot, selection)
+    services.runs.start_search(tenant_id, preview_id)
+    logger.info("search goes on in the background", extra={"tenant_id": tenant_id, "preview_id": preview_id, **result})
+    return 202, resource(snapshot)
+
+
+def resource(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The preview while it is read: where to poll and how far it got."""
+    body: dict[str, Any] = {
+        "preview_id": snapshot["snapshot_id"],
+        "status": snapshot["status"],
+        "period": snapshot["period"],
+        "progress": fetching.progress(snapshot),
+    }
+    if snapshot["status"] == FAILED:
+        body["error"] = {"code": "ABAX_UNAVAILABLE", "message": str(snapshot.get("error") or "ABAX could not be read")}
+    return body
+
+
+def get_preview(services: Services, tenant_id: str, preview_id: str) -> dict[str, Any]:
+    snapshot = services.store.snapshots.get(tenant_id, preview_id)
+    if snapshot is None or snapshot.get("kind") != "search":
+        raise NotFound(f"no preview {preview_id} for this company")
+    if snapshot["status"] == READY:
+        return _ready_body(services, tenant_id, snapshot, snapshot.get("logbook_ids"))
+    return resource(snapshot)
+
+
+def _ready_body(
+    services: Services, tenant_id: str, snapshot: dict[str, Any], logbook_ids: Iterable[str] | None
+) -> dict[str, Any]:
+    from .exports import preview_body
+
+    period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
+    batch = fetching.read_trips(services.store.snapshots, tenant_id, snapshot["snapshot_id"], period)
+    prepared = prepare_plan(services, tenant_id, period, logbook_ids, batch=batch)
+    return {**resource(snapshot), **preview_body(prepared)}
+
+
+def ready_trips(services: Services, tenant_id: str, period: Period) -> TripBatch | None:
+    """The period's trips as the latest finished search read them, if one did (else None)."""
+    store = services.store.snapshots
+    current_id = store.current_for(tenant_id, _period_key(period))
+    snapshot = store.get(tenant_id, current_id) if current_id else None
+    if snapshot is None or snapshot["status"] != READY:
+        return None
+    return fetching.read_trips(store, tenant_id, snapshot["snapshot_id"], period)
+
+
+# ---- the state machine's search steps ------------------------------------------------------------------
+
+
+def fetch_step(services: Services, tenant_id: str, preview_id: str, remaining_s: float) -> dict[str, Any]:
+    return fetching.fetch_piece(services, tenant_id, preview_id, remaining_s)
+
+
+def failed_step(services: Services, tenant_id: str, preview_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    from .steps import error_message
+
+    fetching.fail(services.store.snapshots, tenant_id, preview_id, error_message(state.get("error")))
+    return {"status": FAILED}
