@@ -176,7 +176,21 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     lines = page.get_by_test_id("export-lines")
     expect(lines.locator("tbody tr")).to_have_count(13)
     expect(lines).to_contain_text(re.compile(r"71000000\d\d"))
+    # 710 withholds: of 5.30 per km, 3.50 is tax-free and the rest taxable, shown for the export and per line.
+    expect(page.get_by_test_id("taxable-amount")).to_have_text(re.compile(r"[1-9]"))
     shot("eksport fullfort")
+
+    # The documentation report, printable: per employee and month, every trip with from, to and its line.
+    page.get_by_test_id("report-print").click()
+    expect(page.get_by_role("heading", name="Dokumentasjon av kjøregodtgjørelse", level=1)).to_be_visible()
+    groups = page.get_by_test_id("report-group")
+    expect(groups).to_have_count(3)
+    expect(groups.first).to_contain_text("Ola Nordmann (1001) – 2026-10")
+    expect(groups.first).to_contain_text("Karl Johans gate 1")
+    expect(groups.first).to_contain_text(re.compile(r"710 #71000000\d\d"))
+    shot("dokumentasjon")
+    page.go_back()
+    expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED")
 
     page.get_by_role("link", name="Tilbake til eksporthistorikken").click()
     rows = page.get_by_test_id("exports").locator("tbody tr")

@@ -14,8 +14,8 @@ export class ApiError extends Error {
 }
 
 export function createApi(baseUrl, getToken, onUnauthorized) {
-  async function request(method, path, body) {
-    const headers = { Accept: "application/json, application/problem+json" };
+  async function request(method, path, body, accept = "application/json") {
+    const headers = { Accept: `${accept}, application/problem+json` };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -26,6 +26,7 @@ export function createApi(baseUrl, getToken, onUnauthorized) {
       throw new ApiError(0, { code: "NETWORK", detail: t("error.NETWORK") });
     }
     const text = await response.text();
+    if (response.ok && accept !== "application/json") return text;
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text.slice(0, 300) }; }
     if (!response.ok) {
@@ -39,5 +40,6 @@ export function createApi(baseUrl, getToken, onUnauthorized) {
     get: (path) => request("GET", path),
     post: (path, body = {}) => request("POST", path, body),
     put: (path, body) => request("PUT", path, body),
+    text: (path, accept) => request("GET", path, undefined, accept),
   };
 }

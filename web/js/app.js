@@ -7,7 +7,7 @@ import { announce, clear, field, h, notice } from "./ui.js";
 import { integrationView } from "./views/integration.js";
 import { codesView, ratesView, scheduleView } from "./views/settings.js";
 import { newExportView } from "./views/new-export.js";
-import { exportDetailView, exportListView } from "./views/exports.js";
+import { exportDetailView, exportListView, exportReportView } from "./views/exports.js";
 
 const ROUTES = [
   [/^\/?$/, integrationView],
@@ -18,6 +18,7 @@ const ROUTES = [
   [/^\/export\/new$/, newExportView],
   [/^\/exports$/, exportListView],
   [/^\/exports\/([\w-]+)$/, exportDetailView],
+  [/^\/exports\/([\w-]+)\/report$/, exportReportView],
 ];
 
 const main = document.getElementById("main");

@@ -1,7 +1,7 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
-import { failureSentence, problemView, reasonText } from "../problems.js";
-import { announce, category, clear, dateTime, h, money, notice, number, period, statusBadge } from "../ui.js";
+import { errorView, failureSentence, problemView, reasonText } from "../problems.js";
+import { announce, category, clear, dateTime, day, h, money, notice, number, period, statusBadge } from "../ui.js";
 import { historyView, progressView, recoveryActions } from "./recovery.js";
 
 const POLL_MS = 1000;
@@ -128,6 +128,66 @@ function leftBehindTable(item) {
         h("td", {}, reasonText(line))))))));
 }
 
+/** The documentation report of an export with lines: the CSV to keep, and a printable view. */
+function documentation(ctx, item) {
+  if (!item.line_count) return null;
+  const message = h("div");
+  const download = async () => {
+    clear(message);
+    try {
+      const text = await ctx.api.text(`/exports/${encodeURIComponent(item.export_id)}/report.csv`, "text/csv");
+      const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })),
+        download: `kjoregodtgjorelse-${item.export_id}.csv` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      clear(message, errorView(error));
+    }
+  };
+  return h("section", { class: "card", "aria-labelledby": "documentation-title" },
+    h("h2", { id: "documentation-title" }, t("report.title")),
+    h("p", { class: "muted" }, t("report.intro")),
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: download, "data-testid": "report-csv" }, t("report.csv")),
+      h("a", { class: "button", href: `#/exports/${item.export_id}/report`, "data-testid": "report-print" }, t("report.printable"))),
+    message);
+}
+
+/** The printable documentation report: per employee and month, every trip with its parts and salary lines. */
+export async function exportReportView(ctx, exportId) {
+  const report = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}/report`);
+  const groups = new Map();
+  for (const row of report.rows) {
+    const key = `${row.employee_number}|${row.month}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(row);
+  }
+  const sum = (rows, name) => rows.reduce((total, row) => total + Number(row[name]), 0);
+  const columns = ["report.date", "report.purpose", "report.from", "report.to", "report.km", "new.categories", "new.quantity",
+    "report.passengers", "new.rate", "new.amount", "new.taxFree", "new.taxable", "report.salaryLine"];
+  const numeric = new Set(["report.km", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"]);
+  return h("div", { class: "report" },
+    h("p", { class: "breadcrumb no-print" }, h("a", { href: `#/exports/${exportId}` }, `← ${t("detail.back")}`)),
+    h("h1", {}, t("report.title")),
+    h("p", {}, t("detail.title", { period: period(report.period) }), " · ", t("report.legal")),
+    h("p", { class: "no-print" }, h("button", { type: "button", class: "primary", onclick: () => window.print() }, t("report.print"))),
+    [...groups.values()].map((rows) => h("section", { class: "card report-group", "data-testid": "report-group" },
+      h("h2", {}, `${rows[0].employee_name} (${rows[0].employee_number}) – ${rows[0].month}`),
+      h("div", { class: "table-wrap" }, h("table", { class: "stack" },
+        h("thead", {}, h("tr", {}, columns.map((key) => h("th", { scope: "col", class: numeric.has(key) ? "num" : "" }, t(key))))),
+        h("tbody", {}, rows.map((row) => h("tr", {},
+          h("td", {}, day(row.date)), h("td", {}, row.purpose || "–"), h("td", {}, row.from || "–"), h("td", {}, row.to || "–"),
+          h("td", { class: "num" }, number(row.km)), h("td", {}, category(row.category)),
+          h("td", { class: "num" }, number(row.quantity)), h("td", {}, row.passengers.join(", ") || "–"),
+          h("td", { class: "num" }, row.rate === null ? "–" : money(row.rate)), h("td", { class: "num" }, money(row.amount)),
+          h("td", { class: "num" }, money(row.tax_free_amount)), h("td", { class: "num" }, money(row.taxable_amount)),
+          h("td", {}, row.salary_lines.map((line) => `${line.pay_item_code}${line.salary_line_id ? ` #${line.salary_line_id}` : ""}`).join(" + "))))),
+        h("tfoot", {}, h("tr", {}, h("td", { colspan: "9" }, t("new.total")),
+          h("td", { class: "num" }, money(sum(rows, "amount"))), h("td", { class: "num" }, money(sum(rows, "tax_free_amount"))),
+          h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))));
+}
+
 export async function exportDetailView(ctx, exportId) {
   const container = h("div", { id: "export-detail" });
   let previous = null;
@@ -149,9 +209,13 @@ export async function exportDetailView(ctx, exportId) {
         h("dt", {}, t("detail.created")), h("dd", {}, dateTime(item.created_at)),
         h("dt", {}, t("detail.finished")), h("dd", {}, dateTime(item.finished_at)),
         h("dt", {}, t("detail.lines")), h("dd", {}, `${item.lines_pushed} / ${item.line_count}`),
-        h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)))),
+        h("dt", {}, t("detail.amount")), h("dd", {}, money(item.total_amount)),
+        item.taxable_amount !== null && item.taxable_amount !== undefined ? [
+          h("dt", {}, t("new.taxFree")), h("dd", { "data-testid": "tax-free-amount" }, money(item.tax_free_amount)),
+          h("dt", {}, t("new.taxable")), h("dd", { "data-testid": "taxable-amount" }, money(item.taxable_amount))] : null)),
       historyView(item),
       recoveryActions(ctx, item, () => tick()),
+      documentation(ctx, item),
       leftBehindTable(item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
         h("h2", { id: "detail-problems" }, t("detail.problems")),
@@ -159,8 +223,8 @@ export async function exportDetailView(ctx, exportId) {
       lines.length ? h("section", { class: "card", "aria-labelledby": "detail-lines" },
         h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: lines.length })),
         h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines", class: "stack" },
-          h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "detail.salaryLineId"]
-            .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount"].includes(key) ? "num" : "" }, t(key))))),
+          h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable", "detail.salaryLineId"]
+            .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"].includes(key) ? "num" : "" }, t(key))))),
           h("tbody", {}, lines.map((line) => h("tr", {},
             h("td", {}, `${line.employee_name} (${line.employee_number})`),
             h("td", {}, (line.categories || []).map(category).join(", ")),
@@ -168,6 +232,8 @@ export async function exportDetailView(ctx, exportId) {
             h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
             h("td", { class: "num" }, line.rate === null ? "–" : number(line.rate)),
             h("td", { class: "num" }, money(line.amount)),
+            h("td", { class: "num" }, money(line.tax_free_amount ?? line.amount)),
+            h("td", { class: "num" }, money(line.taxable_amount ?? 0)),
             h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed"))))))))) : null,
       technical(ctx, item));
     container.dataset.status = item.status;

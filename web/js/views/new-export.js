@@ -154,24 +154,32 @@ export async function newExportView(ctx) {
       h("td", {}, line.categories.map(category).join(", ")),
       h("td", {}, line.pay_item_name ? `${line.pay_item_code} – ${line.pay_item_name}` : line.pay_item_code),
       h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
-      h("td", { class: "num" }, line.rate === null ? "–" : money(line.rate)),
-      h("td", { class: "num" }, money(line.amount))));
+      h("td", { class: "num" }, line.rate === null ? "–" : money(line.rate),
+        line.pay_item_rate ? h("span", { class: "muted small", "data-testid": "pay-item-rate" }, ` (${t("new.payItemRate", { rate: money(line.pay_item_rate) })})`) : null),
+      h("td", { class: "num" }, money(line.amount)),
+      h("td", { class: "num" }, money(line.tax_free_amount ?? line.amount)),
+      h("td", { class: "num" }, money(line.taxable_amount ?? 0))));
     const employees = preview.totals.employees.map((employee) => h("tr", {},
       h("th", { scope: "row" }, `${employee.employee_name} (${employee.employee_number})`),
-      h("td", { class: "num" }, money(employee.amount))));
+      h("td", { class: "num" }, money(employee.amount)),
+      h("td", { class: "num" }, money(employee.tax_free_amount ?? employee.amount)),
+      h("td", { class: "num" }, money(employee.taxable_amount ?? 0))));
     return [
       h("section", { class: "card", "aria-labelledby": "lines-title" },
         h("h2", { id: "lines-title" }, t("new.lines", { count: lines.length })),
         lines.length ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "lines", class: "stack" },
-          h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount"]
-            .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount"].includes(key) ? "num" : "" }, t(key))))),
+          h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"]
+            .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"].includes(key) ? "num" : "" }, t(key))))),
           h("tbody", {}, lineRows))) : h("p", { class: "muted" }, t("new.noLines"))),
       lines.length ? h("section", { class: "card", "aria-labelledby": "totals-title" },
         h("h2", { id: "totals-title" }, t("new.totals")),
         h("div", { class: "table-wrap" }, h("table", { "data-testid": "totals" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("new.employee")), h("th", { scope: "col", class: "num" }, t("new.amount")))),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("new.employee")), h("th", { scope: "col", class: "num" }, t("new.amount")),
+            h("th", { scope: "col", class: "num" }, t("new.taxFree")), h("th", { scope: "col", class: "num" }, t("new.taxable")))),
           h("tbody", {}, employees),
-          h("tfoot", {}, h("tr", {}, h("td", {}, t("new.total")), h("td", { class: "num", "data-testid": "grand-total" }, money(preview.totals.amount)))))))
+          h("tfoot", {}, h("tr", {}, h("td", {}, t("new.total")), h("td", { class: "num", "data-testid": "grand-total" }, money(preview.totals.amount)),
+            h("td", { class: "num", "data-testid": "tax-free-total" }, money(preview.totals.tax_free_amount ?? preview.totals.amount)),
+            h("td", { class: "num", "data-testid": "taxable-total" }, money(preview.totals.taxable_amount ?? 0))))))))
         : null,
     ];
   }

@@ -26,7 +26,7 @@ async function loadPayItems(ctx) {
 const KIND = (name) => (OUTLAY.includes(name) ? "outlay" : "km");
 
 export async function codesView(ctx) {
-  const [{ codes }, payItems] = await Promise.all([ctx.api.get("/payroll-codes"), loadPayItems(ctx)]);
+  const [{ codes, taxable_excess: taxableExcess }, payItems] = await Promise.all([ctx.api.get("/payroll-codes"), loadPayItems(ctx)]);
   const byCode = new Map((payItems.items || []).map((item) => [String(item.code), item]));
   const named = payItems.items !== null;
   const message = h("div", { id: "codes-message" });
@@ -66,16 +66,25 @@ export async function codesView(ctx) {
           h("td", {}, inputs[name]),
           cell);
       })))));
+  // The pay item for the part of a km allowance above the tax-free rate (taxable salary), if one is used.
+  const excess = h("input", { type: "text", id: "code-taxable_excess", value: taxableExcess || "", size: 8, maxlength: 20,
+    pattern: "[A-Za-z0-9._\\-]+", placeholder: t("codes.none"), autocomplete: "off", list: named ? "pay-items-km" : undefined });
+  const excessSection = h("fieldset", { class: "card" },
+    h("legend", {}, h("strong", {}, t("codes.taxableExcess"))),
+    h("p", { class: "muted small" }, t("codes.taxableExcessIntro")),
+    field("code-taxable_excess", t("codes.taxableExcessLabel"), excess));
   const save = async (event) => {
     event.preventDefault();
     clear(message);
-    const body = { codes: Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim() || null])) };
+    const body = { codes: Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim() || null])),
+      taxable_excess: excess.value.trim() || null };
     try {
       const result = await ctx.api.put("/payroll-codes", body);
       for (const [name, input] of Object.entries(inputs)) {
         input.value = result.codes[name] || "";
         input.dispatchEvent(new Event("input"));
       }
+      excess.value = result.taxable_excess || "";
       saved(message, t("codes.saved"));
     } catch (error) {
       clear(message, errorView(error));
@@ -89,7 +98,7 @@ export async function codesView(ctx) {
     named ? null : h("p", { class: "notice info small", "data-testid": "pay-items-unavailable" }, unavailable),
     lists,
     h("form", { onsubmit: save, "aria-label": t("codes.title") },
-      section("codes.distance", DISTANCE), section("codes.outlay", OUTLAY),
+      section("codes.distance", DISTANCE), section("codes.outlay", OUTLAY), excessSection,
       message,
       h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("codes.save")),
         h("a", { href: "#/export/new" }, t("codes.toExport")))));
@@ -121,7 +130,7 @@ function stateRate(stateRates, categoryName, date) {
 const byCategoryAndDate = (a, b) => DISTANCE.indexOf(a.category) - DISTANCE.indexOf(b.category) || b.valid_from.localeCompare(a.valid_from);
 
 export async function ratesView(ctx) {
-  const { rates: loaded, state_rates: stateRates = [] } = await ctx.api.get("/rates");
+  const { rates: loaded, state_rates: stateRates = [], in_force: inForceToday = [], warnings = [] } = await ctx.api.get("/rates");
   const rates = [...loaded].sort(byCategoryAndDate);
   const message = h("div", { id: "rates-message" });
   const body = h("tbody");
@@ -183,6 +192,12 @@ export async function ratesView(ctx) {
   return h("div", {},
     h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.rates")}`),
     h("h1", {}, t("rates.title")), h("p", {}, t("rates.intro")),
+    // From December: next year's rates are not in the table yet (NEXT_YEAR_RATES_MISSING).
+    warnings.map((warning) => h("div", { class: "notice warn", role: "status", dataset: { code: warning.code } },
+      h("p", {}, t("rates.nextYearMissing", { year: warning.params?.year })))),
+    inForceToday.some((rate) => rate.tax_free_rate) ? h("p", { class: "muted small", "data-testid": "tax-free-today" },
+      `${t("rates.taxFreeToday")}: `, inForceToday.filter((rate) => rate.tax_free_rate)
+        .map((rate) => `${category(rate.category)} ${money(rate.tax_free_rate)}`).join(" · ")) : null,
     h("form", { onsubmit: save, class: "card", "aria-label": t("rates.title") },
       h("div", { class: "table-wrap" }, h("table", { class: "rates" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
         h("th", { scope: "col" }, t("rates.validTo")), h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
