@@ -367,3 +367,42 @@ def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain
     assert first[13:20] == ["5,30", "530,00", "350,00", "180,00", "710 + 716", "900 + 902", "R0 + R2"]  # lines in code order: 710, 711, 716, 722
     # the employee's month: 530.00 + 80.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
     assert table[-1][5] == "Sum 2026-10" and table[-1][14:17] == ["892,05", "678,75", "213,30"]
+
+
+# ---- the rates screen: in force today, and from December next year's missing rates ---------------------------
+
+
+def _rates_answer(today: str, table: RateTable | None = None):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from abax_payroll.workflow.configuration import get_rates
+
+    tenants = SimpleNamespace(
+        get_rates=lambda tenant_id: table or RateTable.default(),
+        get_tax_free_rates=lambda tenant_id: RateTable.default_tax_free(),
+    )
+    clock = lambda: datetime.fromisoformat(f"{today}T11:00:00+00:00")  # noqa: E731
+    return get_rates(SimpleNamespace(store=SimpleNamespace(tenants=tenants), clock=clock), "acme")
+
+
+def test_the_rates_in_force_today_and_no_warning_before_december():
+    answer = _rates_answer("2026-11-30")
+    mileage = next(rate for rate in answer["in_force"] if rate["category"] == "mileage")
+    assert (mileage["rate"], mileage["valid_from"], mileage["valid_to"], mileage["tax_free_rate"]) == (
+        "5.30", "2026-01-01", "2026-12-31", "3.50"
+    )  # fmt: skip
+    assert answer["warnings"] == []
+
+
+def test_from_december_next_years_missing_rates_are_a_warning():
+    answer = _rates_answer("2026-12-01")
+    (warning,) = answer["warnings"]
+    assert (warning["code"], warning["severity"], warning["params"]["year"]) == ("NEXT_YEAR_RATES_MISSING", "warning", 2027)
+    assert warning["params"]["categories"] == ["mileage", "passenger", "trailer", "forest_road", "heavy_load"]
+    year = (date(2027, 1, 1), date(2027, 12, 31))
+    added = RateTable(
+        [*RateTable.default().entries(), *(Rate(c, year[0], D("1.00"), year[1]) for c in Category if c.is_distance)]
+    )
+    (still,) = _rates_answer("2026-12-15", added)["warnings"]  # the paid rates are there, the tax-free not yet
+    assert still["params"]["categories"] == [] and "mileage" in still["params"]["tax_free_categories"]
