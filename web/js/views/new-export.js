@@ -179,7 +179,7 @@ export async function newExportView(ctx) {
           h("tbody", {}, employees),
           h("tfoot", {}, h("tr", {}, h("td", {}, t("new.total")), h("td", { class: "num", "data-testid": "grand-total" }, money(preview.totals.amount)),
             h("td", { class: "num", "data-testid": "tax-free-total" }, money(preview.totals.tax_free_amount ?? preview.totals.amount)),
-            h("td", { class: "num", "data-testid": "taxable-total" }, money(preview.totals.taxable_amount ?? 0))))))))
+            h("td", { class: "num", "data-testid": "taxable-total" }, money(preview.totals.taxable_amount ?? 0)))))))
         : null,
     ];
   }
