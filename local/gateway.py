@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from .auth import TokenRejected, verify
 from .lambda_runtime import LocalContext
 
 MAX_BODY_BYTES = 1_000_000
+# API Gateway (REST) cuts an integration at 29 s and answers 504 itself; the function runs on regardless.
+INTEGRATION_TIMEOUT_S = 29.0
 
 
 class AnyPath(PathConvertor):
@@ -70,8 +73,16 @@ def to_event(request: Request, body: bytes, claims: dict[str, Any] | None, path:
     }
 
 
-def gateway_routes(route_to: Callable[[str], Handler], openapi: Callable[[], dict[str, Any]]) -> list[Route]:
-    """`/v1/...` through the authorizer to the function that owns the path; `/v1/openapi.json` unauthenticated."""
+def gateway_routes(
+    route_to: Callable[[str], Handler],
+    openapi: Callable[[], dict[str, Any]],
+    timeout_s: Callable[[], float] = lambda: INTEGRATION_TIMEOUT_S,
+) -> list[Route]:
+    """`/v1/...` through the authorizer to the function that owns the path; `/v1/openapi.json` unauthenticated.
+
+    A function that answers after `timeout_s()` (API Gateway's 29 s) gets the 504 AWS would give instead; its
+    answer is dropped, as AWS drops it (the CDK app answers that 504 as problem+json, DEFAULT_5XX).
+    """
 
     async def openapi_document(_: Request) -> Response:
         return JSONResponse(openapi())
@@ -87,7 +98,13 @@ def gateway_routes(route_to: Callable[[str], Handler], openapi: Callable[[], dic
             return _problem(401, "UNAUTHORIZED", "Unauthorized", str(rejected))
         event = to_event(request, body, claims, path)
         handler = route_to(path)
-        result = await run_in_threadpool(handler, event, LocalContext(function_name="api"))
+        limit = timeout_s()
+        try:
+            result = await asyncio.wait_for(run_in_threadpool(handler, event, LocalContext(function_name="api")), limit)
+        except TimeoutError:
+            return _problem(
+                504, "GATEWAY_ERROR", "The service is unavailable", f"the function did not answer within {limit:g} s (API Gateway's integration timeout)"
+            )
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         headers = dict(result.get("headers") or {})

@@ -12,8 +12,10 @@ set, so the state machine's `ErrorEquals` match Python exception class names.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,9 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 Handler = Callable[[dict[str, Any], Any], Any]
 
 _registry: dict[str, Handler] = {}
+# Lambda's own limit (15 minutes) unless a function is given less; a handler still running then is cut off.
+MAX_TIMEOUT_S = 900.0
+_timeouts: dict[str, float] = {}
 _lock = threading.Lock()
 _original_invoke = LambdaSimpleBackend.invoke
 
@@ -39,9 +44,11 @@ class LocalContext:
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = ""
+    timeout_s: float = MAX_TIMEOUT_S
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+        return max(0, int((self.started + self.timeout_s - time.monotonic()) * 1000))
 
 
 def _function_name(name_or_arn: str) -> str:
@@ -55,19 +62,49 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
     if handler is None:
         return _original_invoke(self, function_name, qualifier, body, headers, response_headers)  # type: ignore[no-any-return]
     event = json.loads(body or b"{}")
-    context = LocalContext(function_name=name, invoked_function_arn=f"arn:aws:lambda:{self.region_name}:{self.account_id}:function:{name}")
-    try:
-        result = handler(event, context)
-        return json.dumps(result, default=str).encode()
-    except Exception as error:  # the Lambda service turns any exception into an error payload
+    timeout = _timeouts.get(name, MAX_TIMEOUT_S)
+    context = LocalContext(
+        function_name=name,
+        invoked_function_arn=f"arn:aws:lambda:{self.region_name}:{self.account_id}:function:{name}",
+        timeout_s=timeout,
+    )
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = handler(event, context)
+        except Exception as error:  # the Lambda service turns any exception into an error payload
+            outcome["error"] = error
+
+    # The handler runs on a thread of its own so that its time can be cut like Lambda's; a handler still
+    # running is abandoned (its thread ends when it does), as Lambda freezes it and answers Sandbox.Timedout.
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"lambda-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        response_headers["x-amz-function-error"] = "Unhandled"
+        message = f"Task timed out after {timeout:.2f} seconds"
+        return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
+    if "error" in outcome:
+        error = outcome["error"]
         response_headers["x-amz-function-error"] = "Unhandled"
         payload = {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}
         return json.dumps(payload).encode()
+    return json.dumps(outcome.get("result"), default=str).encode()
 
 
-def register(function_name: str, handler: Handler) -> None:
+def register(function_name: str, handler: Handler, timeout_s: float = MAX_TIMEOUT_S) -> None:
     with _lock:
         _registry[function_name] = handler
+        _timeouts[function_name] = min(timeout_s, MAX_TIMEOUT_S)
+
+
+def set_timeout(function_name: str, timeout_s: float) -> float:
+    """Give a registered function another timeout (at most Lambda's 15 minutes); answers the previous one."""
+    with _lock:
+        previous = _timeouts.get(function_name, MAX_TIMEOUT_S)
+        _timeouts[function_name] = min(timeout_s, MAX_TIMEOUT_S)
+        return previous
 
 
 def install() -> None:
@@ -78,3 +115,4 @@ def install() -> None:
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
     _registry.clear()
+    _timeouts.clear()

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from .aws import TABLE, LocalAws
 from .emulators import abax as abax_emulator
 from .emulators import poweroffice as poweroffice_emulator
-from .gateway import gateway_routes, openapi_document
+from .gateway import INTEGRATION_TIMEOUT_S, gateway_routes, openapi_document
 from .servers import BackgroundServer
 
 DEV_APPLICATION_KEY = "local-dev-application-key-0b9e"
@@ -57,6 +57,7 @@ class LocalStack:
         self.abax = self.abax_app.state.emulator
         self._environment = environment or {}
         self.serves_other_data = abax_data is not None or poweroffice_data is not None
+        self.gateway_timeout_s = INTEGRATION_TIMEOUT_S  # API Gateway's 29 s (a test may shorten it)
         self.aws = LocalAws()
         self.server = BackgroundServer(self._app(), port)
         self.url = self.server.url
@@ -92,7 +93,7 @@ class LocalStack:
             Route("/health", health),
             Route("/config.json", web_config, methods=["GET"]),
             Route("/local/token", dev_token, methods=["POST"]),
-            *gateway_routes(route_to, openapi_document),
+            *gateway_routes(route_to, openapi_document, lambda: self.gateway_timeout_s),
             Mount("/emulators/poweroffice", app=self.poweroffice_app),
             Mount("/emulators/abax", app=self.abax_app),
         ]

@@ -152,3 +152,55 @@ def _search_execution(preview_id: str) -> str:
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     machine = stepfunctions.list_state_machines()["stateMachines"][0]["stateMachineArn"]
     return machine.replace(":stateMachine:", ":execution:") + f":search-{preview_id}"
+
+
+def test_the_local_gateway_answers_504_after_29_s_as_api_gateway_does(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    # ABAX answers slowly and the gateway's limit is shortened from 29 s to 1 s, so the run takes seconds.
+    delay = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 1, "delay_s": 3}
+    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10).status_code == 200
+    fresh.gateway_timeout_s = 1.0
+    try:
+        cut = acme.post("/exports/preview", json=OCTOBER)
+    finally:
+        fresh.gateway_timeout_s = 29.0
+    assert cut.status_code == 504, cut.text
+    assert cut.headers["content-type"].startswith("application/problem+json")
+    assert cut.json()["code"] == "GATEWAY_ERROR"
+    # The function ran on (as in AWS): the search it started is found by the next one, and completes.
+    deadline = time.monotonic() + 60
+    while True:
+        again = acme.post("/exports/preview", json=OCTOBER)
+        assert again.status_code in (200, 202), again.text
+        if again.status_code == 200:
+            break
+        assert time.monotonic() < deadline, again.text
+        time.sleep(0.5)
+    assert again.json()["ready"] is False and again.json()["logbooks"]
+
+
+def test_a_fetch_cut_at_the_function_timeout_is_retried_and_the_export_completes(
+    fresh: LocalStack, acme: httpx.Client, environment: Callable[[dict[str, str]], None]
+) -> None:
+    from local import lambda_runtime
+
+    logbooks = good_logbooks(acme)
+    expected = _lines(preview(acme, OCTOBER, logbooks))
+    environment(TINY_PAGES)
+    # One ABAX page answers after 8 s; the steps function is given 4 s instead of Lambda's 15 minutes.
+    delay = {"method": "GET", "path": "/v1/trips", "nth": 2, "times": 1, "delay_s": 8}
+    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10).status_code == 200
+    previous = lambda_runtime.set_timeout("abax-payroll-export-steps", 4.0)
+    try:
+        record = export_and_wait(acme, OCTOBER, logbooks)
+    finally:
+        lambda_runtime.set_timeout("abax-payroll-export-steps", previous)
+        time.sleep(5)  # the abandoned invocation's call ends before the next test
+
+    assert record["status"] == "COMPLETED", record
+    assert _lines(record) == expected
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    events = stepfunctions.get_execution_history(executionArn=record["execution_arn"], maxResults=1000)["events"]
+    errors = [event["lambdaFunctionFailedEventDetails"]["error"] for event in events if "lambdaFunctionFailedEventDetails" in event]
+    assert errors and set(errors) == {"Sandbox.Timedout"}  # cut (once, or again on a slow machine) and retried

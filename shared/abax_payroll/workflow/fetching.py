@@ -113,7 +113,8 @@ def fetch(
     ids: list[str] | None = None  # the current page's reimbursable trip ids, known once its trips are read
     with services.abax_for(tenant_id, sleep=deadline_sleep(deadline), timeout=timeout_s) as abax:
         while cursor["window"] < len(windows):
-            if (max_calls is not None and made >= max_calls) or time.monotonic() > deadline - CALL_MARGIN_S:
+            # Every piece makes one call at least, so a short budget still moves the fetch on.
+            if (max_calls is not None and made >= max_calls) or (made and time.monotonic() > deadline - CALL_MARGIN_S):
                 break
             window, page = cursor["window"], cursor["page"]
             try:
@@ -161,7 +162,8 @@ def fetch(
 def fetch_piece(services: Services, tenant_id: str, snapshot_id: str, remaining_s: float) -> dict[str, Any]:
     """One state-machine step of a fetch: as much as this invocation's budget allows."""
     config = services.settings
-    budget = min(config.fetch_seconds, max(0.0, remaining_s - 60.0))  # a minute for the last call and the writes
+    # Up to a minute of the function's time is kept for the last call and the writes (Lambda cuts at its timeout).
+    budget = min(config.fetch_seconds, remaining_s - min(60.0, remaining_s / 4))
     try:
         return fetch(
             services,

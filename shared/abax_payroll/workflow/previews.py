@@ -66,9 +66,13 @@ def search(
         # Another search of the same period moved first: use its snapshot.
     else:
         raise RuntimeError("searches of the same period kept racing")
-    deadline = time.monotonic() + services.settings.preview_inline_seconds
+    inline = services.settings.preview_inline_seconds
     try:
-        result = fetching.fetch(services, store, tenant_id, preview_id, deadline=deadline, timeout_s=INLINE_CALL_TIMEOUT_S)
+        result = (
+            fetching.fetch(services, store, tenant_id, preview_id, deadline=time.monotonic() + inline, timeout_s=INLINE_CALL_TIMEOUT_S)
+            if inline > 0
+            else {"done": False}
+        )
     except (AbaxUnavailable, AbaxAuthFailed) as error:
         fetching.fail(store, tenant_id, preview_id, str(error))
         raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
