@@ -145,6 +145,14 @@ def story(stack: LocalStack) -> None:
     _lines(done["lines"], with_ids=True)
     in_go = stack.poweroffice.salary_lines(ACME_CLIENT_KEY)
     say(f"  PowerOffice Go > Lønn > Importert lønnsgrunnlag now holds {len(in_go)} lines, e.g. “{in_go[0]['Comment']}”")
+    say(
+        f"  of it tax-free {done['tax_free_amount']} kr (3.50 per km, supplements, outlays) and taxable "
+        f"{done['taxable_amount']} kr (the km allowance above 3.50; pay item 710 withholds tax on it)"
+    )
+    report = payroll.get(f"/exports/{export_id}/report.csv").content.decode("utf-8-sig").splitlines()
+    say(f"  documentation report, GET /v1/exports/{export_id}/report.csv ({len(report) - 1} rows):")
+    for row in report[:3]:
+        say(f"    {row}")
     again = payroll.post("/exports", json={**OCTOBER, "logbook_ids": chosen})
     say(f"  exporting October again: {again.status_code} {again.json()['code']} — {again.json()['detail']}")
 
