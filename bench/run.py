@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every figure's details as JSON here")
     args = parser.parse_args(argv)
     names = args.only or list(FIGURES)
-    sys.path.insert(0, str(ROOT))  # tests.hardening.companies and tests.e2e.helpers
+    sys.path.insert(0, str(ROOT))  # tests.hardening.companies and tests.support
     rows: list[Row] = []
     started = time.monotonic()
     try:

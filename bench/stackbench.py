@@ -90,8 +90,8 @@ def stats(reset: bool = False) -> dict[str, int]:
 
 def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
     """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
-    from tests.e2e.helpers import api_client, map_codes
     from tests.hardening.companies import client_key, companies
+    from tests.support import api_client, map_codes
 
     s = stack()
     abax, poweroffice = companies(tenants, employees)

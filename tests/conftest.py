@@ -1,6 +1,6 @@
 """The one local stack of a test process, and a fresh company for each test that needs one.
 
-moto and the handlers' environment are process-wide, so a process holds one stack (tests/e2e/helpers.py
+moto and the handlers' environment are process-wide, so a process holds one stack (tests/support.py
 `acquire_stack`); every folder that talks to it uses these fixtures.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.stack import LocalStack
-from tests.e2e.helpers import acquire_stack, release_stack, set_faults, wait_until_idle
+from tests.support import acquire_stack, release_stack, set_faults, wait_until_idle
 
 
 @pytest.fixture(scope="session")

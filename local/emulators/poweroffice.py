@@ -933,7 +933,7 @@ def create_app(
 
 
 def load_data(path: str | Path | None = None) -> dict[str, Any]:
-    """A PowerOffice data file (SPEC 6 shape); the built-in demo company when no path is given."""
+    """A PowerOffice data file (local/demo_data/poweroffice.json shape); the built-in demo company when no path is given."""
     with open(path or DEMO_DATA_PATH, encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
     return data

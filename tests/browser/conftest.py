@@ -60,8 +60,8 @@ def stack() -> Iterator[Any]:
     if reason:
         pytest.skip(reason)
     try:
-        from tests.e2e.helpers import acquire_stack, release_stack
-    except ImportError:  # pragma: no cover - the e2e helpers are the usual owner of the process's stack
+        from tests.support import acquire_stack, release_stack
+    except ImportError:  # pragma: no cover - tests.support is the usual owner of the process's stack
         from local.stack import LocalStack
 
         own = LocalStack().start()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import ACME_KEY, ALL_CODES, BETA_KEY, export_and_wait
+from tests.support import ACME_KEY, ALL_CODES, BETA_KEY, export_and_wait
 
 __all__ = ["ACME_KEY", "ALL_CODES", "BETA_KEY"]
 OCTOBER = ("2026-10-01", "2026-10-31")

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import good_logbooks
+from tests.support import good_logbooks
 
 from .conftest import set_faults
 from .helpers import ACME_KEY, export_through_api, login, set_up_company

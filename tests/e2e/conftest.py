@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-
-from .helpers import activate, api_client, map_codes
+from tests.support import activate, api_client, map_codes
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import pytest
 
 from local.aws import PLATFORM_SECRETS, REGION
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     DELTA_NO_PRIVILEGE_KEY,
     GAMMA_NO_PAYROLL_KEY,

@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-
-from .helpers import ACME_KEY, ALL_CODES, anonymous_client, api_client, export_and_wait, good_logbooks
+from tests.support import ACME_KEY, ALL_CODES, anonymous_client, api_client, export_and_wait, good_logbooks
 
 PATHS = [
     ("GET", "/integrations/poweroffice"),

@@ -15,8 +15,7 @@ from infra.cdk.local_roles import synthesize_template
 from local import iam
 from local.aws import ABAX_CREDENTIALS_SECRET, POWEROFFICE_KEYS_SECRET, REGION
 from local.stack import LocalStack
-
-from .helpers import OCTOBER, good_logbooks, start_export, wait_for_export
+from tests.support import OCTOBER, good_logbooks, start_export, wait_for_export
 
 
 def test_a_grant_removed_from_the_cdk_code_fails_the_export_with_access_denied(

@@ -14,8 +14,7 @@ import boto3
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     BETA_KEY,
     OCTOBER,

@@ -15,8 +15,7 @@ from decimal import Decimal
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     ALL_CODES,
     OCTOBER,

@@ -8,8 +8,7 @@ from decimal import Decimal
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     OCTOBER,
     activate,

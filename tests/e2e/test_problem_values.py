@@ -8,8 +8,7 @@ import re
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import OCTOBER, export_and_wait, good_logbooks, map_codes, preview, set_faults
+from tests.support import OCTOBER, export_and_wait, good_logbooks, map_codes, preview, set_faults
 
 LOGBOOK_ID = re.compile(r"^d-\d+:v-\d+:\d{4}-\d{2}$")
 

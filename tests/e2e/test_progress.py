@@ -8,8 +8,7 @@ import time
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import OCTOBER, good_logbooks, preview, set_faults, start_export
+from tests.support import OCTOBER, good_logbooks, preview, set_faults, start_export
 
 SLOW_LINES = {"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1000, "status": None, "delay_s": 1.0}
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     OCTOBER,
     export_and_wait,

@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 
 from local.stack import LocalStack
-
-from .helpers import (
+from tests.support import (
     ACME_KEY,
     OCTOBER,
     api_client,

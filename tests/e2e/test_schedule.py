@@ -11,8 +11,7 @@ import httpx
 
 from local.aws import REGION, TABLE
 from local.stack import LocalStack
-
-from .helpers import activate, map_codes, wait_for_export
+from tests.support import activate, map_codes, wait_for_export
 
 DAY_5 = "2026-12-05T05:00:00Z"  # 06:00 in Oslo on the 5th: November is due
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from local.stack import LocalStack
-from tests.e2e.helpers import activate, api_client, export_and_wait, good_logbooks, map_codes, wait_for_export
+from tests.support import activate, api_client, export_and_wait, good_logbooks, map_codes, wait_for_export
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 MONTHLY_EVENT = {"time": "2026-12-05T05:00:00Z", "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}

@@ -7,7 +7,7 @@ import threading
 import httpx
 
 from local.stack import LocalStack
-from tests.e2e.helpers import api_client, map_codes, wait_for_export
+from tests.support import api_client, map_codes, wait_for_export
 
 from .companies import client_key, companies
 
@@ -67,7 +67,7 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     import time
 
     from abax_payroll.workflow.services import services
-    from tests.e2e.helpers import activate, export_and_wait, good_logbooks
+    from tests.support import activate, export_and_wait, good_logbooks
 
     client = api_client(fresh, "acme", "admin")
     activate(client)

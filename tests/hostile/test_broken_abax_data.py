@@ -24,7 +24,7 @@ from starlette.routing import Route, request_response
 
 from local.emulators import abax as abax_emulator
 from local.stack import LocalStack, demo_data
-from tests.e2e.helpers import (
+from tests.support import (
     activate,
     api_client,
     demo_trips,

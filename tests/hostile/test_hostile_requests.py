@@ -15,7 +15,7 @@ import pytest
 
 from local.auth import AUDIENCE, ISSUER, mint_token
 from local.stack import LocalStack
-from tests.e2e.helpers import OCTOBER, activate, api_client, export_and_wait, good_logbooks, map_codes
+from tests.support import OCTOBER, activate, api_client, export_and_wait, good_logbooks, map_codes
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "problems"}
 

@@ -16,7 +16,7 @@ import pytest
 
 from local.auth import AUDIENCE, ISSUER
 from local.stack import LocalStack
-from tests.e2e.helpers import ACME_KEY, OCTOBER, activate, api_client, map_codes
+from tests.support import ACME_KEY, OCTOBER, activate, api_client, map_codes
 
 from .test_hostile_requests import assert_problem
 

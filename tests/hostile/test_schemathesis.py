@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 
 from local.auth import mint_token
 from local.stack import LocalStack
-from tests.e2e.helpers import activate, api_client, map_codes, set_faults, wait_until_idle
+from tests.support import activate, api_client, map_codes, set_faults, wait_until_idle
 
 TENANT = "acme"
 MAX_EXAMPLES = 25

@@ -28,7 +28,7 @@ import pytest
 
 from local.aws import REGION, TABLE
 from local.stack import LocalStack
-from tests.e2e.helpers import (
+from tests.support import (
     ACME_KEY,
     BETA_KEY,
     OCTOBER,

@@ -10,7 +10,7 @@ import boto3
 from infra.cdk.definition import local_definition
 from local.aws import REGION
 from local.stack import LocalStack
-from tests.e2e.helpers import (
+from tests.support import (
     activate,
     api_client,
     good_logbooks,

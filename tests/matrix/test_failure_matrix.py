@@ -21,7 +21,7 @@ from abax_payroll.store import LineStore
 from abax_payroll.workflow.rollback import RECOVERED_CHUNK
 from abax_payroll.workflow.services import reset_services
 from local.stack import LocalStack
-from tests.e2e.helpers import acquire_stack, activate, api_client, export_and_wait, map_codes, release_stack
+from tests.support import acquire_stack, activate, api_client, export_and_wait, map_codes, release_stack
 
 CLIENT_KEY = "acme-demo-client-key-7f3a"
 OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}

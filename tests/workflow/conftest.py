@@ -17,7 +17,7 @@ import pytest
 from abax_payroll.workflow.services import reset_services
 from local.aws import REGION
 from local.stack import LocalStack
-from tests.e2e.helpers import activate, api_client, map_codes
+from tests.support import activate, api_client, map_codes
 
 
 @pytest.fixture

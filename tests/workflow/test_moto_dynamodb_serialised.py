@@ -7,7 +7,7 @@ import threading
 import boto3
 
 from local.aws import REGION, TABLE
-from tests.e2e.helpers import acquire_stack, release_stack
+from tests.support import acquire_stack, release_stack
 
 
 def test_transactions_and_puts_from_many_threads_lose_nothing() -> None:

@@ -19,7 +19,7 @@ from abax_payroll.records import ExportPeriod, ExportRecord, ExportStatus, Plann
 from abax_payroll.workflow.rollback import LOCKED_REASON, rollback
 from abax_payroll.workflow.services import Services, services
 from local.stack import LocalStack
-from tests.e2e.helpers import salary_lines
+from tests.support import salary_lines
 
 EXPORT_ID = "20261101T000000000Z-0000beef"
 OCTOBER = Period.parse("2026-10-01", "2026-10-31")

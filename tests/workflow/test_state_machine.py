@@ -11,7 +11,7 @@ import httpx
 
 from local.aws import asl_definition
 from local.stack import LocalStack
-from tests.e2e.helpers import (
+from tests.support import (
     OCTOBER,
     export_and_wait,
     good_logbooks,

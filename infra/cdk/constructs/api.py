@@ -1,4 +1,4 @@
-"""The HTTP API (SPEC section 4): API Gateway REST under /v1, Cognito on every route, request validation,
+"""The HTTP API: API Gateway REST under /v1, Cognito on every route, request validation,
 throttling, CORS for the web frontend, access logs, problem+json for the answers the gateway gives itself."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ STAGE = "v1"  # the stage name is the base path: https://{api}.execute-api.{regi
 GROUPS = {"admin": "May do everything, including activating the PowerOffice Go integration",
           "payroll": "May map payroll codes, set rates and schedules, preview and export"}  # fmt: skip
 
-# (method, path, function key, request model): SPEC section 4, exactly.
+# (method, path, function key, request model): every route of the API (docs/openapi.json), exactly.
 ROUTES: list[tuple[str, str, str, str | None]] = [
     ("GET", "/integrations/poweroffice", "activate", None),
     ("POST", "/integrations/poweroffice/activate", "activate", "ActivateRequest"),

@@ -22,8 +22,7 @@ from .services import Services
 def new_export_id(services: Services) -> str:
     """Sortable by creation time (the list is newest first) and a valid Step Functions execution name.
 
-    Milliseconds are part of it: with whole seconds, two exports started in the same second sorted by
-    their random suffix, so the list could show the older one first.
+    Milliseconds are part of it, so two exports started within the same second still sort by time.
     """
     now = services.clock()
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"

@@ -41,9 +41,8 @@ from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .services import Services
 
-# Created ids are written once per chunk, when it stops (done or failed): one small write instead of one
-# per 10 lines, which cost 5 of the ~10 write units a 50-line chunk used. Nothing is lost by waiting: a
-# line whose id never reached the record (the process died mid-chunk) is found again by its
+# Created ids are written once per chunk, when it stops (done or failed): one small write. Nothing is lost
+# by waiting: a line whose id never reached the record (the process died mid-chunk) is found again by its
 # ExternalImportReference, by a retried POST (PowerOffice answers with the existing line) and by rollback.
 LEASE_WAIT_S = 60.0
 # Progress while a chunk is pushed: a small counter write within a second of the chunk's first line (so the
