@@ -19,8 +19,7 @@ import pytest
 from abax_payroll.workflow.services import reset_services
 from local.aws import REGION
 from local.stack import LocalStack
-
-from .helpers import OCTOBER, export_and_wait, good_logbooks, preview
+from tests.support import OCTOBER, export_and_wait, good_logbooks, preview
 
 TINY_PAGES = {"ABAX_PAGE_SIZE": "4", "FETCH_CALLS_PER_INVOCATION": "3"}
 
