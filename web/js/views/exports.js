@@ -1,6 +1,6 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
-import { errorView, failureSentence, problemView, reasonText } from "../problems.js";
+import { errorView, failureSentence, problemTitle, problemView, reasonText } from "../problems.js";
 import { announce, category, clear, dateTime, day, h, money, notice, number, period, statusBadge } from "../ui.js";
 import { historyView, progressView, recoveryActions } from "./recovery.js";
 
@@ -227,7 +227,8 @@ export async function exportDetailView(ctx, exportId) {
             .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"].includes(key) ? "num" : "" }, t(key))))),
           h("tbody", {}, lines.map((line) => h("tr", {},
             h("td", {}, `${line.employee_name} (${line.employee_number})`),
-            h("td", {}, (line.categories || []).map(category).join(", ")),
+            h("td", {}, (line.categories || []).map(category).join(", "),
+              (line.warnings || []).map((code) => h("span", { class: "badge warn", dataset: { warning: code } }, " ⚠ ", problemTitle(code)))),
             h("td", {}, line.pay_item_code),
             h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
             h("td", { class: "num" }, line.rate === null ? "–" : number(line.rate)),

@@ -151,7 +151,8 @@ export async function newExportView(ctx) {
     const lines = preview.lines;
     const lineRows = lines.map((line) => h("tr", {},
       h("td", {}, `${line.employee_name} (${line.employee_number})`),
-      h("td", {}, line.categories.map(category).join(", ")),
+      h("td", {}, line.categories.map(category).join(", "),
+        (line.warnings || []).map((code) => h("span", { class: "badge warn", dataset: { warning: code } }, " ⚠ ", problemTitle(code)))),
       h("td", {}, line.pay_item_name ? `${line.pay_item_code} – ${line.pay_item_name}` : line.pay_item_code),
       h("td", { class: "num" }, line.quantity === null ? "–" : number(line.quantity)),
       h("td", { class: "num" }, line.rate === null ? "–" : money(line.rate),
