@@ -79,6 +79,33 @@ def _no_sideways_scroll(page: Page, where: str) -> None:
     raise AssertionError(f"{where}: the page scrolls sideways {widths}; too wide: {wide}")
 
 
+def _contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+
+    def luminance(css: str) -> float:
+        red, green, blue = (int(part) / 255 for part in re.findall(r"[\d.]+", css)[:3])
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _focus_ring(page: Page, selector: str) -> tuple[str, str, str]:
+    """The focused element's outline style and colour, and the colour of what it is drawn on."""
+    return page.evaluate(
+        """(selector) => {
+        const el = document.querySelector(selector);
+        el.focus({ focusVisible: true });
+        const style = getComputedStyle(el);
+        let behind = el.parentElement;
+        while (behind && ['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(behind).backgroundColor)) behind = behind.parentElement;
+        return [style.outlineStyle, style.outlineColor, getComputedStyle(behind || document.body).backgroundColor];
+    }""",
+        selector,
+    )
+
+
 def _english_of(value: Any, found: set[str]) -> set[str]:
     """Every English sentence the API sent (messages, details, reasons), to look for on the screen."""
     if isinstance(value, dict):
@@ -216,6 +243,20 @@ def test_every_screen_in_norwegian_and_english_on_a_phone_without_sideways_scrol
         expect(empty).to_be_visible()
         expect(page.locator("#results .notice.bad")).to_have_count(0)
         shot(f"{language}-390-tom-periode")
+
+    # A focus ring of at least 3:1 against what it is drawn on: in the page and in the dark top bar.
+    page.keyboard.press("Tab")  # keyboard use: :focus-visible applies from here on
+    for selector in ("#main a.button, #main button", "#lang-switch"):
+        style, ring, behind = _focus_ring(page, selector)
+        assert style != "none", (selector, style)
+        assert _contrast(ring, behind) >= 3, (selector, ring, behind, _contrast(ring, behind))
+
+    # An export is named by its period and start time; its id and execution are for admins, lower down.
+    page.goto(f"{page.base_url}/#/exports/{exports['completed']}")  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Export 1 Oct 2026 – 31 Oct 2026$"))
+    technical = page.get_by_test_id("technical")
+    expect(technical).to_contain_text(exports["completed"])
+    expect(technical).to_contain_text("arn:aws:states:")
 
     # The same Norwegian screens on a laptop.
     page.get_by_role("button", name="Bytt til norsk").click()
