@@ -165,6 +165,7 @@ def _screens(page: Page, exports: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("eksport-fullfort", f"#/exports/{exports['completed']}", page.get_by_test_id("export-lines")),
         ("eksport-angret", f"#/exports/{exports['undone']}", page.get_by_test_id("rollback-message")),
         ("eksport-delvis-angret", f"#/exports/{exports['partly']}", page.get_by_test_id("left-behind")),
+        ("dokumentasjon", f"#/exports/{exports['completed']}/report", page.get_by_test_id("report-group").first),
     ]
 
 
