@@ -209,3 +209,22 @@ def test_recovery_is_refused_while_another_export_of_the_company_runs_and_is_ten
         assert _act(payroll, record["export_id"], "rollback").status_code == 202
         done = wait_for_export(payroll, record["export_id"])
     assert done["status"] == "ROLLED_BACK" and done["history"][-1]["by"] == "payroll@acme.example"
+
+
+def test_a_rollback_again_that_cannot_reach_go_ends_as_it_was_and_says_so(fresh: LocalStack, acme: httpx.Client) -> None:
+    _, record = _incomplete(fresh, acme)
+    export_id = record["export_id"]
+    _control(fresh, "unlock", {"all": True})
+    set_faults(fresh, [{"method": "GET", "path": "/SalaryLines", "nth": 1, "times": 10_000, "status": 503}])
+
+    assert _act(acme, export_id, "rollback").status_code == 202
+    failed = wait_for_export(acme, export_id, timeout=120)
+
+    assert failed["status"] == "ROLLBACK_INCOMPLETE", failed
+    assert len(salary_lines(fresh, ACME_KEY)) == 2  # nothing was deleted blind
+    last = failed["history"][-1]
+    assert (last["action"], last["outcome"], last["by"]) == ("rollback", "ROLLBACK_INCOMPLETE", "admin@acme.example")
+    set_faults(fresh, [])
+    assert _act(acme, export_id, "rollback").status_code == 202
+    assert wait_for_export(acme, export_id)["status"] == "ROLLED_BACK"
+    assert salary_lines(fresh, ACME_KEY) == []

@@ -393,5 +393,9 @@ def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[
         status = ExportStatus.FAILED
         services.store.ledger.delete_ledger(tenant_id, export_id, record.ledger_months or months_of(_period(record)))
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
-    services.store.exports.finish_export(tenant_id, export_id, status, fields)
+    history = None
+    if record.recovery_action is not None and record.history and record.history[-1].get("outcome") == "STARTED":
+        # A user's rollback or resume that could not finish: its history says how it ended.
+        history = {"action": record.recovery_action.value, "by": record.recovery_by, "outcome": status.value}
+    services.store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
     return {"status": status.value}
