@@ -61,7 +61,9 @@ def _fetch_invocations(execution_arn: str) -> int:
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     events = stepfunctions.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     return sum(
-        1 for event in events if event.get("stateEnteredEventDetails", {}).get("name") in ("Fetch", "SearchFetch")
+        1
+        for event in events
+        if event.get("stateEnteredEventDetails", {}).get("name") in ("Fetch", "SearchFetch")
     )
 
 
@@ -93,7 +95,12 @@ def test_a_failed_abax_page_is_read_again_and_not_the_pages_before_it(
     before = len(_abax_requests(fresh, "/v1/trips"))
     # The 4th trips page fails at every attempt one invocation makes, then ABAX answers again.
     rule = {"method": "GET", "path": "/v1/trips", "nth": 4, "times": 5, "status": 503}
-    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10
+        ).status_code
+        == 200
+    )
 
     record = export_and_wait(acme, OCTOBER, logbooks)
 
@@ -158,7 +165,12 @@ def test_the_local_gateway_answers_504_after_29_s_as_api_gateway_does(
 ) -> None:
     # ABAX answers slowly and the gateway's limit is shortened from 29 s to 1 s, so the run takes seconds.
     delay = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 1, "delay_s": 3}
-    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10
+        ).status_code
+        == 200
+    )
     fresh.gateway_timeout_s = 1.0
     try:
         cut = acme.post("/exports/preview", json=OCTOBER)
@@ -189,7 +201,12 @@ def test_a_fetch_cut_at_the_function_timeout_is_retried_and_the_export_completes
     environment(TINY_PAGES)
     # One ABAX page answers after 8 s; the steps function is given 4 s instead of Lambda's 15 minutes.
     delay = {"method": "GET", "path": "/v1/trips", "nth": 2, "times": 1, "delay_s": 8}
-    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [delay]}, timeout=10
+        ).status_code
+        == 200
+    )
     previous = lambda_runtime.set_timeout("abax-payroll-export-steps", 4.0)
     try:
         record = export_and_wait(acme, OCTOBER, logbooks)
@@ -200,6 +217,14 @@ def test_a_fetch_cut_at_the_function_timeout_is_retried_and_the_export_completes
     assert record["status"] == "COMPLETED", record
     assert _lines(record) == expected
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-    events = stepfunctions.get_execution_history(executionArn=record["execution_arn"], maxResults=1000)["events"]
-    errors = [event["lambdaFunctionFailedEventDetails"]["error"] for event in events if "lambdaFunctionFailedEventDetails" in event]
-    assert errors and set(errors) == {"Sandbox.Timedout"}  # cut (once, or again on a slow machine) and retried
+    events = stepfunctions.get_execution_history(executionArn=record["execution_arn"], maxResults=1000)[
+        "events"
+    ]
+    errors = [
+        event["lambdaFunctionFailedEventDetails"]["error"]
+        for event in events
+        if "lambdaFunctionFailedEventDetails" in event
+    ]
+    assert errors and set(errors) == {
+        "Sandbox.Timedout"
+    }  # cut (once, or again on a slow machine) and retried

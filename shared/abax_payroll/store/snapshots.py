@@ -79,7 +79,12 @@ class SnapshotStore:
         """Start a snapshot; False when it exists already (a retried step, a repeated request)."""
         try:
             self._table.put_item(
-                Item={"pk": _tenant(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}", "snapshot_id": snapshot_id, **_dynamo(fields)},
+                Item={
+                    "pk": _tenant(tenant_id),
+                    "sk": f"SNAPSHOT#{snapshot_id}",
+                    "snapshot_id": snapshot_id,
+                    **_dynamo(fields),
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
@@ -98,7 +103,9 @@ class SnapshotStore:
 
     def update(self, tenant_id: str, snapshot_id: str, fields: Mapping[str, Any]) -> None:
         names, values, sets = {}, {}, []
-        for index, (name, value) in enumerate({**fields, "updated_at": Decimal(str(round(time.time(), 3)))}.items()):
+        for index, (name, value) in enumerate(
+            {**fields, "updated_at": Decimal(str(round(time.time(), 3)))}.items()
+        ):
             names[f"#f{index}"] = name
             values[f":v{index}"] = _dynamo(value)
             sets.append(f"#f{index} = :v{index}")
@@ -122,7 +129,9 @@ class SnapshotStore:
         try:
             self._table.put_item(
                 Item={"pk": _tenant(tenant_id), "sk": f"SEARCH#{period_key}", "snapshot_id": snapshot_id},
-                ConditionExpression="attribute_not_exists(pk)" if previous is None else "snapshot_id = :previous",
+                ConditionExpression="attribute_not_exists(pk)"
+                if previous is None
+                else "snapshot_id = :previous",
                 **({} if previous is None else {"ExpressionAttributeValues": {":previous": previous}}),
             )
             return True
@@ -156,7 +165,9 @@ class SnapshotStore:
 
     def put_part(self, key: str, items: list[dict[str, Any]]) -> None:
         body = gzip.compress(json.dumps(items, separators=(",", ":")).encode(), compresslevel=6)
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", ContentEncoding="gzip")
+        self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", ContentEncoding="gzip"
+        )
 
     def get_part(self, key: str) -> list[dict[str, Any]]:
         body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

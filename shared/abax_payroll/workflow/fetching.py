@@ -67,10 +67,17 @@ def progress(snapshot: dict[str, Any]) -> dict[str, Any]:
     read = int(snapshot.get("trips_read", 0))
     done = snapshot.get("status") == READY
     expected = read if done else snapshot.get("trips_expected")
-    return {"phase": "done" if done else "reading_trips", "trips_read": read, "trips_expected": expected, "calls": int(snapshot.get("calls", 0))}
+    return {
+        "phase": "done" if done else "reading_trips",
+        "trips_read": read,
+        "trips_expected": expected,
+        "calls": int(snapshot.get("calls", 0)),
+    }
 
 
-def _expected(period: Period, windows: list[tuple[date, date]], read: int, last_day: str | None) -> int | None:
+def _expected(
+    period: Period, windows: list[tuple[date, date]], read: int, last_day: str | None
+) -> int | None:
     """About how many trips the period has: those read, scaled by the share of the days the pages covered.
 
     ABAX gives no total; its pages come in date order, so the last trip's date tells how far they got.
@@ -114,7 +121,9 @@ def fetch(
     with services.abax_for(tenant_id, sleep=deadline_sleep(deadline), timeout=timeout_s) as abax:
         while cursor["window"] < len(windows):
             # Every piece makes one call at least, so a short budget still moves the fetch on.
-            if (max_calls is not None and made >= max_calls) or (made and time.monotonic() > deadline - CALL_MARGIN_S):
+            if (max_calls is not None and made >= max_calls) or (
+                made and time.monotonic() > deadline - CALL_MARGIN_S
+            ):
                 break
             window, page = cursor["window"], cursor["page"]
             try:
@@ -125,10 +134,14 @@ def fetch(
                     ids = reimbursable_trip_ids(trips, period)
                     read += len(trips)
                     last_day = _last_day(trips) or last_day
-                    cursor.update(batch=0, batches=math.ceil(len(ids) / EXPENSE_BATCH), last=len(trips) < page_size)
+                    cursor.update(
+                        batch=0, batches=math.ceil(len(ids) / EXPENSE_BATCH), last=len(trips) < page_size
+                    )
                 else:
                     if ids is None:  # resumed between the expense calls of a page: its trips are kept
-                        ids = reimbursable_trip_ids(store.get_part(store.trips_key(tenant_id, snapshot_id, window, page)), period)
+                        ids = reimbursable_trip_ids(
+                            store.get_part(store.trips_key(tenant_id, snapshot_id, window, page)), period
+                        )
                     batch = cursor["batch"]
                     answer = abax.expenses(ids[batch * EXPENSE_BATCH : (batch + 1) * EXPENSE_BATCH])
                     store.put_part(store.expenses_key(tenant_id, snapshot_id, window, page, batch), answer)
@@ -137,7 +150,9 @@ def fetch(
                 break
             made += 1
             calls += 1
-            if cursor["batch"] >= cursor["batches"]:  # the page and its expenses are kept: on to the next page
+            if (
+                cursor["batch"] >= cursor["batches"]
+            ):  # the page and its expenses are kept: on to the next page
                 ids = None
                 if cursor["last"]:
                     cursor.update(window=window + 1, page=1, batch=-1, batches=0, last=False)

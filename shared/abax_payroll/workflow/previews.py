@@ -38,7 +38,10 @@ def _usable(snapshot: dict[str, Any] | None, fresh_s: float) -> bool:
     now = time.time()
     if now - float(snapshot.get("created_at", 0)) > fresh_s:
         return False
-    return snapshot["status"] == READY or now - float(snapshot.get("updated_at", snapshot.get("created_at", 0))) < STALLED_S
+    return (
+        snapshot["status"] == READY
+        or now - float(snapshot.get("updated_at", snapshot.get("created_at", 0))) < STALLED_S
+    )
 
 
 def search(
@@ -69,7 +72,14 @@ def search(
     inline = services.settings.preview_inline_seconds
     try:
         result = (
-            fetching.fetch(services, store, tenant_id, preview_id, deadline=time.monotonic() + inline, timeout_s=INLINE_CALL_TIMEOUT_S)
+            fetching.fetch(
+                services,
+                store,
+                tenant_id,
+                preview_id,
+                deadline=time.monotonic() + inline,
+                timeout_s=INLINE_CALL_TIMEOUT_S,
+            )
             if inline > 0
             else {"done": False}
         )
@@ -81,7 +91,9 @@ def search(
     if result["done"]:
         return 200, _ready_body(services, tenant_id, snapshot, selection)
     services.runs.start_search(tenant_id, preview_id)
-    logger.info("search goes on in the background", extra={"tenant_id": tenant_id, "preview_id": preview_id, **result})
+    logger.info(
+        "search goes on in the background", extra={"tenant_id": tenant_id, "preview_id": preview_id, **result}
+    )
     return 202, resource(snapshot)
 
 
@@ -94,7 +106,10 @@ def resource(snapshot: dict[str, Any]) -> dict[str, Any]:
         "progress": fetching.progress(snapshot),
     }
     if snapshot["status"] == FAILED:
-        body["error"] = {"code": "ABAX_UNAVAILABLE", "message": str(snapshot.get("error") or "ABAX could not be read")}
+        body["error"] = {
+            "code": "ABAX_UNAVAILABLE",
+            "message": str(snapshot.get("error") or "ABAX could not be read"),
+        }
     return body
 
 

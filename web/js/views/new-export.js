@@ -1,4 +1,5 @@
 // Ny eksport: search a date range ("Søk"), choose logbooks, see every problem and the lines, then Eksporter.
+import { ApiError } from "../api.js";
 import { t } from "../i18n.js";
 import { errorView, problemSentence, problemTitle, problemView } from "../problems.js";
 import { announce, category, clear, confirmDialog, exportLink, field, h, money, monthName, notice, number, period } from "../ui.js";
@@ -41,7 +42,18 @@ export async function newExportView(ctx) {
     try {
       const body = { from: state.from, to: state.to };
       if (logbookIds) body.logbook_ids = logbookIds;
-      const preview = await ctx.api.post("/exports/preview", body);
+      let preview = await ctx.api.post("/exports/preview", body);
+      // A large company: the search answered 202 and reads ABAX on in the background; poll it, showing how far.
+      while (preview.status === "RUNNING") {
+        const progress = preview.progress || {};
+        busy.textContent = progress.trips_expected
+          ? t("new.reading", { read: number(progress.trips_read, 0), expected: number(progress.trips_expected, 0) })
+          : t("new.readingStart", { read: number(progress.trips_read || 0, 0) });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (!current()) return;
+        preview = await ctx.api.get(`/exports/previews/${encodeURIComponent(preview.preview_id)}`);
+      }
+      if (preview.status === "FAILED") throw new ApiError(502, { code: "ABAX_UNAVAILABLE", detail: preview.error?.message });
       if (!current()) return;
       state.preview = preview;
       state.error = null;
