@@ -262,8 +262,15 @@ class Api(Construct):
                 self, f"{group_name.capitalize()}Group", user_pool_id=pool.user_pool_id, group_name=group_name,
                 description=description,
             )  # fmt: skip
+        self.domain, self.web_client = self._hosted_sign_in(pool, config)
+        return pool
+
+    def _hosted_sign_in(
+        self, pool: cognito.UserPool, config: ApiConfig
+    ) -> tuple[cognito.UserPoolDomain, cognito.UserPoolClient]:
+        """The hosted UI's domain and the web app's client (authorization code + PKCE, no secret)."""
         stack = Stack.of(self)
-        self.domain = pool.add_domain(
+        domain = pool.add_domain(
             "HostedUi",
             cognito_domain=cognito.CognitoDomainOptions(
                 domain_prefix=config.cognito_domain_prefix or f"{stack.stack_name.lower()}-{Aws.ACCOUNT_ID}"
@@ -274,7 +281,7 @@ class Api(Construct):
         ]
         if self.web_origin:  # the hosted web app signs in and out on its own address too
             web_app_urls = [*web_app_urls, f"{self.web_origin}/"]
-        self.web_client = pool.add_client(
+        client = pool.add_client(
             "WebClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
@@ -296,7 +303,7 @@ class Api(Construct):
             # No custom:tenant_id here: the client must never write the tenant.
             write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),
         )
-        return pool
+        return domain, client
 
     def _gateway_problems(self) -> None:
         headers = {"Content-Type": "'application/problem+json'"}
