@@ -32,6 +32,7 @@ INTERNAL = [
     (re.compile(r"PushFailed|Sjåfør-id|\bt-acme-\d+"), "an internal name"),
     (re.compile(r"\b[A-Z]{2,}_[A-Z_]{2,}\b"), "a problem code"),
     (re.compile(r"\d{8}T\d{6}"), "an export id"),
+    (re.compile(r"(?<![\d.-])\d{4}-\d{2}(-\d{2})?(?![\d-])"), "an ISO date or month key"),
     (re.compile(r"\b\d+\.\d{2}\s?(kr|NOK)\b"), "an amount not in Norwegian format"),
 ]
 ENGLISH = re.compile(

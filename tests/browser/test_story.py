@@ -185,7 +185,7 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     expect(page.get_by_role("heading", name="Dokumentasjon av kjøregodtgjørelse", level=1)).to_be_visible()
     groups = page.get_by_test_id("report-group")
     expect(groups).to_have_count(3)
-    expect(groups.first).to_contain_text("Ola Nordmann (1001) – 2026-10")
+    expect(groups.first).to_contain_text("Ola Nordmann (1001) – oktober 2026")
     expect(groups.first).to_contain_text("Karl Johans gate 1")
     expect(groups.first).to_contain_text(re.compile(r"710 #71000000\d\d"))
     shot("dokumentasjon")

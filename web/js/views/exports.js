@@ -1,7 +1,7 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
 import { errorView, failureSentence, problemTitle, problemView, reasonText } from "../problems.js";
-import { announce, category, clear, dateTime, day, h, money, notice, number, period, statusBadge } from "../ui.js";
+import { announce, category, clear, dateTime, day, h, money, monthName, notice, number, period, statusBadge } from "../ui.js";
 import { historyView, progressView, recoveryActions } from "./recovery.js";
 
 const POLL_MS = 1000;
@@ -173,7 +173,7 @@ export async function exportReportView(ctx, exportId) {
     h("p", {}, t("detail.title", { period: period(report.period) }), " · ", t("report.legal")),
     h("p", { class: "no-print" }, h("button", { type: "button", class: "primary", onclick: () => window.print() }, t("report.print"))),
     [...groups.values()].map((rows) => h("section", { class: "card report-group", "data-testid": "report-group" },
-      h("h2", {}, `${rows[0].employee_name} (${rows[0].employee_number}) – ${rows[0].month}`),
+      h("h2", {}, `${rows[0].employee_name} (${rows[0].employee_number}) – ${monthName(rows[0].month)}`),
       h("div", { class: "table-wrap" }, h("table", { class: "stack" },
         h("thead", {}, h("tr", {}, columns.map((key) => h("th", { scope: "col", class: numeric.has(key) ? "num" : "" }, t(key))))),
         h("tbody", {}, rows.map((row) => h("tr", {},
