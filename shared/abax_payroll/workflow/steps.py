@@ -37,6 +37,7 @@ from ..records import (
     RecoveryAction,
     error_message,
 )
+from ..store.leases import WAITER_HEARTBEAT_S
 from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .services import Services
@@ -212,11 +213,18 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
     deadline = time.monotonic() + LEASE_WAIT_S
     seconds = services.settings.push_lease_seconds
     leases = services.store.leases
+    said_waiting = 0.0  # when this export last told the lease it waits in line (0: not yet)
     while True:
-        if leases.lease_looks_free("PUSH", export_id):  # reads are cheap; a refused conditional write is not
+        # Reads are cheap; a refused conditional write is not. Whoever waited longest goes first.
+        lease = leases.peek("PUSH")
+        if leases.my_turn("PUSH", export_id, lease):
             handover = leases.acquire_lease("PUSH", export_id, seconds)
             if handover is not None:
+                leases.forget_stale_waiters("PUSH", lease)
                 break
+        elif time.monotonic() - said_waiting > WAITER_HEARTBEAT_S:
+            leases.wait_in_line("PUSH", export_id)
+            said_waiting = time.monotonic()
         if time.monotonic() > deadline:
             raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
         time.sleep(0.05)
