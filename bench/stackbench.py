@@ -91,7 +91,7 @@ def stats(reset: bool = False) -> dict[str, int]:
 def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
     """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
     from tests.hardening.companies import client_key, companies
-    from tests.support import api_client, map_codes
+    from tests.support import api_client, connect_abax, map_codes
 
     s = stack()
     abax, poweroffice = companies(tenants, employees)
@@ -104,6 +104,7 @@ def prepare(tenants: list[str], employees: int, requests_per_second: float) -> d
         client.timeout = httpx.Timeout(600)
         response = client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)})
         assert response.status_code == 200, response.text
+        connect_abax(client, *s.abax.credentials(tenant))
         map_codes(client)
         clients[tenant] = client
     set_rate_limit(requests_per_second)

@@ -39,11 +39,11 @@ CDK_NAMES = {
 }
 # The platform's own secrets, by the names cdk.json gives them (the operator creates them in AWS).
 POWEROFFICE_KEYS_SECRET = "abax-payroll/poweroffice-keys"
-ABAX_CREDENTIALS_SECRET = "abax-payroll/abax-credentials"
-PLATFORM_SECRETS = (POWEROFFICE_KEYS_SECRET, ABAX_CREDENTIALS_SECRET)
+# (ABAX has none: every company connects its own ABAX API client, kept per tenant like its PowerOffice key.)
+PLATFORM_SECRETS = (POWEROFFICE_KEYS_SECRET,)
 # Plain secret values: only the local stack's own harness may read them from its environment; a function reads
 # the secrets its role grants (local/iam.py).
-SECRET_VARIABLES = ("POWEROFFICE_APPLICATION_KEY", "POWEROFFICE_SUBSCRIPTION_KEY", "ABAX_CLIENT_SECRET")
+SECRET_VARIABLES = ("POWEROFFICE_APPLICATION_KEY", "POWEROFFICE_SUBSCRIPTION_KEY")
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -219,14 +219,13 @@ class LocalAws:
         local_iam.enforce(self.enforcer)
 
     def create_platform_secrets(self) -> None:
-        """The platform's PowerOffice Go keys and ABAX secret, as the operator stores them (DEPLOY.md)."""
+        """The platform's PowerOffice Go keys, as the operator stores them (DEPLOY.md)."""
         secrets = boto3.client("secretsmanager", region_name=REGION)
         values = {
             POWEROFFICE_KEYS_SECRET: {
                 "application_key": os.environ["POWEROFFICE_APPLICATION_KEY"],
                 "subscription_key": os.environ["POWEROFFICE_SUBSCRIPTION_KEY"],
             },
-            ABAX_CREDENTIALS_SECRET: {"client_secret": os.environ["ABAX_CLIENT_SECRET"]},
         }
         for name, value in values.items():
             secrets.create_secret(Name=name, SecretString=json.dumps(value))

@@ -103,6 +103,12 @@ def story(stack: LocalStack) -> None:
     say(f"  ✓ Integration godkjent: {activated['status']} for {activated['client_name']} (by {activated['activated_by']})")
     blocked = payroll.post("/integrations/poweroffice/deactivate")
     say(f"  (the payroll role may not switch it off: {blocked.status_code} {blocked.json()['code']})")
+    say("  Admin > Integrasjoner: ABAX: the admin pastes the API client ABAX issued Acme (client id and secret):")
+    abax_client_id, abax_client_secret = stack.abax.credentials("acme")
+    connected = admin.post(
+        "/integrations/abax/activate", json={"client_id": abax_client_id, "client_secret": abax_client_secret}
+    ).json()
+    say(f"  ✓ ABAX tilkoblet: {connected['status']} (verified with a token and a trips call)")
 
     heading("2. Lønnskoder: the payroll department maps categories to pay items")
     payroll.put("/payroll-codes", json={"codes": CODES_WITH_MISTAKES})

@@ -20,7 +20,6 @@ from .servers import BackgroundServer
 
 DEV_APPLICATION_KEY = "local-dev-application-key-0b9e"
 DEV_SUBSCRIPTION_KEY = "local-dev-subscription-key-5c1d"
-DEV_ABAX_SECRET = "local-dev-abax-client-secret-77aa"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -46,13 +45,12 @@ class LocalStack:
     ):
         os.environ.setdefault("POWEROFFICE_APPLICATION_KEY", DEV_APPLICATION_KEY)
         os.environ.setdefault("POWEROFFICE_SUBSCRIPTION_KEY", DEV_SUBSCRIPTION_KEY)
-        os.environ.setdefault("ABAX_CLIENT_SECRET", DEV_ABAX_SECRET)
         self.application_key = os.environ["POWEROFFICE_APPLICATION_KEY"]
         self.subscription_key = os.environ["POWEROFFICE_SUBSCRIPTION_KEY"]
         abax = abax_data if isinstance(abax_data, dict) else load_data(abax_data, "abax.json")
         poweroffice = poweroffice_data if isinstance(poweroffice_data, dict) else load_data(poweroffice_data, "poweroffice.json")
         self.poweroffice_app = poweroffice_emulator.create_app(poweroffice, self.application_key, self.subscription_key)
-        self.abax_app = abax_emulator.create_app(abax, os.environ["ABAX_CLIENT_SECRET"])
+        self.abax_app = abax_emulator.create_app(abax)
         self.poweroffice = self.poweroffice_app.state.emulator
         self.abax = self.abax_app.state.emulator
         self._environment = environment or {}

@@ -106,9 +106,27 @@ def anonymous_client(stack: LocalStack) -> httpx.Client:
     return httpx.Client(base_url=f"{stack.url}/v1", timeout=60)
 
 
-def activate(client: httpx.Client, client_key: str | None = None) -> dict[str, Any]:
+def activate(client: httpx.Client, client_key: str | None = None, *, abax: bool = True) -> dict[str, Any]:
+    """Activate PowerOffice Go with the tenant's client key and (unless told not to) connect its ABAX."""
     key = client_key or CLIENT_KEYS[client.tenant]  # type: ignore[attr-defined]
     response = client.post("/integrations/poweroffice/activate", json={"client_key": key})
+    assert response.status_code == 200, response.text
+    if abax:
+        connect_abax(client)
+    return response.json()
+
+
+def abax_credentials(tenant: str) -> tuple[str, str]:
+    """The API client ABAX issued the organisation labelled `tenant` in the data the stack serves now."""
+    assert _stack is not None, "the local stack is not running"
+    return _stack.abax.credentials(tenant)
+
+
+def connect_abax(client: httpx.Client, client_id: str | None = None, client_secret: str | None = None) -> dict[str, Any]:
+    """The admin connects ABAX with the organisation's own API client (as ABAX issued it)."""
+    if client_id is None or client_secret is None:
+        client_id, client_secret = abax_credentials(client.tenant)  # type: ignore[attr-defined]
+    response = client.post("/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret})
     assert response.status_code == 200, response.text
     return response.json()
 

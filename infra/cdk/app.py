@@ -3,7 +3,7 @@
 Context values (cdk.json holds the defaults; override with `-c name=value`), see DEPLOY.md:
   assets_dir                     prepared Lambda assets (code/ and deps/); without it build_assets runs
   poweroffice_keys_secret_name   platform secret {"application_key", "subscription_key"}
-  abax_credentials_secret_name   platform secret {"client_secret"}
+  abax_client_secret_prefix      tenants' ABAX API-client secrets: prefix + tenant id
   client_key_secret_prefix       tenants' client-key secrets: prefix + tenant id
   cors_allowed_origins           web frontend origin(s): a list, or comma-separated
   user_pool_id                   import this Cognito user pool instead of creating one
@@ -11,7 +11,8 @@ Context values (cdk.json holds the defaults; override with `-c name=value`), see
   cognito_domain_prefix          hosted-UI domain prefix (default: <stack name>-<account id>)
   alarm_email                    required: the alarm topic's subscriber (deploy with -c alarm_email=...)
   waf_web_acl_arn, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
-  poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url,
+  poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url, abax_scope (the sandbox:
+  https://api-test.abax.cloud with "open_api.sandbox open_api.sandbox.trips"),
   poweroffice_requests_per_second, push_chunk_size, stack_name
 """
 
@@ -70,6 +71,7 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             ),
             abax_api_url=str(_get(app, "abax_api_url", "https://api.abax.cloud")),
             abax_token_url=str(_get(app, "abax_token_url", "https://identity.abax.cloud/connect/token")),
+            abax_scope=str(_get(app, "abax_scope", "open_api open_api.trips")),
             poweroffice_requests_per_second=str(_get(app, "poweroffice_requests_per_second", "10")),
             push_chunk_size=str(_get(app, "push_chunk_size", "100")),
             log_level=str(_get(app, "log_level", "INFO")).upper(),
@@ -89,8 +91,8 @@ def settings_from_context(app: cdk.App) -> StackSettings:
         poweroffice_keys_secret_name=str(
             _get(app, "poweroffice_keys_secret_name", "abax-payroll/poweroffice-keys")
         ),
-        abax_credentials_secret_name=str(
-            _get(app, "abax_credentials_secret_name", "abax-payroll/abax-credentials")
+        abax_client_secret_prefix=str(
+            _get(app, "abax_client_secret_prefix", "abax-payroll/abax-clients/")
         ),
         schedule_hour=int(str(_get(app, "schedule_hour", 6))),
         alarm_email=str(alarm_email) if alarm_email else None,

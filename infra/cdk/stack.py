@@ -23,7 +23,7 @@ class StackSettings:
     api: ApiConfig
     client_key_secret_prefix: str
     poweroffice_keys_secret_name: str
-    abax_credentials_secret_name: str
+    abax_client_secret_prefix: str
     schedule_hour: int = 6
     alarm_email: str | None = None
 
@@ -37,7 +37,7 @@ class AbaxPayrollStack(Stack):
             "Secrets",
             client_key_secret_prefix=settings.client_key_secret_prefix,
             poweroffice_keys_secret_name=settings.poweroffice_keys_secret_name,
-            abax_credentials_secret_name=settings.abax_credentials_secret_name,
+            abax_client_secret_prefix=settings.abax_client_secret_prefix,
         )
         self.functions = Functions(
             self, "Functions", config=settings.functions, data=self.data, secrets=self.secrets

@@ -98,6 +98,13 @@ def vehicle(vehicle_id: str, alias: str, commercial_class: str = "Private") -> V
     return {"id": vehicle_id, "alias": alias, "commercial_class": commercial_class}
 
 
+# The demo organisations' ABAX API clients (development values, like the PowerOffice demo client keys).
+API_CLIENTS = {
+    "acme": ("acme-abax-client-4e7d", "acme-abax-secret-local-91f0c3"),
+    "beta": ("beta-abax-client-2a9b", "beta-abax-secret-local-5d27e8"),
+}
+
+
 class Builder:
     def __init__(self, tenant_id: str, seed: int):
         self.tenant_id = tenant_id
@@ -158,7 +165,15 @@ class Builder:
         return local.astimezone(UTC)
 
     def organisation(self) -> dict[str, Any]:
-        return {"tenant_id": self.tenant_id, "trips": self.trips, "expenses": self.expenses}
+        # ABAX issues each customer organisation its own API client; its admin connects it in our app.
+        client_id, client_secret = API_CLIENTS[self.tenant_id]
+        return {
+            "tenant_id": self.tenant_id,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "trips": self.trips,
+            "expenses": self.expenses,
+        }
 
 
 def _valid(year: int, month: int, day: int) -> bool:

@@ -38,7 +38,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 @dataclass
 class Organization:
-    tenant_id: str
+    tenant_id: str  # a label for demos and tests: ABAX knows an organisation by its API client
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
     trips: list[dict[str, Any]] = field(default_factory=list)  # sorted by (UTC start date, start, id)
     day_keys: list[str] = field(default_factory=list)  # parallel to trips: the UTC start date
     trips_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -62,9 +64,8 @@ class Organization:
 class AbaxEmulator:
     """State behind the routes: organisations, tokens, rate limit and faults; `clock` is injectable for tests."""
 
-    def __init__(self, data: dict[str, Any], client_secret: str, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, data: dict[str, Any], clock: Callable[[], float] = time.monotonic):
         self._data = copy.deepcopy(data)
-        self._client_secret = client_secret
         self._clock = clock
         self._offset = 0.0
         self.lock = threading.Lock()
@@ -96,22 +97,38 @@ class AbaxEmulator:
         with self.lock:
             self.organizations = {}
             for entry in copy.deepcopy(self._data).get("organizations", []):
-                self._add(entry.get("tenant_id"), entry.get("trips", []), entry.get("expenses", []))
+                client_id, client_secret = entry.get("client_id"), entry.get("client_secret")
+                if not isinstance(client_id, str) or not client_id or not isinstance(client_secret, str) or not client_secret:
+                    raise ValueError("every organisation needs its API client: client_id and client_secret")
+                tenant_id = str(entry.get("tenant_id") or client_id)
+                self.organizations[client_id] = Organization(tenant_id, client_id, client_secret)
+                self._add(client_id, entry.get("trips", []), entry.get("expenses", []))
             self.requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
             self.faults = []
             self.request_log = deque(maxlen=REQUEST_LOG_SIZE)
             self._tokens = {}
             self._recent = {}
 
-    def add_data(self, tenant_id: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+    def add_data(self, organization: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+        """More trips for an organisation, named by its client id or its tenant label."""
         with self.lock:
-            self._add(tenant_id, trips, expenses)
+            found = self.organizations.get(organization) or next(
+                (org for org in self.organizations.values() if org.tenant_id == organization), None
+            )
+            if found is None:
+                raise ValueError(f"no organisation {organization!r}")
+            found.add(list(trips), list(expenses))
 
-    def _add(self, tenant_id: Any, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
-        if not isinstance(tenant_id, str) or not tenant_id:
-            raise ValueError("an organisation needs a tenant_id")
-        organization = self.organizations.setdefault(tenant_id, Organization(tenant_id))
-        organization.add(list(trips), list(expenses))
+    def _add(self, client_id: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+        self.organizations[client_id].add(list(trips), list(expenses))
+
+    def credentials(self, tenant_id: str) -> tuple[str, str]:
+        """The API client of the organisation labelled tenant_id (what its admin pastes into our app)."""
+        with self.lock:
+            for organization in self.organizations.values():
+                if organization.tenant_id == tenant_id:
+                    return organization.client_id, organization.client_secret
+        raise KeyError(tenant_id)
 
     def set_rate_limit(self, requests_per_minute: int) -> None:
         with self.lock:
@@ -126,8 +143,9 @@ class AbaxEmulator:
 
     def issue_token(self, client_id: str, client_secret: str) -> dict[str, Any] | None:
         with self.lock:
-            if client_id not in self.organizations or not secrets.compare_digest(
-                client_secret.encode(), self._client_secret.encode()
+            organization = self.organizations.get(client_id)
+            if organization is None or not secrets.compare_digest(
+                client_secret.encode(), organization.client_secret.encode()
             ):
                 return None
             token = secrets.token_urlsafe(24)
@@ -173,11 +191,9 @@ class AbaxEmulator:
             return firing_rule(self.faults, method, path)
 
 
-def create_app(
-    data: dict[str, Any], client_secret: str, clock: Callable[[], float] | None = None
-) -> Starlette:
+def create_app(data: dict[str, Any], clock: Callable[[], float] | None = None) -> Starlette:
     """The emulator as an ASGI app; routes are relative (the local stack mounts it at /emulators/abax)."""
-    emulator = AbaxEmulator(data, client_secret, clock or time.monotonic)
+    emulator = AbaxEmulator(data, clock or time.monotonic)
 
     def relative_path(request: Request) -> str:
         path = request.scope["path"]
@@ -347,10 +363,13 @@ def create_app(
             return _bad_request("trips and expenses must be lists")
         if not all(isinstance(entry, dict) for entry in [*trips, *expenses]):
             return _bad_request("every trip and expense must be an object")
-        tenant_id = body.get("tenant_id")
-        if not isinstance(tenant_id, str) or not tenant_id:
-            return _bad_request("tenant_id is required")
-        emulator.add_data(tenant_id, trips, expenses)
+        organization = body.get("client_id") or body.get("tenant_id")
+        if not isinstance(organization, str) or not organization:
+            return _bad_request("client_id (or the tenant_id label) is required")
+        try:
+            emulator.add_data(organization, trips, expenses)
+        except ValueError as error:
+            return _bad_request(str(error))
         return JSONResponse({"trips": len(trips), "expenses": len(expenses)})
 
     async def control_expire_tokens(request: Request) -> Response:

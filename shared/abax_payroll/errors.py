@@ -53,6 +53,14 @@ class AbaxNotAnswering(PayrollError):
     code, status, title = "ABAX_UNAVAILABLE", 502, "ABAX did not answer"
 
 
+class AbaxInactive(PayrollError):
+    code, status, title = "ABAX_INACTIVE", 409, "ABAX is not connected"
+
+
+class AbaxCredentialsNotAccepted(PayrollError):
+    code, status, title = "ABAX_CREDENTIALS_REJECTED", 400, "ABAX rejected the API client"
+
+
 class ExportInProgress(PayrollError):
     code, status, title = "EXPORT_IN_PROGRESS", 409, "An export is already running"
 

@@ -191,6 +191,21 @@ class Integration(Record):
         return self.status == "active"
 
 
+class AbaxIntegration(Record):
+    """A tenant's ABAX connection: the organisation's own API client (the pair lives in Secrets Manager)."""
+
+    status: str = "inactive"
+    secret_version: str | None = None
+    activated_at: str | None = None
+    activated_by: str | None = None
+    deactivated_at: str | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
 class ScheduleSetting(Record):
     enabled: bool = False
     day_of_month: int = 1

@@ -33,9 +33,12 @@ class Settings(BaseModel):
 
     abax_api_url: str = Field("https://api.abax.cloud", alias="ABAX_API_URL")
     abax_token_url: str = Field("https://identity.abax.cloud/connect/token", alias="ABAX_TOKEN_URL")
-    # The ABAX client id is the tenant's organisation id; the secret is the platform's.
-    abax_credentials_secret_arn: str | None = Field(None, alias="ABAX_CREDENTIALS_SECRET_ARN")
-    abax_client_secret: SecretStr | None = Field(None, alias="ABAX_CLIENT_SECRET")
+    # Scopes of the client-credentials grant; ABAX's sandbox (https://api-test.abax.cloud) wants the
+    # open_api.sandbox… scopes instead: "open_api.sandbox open_api.sandbox.trips".
+    abax_scope: str = Field("open_api open_api.trips", alias="ABAX_SCOPE", min_length=1)
+    # Each company's own ABAX API client (client id and secret, as ABAX issues them per organisation) is
+    # kept like its PowerOffice Go key: one secret per tenant under this prefix.
+    abax_client_secret_prefix: str = Field("abax-payroll/abax-clients/", alias="ABAX_CLIENT_SECRET_PREFIX")
     # Trips per /v1/trips page (ABAX's maximum is 1,500; tests use tiny pages to make a fetch span invocations).
     abax_page_size: int = Field(1500, alias="ABAX_PAGE_SIZE", ge=1, le=1500)
     # The S3 bucket that keeps ABAX's answers for an export or a search (they outgrow DynamoDB items).

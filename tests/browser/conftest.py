@@ -102,6 +102,19 @@ def fresh(stack: Any) -> Iterator[Any]:
     wait_idle(stack)
     stack.reset()
     set_faults(stack, [])
+    # Each company's admin has connected ABAX with its own API client (through the API: these tests are
+    # about the PowerOffice Go side of the web app).
+    from local.auth import mint_token
+
+    for tenant in ("acme", "beta"):
+        client_id, client_secret = stack.abax.credentials(tenant)
+        answer = httpx.post(
+            f"{stack.url}/v1/integrations/abax/activate",
+            json={"client_id": client_id, "client_secret": client_secret},
+            headers={"Authorization": f"Bearer {mint_token(tenant, 'admin')}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
     yield stack
     wait_idle(stack)
     set_faults(stack, [])

@@ -48,7 +48,13 @@ def abax_bulk(tenant_id: str, count: int, first: datetime, step: timedelta) -> d
             }
         )
         expenses.append({"trip_id": f"{tenant_id}-{n:05d}", "expense": {"toll_charge": 10.0}, "extra": {}})
-    return {"tenant_id": tenant_id, "trips": trips, "expenses": expenses}
+    return {
+        "tenant_id": tenant_id,
+        "client_id": f"{tenant_id}-client",
+        "client_secret": ABAX_SECRET,
+        "trips": trips,
+        "expenses": expenses,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,7 @@ def abax_server() -> Iterator[tuple[str, AbaxEmulator]]:
     data["organizations"].append(
         abax_bulk("year", 400, datetime(2026, 1, 1, 9, tzinfo=UTC), timedelta(hours=21))
     )
-    app = create_app(data, ABAX_SECRET)
+    app = create_app(data)
     with serving(app) as base_url:
         yield base_url, app.state.emulator
 
@@ -87,8 +93,12 @@ def abax_client(abax_server, abax_emulator):
             abax_emulator.advance(seconds)
 
         options.setdefault("sleep", sleep)
+        try:
+            client_id, client_secret = abax_emulator.credentials(tenant_id)
+        except KeyError:  # an organisation ABAX does not know
+            client_id, client_secret = tenant_id, ABAX_SECRET
         client = AbaxClient(
-            base_url, f"{base_url}/connect/token", tenant_id, options.pop("secret", ABAX_SECRET), **options
+            base_url, f"{base_url}/connect/token", client_id, options.pop("secret", client_secret), **options
         )
         clients.append(client)
         return client
@@ -173,7 +183,7 @@ def test_rate_limit_headers_and_429(abax_server, abax_emulator):
     with httpx.Client(base_url=base_url) as http:
         token = http.post(
             "/connect/token",
-            data={"grant_type": "client_credentials", "client_id": "acme", "client_secret": ABAX_SECRET},
+            data=dict(zip(("client_id", "client_secret"), abax_emulator.credentials("acme"), strict=True), grant_type="client_credentials"),
         ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         params = {"date_from": "2026-10-01", "date_to": "2026-10-31"}
@@ -187,7 +197,7 @@ def test_rate_limit_headers_and_429(abax_server, abax_emulator):
         # The limit is per client id: another organisation is not slowed down.
         other = http.post(
             "/connect/token",
-            data={"grant_type": "client_credentials", "client_id": "beta", "client_secret": ABAX_SECRET},
+            data=dict(zip(("client_id", "client_secret"), abax_emulator.credentials("beta"), strict=True), grant_type="client_credentials"),
         ).json()
         assert (
             http.get(

@@ -15,7 +15,8 @@ from starlette.routing import Mount
 from local.emulators.abax import AbaxEmulator, create_app
 from local.servers import serving
 
-ABAX_SECRET = "abax-emulator-secret-0c2a"
+ACME_CLIENT = "acme-abax-client-4e7d"
+ACME_SECRET = "acme-abax-secret-local-91f0c3"
 DEMO = Path(__file__).resolve().parents[2] / "local" / "demo_data" / "abax.json"
 PREFIX = "/emulators/abax"
 
@@ -23,7 +24,7 @@ PREFIX = "/emulators/abax"
 @pytest.fixture(scope="module")
 def abax_mounted() -> Iterator[tuple[str, AbaxEmulator]]:
     """The emulator mounted the way the local stack mounts it."""
-    inner = create_app(json.loads(DEMO.read_text(encoding="utf-8")), ABAX_SECRET)
+    inner = create_app(json.loads(DEMO.read_text(encoding="utf-8")))
     app = Starlette(routes=[Mount(PREFIX, app=inner)])
     with serving(app) as base_url:
         yield base_url + PREFIX, inner.state.emulator
@@ -36,13 +37,20 @@ def abax_http(abax_mounted) -> Iterator[httpx.Client]:
         yield http
 
 
+def credentials(tenant_id: str) -> tuple[str, str]:
+    """The API client ABAX issued the demo organisation labelled tenant_id."""
+    organisation = next(o for o in json.loads(DEMO.read_text(encoding="utf-8"))["organizations"] if o["tenant_id"] == tenant_id)
+    return organisation["client_id"], organisation["client_secret"]
+
+
 def abax_token(http: httpx.Client, tenant_id: str = "acme") -> dict[str, str]:
+    client_id, client_secret = credentials(tenant_id)
     answer = http.post(
         "/connect/token",
         data={
             "grant_type": "client_credentials",
-            "client_id": tenant_id,
-            "client_secret": ABAX_SECRET,
+            "client_id": client_id,
+            "client_secret": client_secret,
             "scope": "open_api open_api.trips",
         },
     )
@@ -58,19 +66,27 @@ def trips_page(http: httpx.Client, headers: dict[str, str], **params: Any) -> ht
     )
 
 
+def test_each_organisation_has_its_own_api_client(abax_http):
+    """ABAX issues an API client per customer organisation: the tenant label or another's secret is no login."""
+    beta_client, beta_secret = credentials("beta")
+    for client_id, client_secret in [("acme", ACME_SECRET), (ACME_CLIENT, beta_secret), (beta_client, ACME_SECRET)]:
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+        assert abax_http.post("/connect/token", data=form).json() == {"error": "invalid_client"}
+
+
 @pytest.mark.parametrize(
     ("form", "error"),
     [
         (
-            {"grant_type": "client_credentials", "client_id": "acme", "client_secret": "wrong"},
+            {"grant_type": "client_credentials", "client_id": ACME_CLIENT, "client_secret": "wrong"},
             "invalid_client",
         ),
         (
-            {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": ABAX_SECRET},
+            {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": ACME_SECRET},
             "invalid_client",
         ),
         (
-            {"grant_type": "password", "client_id": "acme", "client_secret": ABAX_SECRET},
+            {"grant_type": "password", "client_id": ACME_CLIENT, "client_secret": ACME_SECRET},
             "unsupported_grant_type",
         ),
     ],

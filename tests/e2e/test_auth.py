@@ -6,7 +6,15 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.support import ACME_KEY, ALL_CODES, anonymous_client, api_client, export_and_wait, good_logbooks
+from tests.support import (
+    ACME_KEY,
+    ALL_CODES,
+    anonymous_client,
+    api_client,
+    connect_abax,
+    export_and_wait,
+    good_logbooks,
+)
 
 PATHS = [
     ("GET", "/integrations/poweroffice"),
@@ -65,6 +73,7 @@ def test_the_tenant_comes_from_the_token_not_the_request(
 
 def test_payroll_role_can_preview_and_export(acme_admin: httpx.Client, acme_payroll: httpx.Client) -> None:
     acme_admin.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).raise_for_status()
+    connect_abax(acme_admin)
     # payroll maps the codes itself: configuration is payroll's job
     assert acme_payroll.put("/payroll-codes", json={"codes": ALL_CODES}).status_code == 200
     logbooks = good_logbooks(acme_payroll)

@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from infra.cdk.constructs.secrets import Secrets
 from infra.cdk.local_roles import synthesize_template
 from local import iam
-from local.aws import ABAX_CREDENTIALS_SECRET, POWEROFFICE_KEYS_SECRET, REGION
+from local.aws import POWEROFFICE_KEYS_SECRET, REGION
 from local.stack import LocalStack
-from tests.support import OCTOBER, good_logbooks, start_export, wait_for_export
+from tests.support import OCTOBER, activate, api_client, good_logbooks, start_export, wait_for_export
 
 
 def test_a_grant_removed_from_the_cdk_code_fails_the_export_with_access_denied(
@@ -41,14 +41,23 @@ def test_a_grant_removed_from_the_cdk_code_fails_the_export_with_access_denied(
     # The story with the synthesized roles as they are (every e2e test) completes: tests/e2e/test_exports.py.
 
 
+def connect_abax_for_acme(stack: LocalStack) -> None:
+    with api_client(stack, "acme", "admin") as admin:
+        activate(admin)
+
+
 def test_each_function_reads_only_the_secrets_its_role_grants(fresh: LocalStack) -> None:
     secrets = boto3.client("secretsmanager", region_name=REGION)
+    connect_abax_for_acme(fresh)  # the company's own ABAX API client, stored by the Activate function
+    abax_secret = "abax-payroll/abax-clients/acme"
     with iam.as_function("Rollback"):
         assert secrets.get_secret_value(SecretId=POWEROFFICE_KEYS_SECRET)["SecretString"]
         with pytest.raises(ClientError) as refused:
-            secrets.get_secret_value(SecretId=ABAX_CREDENTIALS_SECRET)
+            secrets.get_secret_value(SecretId=abax_secret)  # rollback never reads ABAX
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-    with iam.as_function("Activate"), pytest.raises(ClientError):
-        secrets.get_secret_value(SecretId=ABAX_CREDENTIALS_SECRET)
+    with iam.as_function("Schedule"), pytest.raises(ClientError):
+        secrets.get_secret_value(SecretId="abax-payroll/client-keys/acme")  # the schedule never reads Go's keys
+    with iam.as_function("ExportSteps"):
+        assert secrets.get_secret_value(SecretId=abax_secret)["SecretString"]
     with iam.as_function("ExportSteps"), pytest.raises(ClientError):
         boto3.client("dynamodb", region_name=REGION).scan(TableName="abax-payroll")  # no Scan in any role

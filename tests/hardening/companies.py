@@ -41,7 +41,15 @@ def companies(tenants: list[str], employees: int, trips_per_employee: int = 3, m
                     }
                 )
                 expenses.append({"trip_id": trip_id, "expense": {"toll_charge": 35.0, "toll_road_admin": 2.5}, "extra": {}})
-        abax["organizations"].append({"tenant_id": tenant, "trips": trips, "expenses": expenses})
+        abax["organizations"].append(
+            {
+                "tenant_id": tenant,
+                "client_id": f"{tenant}-abax-client",
+                "client_secret": f"{tenant}-abax-secret",
+                "trips": trips,
+                "expenses": expenses,
+            }
+        )
         client = copy.deepcopy(template)
         client.update({"client_key": client_key(tenant), "client_name": f"{tenant.title()} AS", "employees": staff})
         poweroffice["clients"].append(client)

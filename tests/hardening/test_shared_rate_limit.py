@@ -7,7 +7,7 @@ import threading
 import httpx
 
 from local.stack import LocalStack
-from tests.support import api_client, map_codes, wait_for_export
+from tests.support import api_client, connect_abax, map_codes, wait_for_export
 
 from .companies import client_key, companies
 
@@ -22,6 +22,7 @@ def test_five_tenants_export_at_once_under_one_limit(fresh: LocalStack) -> None:
     clients = {tenant: api_client(fresh, tenant, "admin") for tenant in TENANTS}
     for tenant, client in clients.items():
         assert client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)}).status_code == 200
+        connect_abax(client)
         map_codes(client)
     httpx.post(f"{fresh.url}/emulators/poweroffice/_control/stats/reset").raise_for_status()
 

@@ -32,7 +32,9 @@ from tests.support import (
     ACME_KEY,
     BETA_KEY,
     OCTOBER,
+    abax_credentials,
     api_client,
+    connect_abax,
     good_logbooks,
     map_codes,
     set_faults,
@@ -40,6 +42,7 @@ from tests.support import (
 )
 
 WRONG_KEY = "acme-wrong-client-key-0000-d9e1"
+WRONG_ABAX_SECRET = "acme-wrong-abax-secret-77c1"
 SERVICE_LOGGER = "abax-payroll"
 
 
@@ -139,7 +142,9 @@ def _needles(stack: LocalStack, bearer_tokens: list[str]) -> dict[str, str]:
         "wrong client key": WRONG_KEY,
         "PowerOffice application key": os.environ["POWEROFFICE_APPLICATION_KEY"],
         "PowerOffice subscription key": os.environ["POWEROFFICE_SUBSCRIPTION_KEY"],
-        "ABAX client secret": os.environ["ABAX_CLIENT_SECRET"],
+        "acme ABAX client secret": abax_credentials("acme")[1],
+        "beta ABAX client secret": abax_credentials("beta")[1],
+        "wrong ABAX client secret": WRONG_ABAX_SECRET,
     }
     with stack.poweroffice.lock:
         poweroffice_tokens = list(stack.poweroffice.tokens)
@@ -189,6 +194,12 @@ def test_no_secret_in_any_log_line_answer_execution_or_table_item(
         assert acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
         assert beta.post("/integrations/poweroffice/activate", json={"client_key": BETA_KEY}).status_code == 200
         assert acme.get("/integrations/poweroffice").json()["status"] == "active"
+        # ABAX: a wrong secret, then the organisation's own API client.
+        acme_abax_id, acme_abax_secret = abax_credentials("acme")
+        wrong_abax = acme.post("/integrations/abax/activate", json={"client_id": acme_abax_id, "client_secret": WRONG_ABAX_SECRET})
+        assert wrong_abax.status_code == 400 and wrong_abax.json()["code"] == "ABAX_CREDENTIALS_REJECTED"
+        connect_abax(acme)
+        connect_abax(beta)
         map_codes(acme)
 
         # Search: with every problem of the demo company, then only the good logbooks.

@@ -15,6 +15,9 @@ SPEC_ROUTES = {
     ("GET", "/integrations/poweroffice"),
     ("POST", "/integrations/poweroffice/activate"),
     ("POST", "/integrations/poweroffice/deactivate"),
+    ("GET", "/integrations/abax"),
+    ("POST", "/integrations/abax/activate"),
+    ("POST", "/integrations/abax/deactivate"),
     ("GET", "/payroll-codes"), ("PUT", "/payroll-codes"),
     ("GET", "/pay-items"),
     ("GET", "/rates"), ("PUT", "/rates"),
@@ -76,7 +79,7 @@ def test_every_route_needs_a_cognito_token_and_goes_to_its_function(synthesized)
 
 def test_bodies_are_validated_against_models(synthesized):
     for (method, path), props in _methods(synthesized).items():
-        if method in ("POST", "PUT") and path != "/integrations/poweroffice/deactivate":
+        if method in ("POST", "PUT") and not path.endswith("/deactivate"):
             assert props["RequestValidatorId"]["Ref"].startswith("ApiValidator"), (method, path)
             assert "application/json" in props["RequestModels"], (method, path)
     models = {
@@ -89,6 +92,7 @@ def test_bodies_are_validated_against_models(synthesized):
         "maximum": 28,
     }
     assert models["ActivateRequest"]["required"] == ["client_key"]
+    assert models["AbaxActivateRequest"]["required"] == ["client_id", "client_secret"]
     template_validator = synthesized.resources("AWS::ApiGateway::RequestValidator")
     assert [v["Properties"]["ValidateRequestBody"] for v in template_validator.values()] == [True]
 

@@ -34,7 +34,7 @@ def test_no_wildcard_actions(synthesized):
         assert not any(action.endswith("*") for action in actions), (logical_id, actions)
 
 
-def test_wildcards_inside_arns_are_only_the_client_key_prefix_and_function_versions(synthesized):
+def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_versions(synthesized):
     for logical_id, _statement, actions, resources in _statements(synthesized):
         for resource in resources:
             text = json.dumps(resource)
@@ -42,6 +42,7 @@ def test_wildcards_inside_arns_are_only_the_client_key_prefix_and_function_versi
                 continue
             allowed = (
                 ":secret:abax-payroll/client-keys/*" in text
+                or ":secret:abax-payroll/abax-clients/*" in text  # each company's own ABAX API client
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
@@ -91,7 +92,7 @@ def _secret_kind(resource) -> str:
     for kind, marker in (
         ("client-keys", "client-keys/"),
         ("poweroffice", "poweroffice-keys"),
-        ("abax", "abax-credentials"),
+        ("abax", "abax-clients/"),
     ):
         if marker in text:
             return kind
@@ -130,11 +131,14 @@ FUNCTION_NAMES = {
     "functions.export.schedule.start_handler": "ScheduledStart",
 }
 MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
+# Each company's own ABAX API client (issue 13): created, replaced and deleted by activation only.
+MANAGE_ABAX = {"abax:CreateSecret", "abax:DeleteSecret", "abax:PutSecretValue"}
 # What each function's code path reads (issue 12: activation confirms a key with PowerOffice Go, so it
-# needs the platform's PowerOffice keys and never ABAX; rollback deletes lines in Go only; the daily
-# schedule only queues one start per tenant; a scheduled start checks ABAX for trips exported before).
+# needs the platform's PowerOffice keys; it also stores, and may read back, the tenants' ABAX clients
+# (issue 13); rollback deletes lines in Go only; the daily schedule only queues one start per tenant; a
+# scheduled start checks ABAX for trips exported before).
 SECRETS_READ = {
-    "Activate": {"client-keys", "poweroffice"},
+    "Activate": {"client-keys", "poweroffice", "abax"},
     "ExportApi": {"client-keys", "poweroffice", "abax"},
     "ExportSteps": {"client-keys", "poweroffice", "abax"},
     "Rollback": {"client-keys", "poweroffice"},
@@ -145,7 +149,7 @@ SECRETS_READ = {
 SECRET_VARIABLES = {
     "client-keys": "CLIENT_KEY_SECRET_PREFIX",
     "poweroffice": "POWEROFFICE_KEYS_SECRET_ARN",
-    "abax": "ABAX_CREDENTIALS_SECRET_ARN",
+    "abax": "ABAX_CLIENT_SECRET_PREFIX",
 }
 
 
@@ -154,9 +158,9 @@ def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
     for name, kinds in SECRETS_READ.items():
         readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
         assert readable == kinds, name
-    assert access["Activate"] >= MANAGE
+    assert access["Activate"] >= MANAGE | MANAGE_ABAX
     for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"):
-        assert not MANAGE & access[name], name
+        assert not (MANAGE | MANAGE_ABAX) & access[name], name
 
 
 def test_no_function_is_given_a_secret_its_role_may_not_read(synthesized):
@@ -169,7 +173,7 @@ def test_no_function_is_given_a_secret_its_role_may_not_read(synthesized):
         given = {kind for kind, variable in SECRET_VARIABLES.items() if variable in variables}
         assert given == readable, (name, given, readable)
         for kind in given:
-            if kind != "client-keys":
+            if kind not in ("client-keys", "abax"):  # prefixes of per-tenant secrets
                 assert _secret_kind(variables[SECRET_VARIABLES[kind]]) == kind
 
 
@@ -177,7 +181,8 @@ def test_platform_secrets_are_referenced_by_name_never_defined(synthesized):
     assert not synthesized.resources("AWS::SecretsManager::Secret")
     text = json.dumps(synthesized.template)
     assert ":secret:abax-payroll/poweroffice-keys" in text
-    assert ":secret:abax-payroll/abax-credentials" in text
+    # No platform ABAX secret: every company connects its own ABAX API client.
+    assert "abax-credentials" not in text and "ABAX_CLIENT_SECRET\"" not in text
 
 
 def test_the_daily_schedule_queries_the_index_and_queues_starts_nothing_else(synthesized):

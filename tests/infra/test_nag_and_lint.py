@@ -11,6 +11,8 @@ from cfnlint.api import ManualArgs, lint_file
 EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-IAM5[Resource::*]",  # X-Ray and log delivery actions have no resource-level permissions
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:abax-payroll/client-keys/*]",
+    # Each company's own ABAX API client, one secret per tenant under this prefix (issue 13).
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:abax-payroll/abax-clients/*]",
     "AwsSolutions-IAM5[Resource::<FunctionsSchedule01D2ACCF.Arn>:*]",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-L1",

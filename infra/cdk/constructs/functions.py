@@ -34,6 +34,7 @@ class FunctionsConfig:
     poweroffice_token_url: str
     abax_api_url: str
     abax_token_url: str
+    abax_scope: str  # ABAX's sandbox (api-test.abax.cloud) wants "open_api.sandbox open_api.sandbox.trips"
     poweroffice_requests_per_second: str
     push_chunk_size: str
     log_level: str = "INFO"
@@ -98,6 +99,7 @@ class Functions(Construct):
             "POWEROFFICE_REQUESTS_PER_SECOND": config.poweroffice_requests_per_second,
             "ABAX_API_URL": config.abax_api_url,
             "ABAX_TOKEN_URL": config.abax_token_url,
+            "ABAX_SCOPE": config.abax_scope,
             "PUSH_CHUNK_SIZE": config.push_chunk_size,
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
@@ -107,7 +109,8 @@ class Functions(Construct):
         }
 
     def _activate(self) -> lambda_.Function:
-        """Confirms a client key with PowerOffice Go (platform keys) and stores it (the tenant's secret)."""
+        """Confirms a client key with PowerOffice Go (platform keys), or an ABAX API client with ABAX, and stores
+        it (the tenant's secret); it reads ABAX with the pair it was given, never a stored one."""
         function = self._function(
             "Activate",
             handler="functions.activate.app.handler",
@@ -116,6 +119,7 @@ class Functions(Construct):
         )
         self._data.grant_items(role_of(function))
         self._secrets.grant_manage_client_keys(function)
+        self._secrets.grant_manage_abax_clients(function)  # connect ABAX: the company's own API client
         self._secrets.grant_read_poweroffice_keys(function)
         return function
 
@@ -132,7 +136,7 @@ class Functions(Construct):
         self._data.grant_snapshots(role_of(function))  # a search reads ABAX into a snapshot, then its preview
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
-        self._secrets.grant_read_abax_credentials(function)
+        self._secrets.grant_read_abax_clients(function)
         return function
 
     def _export_steps(self) -> lambda_.Function:
@@ -151,7 +155,7 @@ class Functions(Construct):
         self._data.grant_snapshots(role_of(function))
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
-        self._secrets.grant_read_abax_credentials(function)
+        self._secrets.grant_read_abax_clients(function)
         return function
 
     def _rollback(self) -> lambda_.Function:
@@ -211,7 +215,7 @@ class Functions(Construct):
             timeout=SCHEDULED_START_TIMEOUT,
         )
         self._data.grant_items(role_of(function))
-        self._secrets.grant_read_abax_credentials(function)
+        self._secrets.grant_read_abax_clients(function)
         function.add_event_source(
             lambda_event_sources.SqsEventSource(
                 self.scheduled_starts,

@@ -12,11 +12,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from abax_payroll.api.models import ActivateRequest, PayrollCodes, PeriodRequest, Rates, Schedule
+from abax_payroll.api.models import (
+    AbaxActivateRequest,
+    ActivateRequest,
+    PayrollCodes,
+    PeriodRequest,
+    Rates,
+    Schedule,
+)
 
 # The request body models of the API's routes, by the name the gateway model and the OpenAPI document share.
 BODY_MODELS: dict[str, type[BaseModel]] = {
-    model.__name__: model for model in (ActivateRequest, PayrollCodes, Rates, Schedule, PeriodRequest)
+    model.__name__: model
+    for model in (ActivateRequest, AbaxActivateRequest, PayrollCodes, Rates, Schedule, PeriodRequest)
 }
 KEPT = {"type", "required", "properties", "items", "additionalProperties", "anyOf", "enum",
         "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum"}  # fmt: skip

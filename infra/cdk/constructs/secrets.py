@@ -1,5 +1,6 @@
-"""Secrets: the tenants' PowerOffice client keys (created at runtime under our KMS key) and the platform's
-own credentials (created by the operator, referenced here by name so they never appear in the template)."""
+"""Secrets: the tenants' PowerOffice client keys and ABAX API clients (created at runtime under our KMS key)
+and the platform's PowerOffice keys (created by the operator, referenced by name so they never appear in the
+template). ABAX has no platform secret: ABAX issues every customer organisation its own API client."""
 
 from __future__ import annotations
 
@@ -21,16 +22,22 @@ class Secrets(Construct):
         *,
         client_key_secret_prefix: str,
         poweroffice_keys_secret_name: str,
-        abax_credentials_secret_name: str,
+        abax_client_secret_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not client_key_secret_prefix.endswith("/"):
-            raise ValueError("client_key_secret_prefix must end with '/'")
+        if not client_key_secret_prefix.endswith("/") or not abax_client_secret_prefix.endswith("/"):
+            raise ValueError("client_key_secret_prefix and abax_client_secret_prefix must end with '/'")
+        if abax_client_secret_prefix.startswith(client_key_secret_prefix) or client_key_secret_prefix.startswith(
+            abax_client_secret_prefix
+        ):
+            # Rollback reads client keys only: a prefix inside the other would let it read ABAX clients too.
+            raise ValueError("client_key_secret_prefix and abax_client_secret_prefix must not contain each other")
+        self.abax_client_secret_prefix = abax_client_secret_prefix
         self.client_key_secret_prefix = client_key_secret_prefix
         self.client_keys_key = kms.Key(
             self,
             "ClientKeysKey",
-            description="abax-payroll: tenants' PowerOffice Go client keys in Secrets Manager",
+            description="abax-payroll: tenants' PowerOffice Go client keys and ABAX API clients in Secrets Manager",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
             pending_window=Duration.days(30),
@@ -42,8 +49,8 @@ class Secrets(Construct):
         self.poweroffice_keys = secretsmanager.Secret.from_secret_name_v2(
             self, "PowerOfficeKeys", poweroffice_keys_secret_name
         )
-        self.abax_credentials = secretsmanager.Secret.from_secret_name_v2(
-            self, "AbaxCredentials", abax_credentials_secret_name
+        self.abax_clients_arn_pattern = (
+            f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{abax_client_secret_prefix}*"
         )
 
     def _acknowledge_client_key_wildcard(self, role: iam.IRole) -> None:
@@ -122,10 +129,63 @@ class Secrets(Construct):
         self.poweroffice_keys.grant_read(role_of(function))
         function.add_environment("POWEROFFICE_KEYS_SECRET_ARN", self.poweroffice_keys.secret_arn)
 
-    def grant_read_abax_credentials(self, function: lambda_.Function) -> None:
-        """The platform's ABAX client secret: the grant and the ARN together."""
-        self.abax_credentials.grant_read(role_of(function))
-        function.add_environment("ABAX_CREDENTIALS_SECRET_ARN", self.abax_credentials.secret_arn)
+    def _acknowledge_abax_clients_wildcard(self, role: iam.IRole) -> None:
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:"
+            f"secret:{self.abax_client_secret_prefix}*]",
+            reason="One ABAX API-client secret per tenant, created at runtime when its admin connects ABAX (name = "
+            "prefix + tenant id, plus Secrets Manager's random suffix): the prefix is the narrowest ARN at deploy time.",
+        )
+
+    def grant_manage_abax_clients(self, function: lambda_.Function) -> None:
+        """Create, replace and delete the tenants' ABAX API-client secrets (connect/disconnect ABAX)."""
+        role = role_of(function)
+        self._acknowledge_abax_clients_wildcard(role)
+        function.add_environment("ABAX_CLIENT_SECRET_PREFIX", self.abax_client_secret_prefix)
+        function.add_environment("SECRETS_KMS_KEY_ID", self.client_keys_key.key_arn)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CreateAbaxClientSecret",
+                actions=["secretsmanager:CreateSecret"],
+                resources=[self.abax_clients_arn_pattern],
+                conditions={"StringEquals": {"secretsmanager:KmsKeyId": self.client_keys_key.key_arn}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageAbaxClientSecrets",
+                actions=[
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:DeleteSecret",
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:TagResource",
+                ],
+                resources=[self.abax_clients_arn_pattern],
+            )
+        )
+
+    def grant_read_abax_clients(self, function: lambda_.Function) -> None:
+        """Read the tenants' ABAX API clients (whatever reads trips): no platform ABAX secret exists."""
+        role = role_of(function)
+        self._acknowledge_abax_clients_wildcard(role)
+        function.add_environment("ABAX_CLIENT_SECRET_PREFIX", self.abax_client_secret_prefix)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadAbaxClientSecrets",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.abax_clients_arn_pattern],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AbaxClientsKeyDecrypt",
+                actions=["kms:Decrypt"],
+                resources=[self.client_keys_key.key_arn],
+                conditions=self._via_secrets_manager(),
+            )
+        )
 
 
 def role_of(function: lambda_.Function) -> iam.IRole:

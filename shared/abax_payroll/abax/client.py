@@ -20,7 +20,7 @@ from ..tls import tls_context
 # A child of the powertools logger: its lines carry the export and tenant ids the handlers append.
 logger = logging.getLogger(f"{SERVICE}.abax")
 
-SCOPE = "open_api open_api.trips"
+SCOPE = "open_api open_api.trips"  # production; the sandbox wants "open_api.sandbox open_api.sandbox.trips"
 PAGE_SIZE = 1500  # the documented default and maximum
 EXPENSE_BATCH = 150  # at most 150 trip ids per expense call
 # "At most 3 months apart": the shortest 3-month span (e.g. 1 Feb to 1 May) is 89 days, so a window whose
@@ -50,6 +50,7 @@ class AbaxClient:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        scope: str = SCOPE,
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -57,6 +58,7 @@ class AbaxClient:
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
+        self._scope = scope
         self._sleep = sleep
         self._clock = clock
         self._max_attempts = max_attempts
@@ -165,7 +167,7 @@ class AbaxClient:
             "grant_type": "client_credentials",
             "client_id": self._client_id,
             "client_secret": self._client_secret,
-            "scope": SCOPE,
+            "scope": self._scope,
         }
         attempt = 0
         while True:

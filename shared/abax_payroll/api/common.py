@@ -74,7 +74,7 @@ def caller(resolver: APIGatewayRestResolver | Router) -> Caller:
 
 def require_admin(who: Caller) -> None:
     if not who.is_admin:
-        raise Forbidden("only an administrator can switch the PowerOffice Go integration on or off")
+        raise Forbidden("only an administrator can switch the PowerOffice Go or ABAX integration on or off")
 
 
 def problem(

@@ -47,6 +47,22 @@ class ActivateRequest(Strict):
         return SecretStr(key)
 
 
+class AbaxActivateRequest(Strict):
+    client_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)] = Field(
+        description="The client id of the API client ABAX issued to the company."
+    )
+    # A SecretStr, like the PowerOffice client key: printed, it shows '**********'.
+    client_secret: Annotated[SecretStr, Field(min_length=1, max_length=512)] = Field(
+        description="The client secret of that API client."
+    )
+
+
+class AbaxIntegrationStatus(BaseModel):
+    status: Literal["active", "inactive"]
+    activated_at: str | None = None
+    activated_by: str | None = None
+
+
 class IntegrationStatus(BaseModel):
     status: Literal["active", "inactive"]
     client_name: str | None = None

@@ -12,10 +12,11 @@ from boto3.dynamodb.conditions import Key
 
 from ..domain.categories import ALL_CATEGORIES, Category
 from ..domain.rates import Rate, RateTable
-from ..records import Integration, ScheduleSetting
+from ..records import AbaxIntegration, Integration, ScheduleSetting
 from .table import Table, now_iso, plain, tenant_pk
 
 INTEGRATION, CODES, RATES, SCHEDULE = "INTEGRATION", "CODES", "RATES", "SCHEDULE"
+ABAX_INTEGRATION = "INTEGRATION#ABAX"
 
 
 def _rate(entry: Mapping[str, Any]) -> Rate:
@@ -54,6 +55,13 @@ class TenantStore:
 
     def put_integration(self, tenant_id: str, integration: Integration) -> None:
         self.table.put(tenant_pk(tenant_id), INTEGRATION, integration.stored())
+
+    def get_abax_integration(self, tenant_id: str) -> AbaxIntegration | None:
+        item = self.table.get(tenant_pk(tenant_id), ABAX_INTEGRATION)
+        return AbaxIntegration.model_validate(plain(item)) if item else None
+
+    def put_abax_integration(self, tenant_id: str, integration: AbaxIntegration) -> None:
+        self.table.put(tenant_pk(tenant_id), ABAX_INTEGRATION, integration.stored())
 
     # ---- payroll codes and rates -------------------------------------------------------------
     def get_codes(self, tenant_id: str) -> dict[Category, str | None]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..abax import AbaxClient
-from ..errors import CredentialsGone, IntegrationInactive
+from ..errors import AbaxInactive, CredentialsGone, IntegrationInactive
 from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
 from ..records import ExportRecord, Integration
 from ..settings import Settings, clear_settings, settings
@@ -24,20 +24,21 @@ from ..store import (
 )
 
 INACTIVE = "activate the PowerOffice Go integration with the company's client key first"
+ABAX_INACTIVE = "connect ABAX with the company's own API client (client id and secret from ABAX) first"
 
 
 class PlatformKeys:
     """The platform's own credentials, each read from its secret the first time a path needs it.
 
-    A function loads only what its path uses, so its role grants only that secret (activate and rollback
-    never read the ABAX secret; infra/cdk/constructs/functions.py gives each function exactly these ARNs).
+    A function loads only what its path uses, so its role grants only that secret (the schedule never reads
+    PowerOffice Go's keys; infra/cdk/constructs/functions.py gives each function exactly these ARNs). ABAX
+    has no platform secret: each company's own API client is in `Services.abax_vault`.
     """
 
     def __init__(self, config: Settings):
         self._config = config
         self._lock = threading.Lock()
         self._poweroffice: tuple[str, str] | None = None
-        self._abax: str | None = None
 
     def __repr__(self) -> str:
         return "PlatformKeys(<redacted>)"
@@ -66,19 +67,6 @@ class PlatformKeys:
     def subscription_key(self) -> str:
         return self._poweroffice_keys()[1]
 
-    @property
-    def abax_client_secret(self) -> str:
-        with self._lock:
-            if self._abax is None:
-                config = self._config
-                if config.abax_credentials_secret_arn:
-                    self._abax = str(json.loads(_secret(config.abax_credentials_secret_arn))["client_secret"])
-                else:
-                    config.require("the ABAX credentials", "abax_credentials_secret_arn", "abax_client_secret")
-                    assert config.abax_client_secret
-                    self._abax = config.abax_client_secret.get_secret_value()
-            return self._abax
-
 
 def _secret(arn: str) -> str:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -96,6 +84,7 @@ class Services:
     settings: Settings
     store: PayrollStore
     vault: ClientKeyVault
+    abax_vault: ClientKeyVault
     keys_loader: Callable[[], PlatformKeys] = field(repr=False)
     runs: ExportRuns
     starts: ScheduledStarts | None = None
@@ -169,8 +158,8 @@ class Services:
             raise gone
         return poweroffice
 
-    def abax_for(
-        self, tenant_id: str, sleep: Callable[[float], None] | None = None, timeout: float | None = None
+    def abax(
+        self, client_id: str, client_secret: str, sleep: Callable[[float], None] | None = None, timeout: float | None = None
     ) -> AbaxClient:
         """`sleep` replaces the client's waits (a fetch with a deadline stops instead of waiting past it)."""
         options: dict[str, Any] = {}
@@ -181,10 +170,22 @@ class Services:
         return AbaxClient(
             self.settings.abax_api_url,
             self.settings.abax_token_url,
-            client_id=tenant_id,
-            client_secret=self.keys.abax_client_secret,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=self.settings.abax_scope,
             **options,
         )
+
+    def abax_for(
+        self, tenant_id: str, sleep: Callable[[float], None] | None = None, timeout: float | None = None
+    ) -> AbaxClient:
+        """A client with the company's own ABAX API client; AbaxInactive until its admin has connected ABAX."""
+        integration = self.store.tenants.get_abax_integration(tenant_id)
+        stored = self.abax_vault.get(tenant_id) if integration is not None and integration.active else None
+        if not stored:
+            raise AbaxInactive(ABAX_INACTIVE)
+        pair = json.loads(stored)
+        return self.abax(pair["client_id"], pair["client_secret"], sleep=sleep, timeout=timeout)
 
 
 def _load_keys(config: Settings) -> Callable[[], PlatformKeys]:
@@ -198,6 +199,11 @@ def build_services(config: Settings | None = None) -> Services:
         settings=config,
         store=PayrollStore(config.table_name, config.snapshot_bucket),
         vault=ClientKeyVault(config.client_key_secret_prefix, config.secrets_kms_key_id),
+        abax_vault=ClientKeyVault(
+            config.abax_client_secret_prefix,
+            config.secrets_kms_key_id,
+            description="ABAX API client (client id and secret) of one tenant (ABAX payroll export)",
+        ),
         keys_loader=_load_keys(config),
         runs=StepFunctionsRuns(config.state_machine_arn),
         starts=SqsScheduledStarts(config.scheduled_starts_queue_url),
