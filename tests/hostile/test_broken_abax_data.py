@@ -127,7 +127,7 @@ def broken(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Local
     stack.reset()
     # The API lists this trip for October although it started in March 2025: the emulator files it
     # under the day it was loaded with, and the stored trip is changed afterwards.
-    stack.abax.organizations["acme"].trips_by_id[OUTSIDE_TRIP]["start"]["location"]["timestamp"] = OUTSIDE_START
+    stack.abax.organizations[stack.abax.credentials("acme")[0]].trips_by_id[OUTSIDE_TRIP]["start"]["location"]["timestamp"] = OUTSIDE_START
     _with_ghost_expense(expense_route)
     try:
         yield stack
