@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..abax import AbaxAuthFailed, AbaxUnavailable, TripBatch
+from ..abax import AbaxError, TripBatch
 from ..domain.period import Period
 from ..errors import AbaxNotAnswering, NotFound
 from ..observability import logger
@@ -83,7 +83,7 @@ def search(
             if inline > 0
             else {"done": False}
         )
-    except (AbaxUnavailable, AbaxAuthFailed) as error:
+    except AbaxError as error:  # unavailable, refused, a 404 page or one without items: no usable answer (502)
         fetching.fail(store, tenant_id, preview_id, str(error))
         raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
     snapshot = store.get(tenant_id, preview_id)
