@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -177,13 +177,16 @@ class AbaxEmulator:
             allowed = len(recent) < limit
             if allowed:
                 recent.append(now)
-            reset = math.ceil(recent[0] + RATE_WINDOW_S - now) if recent else 0
+            seconds_to_reset = (recent[0] + RATE_WINDOW_S - now) if recent else 0.0
+            # As the public SDK reads it: X-Rate-Limit-Reset is the instant (ISO 8601, UTC) the limit resets.
+            reset_at = datetime.now(UTC) + timedelta(seconds=max(seconds_to_reset, 0.0))
             headers = {
-                "X-Ratelimit-Limit": str(limit),
-                "X-Ratelimit-Remaining": str(max(0, limit - len(recent))),
-                # Seconds until the oldest request in the window leaves it (a delay, not a timestamp).
-                "X-Ratelimit-Reset": str(max(reset, 1) if not allowed else reset),
+                "X-Rate-Limit-Limit": str(limit),
+                "X-Rate-Limit-Remaining": str(max(0, limit - len(recent))),
+                "X-Rate-Limit-Reset": reset_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             }
+            if not allowed:
+                headers["Retry-After"] = str(max(1, math.ceil(seconds_to_reset)))
             return allowed, headers
 
     def fault_for(self, method: str, path: str) -> FaultRule | None:
@@ -237,7 +240,6 @@ def create_app(data: dict[str, Any], clock: Callable[[], float] | None = None) -
                 )
             allowed, headers = emulator.take_rate_slot(tenant_id)
             if not allowed:
-                headers["Retry-After"] = headers["X-Ratelimit-Reset"]
                 return JSONResponse(
                     {"title": "Too Many Requests", "status": 429}, status_code=429, headers=headers
                 )

@@ -34,7 +34,7 @@ DEMO_DATA_PATH = Path(__file__).resolve().parent.parent / "demo_data" / "powerof
 SUBSCRIPTION_HEADER = "ocp-apim-subscription-key"
 DEFAULT_PAGE_SIZE = 5000
 MAX_PAGE_SIZE = 20000
-TOKEN_TTL_S = 600
+TOKEN_TTL_S = 1200  # v2 tokens live 20 minutes (the demo environment answers expires_in 1200)
 PAYROLL = "Payroll"
 # What our integration is granted on every client; `invalid_privileges` in the data file takes some away.
 GRANTED_PRIVILEGES = ("ClientIntegrationInformation", "Employee", "PayItem", "SalaryLine_Full")
@@ -373,10 +373,18 @@ def _query(request: Request) -> dict[str, str]:
 
 
 class BadRequest(Exception):
+    status = 400
+
     def __init__(self, detail: str, title: str = "Bad request") -> None:
         super().__init__(detail)
         self.title = title
         self.detail = detail
+
+
+class ReferencedNotFound(BadRequest):
+    """A POST naming an employee or pay item the client does not have: 404, as the spec documents."""
+
+    status = 404
 
 
 def _paging(query: dict[str, str]) -> tuple[int, int]:
@@ -635,10 +643,10 @@ async def post_salary_line(
     reference = post.get("ExternalImportReference")
     with emulator.lock:
         if employee_id not in client.employees:
-            raise BadRequest(f"Employee with id = {employee_id} not found.", VALIDATION_TITLE)
+            raise ReferencedNotFound(f"Employee with id = {employee_id} not found.", VALIDATION_TITLE)
         pay_item = client.pay_items.get(pay_item_id)
         if pay_item is None:
-            raise BadRequest(f"Pay item with id = {post['PayItemId']} not found.", VALIDATION_TITLE)
+            raise ReferencedNotFound(f"Pay item with id = {post['PayItemId']} not found.", VALIDATION_TITLE)
         if not pay_item.get("IsActive"):
             raise BadRequest(
                 f"Pay item with code = '{pay_item.get('Code')}' is not active.", VALIDATION_TITLE
@@ -805,7 +813,7 @@ async def _dispatch(emulator: PowerOfficeEmulator, request: Request, method: str
         try:
             return await route.handler(emulator, request, client, match.groupdict())
         except BadRequest as error:
-            return problem(400, error.title, error.detail)
+            return problem(error.status, error.title, error.detail)
     if allowed:
         return problem(405, "Method not allowed", f"{method} is not supported on {path}.")
     return problem(404, "Not found", f"No resource at {path}.")

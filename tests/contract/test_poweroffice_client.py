@@ -290,12 +290,12 @@ def test_missing_salary_line_privilege_stops_create(po_make_client: MakeClient):
     assert "SalaryLine_Full" in str(raised.value)
 
 
-def test_unknown_employee_is_rejected(po_make_client: MakeClient):
+def test_unknown_employee_is_rejected_with_the_specs_404(po_make_client: MakeClient):
     client = po_make_client()
     line = _line(client, "reject:1").model_copy(update={"employee_id": 42})
     with pytest.raises(SalaryLineRejected) as raised:
         client.create_salary_line(line)
-    assert raised.value.status == 400 and raised.value.detail == "Employee with id = 42 not found."
+    assert raised.value.status == 404 and raised.value.detail == "Employee with id = 42 not found."
 
 
 def test_secrets_never_appear_in_reprs_errors_or_logs(

@@ -74,7 +74,8 @@ def test_token_requires_matching_application_and_client_key(po_http: httpx.Clien
     form = {"grant_type": "client_credentials"}
     ok = po_http.post("/OAuth/Token", data=form, auth=(PO_APPLICATION_KEY, PO_ACME), headers=subscription)
     assert ok.status_code == 200
-    assert ok.json()["token_type"] == "bearer" and ok.json()["expires_in"] == 600
+    # v2 tokens live 20 minutes (the developer portal; the demo environment answers 1200).
+    assert ok.json()["token_type"] == "bearer" and ok.json()["expires_in"] == 1200
     for application_key, client_key in (("wrong-app", PO_ACME), (PO_APPLICATION_KEY, "production-key")):
         refused = po_http.post(
             "/OAuth/Token", data=form, auth=(application_key, client_key), headers=subscription
@@ -197,10 +198,12 @@ def test_salary_lines_are_visible_only_to_the_client_that_created_them(po_http, 
 
 def test_post_salary_line_validation(po_http: httpx.Client, po_token: Headers):
     headers = po_token()
-    assert (
-        _post_line(po_http, headers, "v:1", EmployeeId=123).json()["detail"]
-        == "Employee with id = 123 not found."
-    )
+    # Naming an employee or pay item the client does not have is a 404, as the spec documents for POST.
+    unknown_employee = _post_line(po_http, headers, "v:1", EmployeeId=123)
+    assert unknown_employee.status_code == 404
+    assert unknown_employee.json()["detail"] == "Employee with id = 123 not found."
+    unknown_pay_item = _post_line(po_http, headers, "v:1b", PayItemId="00000000-0000-0000-0000-000000000000")
+    assert unknown_pay_item.status_code == 404 and "not found" in unknown_pay_item.json()["detail"]
     inactive = _post_line(po_http, headers, "v:2", PayItemId=_pay_item_id(po_http, headers, "730"))
     assert inactive.status_code == 400 and "not active" in inactive.json()["detail"]
     assert _post_line(po_http, headers, "v:3", Quantity="12.50").status_code == 400  # numbers, not strings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
@@ -112,15 +112,33 @@ def test_bad_credentials_fail_without_showing_the_secret(caplog):
         assert SECRET not in text
 
 
-def test_429_waits_as_long_as_the_headers_say():
+WALL = datetime(2026, 11, 2, 8, 15, 42, 500_000, tzinfo=UTC)  # the client's wall clock in these tests
+
+
+def test_429_waits_until_the_iso_instant_in_x_rate_limit_reset():
+    """ABAX sends the reset as an ISO 8601 instant, and the public SDK reads it so (bjerkio/abax-node-sdk)."""
     script = Script(
-        httpx.Response(429, headers={"Retry-After": "7"}),
-        httpx.Response(429, headers={"X-Ratelimit-Reset": "3"}),
-        httpx.Response(429),
+        httpx.Response(429, headers={"X-Rate-Limit-Reset": (WALL + timedelta(seconds=7)).isoformat()}),
+        httpx.Response(429, headers={"X-Rate-Limit-Reset": "2026-11-02T08:15:45.500Z"}),
+        httpx.Response(429, headers={"Retry-After": "4"}),
         page(2),
     )
-    assert len(script.client().trips(OCTOBER)) == 2
-    assert script.waits == [7.0, 3.0, 1.0]
+    assert len(script.client(wall_clock=lambda: WALL).trips(OCTOBER)) == 2
+    assert script.waits == [7.0, 3.0, 4.0]
+
+
+def test_429_without_a_reset_waits_for_the_next_minute():
+    script = Script(httpx.Response(429), page(1))
+    assert len(script.client(wall_clock=lambda: WALL).trips(OCTOBER)) == 1
+    assert script.waits == [17.5]  # 08:15:42.5 -> 08:16:00
+
+
+def test_429_is_never_given_up_on():
+    """Far more 429s than attempts: a month's fetch waits each out and finishes (5xx still give up)."""
+    limited = [httpx.Response(429, headers={"X-Rate-Limit-Reset": (WALL + timedelta(seconds=60)).isoformat()})] * 12
+    script = Script(*limited, page(3))
+    assert len(script.client(wall_clock=lambda: WALL, max_attempts=3).trips(OCTOBER)) == 3
+    assert script.waits == [60.0] * 12
 
 
 def test_5xx_and_timeouts_are_retried_with_backoff_then_unavailable(caplog):

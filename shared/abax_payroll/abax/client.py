@@ -31,8 +31,8 @@ WINDOW_DAYS = 89
 # end and let the adapter keep only the trips whose Oslo date is in the period.
 EDGE_DAYS = 1
 TOKEN_MARGIN_S = 60.0  # renew the token this long before it expires
-MAX_WAIT_S = 120.0  # never trust a rate-limit header to park us longer than this
-MIN_RATE_LIMIT_WAIT_S = 1.0
+MAX_WAIT_S = 65.0  # a reset is at most a minute away: never trust a header to park us longer than this
+MIN_RATE_LIMIT_WAIT_S = 0.25
 
 
 class AbaxClient:
@@ -51,6 +51,7 @@ class AbaxClient:
         max_attempts: int = 5,
         clock: Callable[[], float] = time.monotonic,
         scope: str = SCOPE,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -59,6 +60,7 @@ class AbaxClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self._scope = scope
+        self._wall_clock = wall_clock
         self._sleep = sleep
         self._clock = clock
         self._max_attempts = max_attempts
@@ -145,8 +147,13 @@ class AbaxClient:
                 attempt -= 1  # a renewed token is not a failed attempt
                 continue
             if status == 429:
-                wait = _rate_limit_wait(response)
-                self._retry_or_give_up(attempt, f"GET {path} was rate limited (429)", wait)
+                # ABAX allows 60 requests a minute per API client: wait until it says the window resets and
+                # try again. A 429 is never a failed attempt, so a month's fetch never fails on the limit
+                # (a caller with a deadline stops through its `sleep`).
+                wait = _rate_limit_wait(response, self._wall_clock())
+                logger.warning("ABAX: GET %s was rate limited (429); waiting %.1f s for the reset", path, wait)
+                self._sleep(wait)
+                attempt -= 1
                 continue
             if status >= 500:
                 self._retry_or_give_up(attempt, f"GET {path} answered {status}")
@@ -182,9 +189,10 @@ class AbaxClient:
                 continue
             status = response.status_code
             if status == 429:
-                self._retry_or_give_up(
-                    attempt, "the ABAX token request was rate limited", _rate_limit_wait(response)
-                )
+                wait = _rate_limit_wait(response, self._wall_clock())
+                logger.warning("ABAX: the token request was rate limited (429); waiting %.1f s for the reset", wait)
+                self._sleep(wait)
+                attempt -= 1
                 continue
             if status >= 500:
                 self._retry_or_give_up(attempt, f"the ABAX token endpoint answered {status}")
@@ -232,19 +240,33 @@ def _items(body: Any, path: str) -> list[dict[str, Any]]:
     return items
 
 
-def _rate_limit_wait(response: httpx.Response) -> float:
-    """Seconds to wait from Retry-After or X-Ratelimit-Reset; at least 1 s when neither helps."""
-    for header in ("Retry-After", "X-Ratelimit-Reset"):
-        raw = response.headers.get(header)
-        if raw is None:
-            continue
-        seconds = _seconds_from_header(raw.strip())
+def _rate_limit_wait(response: httpx.Response, now: datetime) -> float:
+    """Seconds until the rate limit resets, as the public ABAX SDK reads it.
+
+    `X-Rate-Limit-Reset` is an ISO 8601 instant; without it (or unreadable), Retry-After; without both, the
+    start of the next minute (the limit is 60 requests a minute). Never more than MAX_WAIT_S.
+    """
+    reset = response.headers.get("X-Rate-Limit-Reset")
+    if reset:
+        try:
+            instant = datetime.fromisoformat(reset.strip().replace("Z", "+00:00"))
+        except ValueError:
+            instant = None
+        if instant is not None:
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=UTC)
+            return min(MAX_WAIT_S, max((instant - now).total_seconds(), MIN_RATE_LIMIT_WAIT_S))
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        seconds = _seconds_from_header(retry_after.strip())
         if seconds is not None:
-            return min(MAX_WAIT_S, max(seconds, 0.0))
-    return MIN_RATE_LIMIT_WAIT_S
+            return min(MAX_WAIT_S, max(seconds, MIN_RATE_LIMIT_WAIT_S))
+    next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return max((next_minute - now).total_seconds(), MIN_RATE_LIMIT_WAIT_S)
 
 
 def _seconds_from_header(raw: str) -> float | None:
+    """Retry-After: a delay in seconds or an HTTP date."""
     try:
         value = float(raw)
     except ValueError:
@@ -255,12 +277,7 @@ def _seconds_from_header(raw: str) -> float | None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         return (when - datetime.now(UTC)).total_seconds()
-    if value != value:  # NaN
-        return None
-    # Some APIs send the reset moment as epoch seconds rather than a delay.
-    if value > 1_000_000_000:
-        return value - time.time()
-    return value
+    return None if value != value else value  # NaN
 
 
 def _oauth_error(response: httpx.Response) -> str:
