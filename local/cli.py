@@ -12,10 +12,22 @@ import threading
 def _serve(args: argparse.Namespace) -> int:
     from .stack import LocalStack
 
-    stack = LocalStack(port=args.port, abax_data=args.abax_data, poweroffice_data=args.poweroffice_data).start()
+    stack = LocalStack(
+        port=args.port,
+        abax_data=args.abax_data,
+        poweroffice_data=args.poweroffice_data,
+        environment=endpoint_environment(args),
+    ).start()
+    environment = endpoint_environment(args)
     print(f"API                  {stack.url}/v1   (OpenAPI: {stack.url}/v1/openapi.json)")
-    print(f"PowerOffice emulator {stack.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
-    print(f"ABAX emulator        {stack.url}/emulators/abax")
+    if "POWEROFFICE_API_URL" in environment:
+        print(f"PowerOffice Go       {environment['POWEROFFICE_API_URL']}   (token {environment['POWEROFFICE_TOKEN_URL']})")
+    else:
+        print(f"PowerOffice emulator {stack.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
+    if "ABAX_API_URL" in environment:
+        print(f"ABAX                 {environment['ABAX_API_URL']}   (token {environment['ABAX_TOKEN_URL']})")
+    else:
+        print(f"ABAX emulator        {stack.url}/emulators/abax")
     print(f"Web app              {stack.url}/")
     print("Token: abax-payroll local token --tenant acme --role admin", flush=True)
     stop = threading.Event()
@@ -24,6 +36,24 @@ def _serve(args: argparse.Namespace) -> int:
         stop.wait()
     stack.stop()
     return 0
+
+
+def endpoint_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The service's endpoints pointed elsewhere (PowerOffice Go's demo, ABAX's sandbox, any conforming
+    server) while the rest stays local; an API URL and its token URL go together."""
+    environment: dict[str, str] = {}
+    for api, token, prefix in (
+        (args.abax_url, args.abax_token_url, "ABAX"),
+        (args.poweroffice_url, args.poweroffice_token_url, "POWEROFFICE"),
+    ):
+        if bool(api) != bool(token):
+            raise SystemExit(f"--{prefix.lower()}-url and --{prefix.lower()}-token-url go together")
+        if api:
+            environment[f"{prefix}_API_URL"] = api.rstrip("/")
+            environment[f"{prefix}_TOKEN_URL"] = token
+    if args.abax_scope:
+        environment["ABAX_SCOPE"] = args.abax_scope
+    return environment
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -48,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--abax-data", help="ABAX data file (default: the built-in demo company)")
     serve.add_argument("--poweroffice-data", help="PowerOffice Go data file (default: the built-in demo company)")
+    serve.add_argument("--abax-url", help="ABAX Open API base instead of the emulator (sandbox: https://api-test.abax.cloud)")
+    serve.add_argument("--abax-token-url", help="ABAX token endpoint (https://identity.abax.cloud/connect/token)")
+    serve.add_argument("--abax-scope", help='ABAX scopes (the sandbox: "open_api.sandbox open_api.sandbox.trips")')
+    serve.add_argument("--poweroffice-url", help="PowerOffice Go v2 API base (demo: https://goapi.poweroffice.net/Demo/v2)")
+    serve.add_argument(
+        "--poweroffice-token-url", help="PowerOffice Go token endpoint (demo: https://goapi.poweroffice.net/Demo/OAuth/Token)"
+    )
     serve.set_defaults(run=_serve)
 
     token = local.add_parser("token", help="print a Bearer token the local gateway accepts")
