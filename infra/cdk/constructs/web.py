@@ -170,28 +170,9 @@ class Web(Construct):
 
         With an imported user pool (no client or domain made here) no config.json is generated: upload your own
         (see web/README.md); it is excluded from the sync, so deploys neither overwrite nor prune it."""
-        sources = [s3deploy.Source.asset(str(WEB_DIR), exclude=EXCLUDED_FROM_SITE)]
-        exclude: list[str] | None = ["config.json"]
-        if cognito_domain_url is not None and client_id is not None:
-            exclude = None
-            sources.append(
-                s3deploy.Source.json_data(
-                    "config.json",
-                    {
-                        "mode": "cognito",
-                        "api_url": api_url,
-                        "region": Aws.REGION,
-                        "cognito": {
-                            "domain": cognito_domain_url,
-                            "client_id": client_id,
-                            "redirect_uri": self.url,
-                            "scopes": SCOPES,
-                        },
-                    },
-                )
-            )
+        sources, exclude = self._site_sources(api_url, cognito_domain_url, client_id)
         # Its own role, without the wildcard actions BucketDeployment would grant: the statements are added
-        # below, once the source assets exist (exact object keys).
+        # once the source assets exist (exact object keys).
         role = iam.Role(
             self,
             "DeployRole",
@@ -215,46 +196,68 @@ class Web(Construct):
             log_group=log_group,
             memory_limit=512,
         )
+        self._grant_deploy_role(role, log_group)
+        self._acknowledge_deploy_findings(role)
+
+    def _site_sources(
+        self, api_url: str, cognito_domain_url: str | None, client_id: str | None
+    ) -> tuple[list[s3deploy.ISource], list[str] | None]:
+        """web/ itself, plus a generated config.json when the user pool's client and domain are made here."""
+        sources = [s3deploy.Source.asset(str(WEB_DIR), exclude=EXCLUDED_FROM_SITE)]
+        if cognito_domain_url is None or client_id is None:
+            return sources, ["config.json"]
+        config = {
+            "mode": "cognito",
+            "api_url": api_url,
+            "region": Aws.REGION,
+            "cognito": {
+                "domain": cognito_domain_url,
+                "client_id": client_id,
+                "redirect_uri": self.url,
+                "scopes": SCOPES,
+            },
+        }
+        sources.append(s3deploy.Source.json_data("config.json", config))
+        return sources, None
+
+    def _grant_deploy_role(self, role: iam.Role, log_group: logs.LogGroup) -> None:
+        """Exactly what the sync needs: read its source assets, write and prune the site, invalidate, log."""
         assets = [child for child in self.deployment.node.children if isinstance(child, s3_assets.Asset)]
-        role.add_to_principal_policy(
+        stack = Stack.of(self)
+        distribution_arn = stack.format_arn(
+            service="cloudfront",
+            region="",
+            resource="distribution",
+            resource_name=self.distribution.distribution_id,
+        )
+        statements = [
             iam.PolicyStatement(
                 sid="ReadSources",
                 actions=["s3:GetObject"],
                 resources=[asset.bucket.arn_for_objects(asset.s3_object_key) for asset in assets],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(sid="ListSite", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
-        )
-        role.add_to_principal_policy(
+            ),
+            iam.PolicyStatement(sid="ListSite", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]),
             iam.PolicyStatement(
                 sid="WriteSite",
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 resources=[self.bucket.arn_for_objects("*")],
-            )
-        )
-        stack = Stack.of(self)
-        role.add_to_principal_policy(
+            ),
             iam.PolicyStatement(
                 sid="Invalidate",
                 actions=["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
-                resources=[
-                    stack.format_arn(
-                        service="cloudfront",
-                        region="",
-                        resource="distribution",
-                        resource_name=self.distribution.distribution_id,
-                    )
-                ],
-            )
-        )
-        role.add_to_principal_policy(
+                resources=[distribution_arn],
+            ),
             iam.PolicyStatement(
                 sid="Logs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[log_group.log_group_arn],
-            )
-        )
+            ),
+        ]
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+
+    def _acknowledge_deploy_findings(self, role: iam.Role) -> None:
+        stack = Stack.of(self)
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.bucket.node.default_child)}.Arn>/*]",
