@@ -27,11 +27,13 @@ class Secrets(Construct):
         super().__init__(scope, construct_id)
         if not client_key_secret_prefix.endswith("/") or not abax_client_secret_prefix.endswith("/"):
             raise ValueError("client_key_secret_prefix and abax_client_secret_prefix must end with '/'")
-        if abax_client_secret_prefix.startswith(client_key_secret_prefix) or client_key_secret_prefix.startswith(
-            abax_client_secret_prefix
-        ):
+        if abax_client_secret_prefix.startswith(
+            client_key_secret_prefix
+        ) or client_key_secret_prefix.startswith(abax_client_secret_prefix):
             # Rollback reads client keys only: a prefix inside the other would let it read ABAX clients too.
-            raise ValueError("client_key_secret_prefix and abax_client_secret_prefix must not contain each other")
+            raise ValueError(
+                "client_key_secret_prefix and abax_client_secret_prefix must not contain each other"
+            )
         self.abax_client_secret_prefix = abax_client_secret_prefix
         self.client_key_secret_prefix = client_key_secret_prefix
         self.client_keys_key = kms.Key(
@@ -49,9 +51,7 @@ class Secrets(Construct):
         self.poweroffice_keys = secretsmanager.Secret.from_secret_name_v2(
             self, "PowerOfficeKeys", poweroffice_keys_secret_name
         )
-        self.abax_clients_arn_pattern = (
-            f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{abax_client_secret_prefix}*"
-        )
+        self.abax_clients_arn_pattern = f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{abax_client_secret_prefix}*"
 
     def _acknowledge_client_key_wildcard(self, role: iam.IRole) -> None:
         acknowledge(
@@ -74,27 +74,7 @@ class Secrets(Construct):
         role = role_of(function)
         self._acknowledge_client_key_wildcard(role)
         self._client_keys_environment(function)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="CreateClientKeySecret",
-                actions=["secretsmanager:CreateSecret"],
-                resources=[self.client_keys_arn_pattern],
-                conditions={"StringEquals": {"secretsmanager:KmsKeyId": self.client_keys_key.key_arn}},
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ManageClientKeySecrets",
-                actions=[
-                    "secretsmanager:PutSecretValue",
-                    "secretsmanager:DeleteSecret",
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue",
-                    "secretsmanager:TagResource",
-                ],
-                resources=[self.client_keys_arn_pattern],
-            )
-        )
+        self._grant_manage_secrets(role, "ClientKey", self.client_keys_arn_pattern)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ClientKeysKeyEncrypt",
@@ -108,21 +88,7 @@ class Secrets(Construct):
         role = role_of(function)
         self._acknowledge_client_key_wildcard(role)
         self._client_keys_environment(function)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadClientKeySecrets",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.client_keys_arn_pattern],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ClientKeysKeyDecrypt",
-                actions=["kms:Decrypt"],
-                resources=[self.client_keys_key.key_arn],
-                conditions=self._via_secrets_manager(),
-            )
-        )
+        self._grant_read_secrets(role, "ClientKey", self.client_keys_arn_pattern)
 
     def grant_read_poweroffice_keys(self, function: lambda_.Function) -> None:
         """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together."""
@@ -144,17 +110,28 @@ class Secrets(Construct):
         self._acknowledge_abax_clients_wildcard(role)
         function.add_environment("ABAX_CLIENT_SECRET_PREFIX", self.abax_client_secret_prefix)
         function.add_environment("SECRETS_KMS_KEY_ID", self.client_keys_key.key_arn)
+        self._grant_manage_secrets(role, "AbaxClient", self.abax_clients_arn_pattern)
+
+    def grant_read_abax_clients(self, function: lambda_.Function) -> None:
+        """Read the tenants' ABAX API clients (whatever reads trips): no platform ABAX secret exists."""
+        role = role_of(function)
+        self._acknowledge_abax_clients_wildcard(role)
+        function.add_environment("ABAX_CLIENT_SECRET_PREFIX", self.abax_client_secret_prefix)
+        self._grant_read_secrets(role, "AbaxClient", self.abax_clients_arn_pattern)
+
+    def _grant_manage_secrets(self, role: iam.IRole, noun: str, arn_pattern: str) -> None:
+        """Create (only under our key), replace, describe and delete the per-tenant secrets of one kind."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="CreateAbaxClientSecret",
+                sid=f"Create{noun}Secret",
                 actions=["secretsmanager:CreateSecret"],
-                resources=[self.abax_clients_arn_pattern],
+                resources=[arn_pattern],
                 conditions={"StringEquals": {"secretsmanager:KmsKeyId": self.client_keys_key.key_arn}},
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ManageAbaxClientSecrets",
+                sid=f"Manage{noun}Secrets",
                 actions=[
                     "secretsmanager:PutSecretValue",
                     "secretsmanager:DeleteSecret",
@@ -162,25 +139,20 @@ class Secrets(Construct):
                     "secretsmanager:GetSecretValue",
                     "secretsmanager:TagResource",
                 ],
-                resources=[self.abax_clients_arn_pattern],
+                resources=[arn_pattern],
             )
         )
 
-    def grant_read_abax_clients(self, function: lambda_.Function) -> None:
-        """Read the tenants' ABAX API clients (whatever reads trips): no platform ABAX secret exists."""
-        role = role_of(function)
-        self._acknowledge_abax_clients_wildcard(role)
-        function.add_environment("ABAX_CLIENT_SECRET_PREFIX", self.abax_client_secret_prefix)
+    def _grant_read_secrets(self, role: iam.IRole, noun: str, arn_pattern: str) -> None:
+        """Read the per-tenant secrets of one kind, decrypting through Secrets Manager only."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ReadAbaxClientSecrets",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.abax_clients_arn_pattern],
+                sid=f"Read{noun}Secrets", actions=["secretsmanager:GetSecretValue"], resources=[arn_pattern]
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="AbaxClientsKeyDecrypt",
+                sid=f"{noun}sKeyDecrypt",
                 actions=["kms:Decrypt"],
                 resources=[self.client_keys_key.key_arn],
                 conditions=self._via_secrets_manager(),
