@@ -173,37 +173,31 @@ class PlannedLine(Record):
     salary_line_id: int | None = None  # once created in PowerOffice Go (filled in by LineStore.get_lines)
 
 
-class Integration(Record):
-    """A tenant's PowerOffice Go integration (the client key itself lives in Secrets Manager)."""
+class Connection(Record):
+    """A tenant's connection to one of the services we call: who switched it on or off, and when."""
 
     status: str = "inactive"
+    secret_version: str | None = None  # the Secrets Manager version of the credentials now in use
+    activated_at: str | None = None
+    activated_by: str | None = None
+    deactivated_at: str | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class Integration(Connection):
+    """A tenant's PowerOffice Go integration (the client key itself lives in Secrets Manager)."""
+
     client_name: str | None = None
     client_id: str | None = None
     secret_arn: str | None = None
-    secret_version: str | None = None  # the Secrets Manager version of the key now in use
-    activated_at: str | None = None
-    activated_by: str | None = None
-    deactivated_at: str | None = None
-    deactivated_by: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
-class AbaxIntegration(Record):
+class AbaxIntegration(Connection):
     """A tenant's ABAX connection: the organisation's own API client (the pair lives in Secrets Manager)."""
-
-    status: str = "inactive"
-    secret_version: str | None = None
-    activated_at: str | None = None
-    activated_by: str | None = None
-    deactivated_at: str | None = None
-    deactivated_by: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
 class ScheduleSetting(Record):

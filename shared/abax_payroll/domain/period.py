@@ -27,22 +27,15 @@ class Period:
     end: date
 
     def __post_init__(self) -> None:
-        if not EARLIEST <= self.start <= LATEST:
-            raise InvalidPeriod(
-                f"'from' ({self.start}) must be between {EARLIEST} and {LATEST}",
-                reason="OUT_OF_RANGE",
-                field="from",
-                earliest=EARLIEST.isoformat(),
-                latest=LATEST.isoformat(),
-            )
-        if not EARLIEST <= self.end <= LATEST:
-            raise InvalidPeriod(
-                f"'to' ({self.end}) must be between {EARLIEST} and {LATEST}",
-                reason="OUT_OF_RANGE",
-                field="to",
-                earliest=EARLIEST.isoformat(),
-                latest=LATEST.isoformat(),
-            )
+        for field, day in (("from", self.start), ("to", self.end)):
+            if not EARLIEST <= day <= LATEST:
+                raise InvalidPeriod(
+                    f"'{field}' ({day}) must be between {EARLIEST} and {LATEST}",
+                    reason="OUT_OF_RANGE",
+                    field=field,
+                    earliest=EARLIEST.isoformat(),
+                    latest=LATEST.isoformat(),
+                )
         if self.end < self.start:
             raise InvalidPeriod(
                 f"'to' ({self.end}) is before 'from' ({self.start})",

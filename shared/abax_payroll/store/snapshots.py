@@ -21,13 +21,9 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from .table import Table
+from .table import Table, tenant_pk
 
 RUNNING, READY, FAILED = "RUNNING", "READY", "FAILED"
-
-
-def _tenant(tenant_id: str) -> str:
-    return f"TENANT#{tenant_id}"
 
 
 def _plain(value: Any) -> Any:
@@ -80,7 +76,7 @@ class SnapshotStore:
         try:
             self._table.put_item(
                 Item={
-                    "pk": _tenant(tenant_id),
+                    "pk": tenant_pk(tenant_id),
                     "sk": f"SNAPSHOT#{snapshot_id}",
                     "snapshot_id": snapshot_id,
                     **_dynamo(fields),
@@ -95,7 +91,7 @@ class SnapshotStore:
 
     def get(self, tenant_id: str, snapshot_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
-            Key={"pk": _tenant(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"}, ConsistentRead=True
+            Key={"pk": tenant_pk(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"}, ConsistentRead=True
         ).get("Item")
         if item is None:
             return None
@@ -110,7 +106,7 @@ class SnapshotStore:
             values[f":v{index}"] = _dynamo(value)
             sets.append(f"#f{index} = :v{index}")
         self._table.update_item(
-            Key={"pk": _tenant(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"},
+            Key={"pk": tenant_pk(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"},
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
@@ -120,7 +116,7 @@ class SnapshotStore:
     # ---- the searched period's current snapshot ----------------------------------------------------
     def current_for(self, tenant_id: str, period_key: str) -> str | None:
         item = self._table.get_item(
-            Key={"pk": _tenant(tenant_id), "sk": f"SEARCH#{period_key}"}, ConsistentRead=True
+            Key={"pk": tenant_pk(tenant_id), "sk": f"SEARCH#{period_key}"}, ConsistentRead=True
         ).get("Item")
         return str(item["snapshot_id"]) if item else None
 
@@ -128,7 +124,7 @@ class SnapshotStore:
         """Point the period at a new snapshot, unless another search moved it first (then False)."""
         try:
             self._table.put_item(
-                Item={"pk": _tenant(tenant_id), "sk": f"SEARCH#{period_key}", "snapshot_id": snapshot_id},
+                Item={"pk": tenant_pk(tenant_id), "sk": f"SEARCH#{period_key}", "snapshot_id": snapshot_id},
                 ConditionExpression="attribute_not_exists(pk)"
                 if previous is None
                 else "snapshot_id = :previous",
@@ -142,7 +138,7 @@ class SnapshotStore:
 
     def snapshots(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_tenant(tenant_id)) & Key("sk").begins_with("SNAPSHOT#"),
+            "KeyConditionExpression": Key("pk").eq(tenant_pk(tenant_id)) & Key("sk").begins_with("SNAPSHOT#"),
         }
         while True:
             page = self._table.query(**kwargs)
