@@ -70,6 +70,8 @@ class AbaxEmulator:
         self._offset = 0.0
         self.lock = threading.Lock()
         self.requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+        self.window_s = RATE_WINDOW_S
+        self.rate_limited = 0  # requests answered 429 since the last reset
         self.faults: list[FaultRule] = []
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.organizations: dict[str, Organization] = {}
@@ -104,6 +106,8 @@ class AbaxEmulator:
                 self.organizations[client_id] = Organization(tenant_id, client_id, client_secret)
                 self._add(client_id, entry.get("trips", []), entry.get("expenses", []))
             self.requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+            self.window_s = RATE_WINDOW_S
+            self.rate_limited = 0
             self.faults = []
             self.request_log = deque(maxlen=REQUEST_LOG_SIZE)
             self._tokens = {}
@@ -130,9 +134,11 @@ class AbaxEmulator:
                     return organization.client_id, organization.client_secret
         raise KeyError(tenant_id)
 
-    def set_rate_limit(self, requests_per_minute: int) -> None:
+    def set_rate_limit(self, requests_per_minute: int, window_s: float = RATE_WINDOW_S) -> None:
+        """`requests_per_minute` per `window_s` (ABAX's is 60 s; tests shrink it to run in seconds)."""
         with self.lock:
             self.requests_per_minute = requests_per_minute
+            self.window_s = window_s
             self._recent = {}
 
     def expire_tokens(self) -> None:
@@ -171,13 +177,15 @@ class AbaxEmulator:
         with self.lock:
             now = self.now()
             recent = self._recent.setdefault(client_id, deque())
-            while recent and recent[0] <= now - RATE_WINDOW_S:
+            while recent and recent[0] <= now - self.window_s:
                 recent.popleft()
             limit = self.requests_per_minute
             allowed = len(recent) < limit
             if allowed:
                 recent.append(now)
-            seconds_to_reset = (recent[0] + RATE_WINDOW_S - now) if recent else 0.0
+            else:
+                self.rate_limited += 1
+            seconds_to_reset = (recent[0] + self.window_s - now) if recent else 0.0
             # As the public SDK reads it: X-Rate-Limit-Reset is the instant (ISO 8601, UTC) the limit resets.
             reset_at = datetime.now(UTC) + timedelta(seconds=max(seconds_to_reset, 0.0))
             headers = {
@@ -351,8 +359,14 @@ def create_app(data: dict[str, Any], clock: Callable[[], float] | None = None) -
             return _bad_request("requests_per_minute must be a whole number")
         if limit < 1:
             return _bad_request("requests_per_minute must be at least 1")
-        emulator.set_rate_limit(limit)
-        return JSONResponse({"requests_per_minute": limit})
+        try:
+            window = float(body.get("window_seconds", RATE_WINDOW_S))
+        except (TypeError, ValueError):
+            return _bad_request("window_seconds must be a number")
+        if not 0 < window <= 3600:
+            return _bad_request("window_seconds must be more than 0 and at most 3600")
+        emulator.set_rate_limit(limit, window)
+        return JSONResponse({"requests_per_minute": limit, "window_seconds": window, "rate_limited": emulator.rate_limited})
 
     async def control_reset(request: Request) -> Response:
         emulator.reset()

@@ -39,6 +39,11 @@ class Settings(BaseModel):
     # Each company's own ABAX API client (client id and secret, as ABAX issues them per organisation) is
     # kept like its PowerOffice Go key: one secret per tenant under this prefix.
     abax_client_secret_prefix: str = Field("abax-payroll/abax-clients/", alias="ABAX_CLIENT_SECRET_PREFIX")
+    # ABAX allows 60 requests per 60 s per API client: every instance calling with one company's client id
+    # paces itself through one shared window in the table (store/pacing.py). The local stack and tests set a
+    # smaller window to match the emulator's (its /_control/rate-limit).
+    abax_requests_per_window: int = Field(60, alias="ABAX_REQUESTS_PER_WINDOW", ge=1)
+    abax_rate_window_s: float = Field(60.0, alias="ABAX_RATE_WINDOW_S", gt=0)
     # Trips per /v1/trips page (ABAX's maximum is 1,500; tests use tiny pages to make a fetch span invocations).
     abax_page_size: int = Field(1500, alias="ABAX_PAGE_SIZE", ge=1, le=1500)
     # The S3 bucket that keeps ABAX's answers for an export or a search (they outgrow DynamoDB items).

@@ -217,6 +217,21 @@ def test_controls_rate_limit_faults_trips_and_reset(abax_http):
     assert reset.tzinfo is not None and 0 < (reset - datetime.now(UTC)).total_seconds() <= 60
     assert abax_http.post("/_control/reset").status_code == 204
 
+    # A shorter window (tests scale ABAX's minute down) with the same headers; the 429s are counted.
+    headers = abax_token(abax_http)
+    answer = abax_http.put("/_control/rate-limit", json={"requests_per_minute": 1, "window_seconds": 5})
+    assert answer.json() == {"requests_per_minute": 1, "window_seconds": 5.0, "rate_limited": 0}
+    assert trips_page(abax_http, headers).status_code == 200
+    limited = trips_page(abax_http, headers)
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 5
+    reset = datetime.fromisoformat(limited.headers["X-Rate-Limit-Reset"].replace("Z", "+00:00"))
+    assert 0 < (reset - datetime.now(UTC)).total_seconds() <= 5
+    again = abax_http.put("/_control/rate-limit", json={"requests_per_minute": 1, "window_seconds": 5})
+    assert again.json()["rate_limited"] == 1
+    for bad in ({"requests_per_minute": 1, "window_seconds": 0}, {"requests_per_minute": 1, "window_seconds": "x"}):
+        assert abax_http.put("/_control/rate-limit", json=bad).status_code == 400
+    assert abax_http.post("/_control/reset").status_code == 204
+
     headers = abax_token(abax_http)
     rule = {"method": "GET", "path": "/v1/people", "nth": 2, "times": 2, "status": 503}
     assert abax_http.post("/_control/faults", json={"rules": [rule]}).status_code == 200

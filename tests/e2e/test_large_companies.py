@@ -228,3 +228,23 @@ def test_a_fetch_cut_at_the_function_timeout_is_retried_and_the_export_completes
     assert errors and set(errors) == {
         "Sandbox.Timedout"
     }  # cut (once, or again on a slow machine) and retried
+
+
+def test_a_fetch_of_more_calls_than_abax_allows_a_minute_is_paced_and_meets_no_429(
+    fresh: LocalStack, acme: httpx.Client, environment: Callable[[dict[str, str]], None]
+) -> None:
+    logbooks = good_logbooks(acme)
+    expected = _lines(preview(acme, OCTOBER, logbooks))
+    # ABAX's 60 requests per 60 s, scaled down so the test takes seconds: 4 requests per 2 s, in the emulator
+    # and in the service's setting alike.
+    environment({**TINY_PAGES, "ABAX_REQUESTS_PER_WINDOW": "4", "ABAX_RATE_WINDOW_S": "2"})
+    fresh.abax.set_rate_limit(4, 2.0)
+    before = len(_abax_requests(fresh, "/v1/trips")) + len(_abax_requests(fresh, "/v1/trips/expense"))
+
+    record = export_and_wait(acme, OCTOBER, logbooks)
+
+    assert record["status"] == "COMPLETED", record
+    assert _lines(record) == expected
+    calls = len(_abax_requests(fresh, "/v1/trips")) + len(_abax_requests(fresh, "/v1/trips/expense")) - before
+    assert calls > 2 * 4  # more than two windows' worth, over several Fetch invocations
+    assert fresh.abax.rate_limited == 0  # paced under the limit: ABAX never answered 429

@@ -141,6 +141,22 @@ def test_429_is_never_given_up_on():
     assert script.waits == [60.0] * 12
 
 
+def test_every_api_call_waits_for_the_slot_its_pacer_reserved_before_it_is_sent():
+    """The pacer (the shared per-client window) is asked once per API call, a retried call included, and the
+    client sleeps what it says before sending; the token request is not an API call."""
+    script = Script(httpx.Response(503), page(1500), page(3))
+    reserved: list[int] = []
+
+    def pacer() -> float:
+        reserved.append(len(script.api_calls))  # calls already sent when this one is reserved
+        return [0.0, 2.5, 0.0][len(reserved) - 1]
+
+    assert len(script.client(pacer=pacer).trips(OCTOBER)) == 1503
+    assert reserved == [0, 1, 2]
+    assert script.tokens_issued == 1
+    assert script.waits == [0.5, 2.5]  # the 503's back-off, then the pacer's wait before the next call
+
+
 def test_5xx_and_timeouts_are_retried_with_backoff_then_unavailable(caplog):
     script = Script(httpx.Response(503), httpx.ReadTimeout("slow"), httpx.ConnectError("down"), page(1))
     assert len(script.client().trips(OCTOBER)) == 1

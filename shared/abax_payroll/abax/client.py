@@ -52,6 +52,7 @@ class AbaxClient:
         clock: Callable[[], float] = time.monotonic,
         scope: str = SCOPE,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pacer: Callable[[], float] | None = None,
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -63,6 +64,9 @@ class AbaxClient:
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._clock = clock
+        # Reserves the next request under ABAX's per-client limit (shared by every instance calling with this
+        # client id) and says how many seconds to wait before sending it; None: no pacing.
+        self._pacer = pacer
         self._max_attempts = max_attempts
         self._http = httpx.Client(timeout=timeout, transport=transport, verify=tls_context())
         self._token: str | None = None
@@ -129,6 +133,7 @@ class AbaxClient:
         while True:
             attempt += 1
             token = self._access_token()
+            self._pace()
             try:
                 response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
             except httpx.TimeoutException:
@@ -166,6 +171,13 @@ class AbaxClient:
                 return response.json()
             except ValueError as error:
                 raise AbaxError(f"ABAX answered GET {path} with a body that is not JSON") from error
+
+    def _pace(self) -> None:
+        if self._pacer is None:
+            return
+        wait = self._pacer()
+        if wait > 0:
+            self._sleep(wait)
 
     def _access_token(self) -> str:
         if self._token is not None and self._clock() < self._token_expires_at:

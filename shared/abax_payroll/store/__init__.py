@@ -2,7 +2,7 @@
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
 tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
-and the snapshots of ABAX's answers (their pages in S3).
+the request windows of API clients (pacing), and the snapshots of ABAX's answers (their pages in S3).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from .exports import ExportStore
 from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
+from .pacing import PacingStore
 from .secrets import ClientKeyVault
 from .snapshots import SnapshotStore
 from .starts import ScheduledStarts, SqsScheduledStarts
@@ -30,6 +31,7 @@ class PayrollStore:
         self.lines = LineStore(self.table)
         self.ledger = LedgerStore(self.table)
         self.leases = LeaseStore(self.table)
+        self.pacing = PacingStore(self.table)
 
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "LedgerStore",
     "LeaseStore",
     "LineStore",
+    "PacingStore",
     "PayrollStore",
     "ScheduledStarts",
     "SqsScheduledStarts",
