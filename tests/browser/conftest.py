@@ -98,15 +98,17 @@ def set_faults(stack: Any, rules: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture
-def fresh(stack: Any) -> Iterator[Any]:
+def fresh(stack: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     wait_idle(stack)
     stack.reset()
     set_faults(stack, [])
     # Each company's admin has connected ABAX with its own API client (through the API: these tests are
-    # about the PowerOffice Go side of the web app).
+    # about the PowerOffice Go side of the web app), unless the test connects it through the app itself
+    # (marker abax_not_connected).
     from local.auth import mint_token
 
-    for tenant in ("acme", "beta"):
+    connected = () if request.node.get_closest_marker("abax_not_connected") else ("acme", "beta")
+    for tenant in connected:
         client_id, client_secret = stack.abax.credentials(tenant)
         answer = httpx.post(
             f"{stack.url}/v1/integrations/abax/activate",

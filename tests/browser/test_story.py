@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from .helpers import login, nav, search, start_export, wait_results
 
 
-def test_activation_codes_search_fix_export(page: Page, shot) -> None:
+@pytest.mark.abax_not_connected
+def test_activation_codes_search_fix_export(page: Page, shot, fresh: Any) -> None:
     login(page, "acme", "admin")
     expect(page.get_by_role("heading", name="Integrasjoner", level=1)).to_be_visible()
     expect(page.get_by_test_id("integration-status")).to_have_text(re.compile("Ikke aktivert"))
@@ -64,6 +67,18 @@ def test_activation_codes_search_fix_export(page: Page, shot) -> None:
     assert "acme-demo-client-key" not in page.evaluate(
         "JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
     )
+
+    # ABAX: the company's own API client (client id and secret ABAX issued it), in the form beside Go.
+    client_id, client_secret = fresh.abax.credentials("acme")
+    abax = page.get_by_test_id("abax-card")
+    expect(page.get_by_test_id("abax-status")).to_have_text(re.compile("Ikke tilkoblet"))
+    abax.get_by_label("Klient-ID (Client ID)").fill(client_id)
+    abax.get_by_label("Klienthemmelighet (Client Secret)").fill(client_secret)
+    abax.get_by_role("button", name="Koble til ABAX").click()
+    expect(page.get_by_test_id("abax-status")).to_have_text(re.compile("Tilkoblet"))
+    expect(page.get_by_test_id("abax-connected-by")).to_have_text("admin@acme.example")
+    shot("abax tilkoblet")
+    assert client_secret not in page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)")
 
     # Lønnsarter: map all but toll, and mileage to the inactive 730.
     nav(page, "Lønnsarter")

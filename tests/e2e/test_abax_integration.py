@@ -42,6 +42,10 @@ def test_abax_starts_disconnected_and_a_search_says_so(acme_admin: httpx.Client)
     answer = acme_admin.post("/exports/preview", json=OCTOBER)
     assert answer.status_code == 409 and answer.json()["code"] == "ABAX_INACTIVE", answer.text
     assert "ABAX" in answer.json()["detail"]
+    # Once connected, the same period is read afresh: the refused search left nothing to poll.
+    connect_abax(acme_admin)
+    answer = acme_admin.post("/exports/preview", json=OCTOBER)
+    assert answer.status_code == 200 and answer.json()["logbooks"], answer.text
 
 
 def test_connecting_verifies_the_pair_with_abax_and_stores_it_encrypted_never_shown(acme_admin: httpx.Client) -> None:
@@ -96,9 +100,10 @@ def test_abax_down_while_connecting_is_a_502_and_nothing_is_stored(fresh: LocalS
 
 def test_disconnecting_forgets_the_pair(acme: httpx.Client) -> None:
     assert _secret_exists()
+    assert preview(acme)["logbooks"]  # a snapshot of the period, fresh enough to be reused...
     assert acme.post("/integrations/abax/deactivate").json() == {"status": "inactive"}
     assert not _secret_exists()
-    assert acme.post("/exports/preview", json=OCTOBER).json()["code"] == "ABAX_INACTIVE"
+    assert acme.post("/exports/preview", json=OCTOBER).json()["code"] == "ABAX_INACTIVE"  # ...but not once disconnected
 
 
 def test_only_an_admin_connects_or_disconnects(fresh: LocalStack, acme: httpx.Client) -> None:

@@ -11,6 +11,8 @@ const FIX_LINKS = {
   PAY_ITEM_INCOMPATIBLE: ["#/codes", "fix.codes"],
   RATE_MISSING: ["#/rates", "fix.rates"],
   INTEGRATION_INACTIVE: ["#/integration", "fix.integration"],
+  ABAX_INACTIVE: ["#/integration", "fix.connectAbax"],
+  ABAX_CREDENTIALS_REJECTED: ["#/integration", "fix.connectAbax"],
   TAXABLE_EXCESS_NOT_HANDLED: ["#/codes", "fix.codes"],
 };
 

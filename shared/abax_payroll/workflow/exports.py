@@ -242,6 +242,7 @@ _STEP_ERRORS = {
     "PushFailed": "PUSH_FAILED",
     "SourceUnavailable": "SOURCE_UNAVAILABLE",
     "SourceChanged": "SOURCE_CHANGED",
+    "AbaxInactive": "ABAX_INACTIVE",
     "States.Timeout": "TIMED_OUT",
     "States.TaskFailed": "TASK_FAILED",
     "Lambda.Unknown": "TASK_FAILED",

@@ -14,12 +14,12 @@ from typing import Any
 
 from ..abax import AbaxError, TripBatch
 from ..domain.period import Period
-from ..errors import AbaxNotAnswering, NotFound
+from ..errors import AbaxInactive, AbaxNotAnswering, NotFound
 from ..observability import logger
 from ..store.snapshots import FAILED, READY
 from . import fetching
 from .planning import prepare_plan
-from .services import Services
+from .services import ABAX_INACTIVE, Services
 
 # A running search whose snapshot has not moved for this long lost its fetch (a crash before the
 # execution started): the next search starts afresh. A live fetch writes after every ABAX call, and
@@ -50,6 +50,10 @@ def search(
     """(200, the preview) when the period could be read within the call, else (202, the preview resource)."""
     from .exports import new_export_id
 
+    integration = services.store.tenants.get_abax_integration(tenant_id)
+    if integration is None or not integration.active:
+        # Before any snapshot is reused: a company that disconnected ABAX sees none of what was read with it.
+        raise AbaxInactive(ABAX_INACTIVE)
     store = services.store.snapshots
     selection = list(logbook_ids) if logbook_ids is not None else None
     key = _period_key(period)
@@ -86,6 +90,11 @@ def search(
     except AbaxError as error:  # unavailable, refused, a 404 page or one without items: no usable answer (502)
         fetching.fail(store, tenant_id, preview_id, str(error))
         raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
+    except AbaxInactive:
+        # Not connected: the snapshot ends FAILED, so the search after connecting ABAX reads afresh
+        # (a snapshot left RUNNING would be polled, unread, until it counts as stalled).
+        fetching.fail(store, tenant_id, preview_id, "ABAX is not connected")
+        raise
     snapshot = store.get(tenant_id, preview_id)
     assert snapshot is not None
     if result["done"]:

@@ -200,7 +200,9 @@ export async function exportDetailView(ctx, exportId) {
       h("p", { class: "muted subtitle" }, t("detail.started", { when: dateTime(item.created_at) })),
       h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcome(item)),
       item.error ? notice("bad", t("detail.error"), h("p", { "data-testid": "error", dataset: { code: item.error.problem_code || item.error.code } },
-        failureSentence(item.error))) : null,
+        failureSentence(item.error)),
+        (item.error.problem_code || item.error.code) === "ABAX_INACTIVE"
+          ? h("p", {}, h("a", { href: "#/integration", "data-testid": "connect-abax" }, t("fix.connectAbax"))) : null) : null,
       h("section", { class: "card" }, h("dl", { class: "facts" },
         h("dt", {}, t("detail.status")), h("dd", { "data-testid": "status" }, statusBadge(item.status)),
         h("dt", {}, t("detail.period")), h("dd", {}, period(item.period)),

@@ -1,10 +1,11 @@
-// Admin > Integrasjoner: PowerOffice Go status, Aktiver (client-key dialog) and Deaktiver.
+// Admin > Integrasjoner: PowerOffice Go status, Aktiver (client-key dialog) and Deaktiver; ABAX status, the form
+// for the company's own API client (client id + secret) and Koble fra.
 import { has, t } from "../i18n.js";
 import { errorSentence, errorView } from "../problems.js";
 import { announce, clear, confirmDialog, dateTime, field, h, notice } from "../ui.js";
 
 export async function integrationView(ctx) {
-  const status = await ctx.api.get("/integrations/poweroffice");
+  const [status, abaxStatus] = await Promise.all([ctx.api.get("/integrations/poweroffice"), ctx.api.get("/integrations/abax")]);
   const message = h("div", { id: "integration-message" });
   const card = h("section", { class: "card", "aria-labelledby": "po-title" });
   const isAdmin = ctx.session.role === "admin";
@@ -67,7 +68,122 @@ export async function integrationView(ctx) {
   render(status);
   return h("div", {},
     h("p", { class: "breadcrumb" }, `${t("nav.admin")} › ${t("nav.integration")}`),
-    h("h1", {}, t("integration.title")), message, card);
+    h("h1", {}, t("integration.title")), message, card, abaxCard(ctx, abaxStatus, isAdmin));
+}
+
+/** ABAX: connected or not (when, by whom); for an admin the form for the API client, or Koble fra.
+ *  The secret lives only in its password field and the request: emptied after every try, never shown back. */
+function abaxCard(ctx, initial, isAdmin) {
+  const card = h("section", { class: "card", "aria-labelledby": "abax-title", "data-testid": "abax-card" });
+  const message = h("div", { id: "abax-message", tabindex: "-1" });
+
+  function render(current) {
+    const active = current.status === "active";
+    const badge = h("span", { class: `badge ${active ? "ok" : "off"}`, dataset: { testid: "abax-status", status: current.status } },
+      h("span", { "aria-hidden": "true" }, active ? "✓" : "○"), t(active ? "abax.connected" : "abax.notConnected"));
+    const disconnectButton = active && isAdmin
+      ? h("button", { type: "button", class: "danger", onclick: () => disconnect(disconnectButton) }, t("abax.disconnect")) : null;
+    clear(card,
+      h("div", { class: "integration" },
+        h("div", { class: "logo abax", "aria-hidden": "true" }, "AB"),
+        h("div", {},
+          h("h2", { id: "abax-title" }, "ABAX"),
+          h("p", { class: "muted small" }, t("abax.intro")),
+          badge),
+        h("div", {}, disconnectButton)),
+      message,
+      active ? h("dl", { class: "facts", style: "margin-top:1rem" },
+        h("dt", {}, t("abax.connectedAt")), h("dd", { dataset: { testid: "abax-connected-at" } }, dateTime(current.activated_at)),
+        h("dt", {}, t("abax.connectedBy")), h("dd", { dataset: { testid: "abax-connected-by" } }, current.activated_by || "–")) : null,
+      !isAdmin ? h("p", { class: "muted small" }, t("abax.adminOnly")) : null,
+      !active && isAdmin ? connectForm() : null);
+    return disconnectButton;
+  }
+
+  function connectForm() {
+    const clientId = h("input", { type: "text", name: "abax_client_id", autocomplete: "off", spellcheck: "false", required: true, "aria-required": "true" });
+    const secret = h("input", { type: "password", name: "abax_client_secret", autocomplete: "off", spellcheck: "false", required: true, "aria-required": "true" });
+    const error = h("div", { id: "abax-error" });
+    const busy = h("p", { class: "muted small", role: "status" });
+    const submit = h("button", { type: "submit", class: "primary" }, t("abax.connect"));
+    const invalid = (inputs) => {
+      for (const input of [clientId, secret]) {
+        if (inputs.includes(input)) {
+          input.setAttribute("aria-invalid", "true");
+          input.setAttribute("aria-describedby", `${input.id}-hint abax-error`);
+        } else {
+          input.removeAttribute("aria-invalid");
+          input.setAttribute("aria-describedby", `${input.id}-hint`);
+        }
+      }
+    };
+    const form = h("form", { class: "abax-form", novalidate: true, "aria-labelledby": "abax-form-title" },
+      h("h3", { id: "abax-form-title" }, t("abax.formTitle")),
+      field("abax-client-id", t("abax.clientId"), clientId, t("abax.clientIdHint")),
+      field("abax-client-secret", t("abax.secret"), secret, t("abax.secretHint")),
+      error, busy,
+      h("div", { class: "actions" }, submit));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clear(error);
+      const id = clientId.value.trim();
+      const value = secret.value.trim();
+      if (!id || !value) {
+        const missing = [!id ? clientId : null, !value ? secret : null].filter(Boolean);
+        invalid(missing);
+        error.append(h("div", { class: "notice bad", role: "alert" }, h("p", {}, t("abax.empty"))));
+        missing[0].focus();
+        return;
+      }
+      submit.disabled = true;
+      busy.textContent = t("abax.checking");
+      try {
+        const result = await ctx.api.post("/integrations/abax/activate", { client_id: id, client_secret: value });
+        secret.value = "";
+        render(result);
+        clear(message, notice("ok", null, h("p", {}, t("abax.done"))));
+        announce(t("abax.done"));
+        message.focus();
+      } catch (failure) {
+        secret.value = ""; // never kept: the admin pastes it again
+        const rejected = failure.code === "ABAX_CREDENTIALS_REJECTED" || failure.code === "INVALID_REQUEST";
+        invalid(rejected ? [clientId, secret] : []);
+        const explained = has(`abax.error.${failure.code}`) ? t(`abax.error.${failure.code}`) : errorSentence(failure);
+        error.append(h("div", { class: "notice bad", role: "alert", dataset: { errorCode: failure.code } },
+          h("h2", {}, t("abax.failedTitle")), h("p", {}, explained)));
+        (rejected ? secret : submit).focus();
+      } finally {
+        submit.disabled = false;
+        busy.textContent = "";
+      }
+    });
+    return form;
+  }
+
+  async function disconnect(button) {
+    const yes = await confirmDialog({
+      title: t("abax.disconnectTitle"),
+      body: h("p", {}, t("abax.confirmDisconnect")),
+      confirm: t("abax.disconnect"),
+      danger: true,
+    });
+    if (!yes) return;
+    button.disabled = true;
+    try {
+      const result = await ctx.api.post("/integrations/abax/deactivate");
+      render(result);
+      clear(message, notice("ok", null, h("p", {}, t("abax.disconnected"))));
+      announce(t("abax.disconnected"));
+      message.focus();
+    } catch (failure) {
+      button.disabled = false;
+      const explained = has(`abax.error.${failure.code}`) ? t(`abax.error.${failure.code}`) : errorSentence(failure);
+      clear(message, h("div", { class: "notice bad", role: "alert", dataset: { errorCode: failure.code } }, h("p", {}, explained)));
+    }
+  }
+
+  render(initial);
+  return card;
 }
 
 /** The client-key dialog: modal, focus kept inside, Esc closes, the key lives only in the input and the request. */

@@ -53,7 +53,7 @@ export async function newExportView(ctx) {
         if (!current()) return;
         preview = await ctx.api.get(`/exports/previews/${encodeURIComponent(preview.preview_id)}`);
       }
-      if (preview.status === "FAILED") throw new ApiError(502, { code: "ABAX_UNAVAILABLE", detail: preview.error?.message });
+      if (preview.status === "FAILED") throw new ApiError(502, { code: preview.error?.code || "ABAX_UNAVAILABLE", detail: preview.error?.message });
       if (!current()) return;
       state.preview = preview;
       state.error = null;
