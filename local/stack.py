@@ -110,6 +110,9 @@ class LocalStack:
             "POWEROFFICE_TOKEN_URL": f"{self.url}/emulators/poweroffice/OAuth/Token",
             "ABAX_API_URL": f"{self.url}/emulators/abax",
             "ABAX_TOKEN_URL": f"{self.url}/emulators/abax/connect/token",
+            # Paced to the emulator's limit (ABAX's own: 60 per 60 s); a test that scales one scales both.
+            "ABAX_REQUESTS_PER_WINDOW": str(abax_emulator.DEFAULT_REQUESTS_PER_MINUTE),
+            "ABAX_RATE_WINDOW_S": str(abax_emulator.RATE_WINDOW_S),
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",

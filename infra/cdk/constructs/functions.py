@@ -37,6 +37,7 @@ class FunctionsConfig:
     abax_scope: str  # ABAX's sandbox (api-test.abax.cloud) wants "open_api.sandbox open_api.sandbox.trips"
     poweroffice_requests_per_second: str
     push_chunk_size: str
+    abax_requests_per_window: str = "60"  # ABAX's limit per API client and 60 s, paced across instances
     log_level: str = "INFO"
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
 
@@ -100,6 +101,7 @@ class Functions(Construct):
             "ABAX_API_URL": config.abax_api_url,
             "ABAX_TOKEN_URL": config.abax_token_url,
             "ABAX_SCOPE": config.abax_scope,
+            "ABAX_REQUESTS_PER_WINDOW": config.abax_requests_per_window,
             "PUSH_CHUNK_SIZE": config.push_chunk_size,
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
