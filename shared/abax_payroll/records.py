@@ -125,6 +125,8 @@ class ExportRecord(Record):
     tax_free_amount: str | None = None  # of total_amount: outlays and km up to the tax-free rate
     taxable_amount: str | None = None  # km allowance above the tax-free rate (salary)
     ledger_months: list[str] | None = None
+    # The documentation report's S3 object (set by Group); None for older exports (REPORT# items) or none.
+    report_key: str | None = None
     problems: list[dict[str, Any]] = Field(default_factory=list)
     error: ExportError | None = None
     push_failure: dict[str, Any] | None = None  # the refused line's facts (employee, pay item, amount, status)

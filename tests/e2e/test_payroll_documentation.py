@@ -7,13 +7,19 @@ per km in 2026, 3.50 of it tax-free), never read back from the service.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import json
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+import boto3
 import httpx
 
+from abax_payroll.store.table import pack, tenant_pk
+from abax_payroll.workflow.services import services
+from local.aws import REGION, SNAPSHOT_BUCKET
 from local.stack import LocalStack
 from tests.support import (
     ACME_KEY,
@@ -134,3 +140,36 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     assert printable.status_code == 200
     assert len(printable.json()["rows"]) == len(trips)
     assert acme.get("/exports/20200101T000000000Z-00000000/report.csv").status_code == 404
+
+
+def test_the_report_is_one_s3_object_kept_under_reports_and_older_table_reports_still_read(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    """The report rows are a gzipped S3 object under reports/ (not DynamoDB items, which cost write units); an
+    export from before the move, whose rows are REPORT# items in the table, still has its report."""
+    record = export_and_wait(acme, OCTOBER, good_logbooks(acme))
+    assert record["status"] == "COMPLETED", record
+    export_id = record["export_id"]
+    served = acme.get(f"/exports/{export_id}/report").json()["rows"]
+    csv_text = acme.get(f"/exports/{export_id}/report.csv").text
+    assert served
+
+    store = services().store
+    key = f"reports/acme/{export_id}.json.gz"
+    s3 = boto3.client("s3", region_name=REGION)
+    stored = json.loads(gzip.decompress(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=key)["Body"].read()))
+    assert [row["trip_id"] for row in stored] == [row["trip_id"] for row in served]
+    items = store.table.query_prefix(tenant_pk("acme"), "REPORT#")
+    assert list(items) == []  # nothing of the report in the table
+
+    # The same export as an older one kept it: rows in REPORT# items, no S3 object, no key on the record.
+    store.table.resource.put_item(
+        Item={"pk": tenant_pk("acme"), "sk": f"REPORT#{export_id}#00000", "data": pack(stored)}
+    )
+    s3.delete_object(Bucket=SNAPSHOT_BUCKET, Key=key)
+    store.table.resource.update_item(
+        Key={"pk": tenant_pk("acme"), "sk": f"EXPORT#{export_id}"}, UpdateExpression="REMOVE report_key"
+    )
+    assert store.exports.get_export("acme", export_id).report_key is None
+    assert acme.get(f"/exports/{export_id}/report").json()["rows"] == served
+    assert acme.get(f"/exports/{export_id}/report.csv").text == csv_text

@@ -49,3 +49,26 @@ def test_table_is_recoverable_protected_and_encrypted_with_a_rotating_cmk(templa
     )
     keys = synthesized.resources("AWS::KMS::Key")
     assert keys and all(key["Properties"]["EnableKeyRotation"] for key in keys.values())
+
+
+def test_snapshots_expire_but_the_documentation_reports_are_kept(synthesized):
+    """ABAX's answers (snapshots/) go after days; the reports (reports/) are the employer's documentation for
+    years: no lifecycle rule may expire them, and deleting the stack keeps the bucket."""
+    resources = synthesized.template["Resources"]
+    (bucket_id,) = [
+        name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket" and name.startswith("DataSnapshots")
+    ]
+    bucket = resources[bucket_id]
+    assert bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+        "SSEAlgorithm"
+    ] == "aws:kms"
+    expiring = [rule for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule]
+    assert [(rule["Prefix"], rule["ExpirationInDays"]) for rule in expiring] == [("snapshots/", 7)]
+    (policy,) = [
+        r for r in resources.values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)

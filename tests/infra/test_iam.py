@@ -51,6 +51,13 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                     and '"DataSnapshots' in text
                     and text.endswith('"/snapshots/*"]]}')
                 )
+                # the documentation reports: ExportSteps writes them, ExportApi reads them, under reports/ only
+                or (
+                    (logical_id.split("Role")[0], actions)
+                    in (("FunctionsExportSteps", ["s3:PutObject"]), ("FunctionsExportApi", ["s3:GetObject"]))
+                    and '"DataSnapshots' in text
+                    and text.endswith('"/reports/*"]]}')
+                )
                 # BucketDeployment syncs web/ into the site bucket: its objects, and only those
                 or (
                     logical_id.startswith("WebDeployRole") and '"WebSite' in text and text.endswith('"/*"]]}')
@@ -208,6 +215,23 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
         users.add(logical_id.split("Role")[0])
         if actions == ["s3:ListBucket"]:
             assert statement["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*"]}}
+        elif any(json.dumps(resource).endswith('"/reports/*"]]}') for resource in resources):
+            continue  # the documentation reports: see the test below
         else:
             assert set(actions) <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, actions
+            assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), resources
     assert users == {"FunctionsExportApi", "FunctionsExportSteps"}
+
+
+def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):
+    """Group writes an export's documentation report, GET /exports/{id}/report reads it; nothing else, no
+    delete (the employer keeps it for years), and no one lists or touches reports/ otherwise."""
+    grants: dict[str, set[str]] = {}
+    for logical_id, _statement, actions, resources in _statements(synthesized):
+        for resource in resources:
+            text = json.dumps(resource)
+            if '"DataSnapshots' in text and text.endswith('"/reports/*"]]}'):
+                grants.setdefault(logical_id.split("Role")[0], set()).update(actions)
+            elif "reports" in text:
+                raise AssertionError((logical_id, actions, text))
+    assert grants == {"FunctionsExportSteps": {"s3:PutObject"}, "FunctionsExportApi": {"s3:GetObject"}}

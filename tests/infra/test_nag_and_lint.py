@@ -25,6 +25,8 @@ EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-IAM5[Resource::<WebSiteD504717C.Arn>/*]",
     # the export functions' snapshots of ABAX answers: objects under snapshots/, short-lived, no access log
     "AwsSolutions-IAM5[Resource::<DataSnapshotsF18E64B3.Arn>/snapshots/*]",
+    # the exports' documentation reports: objects under reports/ (Group writes, the API reads)
+    "AwsSolutions-IAM5[Resource::<DataSnapshotsF18E64B3.Arn>/reports/*]",
     "AwsSolutions-S1",
 }
 # CDK adds DependsOn on a function's role that a GetAtt already implies: harmless, and not ours to change.

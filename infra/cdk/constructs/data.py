@@ -1,5 +1,6 @@
 """The one DynamoDB table (exports, mappings, rates, schedules, integration state, rate-limit leases), and the
-bucket for what outgrows its 400 KB items (ABAX's answers for an export or a search)."""
+bucket for what outgrows its 400 KB items (ABAX's answers for an export or a search, under snapshots/, for days;
+the exports' documentation reports, under reports/, kept)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Gener
 SNAPSHOT_PREFIX = "snapshots/"
 # Trip data is personal data: an export reads its snapshot within hours, a search reuses one for minutes.
 SNAPSHOT_DAYS = 7
+# The documentation reports (skattebetalingsforskriften § 5-6-12): the employer keeps them for years, so the
+# objects under reports/ have no expiry rule (only snapshots/ expires).
+REPORT_PREFIX = "reports/"
 
 
 class Data(Construct):
@@ -81,14 +85,16 @@ class Data(Construct):
                 s3.LifecycleRule(id="ExpireSnapshots", prefix=SNAPSHOT_PREFIX, expiration=Duration.days(SNAPSHOT_DAYS)),
                 s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
-            removal_policy=RemovalPolicy.DESTROY,
+            # The reports are the employer's documentation for years: a stack deletion keeps the bucket.
+            removal_policy=RemovalPolicy.RETAIN,
             auto_delete_objects=False,
         )
         acknowledge(
             bucket,
             "AwsSolutions-S1",
-            reason="Working copies of ABAX answers, written and read only by the export functions and gone after "
-            f"{SNAPSHOT_DAYS} days; the functions' own logs and X-Ray record every access.",
+            reason="Working copies of ABAX answers (gone after "
+            f"{SNAPSHOT_DAYS} days) and the exports' documentation reports, written and read only by the export "
+            "functions; the functions' own logs and X-Ray record every access.",
         )
         return bucket
 
@@ -117,6 +123,38 @@ class Data(Construct):
             reason="The snapshot objects of every export and search (one per ABAX call) under their prefix only; "
             "their keys are made at run time from tenant and export ids.",
         )
+
+    def _acknowledge_report_objects(self, role: iam.IRole) -> None:
+        stack = Stack.of(self)
+        bucket_id = stack.resolve(stack.get_logical_id(self.snapshots.node.default_child))  # type: ignore[arg-type]
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{REPORT_PREFIX}*]",
+            reason="The documentation report of every export (one object each) under its prefix only; "
+            "their keys are made at run time from tenant and export ids.",
+        )
+
+    def grant_write_reports(self, role: iam.IRole) -> None:
+        """Write documentation reports (Group); no read, no delete, nothing outside reports/."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReportWrite",
+                actions=["s3:PutObject"],
+                resources=[self.snapshots.arn_for_objects(f"{REPORT_PREFIX}*")],
+            )
+        )
+        self._acknowledge_report_objects(role)
+
+    def grant_read_reports(self, role: iam.IRole) -> None:
+        """Read documentation reports (the API); no write, no list, nothing outside reports/."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReportRead",
+                actions=["s3:GetObject"],
+                resources=[self.snapshots.arn_for_objects(f"{REPORT_PREFIX}*")],
+            )
+        )
+        self._acknowledge_report_objects(role)
 
     @property
     def schedule_index_arn(self) -> str:

@@ -136,6 +136,7 @@ class Functions(Construct):
         )
         self._data.grant_items(role_of(function))
         self._data.grant_snapshots(role_of(function))  # a search reads ABAX into a snapshot, then its preview
+        self._data.grant_read_reports(role_of(function))  # GET /exports/{id}/report (and .csv)
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         self._secrets.grant_read_abax_clients(function)
@@ -155,6 +156,7 @@ class Functions(Construct):
         )
         self._data.grant_items(role_of(function))
         self._data.grant_snapshots(role_of(function))
+        self._data.grant_write_reports(role_of(function))  # Group writes the export's documentation report
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         self._secrets.grant_read_abax_clients(function)

@@ -2,7 +2,8 @@
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
 tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
-the request windows of API clients (pacing), and the snapshots of ABAX's answers (their pages in S3).
+the request windows of API clients (pacing), and the snapshots of ABAX's answers (their pages in S3); the
+documentation reports are S3 objects.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
 from .pacing import PacingStore
+from .reports import ReportStore
 from .secrets import ClientKeyVault
 from .snapshots import SnapshotStore
 from .starts import ScheduledStarts, SqsScheduledStarts
@@ -29,6 +31,7 @@ class PayrollStore:
         self.tenants = TenantStore(self.table)
         self.exports = ExportStore(self.table)
         self.lines = LineStore(self.table)
+        self.reports = ReportStore(snapshot_bucket)
         self.ledger = LedgerStore(self.table)
         self.leases = LeaseStore(self.table)
         self.pacing = PacingStore(self.table)
@@ -43,6 +46,7 @@ __all__ = [
     "LineStore",
     "PacingStore",
     "PayrollStore",
+    "ReportStore",
     "ScheduledStarts",
     "SqsScheduledStarts",
     "SnapshotStore",

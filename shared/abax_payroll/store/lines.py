@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -29,11 +28,9 @@ def _pushed_all(export_id: str) -> str:
     return f"PUSHED#{export_id}#"
 
 
-def _report(export_id: str, index: int) -> str:
-    return f"REPORT#{export_id}#{index:05d}"
-
-
-REPORT_CHUNK_CHARS = 300_000  # JSON per item before gzip: under DynamoDB's 400 KB even if nothing compresses
+def _reports(export_id: str) -> str:
+    """Older exports' report rows (read only: reports are S3 objects now, see ReportStore)."""
+    return f"REPORT#{export_id}#"
 
 
 def _lines(data: Any) -> list[PlannedLine]:
@@ -71,24 +68,11 @@ class LineStore:
             line.salary_line_id = created.get(line.index)
         return lines
 
-    def put_report(self, tenant_id: str, export_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """The documentation report's rows (one per trip and category), gzipped in items under 400 KB each."""
-        chunks: list[list[Mapping[str, Any]]] = [[]]
-        size = 0
-        for row in rows:
-            row_size = len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode())
-            if chunks[-1] and size + row_size > REPORT_CHUNK_CHARS:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(row)
-            size += row_size
-        with self.table.resource.batch_writer() as batch:
-            for index, chunk in enumerate(chunks):
-                batch.put_item(Item={"pk": tenant_pk(tenant_id), "sk": _report(export_id, index), "data": pack(chunk)})
-
     def get_report(self, tenant_id: str, export_id: str) -> list[dict[str, Any]] | None:
-        """The report's rows in order, or None for an export that planned none (or predates the report)."""
-        items = self.table.query_prefix(tenant_pk(tenant_id), f"REPORT#{export_id}#")
+        """The report rows of an export from before reports moved to S3 (`REPORT#` items), or None.
+
+        Read-only: new reports are S3 objects (see ReportStore); these items are never written any more."""
+        items = self.table.query_prefix(tenant_pk(tenant_id), _reports(export_id))
         rows: list[dict[str, Any]] = []
         found = False
         for item in items:

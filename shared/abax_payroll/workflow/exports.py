@@ -310,7 +310,11 @@ def documentation_report(services: Services, tenant_id: str, export_id: str) -> 
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise NotFound(f"no export {export_id} for this company")
-    rows = services.store.lines.get_report(tenant_id, export_id)
+    # New exports: one S3 object (its key on the record); older ones: REPORT# items in the table.
+    if record.report_key:
+        rows: list[dict[str, Any]] | None = services.store.reports.get(record.report_key)
+    else:
+        rows = services.store.lines.get_report(tenant_id, export_id)
     if rows is None:
         raise NotFound(f"export {export_id} planned no salary lines, so it has no documentation report")
     lines = [line.stored() | {"salary_line_id": line.salary_line_id} for line in services.store.lines.get_lines(tenant_id, export_id)]

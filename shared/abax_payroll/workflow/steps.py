@@ -173,7 +173,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
     names = {number: employee.name for number, employee in prepared.employees.items()}
-    services.store.lines.put_report(
+    report_key = services.store.reports.put(
         tenant_id,
         export_id,
         documentation_rows(
@@ -202,6 +202,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             "taxable_amount": fmt2(total - tax_free),
             "problems": [warning.to_dict() for warning in plan.warnings],  # errors stopped it in Validate
             "ledger_months": sorted(trips_by_month),
+            "report_key": report_key,
         },
     )
     return {"chunks": list(range(len(chunks))), "line_count": len(lines)}
