@@ -42,6 +42,10 @@ def test_abax_starts_disconnected_and_a_search_says_so(acme_admin: httpx.Client)
     answer = acme_admin.post("/exports/preview", json=OCTOBER)
     assert answer.status_code == 409 and answer.json()["code"] == "ABAX_INACTIVE", answer.text
     assert "ABAX" in answer.json()["detail"]
+    # Starting an export is refused as well, before anything starts.
+    answer = acme_admin.post("/exports", json=OCTOBER)
+    assert answer.status_code == 409 and answer.json()["code"] == "ABAX_INACTIVE", answer.text
+    assert acme_admin.get("/exports").json()["exports"] == []
     # Once connected, the same period is read afresh: the refused search left nothing to poll.
     connect_abax(acme_admin)
     answer = acme_admin.post("/exports/preview", json=OCTOBER)

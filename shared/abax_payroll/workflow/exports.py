@@ -106,6 +106,7 @@ def start_export(
 ) -> dict[str, Any]:
     """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
     integration = services.active_integration(tenant_id)
+    services.require_abax(tenant_id)  # a 409 now, not an export that fails once started
     running = services.store.exports.running_export(tenant_id)
     if running is not None:  # said first: the running export's trips may or may not be in the ledger yet
         raise ExportInProgress(f"export {running} is still running for this company; wait until it ends")

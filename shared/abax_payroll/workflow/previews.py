@@ -19,7 +19,7 @@ from ..observability import logger
 from ..store.snapshots import FAILED, READY
 from . import fetching
 from .planning import prepare_plan
-from .services import ABAX_INACTIVE, Services
+from .services import Services
 
 # A running search whose snapshot has not moved for this long lost its fetch (a crash before the
 # execution started): the next search starts afresh. A live fetch writes after every ABAX call, and
@@ -50,10 +50,8 @@ def search(
     """(200, the preview) when the period could be read within the call, else (202, the preview resource)."""
     from .exports import new_export_id
 
-    integration = services.store.tenants.get_abax_integration(tenant_id)
-    if integration is None or not integration.active:
-        # Before any snapshot is reused: a company that disconnected ABAX sees none of what was read with it.
-        raise AbaxInactive(ABAX_INACTIVE)
+    # Before any snapshot is reused: a company that disconnected ABAX sees none of what was read with it.
+    services.require_abax(tenant_id)
     store = services.store.snapshots
     selection = list(logbook_ids) if logbook_ids is not None else None
     key = _period_key(period)

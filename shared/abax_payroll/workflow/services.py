@@ -118,6 +118,12 @@ class Services:
             raise IntegrationInactive(INACTIVE)
         return integration
 
+    def require_abax(self, tenant_id: str) -> None:
+        """AbaxInactive unless the tenant's admin has connected ABAX (said before anything is read or started)."""
+        integration = self.store.tenants.get_abax_integration(tenant_id)
+        if integration is None or not integration.active:
+            raise AbaxInactive(ABAX_INACTIVE)
+
     def poweroffice_for(self, tenant_id: str) -> PowerOfficeClient:
         """A client with the tenant's key; IntegrationInactive when the integration is off or its key gone."""
         self.active_integration(tenant_id)
