@@ -135,3 +135,19 @@ def test_english_screen_says_the_abax_errors_in_english(page: Page, fresh: Any) 
     card.get_by_label("Client Secret").fill("acme-wrong-secret-0000")
     card.get_by_role("button", name="Connect ABAX").click()
     expect(card.get_by_role("alert")).to_contain_text("ABAX did not accept this API client")
+
+
+def test_a_scheduled_export_refused_for_want_of_abax_says_so_and_links_there(page: Page, fresh: Any) -> None:
+    client = set_up_company(fresh, "acme", ACME_KEY)
+    assert client.put("/schedule", json={"enabled": True, "day_of_month": 5}).status_code == 200
+    assert fresh.run_schedule("2026-12-05T05:00:00Z")["queued"] == 1  # beta has no schedule
+    (refused,) = client.get("/exports").json()["exports"]
+    page.set_viewport_size(PHONE)
+    login(page, "acme", "payroll")
+    page.goto(f"{page.base_url}/#/exports/{refused['export_id']}")  # type: ignore[attr-defined]
+    error = page.get_by_test_id("error")
+    expect(error).to_have_attribute("data-code", "ABAX_INACTIVE")
+    expect(error).to_contain_text("ABAX var ikke koblet til")
+    page.get_by_test_id("connect-abax").click()
+    expect(page.get_by_test_id("abax-status")).to_have_text(re.compile("Ikke tilkoblet"))
+    _no_sideways_scroll(page, "refused scheduled export at 390 px")

@@ -95,3 +95,19 @@ def test_a_second_delivery_of_the_day_starts_nothing_new(fresh: LocalStack, acme
     assert wait_for_export(acme, started["export_id"])["status"] == "COMPLETED"
     fresh.run_schedule("2026-12-07T05:00:00Z")
     assert len(_exports(acme)) == 1
+
+
+def test_a_scheduled_start_without_abax_is_refused_with_its_code(fresh: LocalStack, acme_admin: httpx.Client) -> None:
+    """PowerOffice Go on, ABAX never connected: the month's export is recorded as not started, ABAX_INACTIVE
+    (the web app says so and links to connecting ABAX), not started and left to fail in the workflow."""
+    _scheduled(acme_admin)
+    activate(acme_admin, abax=False)
+    map_codes(acme_admin)
+
+    assert fresh.run_schedule(DAY_5) == {"month": "2026-11", "queued": 1}
+
+    (refused,) = _exports(acme_admin)
+    assert refused["status"] == "FAILED" and refused["trigger"] == "schedule"
+    detail = acme_admin.get(f"/exports/{refused['export_id']}").json()
+    assert detail["error"]["code"] == "ABAX_INACTIVE"
+    assert detail["error"]["problem_code"] == "ABAX_INACTIVE"
