@@ -112,6 +112,35 @@ def prepare(tenants: list[str], employees: int, requests_per_second: float) -> d
     return clients
 
 
+def prepare_sized(employees: dict[str, int], requests_per_second: float) -> dict[str, httpx.Client]:
+    """As `prepare`, with each tenant's own number of employees (2 salary lines each)."""
+    from tests.hardening.companies import client_key, companies
+    from tests.support import api_client, connect_abax, map_codes
+
+    s = stack()
+    abax: dict[str, Any] = {"organizations": []}
+    poweroffice: dict[str, Any] = {"clients": []}
+    for tenant, count in employees.items():
+        one_abax, one_poweroffice = companies([tenant], count)
+        abax["organizations"] += one_abax["organizations"]
+        poweroffice["clients"] += one_poweroffice["clients"]
+    s.load(abax, poweroffice)
+    s.reset()
+    set_rate_limit(max(requests_per_second, 100))  # setting up is not what is measured
+    clients = {}
+    for tenant in employees:
+        client = api_client(s, tenant, "admin")
+        client.timeout = httpx.Timeout(600)
+        response = client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)})
+        assert response.status_code == 200, response.text
+        connect_abax(client, *s.abax.credentials(tenant))
+        map_codes(client)
+        clients[tenant] = client
+    set_rate_limit(requests_per_second)
+    stats(reset=True)
+    return clients
+
+
 def history(execution_arn: str) -> list[dict[str, Any]]:
     import boto3
 
@@ -208,6 +237,28 @@ def exports_at_once(clients: dict[str, httpx.Client], timeout: float = 1800) -> 
     assert not errors, errors
     records = {tenant: wait(clients[tenant], export_id, timeout) for tenant, export_id in started.items()}
     return t0, records
+
+
+def exports_started_together(
+    clients: dict[str, httpx.Client], starters: int = 8, timeout: float = 3600
+) -> tuple[datetime, float, dict[str, dict[str, Any]]]:
+    """Every tenant's export started as fast as `starters` callers can: in one process on 2 cores, a hundred
+    API calls at the same instant would queue behind the GIL past API Gateway's 29 s. When the first started,
+    how long the starts took, and the final records."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start(tenant: str) -> tuple[str, str]:
+        response = clients[tenant].post("/exports", json={"from": "2026-10-01", "to": "2026-10-31"})
+        assert response.status_code == 202, f"{tenant}: {response.status_code} {response.text[:200]}"
+        return tenant, response.json()["export_id"]
+
+    t0 = datetime.now(UTC)
+    began = time.perf_counter()
+    with ThreadPoolExecutor(starters) as pool:
+        started = dict(pool.map(start, clients))
+    starting = time.perf_counter() - began
+    records = {tenant: wait(clients[tenant], export_id, timeout) for tenant, export_id in started.items()}
+    return t0, starting, records
 
 
 def schedule_fan_out(tenants: int) -> dict[str, Any]:
