@@ -50,6 +50,17 @@ class _RateCounter:
         self.emulator.take_rate_slot = self._original
 
 
+def _set_abax_limit(s: Any, requests_per_minute: int) -> None:
+    """The emulator's limit and the product's pacing (ABAX_REQUESTS_PER_WINDOW), both at once."""
+    import os
+
+    from abax_payroll.workflow.services import reset_services
+
+    s.abax.set_rate_limit(requests_per_minute)
+    os.environ["ABAX_REQUESTS_PER_WINDOW"] = str(requests_per_minute)
+    reset_services()
+
+
 def _busiest_minute(times: list[float]) -> int:
     """The most requests ABAX let through in any 60 s (its window)."""
     busiest, first = 0, 0
@@ -88,7 +99,7 @@ def fetch_month(drivers: int, requests_per_minute: int, trips_per_driver: int = 
         ),
     )
     create({}, None)
-    s.abax.set_rate_limit(requests_per_minute)
+    _set_abax_limit(s, requests_per_minute)
     pieces, failures = 0, []
     # The state machine's Fetch loop: the step again while it answers done = false (a failed piece is retried).
     event = {"kind": "search", "step": "fetch", "tenant_id": tenant, "preview_id": snapshot_id}
@@ -110,7 +121,7 @@ def fetch_month(drivers: int, requests_per_minute: int, trips_per_driver: int = 
         "ExportSteps", lambda event, context: services().store.snapshots.get(tenant, snapshot_id)
     )
     snapshot = read({}, None) or {}
-    s.abax.set_rate_limit(60)
+    _set_abax_limit(s, 60)
     return {
         "busiest_minute": _busiest_minute(counter.times),
         "trips": trips,
@@ -131,7 +142,7 @@ def search_month(
 ) -> dict[str, Any]:
     tenant = "searchbench"
     s, client, trips = _tenant_with_month(tenant, drivers, trips_per_driver)
-    s.abax.set_rate_limit(requests_per_minute)
+    _set_abax_limit(s, requests_per_minute)
     polls = 0
     progress: list[tuple[float, Any]] = []
     with _RateCounter(s.abax) as counter:
@@ -154,7 +165,7 @@ def search_month(
             final_status = response.status_code
         complete = time.perf_counter() - began
     client.close()
-    s.abax.set_rate_limit(60)
+    _set_abax_limit(s, 60)
     calls = int((body.get("progress") or {}).get("calls") or counter.allowed)
     return {
         "trips": trips,
