@@ -34,6 +34,7 @@ openapi: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The CDK app in plain Python (no CDK CLI, no Docker): builds the Lambda assets into build/lambda (the

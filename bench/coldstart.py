@@ -66,7 +66,9 @@ def lambda_modules() -> list[str]:
         extras = {"tracer"} if name == "aws-lambda-powertools" else set()
         for requirement in requirements:
             spec, _, marker = requirement.partition(";")
-            if "extra" in marker and not any(f'"{extra}"' in marker or f"'{extra}'" in marker for extra in extras):
+            if "extra" in marker and not any(
+                f'"{extra}"' in marker or f"'{extra}'" in marker for extra in extras
+            ):
                 continue
             if "python_version" in marker or "platform" in marker or "sys_platform" in marker:
                 from packaging.markers import Marker

@@ -34,8 +34,22 @@ def abax_json(drivers: int, trips_per_driver: int, seed: int = 6) -> bytes:
                     "id": trip_id,
                     "vehicle": vehicle,
                     "driver": driver,
-                    "start": {"location": {"latitude": 59.91, "longitude": 10.75, "timestamp": began.isoformat().replace("+00:00", "Z")}, "address": "Karl Johans gate 1, Oslo"},
-                    "finish": {"location": {"latitude": 59.13, "longitude": 10.22, "timestamp": (began + timedelta(minutes=75)).isoformat().replace("+00:00", "Z")}, "address": "Sandefjord"},
+                    "start": {
+                        "location": {
+                            "latitude": 59.91,
+                            "longitude": 10.75,
+                            "timestamp": began.isoformat().replace("+00:00", "Z"),
+                        },
+                        "address": "Karl Johans gate 1, Oslo",
+                    },
+                    "finish": {
+                        "location": {
+                            "latitude": 59.13,
+                            "longitude": 10.22,
+                            "timestamp": (began + timedelta(minutes=75)).isoformat().replace("+00:00", "Z"),
+                        },
+                        "address": "Sandefjord",
+                    },
                     "distance": round(rng.uniform(3, 180), 1),
                     "purpose": "Kundebesøk",
                     "commercial_class": "BusinessTrip" if rng.random() > 0.1 else "PrivateTrip",
@@ -52,7 +66,9 @@ def abax_json(drivers: int, trips_per_driver: int, seed: int = 6) -> bytes:
                 expense["ferry"] = 184.0
             if rng.random() < 0.05:
                 extra["distance_with_passenger_in_km"] = round(rng.uniform(3, 60), 1)
-                extra["passenger_name"] = "Kari Nordmann, Ola Nordmann" if rng.random() < 0.5 else "Kari Nordmann"
+                extra["passenger_name"] = (
+                    "Kari Nordmann, Ola Nordmann" if rng.random() < 0.5 else "Kari Nordmann"
+                )
             if expense or extra:
                 expenses.append({"trip_id": trip_id, "expense": expense, "extra": extra})
     return json.dumps({"trips": trips, "expenses": expenses}, ensure_ascii=False).encode()
@@ -65,13 +81,32 @@ def lookups(drivers: int) -> tuple[dict[Any, Any], dict[str, Any], dict[str, Any
     from abax_payroll.domain.rates import RateTable
 
     codes = {
-        Category.MILEAGE: "710", Category.PASSENGER: "711", Category.TRAILER: "712", Category.FOREST_ROAD: "713",
-        Category.HEAVY_LOAD: "714", Category.TOLL: "720", Category.PARKING: "721", Category.FERRY: "722",
+        Category.MILEAGE: "710",
+        Category.PASSENGER: "711",
+        Category.TRAILER: "712",
+        Category.FOREST_ROAD: "713",
+        Category.HEAVY_LOAD: "714",
+        Category.TOLL: "720",
+        Category.PARKING: "721",
+        Category.FERRY: "722",
     }
-    kinds = {"710": "QuantityAndRate", "711": "QuantityAndRate", "712": "QuantityAndRate", "713": "QuantityAndRate",
-             "714": "QuantityAndRate", "720": "ExpenseRefund", "721": "ExpenseRefund", "722": "ExpenseRefund"}
-    pay_items = {code: PayItem(f"00000000-0000-0000-0000-000000000{code}", code, f"Lønnsart {code}", True, kind) for code, kind in kinds.items()}
-    employees = {str(10000 + d): Employee(500000 + d, str(10000 + d), f"Sjåfør {d:05d}") for d in range(drivers)}
+    kinds = {
+        "710": "QuantityAndRate",
+        "711": "QuantityAndRate",
+        "712": "QuantityAndRate",
+        "713": "QuantityAndRate",
+        "714": "QuantityAndRate",
+        "720": "ExpenseRefund",
+        "721": "ExpenseRefund",
+        "722": "ExpenseRefund",
+    }
+    pay_items = {
+        code: PayItem(f"00000000-0000-0000-0000-000000000{code}", code, f"Lønnsart {code}", True, kind)
+        for code, kind in kinds.items()
+    }
+    employees = {
+        str(10000 + d): Employee(500000 + d, str(10000 + d), f"Sjåfør {d:05d}") for d in range(drivers)
+    }
     return codes, pay_items, employees, RateTable.default()
 
 
@@ -84,7 +119,16 @@ def pipeline(document: dict[str, Any], drivers: int) -> Any:
     period = Period.parse(*PERIOD)
     codes, pay_items, employees, rates = lookups(drivers)
     batch = to_trips(document["trips"], document["expenses"], period)
-    return plan_export(batch.trips, period, codes, rates, pay_items, employees, exported_trips={}, data_problems=batch.problems)
+    return plan_export(
+        batch.trips,
+        period,
+        codes,
+        rates,
+        pay_items,
+        employees,
+        exported_trips={},
+        data_problems=batch.problems,
+    )
 
 
 def _best(runs: int, work: Any) -> tuple[float, Any]:

@@ -22,7 +22,7 @@ WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Tr
 
 
 def value_size(value: dict[str, Any]) -> int:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "S":
         return len(raw.encode())
     if kind == "N":
@@ -67,7 +67,9 @@ class DynamoWriteMeter:
         self.calls: Counter[str] = Counter()
         self.by_kind: Counter[str] = Counter()
         self._pending = threading.local()
-        self.trace: list[tuple[str, str, int]] | None = None  # (operation, sort key, units) of each item, when set to []
+        self.trace: list[tuple[str, str, int]] | None = (
+            None  # (operation, sort key, units) of each item, when set to []
+        )
 
     # -- the table as moto holds it -------------------------------------------------------------
     def _stored(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -98,7 +100,9 @@ class DynamoWriteMeter:
         if operation not in WRITE_OPERATIONS:
             return
         body = json.loads(params.get("body") or b"{}")
-        writes: list[tuple[str, dict[str, Any], dict[str, Any] | None, int, int]] = []  # table, key, put item, factor, before
+        writes: list[
+            tuple[str, dict[str, Any], dict[str, Any] | None, int, int]
+        ] = []  # table, key, put item, factor, before
         if operation == "PutItem":
             writes.append((body["TableName"], self._key(body["Item"]), body["Item"], 1, 0))
         elif operation in ("UpdateItem", "DeleteItem"):
@@ -114,14 +118,25 @@ class DynamoWriteMeter:
         else:  # TransactWriteItems: every item costs twice
             for entry in body["TransactItems"]:
                 if "Put" in entry:
-                    writes.append((entry["Put"]["TableName"], self._key(entry["Put"]["Item"]), entry["Put"]["Item"], 2, 0))
+                    writes.append(
+                        (
+                            entry["Put"]["TableName"],
+                            self._key(entry["Put"]["Item"]),
+                            entry["Put"]["Item"],
+                            2,
+                            0,
+                        )
+                    )
                 elif "Update" in entry:
                     writes.append((entry["Update"]["TableName"], entry["Update"]["Key"], None, 2, 0))
                 elif "Delete" in entry:
                     writes.append((entry["Delete"]["TableName"], entry["Delete"]["Key"], None, 2, 0))
                 else:  # ConditionCheck: a read, not a write
                     continue
-        measured = [(table, key, item, factor, item_size(self._stored(table, key))) for table, key, item, factor, _ in writes]
+        measured = [
+            (table, key, item, factor, item_size(self._stored(table, key)))
+            for table, key, item, factor, _ in writes
+        ]
         self._pending.value = (operation, measured)
 
     def after_call(self, model: Any, **_: Any) -> None:
@@ -156,7 +171,12 @@ class DynamoWriteMeter:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"wcu": self.wcu, "writes": self.writes, "calls": Counter(self.calls), "by_kind": Counter(self.by_kind)}
+            return {
+                "wcu": self.wcu,
+                "writes": self.writes,
+                "calls": Counter(self.calls),
+                "by_kind": Counter(self.by_kind),
+            }
 
     def since(self, before: dict[str, Any]) -> dict[str, Any]:
         now = self.snapshot()

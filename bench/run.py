@@ -86,7 +86,13 @@ def push_throughput(quick: bool) -> list[Row]:
                 "≥ 0.90 × limit, 0 failed",
                 _verdict(ok, f"{ratio:.2f} × limit"),
                 _cmd("push_throughput", quick),
-                {"limit": limit, "latency_s": latency, "record_status": record["status"], **{k: v for k, v in summary.items() if k not in ("started", "ended")}, "stats": stats},
+                {
+                    "limit": limit,
+                    "latency_s": latency,
+                    "record_status": record["status"],
+                    **{k: v for k, v in summary.items() if k not in ("started", "ended")},
+                    "stats": stats,
+                },
             )
         )
         for client in clients.values():
@@ -114,7 +120,12 @@ def month_end(quick: bool) -> list[Row]:
     ideal = total_lines / limit
     ratio = makespan / ideal
     failed = [t for t, r in records.items() if r["status"] != "COMPLETED"]
-    failed_429 = [t for t in failed if "429" in json.dumps(records[t].get("error")) or "rate" in json.dumps(records[t].get("error")).lower()]
+    failed_429 = [
+        t
+        for t in failed
+        if "429" in json.dumps(records[t].get("error"))
+        or "rate" in json.dumps(records[t].get("error")).lower()
+    ]
     ok = ratio <= 1.15 and not failed_429 and not failed
     for client in clients.values():
         client.close()
@@ -146,7 +157,8 @@ def cpu_pipeline(quick: bool) -> list[Row]:
     ok = result["ratio"] <= 3.0
     return [
         Row(
-            f"CPU pipeline, {result['trips_in_json']:,} trips of {drivers:,} drivers" + (" (quick: 60,000 trips)" if quick else ""),
+            f"CPU pipeline, {result['trips_in_json']:,} trips of {drivers:,} drivers"
+            + (" (quick: 60,000 trips)" if quick else ""),
             f"adapter + logbooks + validation + {result['lines']:,} lines {result['pipeline_s']:.2f} s vs json.loads "
             f"{result['parse_s']:.2f} s of {result['json_bytes'] / mb:.0f} MB; peak memory {result['peak_bytes'] / mb:.0f} MB "
             f"= {result['peak_bytes'] / result['json_bytes']:.2f} × the JSON (json.loads itself peaks at {result['parse_peak_bytes'] / result['json_bytes']:.2f} ×)",
@@ -166,7 +178,10 @@ def cold_start(quick: bool) -> list[Row]:
 
     result = coldstart.measure(runs=3 if quick else 7)
     base = result["medians"][coldstart.BASELINE]
-    each = ", ".join(f"{name.removeprefix('functions.')} {result['medians'][name] * 1000:.0f} ms" for name in coldstart.HANDLERS)
+    each = ", ".join(
+        f"{name.removeprefix('functions.')} {result['medians'][name] * 1000:.0f} ms"
+        for name in coldstart.HANDLERS
+    )
     ok = result["ratio"] <= 1.5
     return [
         Row(
@@ -213,7 +228,9 @@ def workflow_cost(quick: bool) -> list[Row]:
             + writes["wcu"] * PRICE_PER_WRITE_UNIT
         )
         per_1000 = cost / lines * 1000
-        kinds = ", ".join(f"{kind} {units}" for kind, units in sorted(writes["by_kind"].items(), key=lambda kv: -kv[1]))
+        kinds = ", ".join(
+            f"{kind} {units}" for kind, units in sorted(writes["by_kind"].items(), key=lambda kv: -kv[1])
+        )
         ok = wcu_per_line <= 0.2
         rows.append(
             Row(
@@ -224,7 +241,11 @@ def workflow_cost(quick: bool) -> list[Row]:
                 "transitions ∝ chunks; WCU per line ≤ 0.2",
                 _verdict(ok, f"{wcu_per_line:.3f} WCU/line"),
                 _cmd("workflow_cost", quick),
-                {"summary": {k: v for k, v in summary.items() if k not in ("started", "ended")}, "writes": writes, "cost_per_1000": per_1000},
+                {
+                    "summary": {k: v for k, v in summary.items() if k not in ("started", "ended")},
+                    "writes": writes,
+                    "cost_per_1000": per_1000,
+                },
             )
         )
     return rows
@@ -328,7 +349,9 @@ def abax_search(quick: bool) -> list[Row]:
             f"({r['final_status']}, {r['result_status']}) for {r['calls']} ABAX calls, {r['throttled']} 429s waited out, busiest 60 s "
             f"{r['busiest_minute']} calls; ABAX floor calls/limit = {floor_s:.0f} s",
             "first answer ≤ 29 s; complete vs the ABAX floor",
-            _verdict(ok, f"first {r['first_answer_s']:.1f} s, complete {r['complete_s'] / floor_s:.2f} × floor"),
+            _verdict(
+                ok, f"first {r['first_answer_s']:.1f} s, complete {r['complete_s'] / floor_s:.2f} × floor"
+            ),
             _cmd("abax_search", quick),
             r,
         )
@@ -345,7 +368,10 @@ def month_end_mixed(quick: bool) -> list[Row]:
     limit = 50  # one subscription key's limit, req/s (scaled up from 10 with the lines scaled down)
     scale = 20
     # Line counts spread evenly over 20–2,000, ÷ scale; 2 lines per employee.
-    sizes = {f"me{n:03d}": max(1, round((20 + (2000 - 20) * n / (tenants - 1)) / scale / 2)) for n in range(tenants)}
+    sizes = {
+        f"me{n:03d}": max(1, round((20 + (2000 - 20) * n / (tenants - 1)) / scale / 2))
+        for n in range(tenants)
+    }
     clients = stackbench.prepare_sized(sizes, limit)
     t0, starting, records = stackbench.exports_started_together(clients)
     summaries = {tenant: stackbench.summarize(record) for tenant, record in records.items()}
@@ -376,7 +402,15 @@ def month_end_mixed(quick: bool) -> list[Row]:
             "makespan ≤ 1.15 × lines/limit, 0 failed; small tenants' p95 finish reported",
             _verdict(ok, f"{ratio:.2f} ×, small p95 {p95_small / makespan:.2f} × makespan"),
             _cmd("month_end_mixed", quick),
-            {"makespan_s": makespan, "ideal_s": ideal, "starting_s": starting, "finish": finish, "lines": lines, "failed": failed, "stats": stats},
+            {
+                "makespan_s": makespan,
+                "ideal_s": ideal,
+                "starting_s": starting,
+                "finish": finish,
+                "lines": lines,
+                "failed": failed,
+                "stats": stats,
+            },
         )
     ]
 
@@ -420,8 +454,12 @@ PRICES_NOTE = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=sorted(FIGURES), action="append", help="run one figure (repeatable)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only", choices=sorted(FIGURES), action="append", help="run one figure (repeatable)"
+    )
     parser.add_argument("--quick", action="store_true", help="scaled-down runs where a figure takes minutes")
     parser.add_argument("--json", type=Path, help="also write every figure's details as JSON here")
     args = parser.parse_args(argv)
@@ -435,14 +473,26 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 rows += FIGURES[name](args.quick)
             except Exception as error:  # noqa: BLE001 - one broken figure must not hide the others
-                rows.append(Row(name, f"did not run: {type(error).__name__}: {str(error)[:300]}", "", "ERROR", _cmd(name, args.quick)))
+                rows.append(
+                    Row(
+                        name,
+                        f"did not run: {type(error).__name__}: {str(error)[:300]}",
+                        "",
+                        "ERROR",
+                        _cmd(name, args.quick),
+                    )
+                )
             print(f"[bench] {name} took {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
     finally:
         from . import stackbench
 
         stackbench.stop()
     text = table(rows)
-    header = f"Measured {machine()}; whole run {time.monotonic() - started:.0f} s" + (" (--quick)" if args.quick else "") + "."
+    header = (
+        f"Measured {machine()}; whole run {time.monotonic() - started:.0f} s"
+        + (" (--quick)" if args.quick else "")
+        + "."
+    )
     print()
     print(header)
     print(text)
@@ -450,10 +500,13 @@ def main(argv: list[str] | None = None) -> int:
     print(PRICES_NOTE)
     if args.only is None or len(args.only) == len(FIGURES):
         RESULTS.write_text(
-            "# Benchmark results (`make bench`)\n\n" + header + "\n\n" + text + "\n\n" + PRICES_NOTE + "\n", encoding="utf-8"
+            "# Benchmark results (`make bench`)\n\n" + header + "\n\n" + text + "\n\n" + PRICES_NOTE + "\n",
+            encoding="utf-8",
         )
     if args.json:
-        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2, default=str), encoding="utf-8")
+        args.json.write_text(
+            json.dumps([row.__dict__ for row in rows], indent=2, default=str), encoding="utf-8"
+        )
     return 1 if any(row.verdict == "ERROR" for row in rows) else 0
 
 

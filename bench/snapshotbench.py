@@ -37,7 +37,9 @@ class _Snapshot:
 
 def measure(drivers: int, trips_per_driver: int = 60) -> dict[str, Any]:
     data = json.loads(cpu.abax_json(drivers, trips_per_driver))
-    trips = sorted(data["trips"], key=lambda trip: trip["start"]["location"]["timestamp"])  # ABAX's date order
+    trips = sorted(
+        data["trips"], key=lambda trip: trip["start"]["location"]["timestamp"]
+    )  # ABAX's date order
     expenses = {record["trip_id"]: record for record in data["expenses"]}
     parts: dict[str, bytes] = {}
     pages: list[PagePart] = []
@@ -49,7 +51,9 @@ def measure(drivers: int, trips_per_driver: int = 60) -> dict[str, Any]:
         expense_keys = []
         for batch, first in enumerate(range(0, len(ids), EXPENSE_BATCH)):
             expense_key = f"w000/p{number:05d}/e{batch:04d}.json.gz"
-            answer = [expenses[trip_id] for trip_id in ids[first : first + EXPENSE_BATCH] if trip_id in expenses]
+            answer = [
+                expenses[trip_id] for trip_id in ids[first : first + EXPENSE_BATCH] if trip_id in expenses
+            ]
             parts[expense_key] = gzip.compress(json.dumps(answer).encode())
             expense_keys.append(expense_key)
         pages.append(PagePart(0, number, key, tuple(expense_keys)))

@@ -64,20 +64,33 @@ def stop() -> None:
 def set_rate_limit(requests_per_second: float) -> None:
     """The emulator's limit per subscription key and the product's own pacing, both at once."""
     stack()
-    httpx.put(f"{poweroffice_url()}/_control/rate-limit", json={"requests_per_second": requests_per_second}, timeout=10).raise_for_status()
+    httpx.put(
+        f"{poweroffice_url()}/_control/rate-limit",
+        json={"requests_per_second": requests_per_second},
+        timeout=10,
+    ).raise_for_status()
     os.environ["POWEROFFICE_REQUESTS_PER_SECOND"] = str(requests_per_second)
     from abax_payroll.poweroffice import shared_limiter
     from abax_payroll.workflow.services import reset_services, services
 
     reset_services()
     config = services().settings
-    limiter = shared_limiter(config.poweroffice_subscription_key.get_secret_value(), config.poweroffice_requests_per_second)
-    assert limiter.requests_per_second == requests_per_second, (limiter.requests_per_second, requests_per_second)
+    limiter = shared_limiter(
+        config.poweroffice_subscription_key.get_secret_value(), config.poweroffice_requests_per_second
+    )
+    assert limiter.requests_per_second == requests_per_second, (
+        limiter.requests_per_second,
+        requests_per_second,
+    )
 
 
 def set_reply_latency(seconds: float) -> None:
     """Every POST /SalaryLines answers `seconds` late, as a service across the internet does (0: none)."""
-    rules = [{"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": seconds, "times": 10**9}] if seconds else []
+    rules = (
+        [{"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": seconds, "times": 10**9}]
+        if seconds
+        else []
+    )
     httpx.post(f"{poweroffice_url()}/_control/faults", json={"rules": rules}, timeout=10).raise_for_status()
 
 
@@ -184,7 +197,11 @@ def wait(client: httpx.Client, export_id: str, timeout: float) -> dict[str, Any]
 def summarize(record: dict[str, Any]) -> dict[str, Any]:
     """Push phase, transitions and Lambda invocations of one finished export, from its execution history."""
     events = history(record["execution_arn"])
-    at = {event["type"]: event["timestamp"] for event in events if event["type"] in ("MapStateEntered", "MapStateExited")}
+    at = {
+        event["type"]: event["timestamp"]
+        for event in events
+        if event["type"] in ("MapStateEntered", "MapStateExited")
+    }
     started = next(event["timestamp"] for event in events if event["type"] == "ExecutionStarted")
     ended = max(event["timestamp"] for event in events)
     lambda_seconds = []
@@ -192,7 +209,10 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     for event in events:
         if event["type"] == "LambdaFunctionStarted":
             scheduled[event["id"]] = event["timestamp"]
-        elif event["type"] in ("LambdaFunctionSucceeded", "LambdaFunctionFailed") and event.get("previousEventId") in scheduled:
+        elif (
+            event["type"] in ("LambdaFunctionSucceeded", "LambdaFunctionFailed")
+            and event.get("previousEventId") in scheduled
+        ):
             lambda_seconds.append((event["timestamp"] - scheduled[event["previousEventId"]]).total_seconds())
     return {
         "push_s": (at["MapStateExited"] - at["MapStateEntered"]).total_seconds() if len(at) == 2 else None,
@@ -200,7 +220,9 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
         "started": started,
         "ended": ended,
         "events": len(events),
-        "chunks": next((e["mapStateStartedEventDetails"]["length"] for e in events if e["type"] == "MapStateStarted"), 0),
+        "chunks": next(
+            (e["mapStateStartedEventDetails"]["length"] for e in events if e["type"] == "MapStateStarted"), 0
+        ),
         "transitions": sum(1 for event in events if event["type"].endswith("StateEntered")),
         "lambda_invocations": sum(1 for event in events if event["type"] == "LambdaFunctionScheduled"),
         "lambda_seconds": sum(lambda_seconds),
@@ -214,7 +236,9 @@ def export(client: httpx.Client, timeout: float = 1800) -> dict[str, Any]:
     return record
 
 
-def exports_at_once(clients: dict[str, httpx.Client], timeout: float = 1800) -> tuple[datetime, dict[str, dict[str, Any]]]:
+def exports_at_once(
+    clients: dict[str, httpx.Client], timeout: float = 1800
+) -> tuple[datetime, dict[str, dict[str, Any]]]:
     """Start every tenant's export at the same moment; when they started and their final records."""
     barrier = threading.Barrier(len(clients))
     started: dict[str, str] = {}
@@ -295,17 +319,27 @@ def schedule_fan_out(tenants: int) -> dict[str, Any]:
     invocations_before = source.invocations
     try:
         began = time.perf_counter()
-        queued = s.invoke("Schedule", {"source": "abax-payroll.schedule", "scheduled_time": "2026-12-05T05:00:00Z"})
+        queued = s.invoke(
+            "Schedule", {"source": "abax-payroll.schedule", "scheduled_time": "2026-12-05T05:00:00Z"}
+        )
         dispatched = time.perf_counter() - began
         source.wait_until_idle(timeout=1800)
         elapsed = time.perf_counter() - began
     finally:
         s.aws.use_state_machine(local_machine)
     records = {tenant: store.exports.list_exports(tenant, 10, None)[0] for tenant in ids}
-    started = sum(1 for exports in records.values() if any(e.status is ExportStatus.RUNNING and e.execution_arn for e in exports))
+    started = sum(
+        1
+        for exports in records.values()
+        if any(e.status is ExportStatus.RUNNING and e.execution_arn for e in exports)
+    )
     failed = sum(1 for exports in records.values() for e in exports if e.status is ExportStatus.FAILED)
     executions = len(
-        [e for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=machine) for e in page["executions"]]
+        [
+            e
+            for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=machine)
+            for e in page["executions"]
+        ]
     )
     dead = int(
         boto3.client("sqs", region_name=REGION).get_queue_attributes(

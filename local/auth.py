@@ -27,7 +27,9 @@ def _secret() -> str:
     return os.environ.get("LOCAL_JWT_SECRET", DEFAULT_SECRET)
 
 
-def mint_token(tenant_id: str | None, role: str, *, expires_in: int = 3600, email: str | None = None, **extra: Any) -> str:
+def mint_token(
+    tenant_id: str | None, role: str, *, expires_in: int = 3600, email: str | None = None, **extra: Any
+) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     now = int(time.time())
@@ -54,7 +56,12 @@ def verify(authorization: str | None) -> dict[str, Any]:
     token = authorization.split(None, 1)[1].strip()
     try:
         claims = jwt.decode(
-            token, _secret(), algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp", "iat", "aud", "iss"]}
+            token,
+            _secret(),
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "aud", "iss"]},
         )
     except jwt.ExpiredSignatureError:
         raise TokenRejected("the token has expired") from None
@@ -67,4 +74,7 @@ def verify(authorization: str | None) -> dict[str, Any]:
     # API Gateway's REST authorizer flattens the groups into "a,b": a name that itself holds a comma (or any
     # odd shape of the claim) would be lost that way, so the list is handed on as the token has it, and the
     # function reads names exactly (abax_payroll.api.common._groups reads both forms).
-    return {**{key: str(value) for key, value in claims.items() if key != "cognito:groups"}, "cognito:groups": claims.get("cognito:groups")}
+    return {
+        **{key: str(value) for key, value in claims.items() if key != "cognito:groups"},
+        "cognito:groups": claims.get("cognito:groups"),
+    }

@@ -131,7 +131,9 @@ class LocalAws:
             QueueName=SCHEDULED_STARTS_QUEUE,
             Attributes={
                 "VisibilityTimeout": str(SCHEDULED_STARTS_VISIBILITY_TIMEOUT),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": starts_dead_letters_arn, "maxReceiveCount": "3"}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": starts_dead_letters_arn, "maxReceiveCount": "3"}
+                ),
             },
         )["QueueUrl"]
         starts_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCHEDULED_STARTS_QUEUE}"
@@ -212,7 +214,10 @@ class LocalAws:
             for name, function in functions.items()
         }
         self.enforcer = local_iam.Enforcer(
-            {name: local_iam.resolve(function["statements"], self._names) for name, function in functions.items()},
+            {
+                name: local_iam.resolve(function["statements"], self._names)
+                for name, function in functions.items()
+            },
             ACCOUNT,
             REGION,
         )
@@ -235,7 +240,11 @@ class LocalAws:
         the local stack's values (emulator URLs, test knobs) for the rest, and no plain secret."""
         resource = self._resource_environment.get(name, {})
         withheld = set(SECRET_VARIABLES) | {v for env in self._resource_environment.values() for v in env}
-        own = {key: value for key, value in os.environ.items() if key in _SETTINGS_VARIABLES and key not in withheld}
+        own = {
+            key: value
+            for key, value in os.environ.items()
+            if key in _SETTINGS_VARIABLES and key not in withheld
+        }
         return {**own, **resource}
 
     def as_function(self, name: str, handler: Any) -> Any:
@@ -277,13 +286,17 @@ def create_table(client: Any, name: str) -> None:
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"} for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "gsi1",
-                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],

@@ -21,7 +21,9 @@ def _serve(args: argparse.Namespace) -> int:
     environment = endpoint_environment(args)
     print(f"API                  {stack.url}/v1   (OpenAPI: {stack.url}/v1/openapi.json)")
     if "POWEROFFICE_API_URL" in environment:
-        print(f"PowerOffice Go       {environment['POWEROFFICE_API_URL']}   (token {environment['POWEROFFICE_TOKEN_URL']})")
+        print(
+            f"PowerOffice Go       {environment['POWEROFFICE_API_URL']}   (token {environment['POWEROFFICE_TOKEN_URL']})"
+        )
     else:
         print(f"PowerOffice emulator {stack.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
     if "ABAX_API_URL" in environment:
@@ -72,18 +74,31 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="abax-payroll", description="ABAX → PowerOffice Go payroll export")
     commands = parser.add_subparsers(dest="command", required=True)
-    local = commands.add_parser("local", help="the local stack: no AWS account, no Docker").add_subparsers(dest="local", required=True)
+    local = commands.add_parser("local", help="the local stack: no AWS account, no Docker").add_subparsers(
+        dest="local", required=True
+    )
 
     serve = local.add_parser("serve", help="serve the API, both emulators and the web app on one port")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--abax-data", help="ABAX data file (default: the built-in demo company)")
-    serve.add_argument("--poweroffice-data", help="PowerOffice Go data file (default: the built-in demo company)")
-    serve.add_argument("--abax-url", help="ABAX Open API base instead of the emulator (sandbox: https://api-test.abax.cloud)")
-    serve.add_argument("--abax-token-url", help="ABAX token endpoint (https://identity.abax.cloud/connect/token)")
-    serve.add_argument("--abax-scope", help='ABAX scopes (the sandbox: "open_api.sandbox open_api.sandbox.trips")')
-    serve.add_argument("--poweroffice-url", help="PowerOffice Go v2 API base (demo: https://goapi.poweroffice.net/Demo/v2)")
     serve.add_argument(
-        "--poweroffice-token-url", help="PowerOffice Go token endpoint (demo: https://goapi.poweroffice.net/Demo/OAuth/Token)"
+        "--poweroffice-data", help="PowerOffice Go data file (default: the built-in demo company)"
+    )
+    serve.add_argument(
+        "--abax-url", help="ABAX Open API base instead of the emulator (sandbox: https://api-test.abax.cloud)"
+    )
+    serve.add_argument(
+        "--abax-token-url", help="ABAX token endpoint (https://identity.abax.cloud/connect/token)"
+    )
+    serve.add_argument(
+        "--abax-scope", help='ABAX scopes (the sandbox: "open_api.sandbox open_api.sandbox.trips")'
+    )
+    serve.add_argument(
+        "--poweroffice-url", help="PowerOffice Go v2 API base (demo: https://goapi.poweroffice.net/Demo/v2)"
+    )
+    serve.add_argument(
+        "--poweroffice-token-url",
+        help="PowerOffice Go token endpoint (demo: https://goapi.poweroffice.net/Demo/OAuth/Token)",
     )
     serve.set_defaults(run=_serve)
 

@@ -58,7 +58,10 @@ def _problems(body: dict[str, Any]) -> None:
 
 
 def _lines(lines: list[dict[str, Any]], with_ids: bool = False) -> None:
-    say(f"  {'ansattnr':<9}{'navn':<16}{'lønnsart':<10}{'kategorier':<22}{'antall':>10}{'sats':>7}{'beløp':>11}" + ("  PowerOffice id" if with_ids else ""))
+    say(
+        f"  {'ansattnr':<9}{'navn':<16}{'lønnsart':<10}{'kategorier':<22}{'antall':>10}{'sats':>7}{'beløp':>11}"
+        + ("  PowerOffice id" if with_ids else "")
+    )
     for line in lines:
         say(
             f"  {line['employee_number']:<9}{line['employee_name'][:15]:<16}{line['pay_item_code']:<10}"
@@ -85,14 +88,24 @@ def _history(execution_arn: str) -> None:
     for event in events:
         details = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
         name = details.get("name") or details.get("error") or ""
-        if event["type"].endswith(("StateEntered", "Failed", "Succeeded", "Aborted")) or event["type"].startswith("Execution"):
+        if event["type"].endswith(("StateEntered", "Failed", "Succeeded", "Aborted")) or event[
+            "type"
+        ].startswith("Execution"):
             say(f"  {event['id']:>3}  {event['type']:<28} {name}")
 
 
 def story(stack: LocalStack) -> None:
     api = f"{stack.url}/v1"
-    admin = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {mint_token('acme', 'admin', email='admin@acme.no')}"}, timeout=60)
-    payroll = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {mint_token('acme', 'payroll', email='lonn@acme.no')}"}, timeout=60)
+    admin = httpx.Client(
+        base_url=api,
+        headers={"Authorization": f"Bearer {mint_token('acme', 'admin', email='admin@acme.no')}"},
+        timeout=60,
+    )
+    payroll = httpx.Client(
+        base_url=api,
+        headers={"Authorization": f"Bearer {mint_token('acme', 'payroll', email='lonn@acme.no')}"},
+        timeout=60,
+    )
 
     heading("1. Admin > Integrasjoner: PowerOffice Go")
     say(f"  status: {admin.get('/integrations/poweroffice').json()['status']}")
@@ -100,10 +113,14 @@ def story(stack: LocalStack) -> None:
     failed = admin.post("/integrations/poweroffice/activate", json={"client_key": WRONG_CLIENT_KEY})
     say(f"  ✗ {failed.status_code} {failed.json()['code']}: {failed.json()['detail']}")
     activated = admin.post("/integrations/poweroffice/activate", json={"client_key": ACME_CLIENT_KEY}).json()
-    say(f"  ✓ Integration godkjent: {activated['status']} for {activated['client_name']} (by {activated['activated_by']})")
+    say(
+        f"  ✓ Integration godkjent: {activated['status']} for {activated['client_name']} (by {activated['activated_by']})"
+    )
     blocked = payroll.post("/integrations/poweroffice/deactivate")
     say(f"  (the payroll role may not switch it off: {blocked.status_code} {blocked.json()['code']})")
-    say("  Admin > Integrasjoner: ABAX: the admin pastes the API client ABAX issued Acme (client id and secret):")
+    say(
+        "  Admin > Integrasjoner: ABAX: the admin pastes the API client ABAX issued Acme (client id and secret):"
+    )
     abax_client_id, abax_client_secret = stack.abax.credentials("acme")
     connected = admin.post(
         "/integrations/abax/activate", json={"client_id": abax_client_id, "client_secret": abax_client_secret}
@@ -115,13 +132,20 @@ def story(stack: LocalStack) -> None:
     for category, code in CODES_WITH_MISTAKES.items():
         say(f"  {category:<12} → {code or '(none)'}")
     rates = payroll.get("/rates").json()["rates"]
-    say("  rates (state defaults): " + ", ".join(f"{r['category']} {r['rate']} from {r['valid_from']}" for r in rates if r["category"] == "mileage"))
+    say(
+        "  rates (state defaults): "
+        + ", ".join(
+            f"{r['category']} {r['rate']} from {r['valid_from']}" for r in rates if r["category"] == "mileage"
+        )
+    )
 
     heading("3. Eksport > Søk: October 2026")
     preview = payroll.post("/exports/preview", json=OCTOBER).json()
     for logbook in preview["logbooks"]:
         driver = logbook["driver"]
-        say(f"  kjørebok {logbook['logbook_id']:<24} {driver['name']:<14} ansattnr {driver['employee_number'] or '—':<6} {logbook['trips']:>3} turer {logbook['km']:>9} km")
+        say(
+            f"  kjørebok {logbook['logbook_id']:<24} {driver['name']:<14} ansattnr {driver['employee_number'] or '—':<6} {logbook['trips']:>3} turer {logbook['km']:>9} km"
+        )
     say(f"  ready: {preview['ready']} — every problem at once:")
     _problems(preview)
 
@@ -132,14 +156,18 @@ def story(stack: LocalStack) -> None:
         f"{stack.url}/emulators/poweroffice/_control/employees",
         json={
             "client_key": ACME_CLIENT_KEY,
-            "employees": [{"Id": 500099, "Number": 1099, "FirstName": "Lise", "LastName": "Moe", "IsArchived": False}],
+            "employees": [
+                {"Id": 500099, "Number": 1099, "FirstName": "Lise", "LastName": "Moe", "IsArchived": False}
+            ],
         },
     )
     say("  PowerOffice Go: Lise Moe added as employee 1099")
     chosen = [lb["logbook_id"] for lb in preview["logbooks"] if lb["driver"]["employee_number"]]
     say("  Nils Bakke has no employee number in ABAX yet: his logbook is left out of this export")
     preview = payroll.post("/exports/preview", json={**OCTOBER, "logbook_ids": chosen}).json()
-    say(f"  ready: {preview['ready']}; {preview['totals']['lines']} salary lines, total {preview['totals']['amount']} kr")
+    say(
+        f"  ready: {preview['ready']}; {preview['totals']['lines']} salary lines, total {preview['totals']['amount']} kr"
+    )
     _lines(preview["lines"])
 
     heading("5. Eksporter")
@@ -147,10 +175,14 @@ def story(stack: LocalStack) -> None:
     export_id = started.json()["export_id"]
     say(f"  {started.status_code}: export {export_id} {started.json()['status']}")
     done = _wait(payroll, export_id)
-    say(f"  ✓ {done['status']}: {done['lines_pushed']} salary lines in PowerOffice Go, {done['total_amount']} kr")
+    say(
+        f"  ✓ {done['status']}: {done['lines_pushed']} salary lines in PowerOffice Go, {done['total_amount']} kr"
+    )
     _lines(done["lines"], with_ids=True)
     in_go = stack.poweroffice.salary_lines(ACME_CLIENT_KEY)
-    say(f"  PowerOffice Go > Lønn > Importert lønnsgrunnlag now holds {len(in_go)} lines, e.g. “{in_go[0]['Comment']}”")
+    say(
+        f"  PowerOffice Go > Lønn > Importert lønnsgrunnlag now holds {len(in_go)} lines, e.g. “{in_go[0]['Comment']}”"
+    )
     say(
         f"  of it tax-free {done['tax_free_amount']} kr (3.50 per km, supplements, outlays) and taxable "
         f"{done['taxable_amount']} kr (the km allowance above 3.50; pay item 710 withholds tax on it)"
@@ -171,8 +203,12 @@ def story(stack: LocalStack) -> None:
     rolled = _wait(payroll, failed_export["export_id"])
     httpx.post(f"{stack.url}/emulators/poweroffice/_control/faults", json={"rules": []})
     say(f"  ✗ {rolled['status']}: {rolled['error']['message']}")
-    say(f"  rollback: {rolled['rollback']['deleted']} created lines deleted, {len(rolled['rollback']['left_behind'])} left behind")
-    say(f"  PowerOffice Go still holds only October's {len(stack.poweroffice.salary_lines(ACME_CLIENT_KEY))} lines")
+    say(
+        f"  rollback: {rolled['rollback']['deleted']} created lines deleted, {len(rolled['rollback']['left_behind'])} left behind"
+    )
+    say(
+        f"  PowerOffice Go still holds only October's {len(stack.poweroffice.salary_lines(ACME_CLIENT_KEY))} lines"
+    )
     retry = payroll.post("/exports", json=NOVEMBER).json()
     retried = _wait(payroll, retry["export_id"])
     say(f"  the period is free again: re-export → {retried['status']} with {retried['lines_pushed']} lines")
@@ -180,7 +216,9 @@ def story(stack: LocalStack) -> None:
     heading("7. Eksporter: the list, newest first")
     for export in payroll.get("/exports").json()["exports"]:
         period = export["period"]
-        say(f"  {export['export_id']}  {period['from']}..{period['to']}  {export['status']:<20} {export['trigger']:<8} {export['line_count']:>3} lines  {export['total_amount'] or '':>10} kr")
+        say(
+            f"  {export['export_id']}  {period['from']}..{period['to']}  {export['status']:<20} {export['trigger']:<8} {export['line_count']:>3} lines  {export['total_amount'] or '':>10} kr"
+        )
 
     heading("8. Step Functions execution history (what admins see in the console)")
     say(f"  execution {rolled['export_id']} (rolled back):")

@@ -65,7 +65,11 @@ class SqsEventSource:
             QueueUrl=self.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+        return (
+            int(attributes["ApproximateNumberOfMessages"])
+            + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+            == 0
+        )
 
     def wait_until_idle(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -111,7 +115,9 @@ class SqsEventSource:
                 if done:
                     self._client.delete_message_batch(
                         QueueUrl=self.queue_url,
-                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                        ],
                     )
                 if again:  # AWS waits out the visibility timeout; here the retry comes at once
                     self._client.change_message_visibility_batch(

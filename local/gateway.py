@@ -35,7 +35,14 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def _problem(status: int, code: str, title: str, detail: str) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code, "problems": []}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "problems": [],
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -91,7 +98,12 @@ def gateway_routes(
         path = "/" + request.path_params["path"]
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
-            return _problem(413, "PAYLOAD_TOO_LARGE", "Request too large", f"the body is {len(body)} bytes; at most {MAX_BODY_BYTES}")
+            return _problem(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                "Request too large",
+                f"the body is {len(body)} bytes; at most {MAX_BODY_BYTES}",
+            )
         try:
             claims = verify(request.headers.get("authorization"))
         except TokenRejected as rejected:
@@ -100,10 +112,15 @@ def gateway_routes(
         handler = route_to(path)
         limit = timeout_s()
         try:
-            result = await asyncio.wait_for(run_in_threadpool(handler, event, LocalContext(function_name="api")), limit)
+            result = await asyncio.wait_for(
+                run_in_threadpool(handler, event, LocalContext(function_name="api")), limit
+            )
         except TimeoutError:
             return _problem(
-                504, "GATEWAY_ERROR", "The service is unavailable", f"the function did not answer within {limit:g} s (API Gateway's integration timeout)"
+                504,
+                "GATEWAY_ERROR",
+                "The service is unavailable",
+                f"the function did not answer within {limit:g} s (API Gateway's integration timeout)",
             )
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()

@@ -120,7 +120,9 @@ class _Statement(IAMPolicyStatement):
 
     def _check_element_matches(self, statement_element: Any, value: str) -> bool:
         ignore_case = statement_element in ("Action", "NotAction")
-        return any(_glob(pattern, value, ignore_case) for pattern in _as_list(self._statement[statement_element]))
+        return any(
+            _glob(pattern, value, ignore_case) for pattern in _as_list(self._statement[statement_element])
+        )
 
     def _check_conditions(self, incoming_condition_values: dict[str, str] | None) -> bool:
         values = incoming_condition_values or {}
@@ -141,7 +143,9 @@ class _Policy(IAMPolicy):
     ) -> PermissionResult:
         permitted = False
         for statement in _as_list(self._policy_json["Statement"]):
-            result = _Statement(statement).is_action_permitted(action, resource, principal, incoming_condition_values)
+            result = _Statement(statement).is_action_permitted(
+                action, resource, principal, incoming_condition_values
+            )
             if result == PermissionResult.DENIED:
                 return result
             permitted = permitted or result == PermissionResult.PERMITTED
@@ -186,7 +190,9 @@ class Enforcer:
                     f"perform: {request.action} on resource: {request.resource} because no identity-based policy "
                     f"allows the {request.action} action"
                 )
-                raise AccessDenied({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
+                raise AccessDenied(
+                    {"Error": {"Code": "AccessDeniedException", "Message": message}}, operation
+                )
 
 
 # ---- API call -> IAM action and resource --------------------------------------------------------------------
@@ -201,7 +207,13 @@ _ACTION = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
-_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+_TRANSACT = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
 
 
 def _secret(account: str, region: str, secret_id: str) -> tuple[str, str | None]:
@@ -215,7 +227,9 @@ def _secret(account: str, region: str, secret_id: str) -> tuple[str, str | None]
     return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-000000", None
 
 
-def requests_of(service: str, operation: str, params: Mapping[str, Any], account: str, region: str) -> list[Request]:
+def requests_of(
+    service: str, operation: str, params: Mapping[str, Any], account: str, region: str
+) -> list[Request]:
     arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
     action = f"{_PREFIX.get(service, service)}:{operation}"
     action = _ACTION.get(action, action)
@@ -257,7 +271,9 @@ def requests_of(service: str, operation: str, params: Mapping[str, Any], account
         return [Request(action, arn.format("sqs", name))]
     if service == "lambda" and "FunctionName" in params:
         name = params["FunctionName"]
-        return [Request(action, name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"))]
+        return [
+            Request(action, name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"))
+        ]
     if service == "s3" and "Bucket" in params:
         key = params.get("Key")
         if operation == "DeleteObjects":  # one s3:DeleteObject per key
@@ -275,7 +291,9 @@ def _before_parameter_build(params: Mapping[str, Any], model: Any, **_: Any) -> 
     if enforcer is None or function is None:
         return
     service = model.service_model.signing_name
-    enforcer.check(function, model.name, requests_of(service, model.name, params, enforcer.account, enforcer.region))
+    enforcer.check(
+        function, model.name, requests_of(service, model.name, params, enforcer.account, enforcer.region)
+    )
 
 
 # Every botocore session created from now on (boto3's default session, moto's) runs the check.

@@ -56,7 +56,14 @@ def _function_name(name_or_arn: str) -> str:
     return name_or_arn.split(":")[6] if name_or_arn.startswith("arn:") else name_or_arn
 
 
-def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any) -> bytes:
+def _invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
     name = _function_name(function_name)
     handler = _registry.get(name)
     if handler is None:
@@ -78,7 +85,9 @@ def _invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None
 
     # The handler runs on a thread of its own so that its time can be cut like Lambda's; a handler still
     # running is abandoned (its thread ends when it does), as Lambda freezes it and answers Sandbox.Timedout.
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"lambda-{name}", daemon=True)
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(run,), name=f"lambda-{name}", daemon=True
+    )
     worker.start()
     worker.join(timeout)
     if worker.is_alive():

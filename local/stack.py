@@ -48,8 +48,14 @@ class LocalStack:
         self.application_key = os.environ["POWEROFFICE_APPLICATION_KEY"]
         self.subscription_key = os.environ["POWEROFFICE_SUBSCRIPTION_KEY"]
         abax = abax_data if isinstance(abax_data, dict) else load_data(abax_data, "abax.json")
-        poweroffice = poweroffice_data if isinstance(poweroffice_data, dict) else load_data(poweroffice_data, "poweroffice.json")
-        self.poweroffice_app = poweroffice_emulator.create_app(poweroffice, self.application_key, self.subscription_key)
+        poweroffice = (
+            poweroffice_data
+            if isinstance(poweroffice_data, dict)
+            else load_data(poweroffice_data, "poweroffice.json")
+        )
+        self.poweroffice_app = poweroffice_emulator.create_app(
+            poweroffice, self.application_key, self.subscription_key
+        )
         self.abax_app = abax_emulator.create_app(abax)
         self.poweroffice = self.poweroffice_app.state.emulator
         self.abax = self.abax_app.state.emulator
@@ -75,7 +81,9 @@ class LocalStack:
         async def web_config(_: Any) -> JSONResponse:  # the web app: local stack = development login
             return JSONResponse({"mode": "local", "api_url": "/v1"})
 
-        async def dev_token(request: Any) -> JSONResponse:  # unauthenticated on purpose: local stack only, never in AWS
+        async def dev_token(
+            request: Any,
+        ) -> JSONResponse:  # unauthenticated on purpose: local stack only, never in AWS
             from .auth import ROLES, mint_token
 
             try:
@@ -84,7 +92,9 @@ class LocalStack:
             except (ValueError, KeyError, TypeError):
                 return JSONResponse({"detail": 'send {"tenant": "acme", "role": "admin"}'}, status_code=400)
             if not tenant or role not in ROLES:
-                return JSONResponse({"detail": f"tenant is required and role one of {', '.join(ROLES)}"}, status_code=400)
+                return JSONResponse(
+                    {"detail": f"tenant is required and role one of {', '.join(ROLES)}"}, status_code=400
+                )
             return JSONResponse({"token": mint_token(tenant, role, expires_in=8 * 3600)})
 
         routes: list[Any] = [
@@ -128,7 +138,9 @@ class LocalStack:
         self.server.start()
         return self
 
-    def load(self, abax_data: dict[str, Any] | None = None, poweroffice_data: dict[str, Any] | None = None) -> None:
+    def load(
+        self, abax_data: dict[str, Any] | None = None, poweroffice_data: dict[str, Any] | None = None
+    ) -> None:
         """Serve other companies (a test's own data files) from now on; `reset()` returns to them."""
         if abax_data is not None:
             self.abax.replace_data(abax_data)

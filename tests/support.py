@@ -72,14 +72,18 @@ def release_stack() -> None:
 # --- the API ---------------------------------------------------------------------------------------
 
 
-def wait_until_idle(stack: LocalStack, timeout: float = 60, tenants: tuple[str, ...] = ("acme", "beta")) -> None:
+def wait_until_idle(
+    stack: LocalStack, timeout: float = 60, tenants: tuple[str, ...] = ("acme", "beta")
+) -> None:
     """Let every export of a test end, so that none writes into the next test's fresh company; fail if one does not."""
     deadline = time.monotonic() + timeout
     for tenant in tenants:
         with api_client(stack, tenant) as client:
             while True:
                 response = client.get("/exports", params={"limit": 100})
-                assert response.status_code == 200, f"the exports of {tenant} could not be listed: {response.text}"
+                assert response.status_code == 200, (
+                    f"the exports of {tenant} could not be listed: {response.text}"
+                )
                 running = [e["export_id"] for e in response.json()["exports"] if e["status"] == "RUNNING"]
                 if not running:
                     break
@@ -122,11 +126,15 @@ def abax_credentials(tenant: str) -> tuple[str, str]:
     return _stack.abax.credentials(tenant)
 
 
-def connect_abax(client: httpx.Client, client_id: str | None = None, client_secret: str | None = None) -> dict[str, Any]:
+def connect_abax(
+    client: httpx.Client, client_id: str | None = None, client_secret: str | None = None
+) -> dict[str, Any]:
     """The admin connects ABAX with the organisation's own API client (as ABAX issued it)."""
     if client_id is None or client_secret is None:
         client_id, client_secret = abax_credentials(client.tenant)  # type: ignore[attr-defined]
-    response = client.post("/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret})
+    response = client.post(
+        "/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -249,7 +257,10 @@ def trip_quantities(trip: dict[str, Any], expense: dict[str, Any] | None) -> dic
     money = (expense or {}).get("expense") or {}
     names = [name for name in (extra.get("passenger_name") or "").split(",") if name.strip()]
     distance = dec(trip.get("distance"))
-    equipment = min(distance, dec(extra.get("distance_with_trailer_in_km")) + dec(extra.get("distance_with_caravan_in_km")))
+    equipment = min(
+        distance,
+        dec(extra.get("distance_with_trailer_in_km")) + dec(extra.get("distance_with_caravan_in_km")),
+    )
     return {
         "mileage": distance,
         "passenger": min(distance, dec(extra.get("distance_with_passenger_in_km"))) * max(1, len(names)),

@@ -39,7 +39,9 @@ def _search_step(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     step, tenant_id, preview_id = event["step"], event["tenant_id"], event["preview_id"]
     logger.append_keys(step=step, tenant_id=tenant_id, preview_id=preview_id)
     if step == "fetch":
-        return previews.fetch_step(services(), tenant_id, preview_id, context.get_remaining_time_in_millis() / 1000)
+        return previews.fetch_step(
+            services(), tenant_id, preview_id, context.get_remaining_time_in_millis() / 1000
+        )
     if step == "failed":
         return previews.failed_step(services(), tenant_id, preview_id, event.get("input") or {})
     raise ValueError(f"unknown search step {step!r}")

@@ -14,4 +14,6 @@ from abax_payroll.workflow.services import services
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(tenant_id=event["tenant_id"])
-    return rollback(services(), event["tenant_id"], event["export_id"], event.get("error"), event.get("action"))
+    return rollback(
+        services(), event["tenant_id"], event["export_id"], event.get("error"), event.get("action")
+    )

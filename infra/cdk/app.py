@@ -92,9 +92,7 @@ def settings_from_context(app: cdk.App) -> StackSettings:
         poweroffice_keys_secret_name=str(
             _get(app, "poweroffice_keys_secret_name", "abax-payroll/poweroffice-keys")
         ),
-        abax_client_secret_prefix=str(
-            _get(app, "abax_client_secret_prefix", "abax-payroll/abax-clients/")
-        ),
+        abax_client_secret_prefix=str(_get(app, "abax_client_secret_prefix", "abax-payroll/abax-clients/")),
         schedule_hour=int(str(_get(app, "schedule_hour", 6))),
         alarm_email=str(alarm_email) if alarm_email else None,
     )

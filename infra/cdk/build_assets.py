@@ -103,8 +103,19 @@ def compile_bytecode(directory: Path, interpreter: str | None, lambda_path: str)
         return False
     subprocess.run(
         [
-            interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-            "-s", str(directory), "-p", lambda_path, str(directory),
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(directory),
+            "-p",
+            lambda_path,
+            str(directory),
         ],
         check=True,
     )

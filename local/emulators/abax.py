@@ -100,7 +100,12 @@ class AbaxEmulator:
             self.organizations = {}
             for entry in copy.deepcopy(self._data).get("organizations", []):
                 client_id, client_secret = entry.get("client_id"), entry.get("client_secret")
-                if not isinstance(client_id, str) or not client_id or not isinstance(client_secret, str) or not client_secret:
+                if (
+                    not isinstance(client_id, str)
+                    or not client_id
+                    or not isinstance(client_secret, str)
+                    or not client_secret
+                ):
                     raise ValueError("every organisation needs its API client: client_id and client_secret")
                 tenant_id = str(entry.get("tenant_id") or client_id)
                 self.organizations[client_id] = Organization(tenant_id, client_id, client_secret)
@@ -113,7 +118,9 @@ class AbaxEmulator:
             self._tokens = {}
             self._recent = {}
 
-    def add_data(self, organization: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]) -> None:
+    def add_data(
+        self, organization: str, trips: list[dict[str, Any]], expenses: list[dict[str, Any]]
+    ) -> None:
         """More trips for an organisation, named by its client id or its tenant label."""
         with self.lock:
             found = self.organizations.get(organization) or next(
@@ -343,7 +350,8 @@ def create_app(data: dict[str, Any], clock: Callable[[], float] | None = None) -
         body = await _json(request)
         try:
             rules = [
-                FaultRule.from_json(rule, default_status=None, exact_path=True) for rule in body.get("rules", [])
+                FaultRule.from_json(rule, default_status=None, exact_path=True)
+                for rule in body.get("rules", [])
             ]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             return _bad_request(f"bad fault rule: {error}")
@@ -366,7 +374,9 @@ def create_app(data: dict[str, Any], clock: Callable[[], float] | None = None) -
         if not 0 < window <= 3600:
             return _bad_request("window_seconds must be more than 0 and at most 3600")
         emulator.set_rate_limit(limit, window)
-        return JSONResponse({"requests_per_minute": limit, "window_seconds": window, "rate_limited": emulator.rate_limited})
+        return JSONResponse(
+            {"requests_per_minute": limit, "window_seconds": window, "rate_limited": emulator.rate_limited}
+        )
 
     async def control_reset(request: Request) -> Response:
         emulator.reset()

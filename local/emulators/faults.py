@@ -20,7 +20,9 @@ class FaultRule:
     seen: int = 0
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any], *, default_status: int | None = 500, exact_path: bool = False) -> FaultRule:
+    def from_json(
+        cls, raw: dict[str, Any], *, default_status: int | None = 500, exact_path: bool = False
+    ) -> FaultRule:
         status = raw.get("status", default_status)
         return cls(
             method=str(raw.get("method", "*")).upper(),

@@ -314,7 +314,9 @@ class PowerOfficeEmulator:
 
     # --- request pipeline ------------------------------------------------------------------------
 
-    def _log_request(self, method: str, path: str, status: int, subscription: str | None, arrived: float) -> None:
+    def _log_request(
+        self, method: str, path: str, status: int, subscription: str | None, arrived: float
+    ) -> None:
         """Logged at arrival time, the instant the rate limit judged, so stats and the limit agree."""
         with self.lock:
             self._log.append(LoggedRequest(arrived, method, path, status, subscription))

@@ -22,7 +22,9 @@ class PayrollError(Exception):
     status = 500
     title = "Internal error"
 
-    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None):
+    def __init__(
+        self, detail: str, problems: list[dict[str, Any]] | None = None, params: dict[str, Any] | None = None
+    ):
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []

@@ -66,7 +66,9 @@ def redacted_event(event: Any) -> Any:
     for name in ("headers", "multiValueHeaders"):
         headers = safe.get(name)
         if isinstance(headers, dict):
-            safe[name] = {key: REDACTED if key.lower() in _SECRET_HEADERS else value for key, value in headers.items()}
+            safe[name] = {
+                key: REDACTED if key.lower() in _SECRET_HEADERS else value for key, value in headers.items()
+            }
     context = safe.get("requestContext")
     if isinstance(context, dict):
         authorizer = context.get("authorizer")
@@ -77,7 +79,9 @@ def redacted_event(event: Any) -> Any:
     return safe
 
 
-def inject_lambda_context(correlation_id_path: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def inject_lambda_context(
+    correlation_id_path: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """powertools' inject_lambda_context, but POWERTOOLS_LOGGER_LOG_EVENT=true logs the event redacted.
 
     Powertools would log the raw event: an activation's body holds the client key, its headers the Bearer
@@ -87,7 +91,12 @@ def inject_lambda_context(correlation_id_path: str | None = None) -> Callable[[C
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def logged(event: Any, context: Any) -> Any:
-            if os.environ.get("POWERTOOLS_LOGGER_LOG_EVENT", "").strip().lower() in ("1", "true", "yes", "on"):
+            if os.environ.get("POWERTOOLS_LOGGER_LOG_EVENT", "").strip().lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+            ):
                 logger.info(redacted_event(event))
             return handler(event, context)
 

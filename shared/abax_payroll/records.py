@@ -129,7 +129,9 @@ class ExportRecord(Record):
     report_key: str | None = None
     problems: list[dict[str, Any]] = Field(default_factory=list)
     error: ExportError | None = None
-    push_failure: dict[str, Any] | None = None  # the refused line's facts (employee, pay item, amount, status)
+    push_failure: dict[str, Any] | None = (
+        None  # the refused line's facts (employee, pay item, amount, status)
+    )
     rollback: dict[str, Any] | None = None
     credentials: ExportCredentials | None = None
     # Who asked for what and how it ended: {"at", "by", "action", "outcome", ...} oldest first.

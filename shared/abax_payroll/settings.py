@@ -23,7 +23,9 @@ class Settings(BaseModel):
     scheduled_starts_queue_url: str | None = Field(None, alias="SCHEDULED_STARTS_QUEUE_URL")
 
     poweroffice_api_url: str = Field("https://goapi.poweroffice.net/v2", alias="POWEROFFICE_API_URL")
-    poweroffice_token_url: str = Field("https://goapi.poweroffice.net/OAuth/Token", alias="POWEROFFICE_TOKEN_URL")
+    poweroffice_token_url: str = Field(
+        "https://goapi.poweroffice.net/OAuth/Token", alias="POWEROFFICE_TOKEN_URL"
+    )
     # In AWS: one secret {"application_key", "subscription_key"}; locally: the two variables themselves.
     poweroffice_keys_secret_arn: str | None = Field(None, alias="POWEROFFICE_KEYS_SECRET_ARN")
     poweroffice_application_key: SecretStr | None = Field(None, alias="POWEROFFICE_APPLICATION_KEY")
@@ -74,7 +76,9 @@ class Settings(BaseModel):
         # Each function is given only the secrets its role may read (infra/cdk/constructs/functions.py); a
         # function whose path needs a secret it was not given fails there, naming the variable.
         if bool(self.poweroffice_application_key) != bool(self.poweroffice_subscription_key):
-            raise ValueError("set both POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY, or neither")
+            raise ValueError(
+                "set both POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY, or neither"
+            )
         return self
 
     def require(self, what: str, *names: str) -> None:
@@ -89,7 +93,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         return Settings.model_validate(dict(os.environ if environ is None else environ))
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'environment'}: {issue['msg']}" for issue in error.errors()
+            f"{'.'.join(str(part) for part in issue['loc']) or 'environment'}: {issue['msg']}"
+            for issue in error.errors()
         )
         raise SettingsError(f"invalid function configuration: {problems}") from None
 

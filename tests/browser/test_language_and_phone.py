@@ -166,7 +166,11 @@ def _screens(page: Page, exports: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("eksport-fullfort", f"#/exports/{exports['completed']}", page.get_by_test_id("export-lines")),
         ("eksport-angret", f"#/exports/{exports['undone']}", page.get_by_test_id("rollback-message")),
         ("eksport-delvis-angret", f"#/exports/{exports['partly']}", page.get_by_test_id("left-behind")),
-        ("dokumentasjon", f"#/exports/{exports['completed']}/report", page.get_by_test_id("report-group").first),
+        (
+            "dokumentasjon",
+            f"#/exports/{exports['completed']}/report",
+            page.get_by_test_id("report-group").first,
+        ),
     ]
 
 
@@ -255,7 +259,9 @@ def test_every_screen_in_norwegian_and_english_on_a_phone_without_sideways_scrol
 
     # An export is named by its period and start time; its id and execution are for admins, lower down.
     page.goto(f"{page.base_url}/#/exports/{exports['completed']}")  # type: ignore[attr-defined]
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Export 1 Oct 2026 – 31 Oct 2026$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Export 1 Oct 2026 – 31 Oct 2026$")
+    )
     technical = page.get_by_test_id("technical")
     expect(technical).to_contain_text(exports["completed"])
     expect(technical).to_contain_text("arn:aws:states:")

@@ -62,7 +62,9 @@ def test_activation_codes_search_fix_export(page: Page, shot, fresh: Any) -> Non
     expect(page.get_by_test_id("client-name")).to_have_text("Acme Transport AS")
     expect(page.locator("#live")).to_contain_text("Integrasjonen er godkjent")
     # The first thing offered after activation is the pay-item setup, not an export.
-    expect(page.locator("#integration-message").get_by_role("link", name="Sett opp lønnsarter")).to_be_focused()
+    expect(
+        page.locator("#integration-message").get_by_role("link", name="Sett opp lønnsarter")
+    ).to_be_focused()
     shot("integrasjon aktivert")
     assert "acme-demo-client-key" not in page.evaluate(
         "JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
@@ -177,7 +179,9 @@ def test_activation_codes_search_fix_export(page: Page, shot, fresh: Any) -> Non
     per.check()
     wait_results(page)
     expect(page.get_by_test_id("ready")).to_contain_text("13 linjer")
-    expect(page.get_by_test_id("export-button")).to_have_text(re.compile(r"^Overfør 13 lønnslinjer, 15\s620,82\skr$"))
+    expect(page.get_by_test_id("export-button")).to_have_text(
+        re.compile(r"^Overfør 13 lønnslinjer, 15\s620,82\skr$")
+    )
     # The confirmation can be declined: nothing starts.
     page.get_by_test_id("export-button").click()
     page.get_by_test_id("confirm-dialog").get_by_role("button", name="Avbryt").click()

@@ -185,7 +185,10 @@ def test_rate_limit_headers_and_429(abax_server, abax_emulator):
     with httpx.Client(base_url=base_url) as http:
         token = http.post(
             "/connect/token",
-            data=dict(zip(("client_id", "client_secret"), abax_emulator.credentials("acme"), strict=True), grant_type="client_credentials"),
+            data=dict(
+                zip(("client_id", "client_secret"), abax_emulator.credentials("acme"), strict=True),
+                grant_type="client_credentials",
+            ),
         ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         params = {"date_from": "2026-10-01", "date_to": "2026-10-31"}
@@ -201,7 +204,10 @@ def test_rate_limit_headers_and_429(abax_server, abax_emulator):
         # The limit is per client id: another organisation is not slowed down.
         other = http.post(
             "/connect/token",
-            data=dict(zip(("client_id", "client_secret"), abax_emulator.credentials("beta"), strict=True), grant_type="client_credentials"),
+            data=dict(
+                zip(("client_id", "client_secret"), abax_emulator.credentials("beta"), strict=True),
+                grant_type="client_credentials",
+            ),
         ).json()
         assert (
             http.get(

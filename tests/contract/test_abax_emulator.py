@@ -40,7 +40,11 @@ def abax_http(abax_mounted) -> Iterator[httpx.Client]:
 
 def credentials(tenant_id: str) -> tuple[str, str]:
     """The API client ABAX issued the demo organisation labelled tenant_id."""
-    organisation = next(o for o in json.loads(DEMO.read_text(encoding="utf-8"))["organizations"] if o["tenant_id"] == tenant_id)
+    organisation = next(
+        o
+        for o in json.loads(DEMO.read_text(encoding="utf-8"))["organizations"]
+        if o["tenant_id"] == tenant_id
+    )
     return organisation["client_id"], organisation["client_secret"]
 
 
@@ -70,7 +74,11 @@ def trips_page(http: httpx.Client, headers: dict[str, str], **params: Any) -> ht
 def test_each_organisation_has_its_own_api_client(abax_http):
     """ABAX issues an API client per customer organisation: the tenant label or another's secret is no login."""
     beta_client, beta_secret = credentials("beta")
-    for client_id, client_secret in [("acme", ACME_SECRET), (ACME_CLIENT, beta_secret), (beta_client, ACME_SECRET)]:
+    for client_id, client_secret in [
+        ("acme", ACME_SECRET),
+        (ACME_CLIENT, beta_secret),
+        (beta_client, ACME_SECRET),
+    ]:
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         assert abax_http.post("/connect/token", data=form).json() == {"error": "invalid_client"}
 
@@ -170,7 +178,9 @@ def test_exactly_three_months_is_allowed(abax_http):
 def test_expenses_by_trip_ids_at_most_150(abax_http):
     headers = abax_token(abax_http)
     answer = abax_http.get(
-        "/v1/trips/expense", params=[("trip_ids", "t-acme-0001"), ("trip_ids", "t-acme-0002"), ("trip_ids", "unknown")], headers=headers
+        "/v1/trips/expense",
+        params=[("trip_ids", "t-acme-0001"), ("trip_ids", "t-acme-0002"), ("trip_ids", "unknown")],
+        headers=headers,
     )
     items = answer.json()["items"]
     assert [item["trip_id"] for item in items] == ["t-acme-0001", "t-acme-0002"]
@@ -189,7 +199,9 @@ def test_expenses_by_trip_ids_at_most_150(abax_http):
 def test_a_comma_joined_trip_ids_is_one_unknown_id(abax_http):
     """The server binds an array from the query: "a,b" is one id that matches nothing, with no error."""
     headers = abax_token(abax_http)
-    answer = abax_http.get("/v1/trips/expense", params={"trip_ids": "t-acme-0001,t-acme-0002"}, headers=headers)
+    answer = abax_http.get(
+        "/v1/trips/expense", params={"trip_ids": "t-acme-0001,t-acme-0002"}, headers=headers
+    )
     assert answer.status_code == 200 and answer.json() == {"items": []}
 
 
@@ -228,7 +240,10 @@ def test_controls_rate_limit_faults_trips_and_reset(abax_http):
     assert 0 < (reset - datetime.now(UTC)).total_seconds() <= 5
     again = abax_http.put("/_control/rate-limit", json={"requests_per_minute": 1, "window_seconds": 5})
     assert again.json()["rate_limited"] == 1
-    for bad in ({"requests_per_minute": 1, "window_seconds": 0}, {"requests_per_minute": 1, "window_seconds": "x"}):
+    for bad in (
+        {"requests_per_minute": 1, "window_seconds": 0},
+        {"requests_per_minute": 1, "window_seconds": "x"},
+    ):
         assert abax_http.put("/_control/rate-limit", json=bad).status_code == 400
     assert abax_http.post("/_control/reset").status_code == 204
 

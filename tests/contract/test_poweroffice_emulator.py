@@ -216,7 +216,9 @@ def test_post_salary_line_validation(po_http: httpx.Client, po_token: Headers):
     assert missing.status_code == 400 and "EmployeeId" in missing.json()["detail"]
 
 
-def test_a_rate_on_the_line_overrides_a_fixed_rate_pay_items_own_rate(po_http: httpx.Client, po_token: Headers):
+def test_a_rate_on_the_line_overrides_a_fixed_rate_pay_items_own_rate(
+    po_http: httpx.Client, po_token: Headers
+):
     """PowerOffice's ProcessingType description: QuantityAndFixedRate takes the pay item's rate (715 has 5.30)
     unless the line sends a Rate; Go calculates the amount from quantity and rate."""
     headers = po_token()
@@ -226,7 +228,10 @@ def test_a_rate_on_the_line_overrides_a_fixed_rate_pay_items_own_rate(po_http: h
     assert (own.json()["Rate"], own.json()["Amount"]) == (5.3, 530.0)  # 100 km x 5.30
     overridden = _post_line(po_http, headers, "fix:2", PayItemId=fixed, Rate=4.9, Quantity=318.2)
     assert overridden.status_code == 201
-    assert (overridden.json()["Rate"], overridden.json()["Amount"]) == (4.9, 1559.18)  # 318.20 x 4.90 = 1559.18
+    assert (overridden.json()["Rate"], overridden.json()["Amount"]) == (
+        4.9,
+        1559.18,
+    )  # 318.20 x 4.90 = 1559.18
     # QuantityAndRate has no rate of its own: the line must send one.
     no_rate = _post_line(po_http, headers, "fix:3", Rate=None)
     assert no_rate.status_code == 400 and "Rate field is required" in no_rate.json()["detail"]

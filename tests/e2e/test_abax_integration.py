@@ -31,12 +31,20 @@ SECRET_NAME = "abax-payroll/abax-clients/acme"
 
 
 def _secret_exists() -> bool:
-    names = [s["Name"] for page in boto3.client("secretsmanager").get_paginator("list_secrets").paginate() for s in page["SecretList"]]
+    names = [
+        s["Name"]
+        for page in boto3.client("secretsmanager").get_paginator("list_secrets").paginate()
+        for s in page["SecretList"]
+    ]
     return SECRET_NAME in names
 
 
 def test_abax_starts_disconnected_and_a_search_says_so(acme_admin: httpx.Client) -> None:
-    assert acme_admin.get("/integrations/abax").json() == {"status": "inactive", "activated_at": None, "activated_by": None}
+    assert acme_admin.get("/integrations/abax").json() == {
+        "status": "inactive",
+        "activated_at": None,
+        "activated_by": None,
+    }
     activate(acme_admin, abax=False)
     map_codes(acme_admin)
     answer = acme_admin.post("/exports/preview", json=OCTOBER)
@@ -52,7 +60,9 @@ def test_abax_starts_disconnected_and_a_search_says_so(acme_admin: httpx.Client)
     assert answer.status_code == 200 and answer.json()["logbooks"], answer.text
 
 
-def test_connecting_verifies_the_pair_with_abax_and_stores_it_encrypted_never_shown(acme_admin: httpx.Client) -> None:
+def test_connecting_verifies_the_pair_with_abax_and_stores_it_encrypted_never_shown(
+    acme_admin: httpx.Client,
+) -> None:
     client_id, client_secret = abax_credentials("acme")
     status = connect_abax(acme_admin, client_id, client_secret)
     assert status["status"] == "active" and status["activated_by"] == "admin@acme.example"
@@ -73,16 +83,22 @@ def test_connecting_verifies_the_pair_with_abax_and_stores_it_encrypted_never_sh
         pytest.param(("beta-abax-client-2a9b", "acme-abax-secret-local-91f0c3"), id="anothers-client-id"),
     ],
 )
-def test_a_pair_abax_refuses_is_a_400_and_nothing_is_stored(acme_admin: httpx.Client, pair: tuple[str, str] | None) -> None:
+def test_a_pair_abax_refuses_is_a_400_and_nothing_is_stored(
+    acme_admin: httpx.Client, pair: tuple[str, str] | None
+) -> None:
     client_id, client_secret = pair or (abax_credentials("acme")[0], "not-the-secret")
-    answer = acme_admin.post("/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret})
+    answer = acme_admin.post(
+        "/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret}
+    )
     assert answer.status_code == 400 and answer.json()["code"] == "ABAX_CREDENTIALS_REJECTED", answer.text
     assert client_secret not in answer.text
     assert acme_admin.get("/integrations/abax").json()["status"] == "inactive"
     assert not _secret_exists()
 
 
-def test_a_company_reads_only_its_own_organisation(fresh: LocalStack, acme_admin: httpx.Client, beta_admin: httpx.Client) -> None:
+def test_a_company_reads_only_its_own_organisation(
+    fresh: LocalStack, acme_admin: httpx.Client, beta_admin: httpx.Client
+) -> None:
     """Beta connected with acme's API client would read acme's trips: the pair decides, never the tenant id."""
     for client in (acme_admin, beta_admin):
         activate(client)
@@ -92,11 +108,20 @@ def test_a_company_reads_only_its_own_organisation(fresh: LocalStack, acme_admin
     assert acme_drivers and beta_drivers and not acme_drivers & beta_drivers
 
 
-def test_abax_down_while_connecting_is_a_502_and_nothing_is_stored(fresh: LocalStack, acme_admin: httpx.Client) -> None:
+def test_abax_down_while_connecting_is_a_502_and_nothing_is_stored(
+    fresh: LocalStack, acme_admin: httpx.Client
+) -> None:
     rule = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 100, "status": 503}
-    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10
+        ).status_code
+        == 200
+    )
     client_id, client_secret = abax_credentials("acme")
-    answer = acme_admin.post("/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret})
+    answer = acme_admin.post(
+        "/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret}
+    )
     httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": []}, timeout=10)
     assert answer.status_code == 502 and answer.json()["code"] == "ABAX_UNAVAILABLE", answer.text
     assert not _secret_exists()
@@ -107,7 +132,9 @@ def test_disconnecting_forgets_the_pair(acme: httpx.Client) -> None:
     assert preview(acme)["logbooks"]  # a snapshot of the period, fresh enough to be reused...
     assert acme.post("/integrations/abax/deactivate").json() == {"status": "inactive"}
     assert not _secret_exists()
-    assert acme.post("/exports/preview", json=OCTOBER).json()["code"] == "ABAX_INACTIVE"  # ...but not once disconnected
+    assert (
+        acme.post("/exports/preview", json=OCTOBER).json()["code"] == "ABAX_INACTIVE"
+    )  # ...but not once disconnected
 
 
 def test_only_an_admin_connects_or_disconnects(fresh: LocalStack, acme: httpx.Client) -> None:
@@ -119,12 +146,19 @@ def test_only_an_admin_connects_or_disconnects(fresh: LocalStack, acme: httpx.Cl
         assert payroll.post("/integrations/abax/deactivate").status_code == 403
 
 
-def test_connecting_or_disconnecting_abax_waits_for_a_running_export(fresh: LocalStack, acme: httpx.Client) -> None:
-    set_faults(fresh, [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1, "status": None, "delay_s": 2.0}])
+def test_connecting_or_disconnecting_abax_waits_for_a_running_export(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    set_faults(
+        fresh,
+        [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1, "status": None, "delay_s": 2.0}],
+    )
     export_id = start_export(acme, OCTOBER, good_logbooks(acme))
     client_id, client_secret = abax_credentials("beta")
     for answer in (
-        acme.post("/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret}),
+        acme.post(
+            "/integrations/abax/activate", json={"client_id": client_id, "client_secret": client_secret}
+        ),
         acme.post("/integrations/abax/deactivate"),
     ):
         assert answer.status_code == 409 and answer.json()["code"] == "EXPORT_IN_PROGRESS", answer.text

@@ -33,7 +33,8 @@ def _stored_secrets() -> list[str]:
         secret["Name"]
         for page in secrets.get_paginator("list_secrets").paginate()
         for secret in page["SecretList"]
-        if secret["Name"] not in PLATFORM_SECRETS and not secret["Name"].startswith("abax-payroll/abax-clients/")
+        if secret["Name"] not in PLATFORM_SECRETS
+        and not secret["Name"].startswith("abax-payroll/abax-clients/")
     ]
 
 
@@ -154,7 +155,9 @@ def test_payroll_role_cannot_activate_or_deactivate(fresh: LocalStack, acme_payr
         ({"client_key": ACME_KEY, "extra": 1}, "extra"),
     ],
 )
-def test_activation_request_without_a_usable_key_is_refused(acme_admin: httpx.Client, body: dict, field: str) -> None:
+def test_activation_request_without_a_usable_key_is_refused(
+    acme_admin: httpx.Client, body: dict, field: str
+) -> None:
     response = acme_admin.post("/integrations/poweroffice/activate", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "INVALID_REQUEST"

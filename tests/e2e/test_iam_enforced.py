@@ -56,7 +56,9 @@ def test_each_function_reads_only_the_secrets_its_role_grants(fresh: LocalStack)
             secrets.get_secret_value(SecretId=abax_secret)  # rollback never reads ABAX
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     with iam.as_function("Schedule"), pytest.raises(ClientError):
-        secrets.get_secret_value(SecretId="abax-payroll/client-keys/acme")  # the schedule never reads Go's keys
+        secrets.get_secret_value(
+            SecretId="abax-payroll/client-keys/acme"
+        )  # the schedule never reads Go's keys
     with iam.as_function("ExportSteps"):
         assert secrets.get_secret_value(SecretId=abax_secret)["SecretString"]
     with iam.as_function("ExportSteps"), pytest.raises(ClientError):

@@ -66,11 +66,15 @@ def _trips_of_left_lines_stay_taken(client: httpx.Client, record: dict[str, Any]
     """The trips of lines still in Go are not freed: exporting them again would pay them twice."""
     employees = {item["employee_number"] for item in record["rollback"]["left_behind"]}
     assert employees
-    logbooks = [lb for lb in preview(client, OCTOBER)["logbooks"] if lb["driver"]["employee_number"] in employees]
+    logbooks = [
+        lb for lb in preview(client, OCTOBER)["logbooks"] if lb["driver"]["employee_number"] in employees
+    ]
     assert logbooks and all(logbook["already_exported"] for logbook in logbooks)
 
 
-def test_activation_and_deactivation_answer_409_while_an_export_runs(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_activation_and_deactivation_answer_409_while_an_export_runs(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     export_id = _export_in_the_middle_of_its_push(fresh, acme)
 
     switched = acme.post("/integrations/poweroffice/activate", json={"client_key": BETA_KEY})
@@ -88,7 +92,9 @@ def test_activation_and_deactivation_answer_409_while_an_export_runs(fresh: Loca
     assert acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
 
 
-def test_the_rollback_deletes_with_the_key_the_lines_were_created_with(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_the_rollback_deletes_with_the_key_the_lines_were_created_with(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     export_id = _export_in_the_middle_of_its_push(fresh, acme)
     _another_activation_wins_the_race(fresh, BETA_KEY, new_secret=False)
 
@@ -116,7 +122,9 @@ def test_when_the_creating_key_is_gone_the_lines_are_named_and_the_trips_stay_ta
     _trips_of_left_lines_stay_taken(acme, record)
 
 
-def test_a_404_on_a_line_that_is_still_there_is_not_counted_as_deleted(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_404_on_a_line_that_is_still_there_is_not_counted_as_deleted(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     set_faults(
         fresh,
@@ -136,7 +144,9 @@ def test_a_404_on_a_line_that_is_still_there_is_not_counted_as_deleted(fresh: Lo
     _trips_of_left_lines_stay_taken(acme, record)
 
 
-def test_a_single_wrong_404_is_checked_and_the_line_deleted_after_all(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_single_wrong_404_is_checked_and_the_line_deleted_after_all(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     set_faults(
         fresh,

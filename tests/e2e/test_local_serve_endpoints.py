@@ -37,7 +37,13 @@ def _elsewhere_data() -> dict:
             trips.append(trip)
     return {
         "organizations": [
-            {"tenant_id": "elsewhere", "client_id": ELSEWHERE[0], "client_secret": ELSEWHERE[1], "trips": trips, "expenses": []}
+            {
+                "tenant_id": "elsewhere",
+                "client_id": ELSEWHERE[0],
+                "client_secret": ELSEWHERE[1],
+                "trips": trips,
+                "expenses": [],
+            }
         ]
     }
 
@@ -49,7 +55,9 @@ def served_elsewhere() -> Iterator[tuple[str, str, object]]:
         port = free_port()
         command = [sys.executable, "-m", "local.cli", "local", "serve", "--port", str(port),
                    "--abax-url", abax_url, "--abax-token-url", f"{abax_url}/connect/token"]  # fmt: skip
-        process = subprocess.Popen(command, cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            command, cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120
@@ -72,12 +80,19 @@ def test_serve_reads_trips_from_the_abax_it_is_pointed_at(served_elsewhere) -> N
     url, _, elsewhere = served_elsewhere
     headers = {"Authorization": f"Bearer {mint_token('acme', 'admin')}"}
     with httpx.Client(base_url=f"{url}/v1", headers=headers, timeout=60) as acme:
-        assert acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+        assert (
+            acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+        )
         # The built-in emulator's acme API client means nothing to the other ABAX ...
-        refused = acme.post("/integrations/abax/activate", json={"client_id": "acme-abax-client-4e7d", "client_secret": "acme-abax-secret-local-91f0c3"})
+        refused = acme.post(
+            "/integrations/abax/activate",
+            json={"client_id": "acme-abax-client-4e7d", "client_secret": "acme-abax-secret-local-91f0c3"},
+        )
         assert refused.status_code == 400, refused.text
         # ... the organisation's own client there is verified there.
-        connected = acme.post("/integrations/abax/activate", json={"client_id": ELSEWHERE[0], "client_secret": ELSEWHERE[1]})
+        connected = acme.post(
+            "/integrations/abax/activate", json={"client_id": ELSEWHERE[0], "client_secret": ELSEWHERE[1]}
+        )
         assert connected.status_code == 200, connected.text
         assert acme.put("/payroll-codes", json={"codes": ALL_CODES}).status_code == 200
         answer = acme.post("/exports/preview", json=OCTOBER)

@@ -45,12 +45,16 @@ def _october_km(employees: tuple[str, ...] = ("1001", "1002", "1003")) -> dict[s
     """Mileage km per employee in October 2026, rounded once after summing."""
     km: dict[str, Decimal] = defaultdict(Decimal)
     for number in employees:
-        for trip, expense in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), employee_number=number):
+        for trip, expense in demo_trips(
+            "acme", date(2026, 10, 1), date(2026, 10, 31), employee_number=number
+        ):
             km[number] += trip_quantities(trip, expense)["mileage"]
     return {number: round2(value) for number, value in km.items()}
 
 
-def test_a_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     # 715 is QuantityAndFixedRate (own rate 5.30, not withholding); 740 is a FixedAmount pay item for the excess.
     map_codes(acme, {**ALL_CODES, "mileage": "715"})
     blocked = preview(acme, OCTOBER, good_logbooks(acme))
@@ -58,13 +62,17 @@ def test_a_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(fresh: 
     assert problem["severity"] == "error" and problem["items"][0]["code"] == "715"
     assert "QuantityAndRateSubjectToWithholdingTax" in problem["message"] and not blocked["ready"]
 
-    response = acme.put("/payroll-codes", json={"codes": {**ALL_CODES, "mileage": "715"}, "taxable_excess": "740"})
+    response = acme.put(
+        "/payroll-codes", json={"codes": {**ALL_CODES, "mileage": "715"}, "taxable_excess": "740"}
+    )
     assert response.status_code == 200 and response.json()["taxable_excess"] == "740"
     logbooks = good_logbooks(acme)
     shown = preview(acme, OCTOBER, logbooks)
     assert shown["ready"], shown["problems"]
     # The pay item's own 5.30 differs from the 3.50 the tax-free line sends: the preview says the Rate overrides it.
-    assert [p["severity"] for p in shown["problems"] if p["code"] == "PAY_ITEM_RATE_OVERRIDDEN"] == ["warning"]
+    assert [p["severity"] for p in shown["problems"] if p["code"] == "PAY_ITEM_RATE_OVERRIDDEN"] == [
+        "warning"
+    ]
 
     km = _october_km()
     expected_free = {number: round2(value * TAX_FREE_2026) for number, value in km.items()}
@@ -84,7 +92,9 @@ def test_a_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(fresh: 
         assert Decimal(str(taxable["Amount"])) == expected_taxable[number]
         assert "skattepliktig del" in taxable["Comment"] and "trekkfri del" in free["Comment"]
     assert Decimal(record["taxable_amount"]) == sum(expected_taxable.values())
-    assert Decimal(record["tax_free_amount"]) + Decimal(record["taxable_amount"]) == Decimal(record["total_amount"])
+    assert Decimal(record["tax_free_amount"]) + Decimal(record["taxable_amount"]) == Decimal(
+        record["total_amount"]
+    )
     assert {line["kind"] for line in record["lines"] if line["pay_item_code"] == "740"} == {"taxable_excess"}
 
 
@@ -115,8 +125,12 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     trips = [row for row in body if row[column["Tur"]]]
     sums = [row for row in body if not row[column["Tur"]]]
     # Every October trip of the three employees has its mileage row, with its date, purpose, from and to.
-    demo = [trip for number in km for trip, _ in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), number)]
-    mileage_rows = {row[column["Tur"]]: row for row in trips if row[column["Kategori"]] == "Kilometergodtgjørelse"}
+    demo = [
+        trip for number in km for trip, _ in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), number)
+    ]
+    mileage_rows = {
+        row[column["Tur"]]: row for row in trips if row[column["Kategori"]] == "Kilometergodtgjørelse"
+    }
     assert set(mileage_rows) == {trip["id"] for trip in demo}
     for trip in demo:
         row = mileage_rows[trip["id"]]
@@ -133,7 +147,9 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     # One sum row per employee and month (October only): amount = tax-free + taxable.
     assert sorted(row[0] for row in sums) == sorted(km)
     for row in sums:
-        amount, free, taxable = (Decimal(row[column[name]].replace(",", ".")) for name in ("Beløp", "Trekkfritt", "Skattepliktig"))
+        amount, free, taxable = (
+            Decimal(row[column[name]].replace(",", ".")) for name in ("Beløp", "Trekkfritt", "Skattepliktig")
+        )
         assert amount == free + taxable and taxable > 0
 
     printable = acme.get(f"/exports/{record['export_id']}/report")

@@ -117,7 +117,9 @@ def test_preview_of_the_good_logbooks_with_every_code_mapped_is_ready(acme: http
 
 
 def test_preview_without_an_active_integration_says_so(acme_admin: httpx.Client) -> None:
-    connect_abax(acme_admin)  # ABAX connected, PowerOffice Go not (ABAX alone: tests/e2e/test_abax_integration.py)
+    connect_abax(
+        acme_admin
+    )  # ABAX connected, PowerOffice Go not (ABAX alone: tests/e2e/test_abax_integration.py)
     response = acme_admin.post("/exports/preview", json=OCTOBER)
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "INTEGRATION_INACTIVE"

@@ -62,7 +62,6 @@ def test_errors_carry_values_a_client_can_say_in_its_own_words(acme: httpx.Clien
     assert unknown.json()["params"] == {"export_id": "20261001T120000000Z-0123abcd"}
 
 
-
 def test_an_exported_logbook_is_left_out_of_a_new_search_and_a_chosen_one_is_refused_with_names(
     acme: httpx.Client,
 ) -> None:

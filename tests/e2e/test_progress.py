@@ -10,10 +10,19 @@ import httpx
 from local.stack import LocalStack
 from tests.support import OCTOBER, good_logbooks, preview, set_faults, start_export
 
-SLOW_LINES = {"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1000, "status": None, "delay_s": 1.0}
+SLOW_LINES = {
+    "method": "POST",
+    "path": "/SalaryLines",
+    "nth": 1,
+    "times": 1000,
+    "status": None,
+    "delay_s": 1.0,
+}
 
 
-def test_a_running_export_shows_its_phase_totals_and_lines_sent_one_by_one(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_running_export_shows_its_phase_totals_and_lines_sent_one_by_one(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     planned = preview(acme, OCTOBER, logbooks)["totals"]
     assert planned["lines"] > 8  # more than two rounds of 4 lines in flight: the count has room to move
@@ -34,10 +43,16 @@ def test_a_running_export_shows_its_phase_totals_and_lines_sent_one_by_one(fresh
     assert seen[-1] == ("DONE", planned["lines"], planned["lines"], planned["amount"])
     # Once the check knows them, the count and amount are the preview's, in every phase after.
     known = [entry for entry in seen if entry[1]]
-    assert known and all((count, amount) == (planned["lines"], planned["amount"]) for _, count, _, amount in known)
+    assert known and all(
+        (count, amount) == (planned["lines"], planned["amount"]) for _, count, _, amount in known
+    )
     sending = [pushed for phase, _, pushed, _ in seen if phase == "PUSHING"]
     between = sorted({pushed for pushed in sending if 0 < pushed < planned["lines"]})
     assert between, f"the count never moved between 0 and {planned['lines']} while sending: {sending}"
     assert sending == sorted(sending)  # never backwards
     listed = acme.get("/exports").json()["exports"][0]
-    assert (listed["export_id"], listed["phase"], listed["lines_pushed"]) == (export_id, "DONE", planned["lines"])
+    assert (listed["export_id"], listed["phase"], listed["lines_pushed"]) == (
+        export_id,
+        "DONE",
+        planned["lines"],
+    )

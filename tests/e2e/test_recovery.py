@@ -97,7 +97,11 @@ def test_rollback_again_after_go_released_the_lines_deletes_them_and_frees_every
 
     _control(fresh, "unlock", {"all": True})
     answer = _act(acme, export_id, "rollback")
-    assert answer.status_code == 202 and answer.json() == {"export_id": export_id, "status": "RUNNING", "action": "rollback"}
+    assert answer.status_code == 202 and answer.json() == {
+        "export_id": export_id,
+        "status": "RUNNING",
+        "action": "rollback",
+    }
     done = wait_for_export(acme, export_id)
 
     assert done["status"] == "ROLLED_BACK", done
@@ -139,7 +143,10 @@ def test_resume_keeps_the_lines_in_the_payroll_and_creates_the_missing_ones_once
     assert sorted(line["Id"] for line in in_go) == sorted(line["salary_line_id"] for line in done["lines"])
     assert set(left_ids) <= {line["Id"] for line in in_go}  # the lines in the payroll were kept, not remade
     assert done["error"] is None and done["rollback"] is None
-    assert [(e["action"], e["outcome"]) for e in done["history"][-2:]] == [("resume", "STARTED"), ("resume", "COMPLETED")]
+    assert [(e["action"], e["outcome"]) for e in done["history"][-2:]] == [
+        ("resume", "STARTED"),
+        ("resume", "COMPLETED"),
+    ]
     assert done["history"][-1]["created"] == done["line_count"] - 2
     assert all(_exported_drivers(acme, logbooks).values())
     blocked = acme.post("/exports", json={**OCTOBER, "logbook_ids": logbooks})
@@ -149,9 +156,15 @@ def test_resume_keeps_the_lines_in_the_payroll_and_creates_the_missing_ones_once
     assert len(salary_lines(fresh, ACME_KEY)) == len(in_go)
 
 
-def test_resume_is_refused_when_a_later_export_paid_the_freed_trips(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_resume_is_refused_when_a_later_export_paid_the_freed_trips(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks, record = _incomplete(fresh, acme)
-    free = [lb["logbook_id"] for lb in preview(acme, OCTOBER, logbooks)["logbooks"] if lb["logbook_id"] in logbooks and not lb["already_exported"]]
+    free = [
+        lb["logbook_id"]
+        for lb in preview(acme, OCTOBER, logbooks)["logbooks"]
+        if lb["logbook_id"] in logbooks and not lb["already_exported"]
+    ]
     later = export_and_wait(acme, OCTOBER, free)
     assert later["status"] == "COMPLETED"
     lines_before = len(salary_lines(fresh, ACME_KEY))
@@ -164,7 +177,9 @@ def test_resume_is_refused_when_a_later_export_paid_the_freed_trips(fresh: Local
     assert acme.get(f"/exports/{record['export_id']}").json()["status"] == "ROLLBACK_INCOMPLETE"
 
 
-def test_a_completed_export_is_undone_unless_a_line_is_in_a_payroll(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_completed_export_is_undone_unless_a_line_is_in_a_payroll(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     logbooks = good_logbooks(acme)
     record = export_and_wait(acme, OCTOBER, logbooks)
     assert record["status"] == "COMPLETED" and record["actions"] == ["rollback"]
@@ -177,7 +192,9 @@ def test_a_completed_export_is_undone_unless_a_line_is_in_a_payroll(fresh: Local
     assert refused["status"] == "COMPLETED"
     assert len(salary_lines(fresh, ACME_KEY)) == record["line_count"]  # nothing else changed
     last = refused["history"][-1]
-    assert last["outcome"] == "REFUSED" and [item["salary_line_id"] for item in last["left_behind"]] == [locked]
+    assert last["outcome"] == "REFUSED" and [item["salary_line_id"] for item in last["left_behind"]] == [
+        locked
+    ]
     assert last["left_behind"][0]["employee_name"] == record["lines"][0]["employee_name"]
     assert all(_exported_drivers(acme, logbooks).values())
 
@@ -193,8 +210,15 @@ def test_recovery_is_refused_while_another_export_of_the_company_runs_and_is_ten
     fresh: LocalStack, acme: httpx.Client
 ) -> None:
     logbooks, record = _incomplete(fresh, acme)
-    free = [lb["logbook_id"] for lb in preview(acme, OCTOBER, logbooks)["logbooks"] if lb["logbook_id"] in logbooks and not lb["already_exported"]]
-    set_faults(fresh, [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1, "status": None, "delay_s": 3}])
+    free = [
+        lb["logbook_id"]
+        for lb in preview(acme, OCTOBER, logbooks)["logbooks"]
+        if lb["logbook_id"] in logbooks and not lb["already_exported"]
+    ]
+    set_faults(
+        fresh,
+        [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 1, "status": None, "delay_s": 3}],
+    )
     running = start_export(acme, OCTOBER, free)
 
     for action in ("rollback", "resume"):
@@ -211,7 +235,9 @@ def test_recovery_is_refused_while_another_export_of_the_company_runs_and_is_ten
     assert done["status"] == "ROLLED_BACK" and done["history"][-1]["by"] == "payroll@acme.example"
 
 
-def test_a_rollback_again_that_cannot_reach_go_ends_as_it_was_and_says_so(fresh: LocalStack, acme: httpx.Client) -> None:
+def test_a_rollback_again_that_cannot_reach_go_ends_as_it_was_and_says_so(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
     _, record = _incomplete(fresh, acme)
     export_id = record["export_id"]
     _control(fresh, "unlock", {"all": True})
@@ -223,7 +249,11 @@ def test_a_rollback_again_that_cannot_reach_go_ends_as_it_was_and_says_so(fresh:
     assert failed["status"] == "ROLLBACK_INCOMPLETE", failed
     assert len(salary_lines(fresh, ACME_KEY)) == 2  # nothing was deleted blind
     last = failed["history"][-1]
-    assert (last["action"], last["outcome"], last["by"]) == ("rollback", "ROLLBACK_INCOMPLETE", "admin@acme.example")
+    assert (last["action"], last["outcome"], last["by"]) == (
+        "rollback",
+        "ROLLBACK_INCOMPLETE",
+        "admin@acme.example",
+    )
     set_faults(fresh, [])
     assert _act(acme, export_id, "rollback").status_code == 202
     assert wait_for_export(acme, export_id)["status"] == "ROLLED_BACK"

@@ -60,8 +60,12 @@ def test_a_start_that_failed_gives_the_month_back_and_the_next_run_starts_it(
         fresh.aws.use_state_machine(local_machine)
     failed = _exports(acme)
     assert failed and all(e["status"] == "FAILED" and e["trigger"] == "schedule" for e in failed)
-    assert {acme.get(f"/exports/{e['export_id']}").json()["error"]["code"] for e in failed} == {"START_FAILED"}
-    dead = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=fresh.aws.scheduled_starts_dead_letters_url)
+    assert {acme.get(f"/exports/{e['export_id']}").json()["error"]["code"] for e in failed} == {
+        "START_FAILED"
+    }
+    dead = boto3.client("sqs", region_name=REGION).receive_message(
+        QueueUrl=fresh.aws.scheduled_starts_dead_letters_url
+    )
     assert len(dead.get("Messages", [])) == 1  # the alarmed dead-letter queue holds acme's start
 
     fresh.run_schedule("2026-12-06T05:00:00Z")  # the next day's run catches up: the month was not skipped
@@ -97,7 +101,9 @@ def test_a_second_delivery_of_the_day_starts_nothing_new(fresh: LocalStack, acme
     assert len(_exports(acme)) == 1
 
 
-def test_a_scheduled_start_without_abax_is_refused_with_its_code(fresh: LocalStack, acme_admin: httpx.Client) -> None:
+def test_a_scheduled_start_without_abax_is_refused_with_its_code(
+    fresh: LocalStack, acme_admin: httpx.Client
+) -> None:
     """PowerOffice Go on, ABAX never connected: the month's export is recorded as not started, ABAX_INACTIVE
     (the web app says so and links to connecting ABAX), not started and left to fail in the workflow."""
     _scheduled(acme_admin)

@@ -9,7 +9,12 @@ from local.stack import LocalStack
 from tests.support import activate, api_client, export_and_wait, good_logbooks, map_codes, wait_for_export
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
-MONTHLY_EVENT = {"time": "2026-12-05T05:00:00Z", "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
+MONTHLY_EVENT = {
+    "time": "2026-12-05T05:00:00Z",
+    "source": "aws.scheduler",
+    "detail-type": "Scheduled Event",
+    "detail": {},
+}
 
 
 def _ready_acme(stack: LocalStack) -> Any:
@@ -39,7 +44,9 @@ def test_two_exports_at_the_same_moment_start_exactly_one(fresh: LocalStack) -> 
     client = _ready_acme(fresh)
     logbooks = good_logbooks(client)
     body = {"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}
-    first, second = _at_once(lambda: client.post("/exports", json=body), lambda: client.post("/exports", json=body))
+    first, second = _at_once(
+        lambda: client.post("/exports", json=body), lambda: client.post("/exports", json=body)
+    )
     assert sorted([first.status_code, second.status_code]) == [202, 409]
     refused = first if first.status_code == 409 else second
     assert refused.json()["code"] == "EXPORT_IN_PROGRESS"
@@ -63,8 +70,12 @@ def test_overlapping_ranges_running_then_completed(fresh: LocalStack) -> None:
 def test_monthly_event_delivered_twice_exports_the_month_once(fresh: LocalStack) -> None:
     client = _ready_acme(fresh)
     assert client.put("/schedule", json={"enabled": True, "day_of_month": 5}).status_code == 200
-    first, second = _at_once(lambda: fresh.invoke("Schedule", MONTHLY_EVENT), lambda: fresh.invoke("Schedule", MONTHLY_EVENT))
-    assert first["queued"] == second["queued"] == 1  # each delivery queues acme's start; the month's claim decides
+    first, second = _at_once(
+        lambda: fresh.invoke("Schedule", MONTHLY_EVENT), lambda: fresh.invoke("Schedule", MONTHLY_EVENT)
+    )
+    assert (
+        first["queued"] == second["queued"] == 1
+    )  # each delivery queues acme's start; the month's claim decides
     fresh.wait_for_scheduled_starts()
     (started,) = client.get("/exports").json()["exports"]
     export = wait_for_export(client, started["export_id"])
@@ -82,13 +93,17 @@ def test_manual_export_while_the_scheduled_one_runs_is_refused(fresh: LocalStack
     (scheduled,) = [export["export_id"] for export in client.get("/exports").json()["exports"]]
     manual = client.post("/exports", json=NOVEMBER)
     assert manual.status_code == 409
-    assert manual.json()["code"] == "EXPORT_IN_PROGRESS"  # the running export is named, whatever step it is in
+    assert (
+        manual.json()["code"] == "EXPORT_IN_PROGRESS"
+    )  # the running export is named, whatever step it is in
     assert wait_for_export(client, scheduled)["status"] == "COMPLETED"
     after = client.post("/exports", json=NOVEMBER)
     assert after.status_code == 409 and after.json()["code"] == "ALREADY_EXPORTED"
 
 
-def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minute_only(fresh: LocalStack) -> None:
+def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minute_only(
+    fresh: LocalStack,
+) -> None:
     """The lock names an export whose record was never written: refused while young, taken over once stale."""
     import time
     from decimal import Decimal
@@ -105,7 +120,9 @@ def test_a_claim_that_died_between_its_two_writes_blocks_the_company_for_a_minut
     assert refused.status_code == 409 and refused.json()["code"] == "EXPORT_IN_PROGRESS"
     assert "20261101T000000000Z-deadbeef" in refused.json()["detail"]
 
-    table.put_item(Item={**orphan, "claimed_at": Decimal(str(round(time.time() - ORPHAN_LOCK_SECONDS - 1, 3)))})
+    table.put_item(
+        Item={**orphan, "claimed_at": Decimal(str(round(time.time() - ORPHAN_LOCK_SECONDS - 1, 3)))}
+    )
     started = client.post("/exports", json=body)
     assert started.status_code == 202, started.text
     assert wait_for_export(client, started.json()["export_id"])["status"] == "COMPLETED"

@@ -21,13 +21,20 @@ def test_five_tenants_export_at_once_under_one_limit(fresh: LocalStack) -> None:
     fresh.reset()
     clients = {tenant: api_client(fresh, tenant, "admin") for tenant in TENANTS}
     for tenant, client in clients.items():
-        assert client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)}).status_code == 200
+        assert (
+            client.post(
+                "/integrations/poweroffice/activate", json={"client_key": client_key(tenant)}
+            ).status_code
+            == 200
+        )
         connect_abax(client)
         map_codes(client)
     httpx.post(f"{fresh.url}/emulators/poweroffice/_control/stats/reset").raise_for_status()
 
     started: dict[str, str] = {}
-    refused: dict[str, str] = {}  # a thread's assert would only warn: failures are collected and asserted here
+    refused: dict[
+        str, str
+    ] = {}  # a thread's assert would only warn: failures are collected and asserted here
     barrier = threading.Barrier(len(TENANTS))
 
     def start(tenant: str) -> None:
@@ -81,7 +88,10 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     assert "holder" not in lease and lease["expires_at"] == 0  # free at once, not when it would expire
     recent = [float(sent) for sent in lease["handover"]["sent"]]
     assert 1 <= len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
-    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == {"by": services().limiter().identity, "sent": recent}
+    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == {
+        "by": services().limiter().identity,
+        "sent": recent,
+    }
     assert store.acquire_lease("PUSH", "a-third-one", 30) is None  # held
     store.release_lease("PUSH", "the-next-pusher")
     client.close()
@@ -100,8 +110,12 @@ def test_waiting_for_the_push_lease_writes_nothing(fresh: LocalStack, monkeypatc
     assert store.acquire_lease("PUSH", "someone-else", 60) is not None
     writes: list[str] = []
     events = store.table.resource.meta.client.meta.events
-    events.register("before-call.dynamodb.UpdateItem", lambda **_: writes.append("UpdateItem"), unique_id="count-writes")
-    events.register("before-call.dynamodb.PutItem", lambda **_: writes.append("PutItem"), unique_id="count-puts")
+    events.register(
+        "before-call.dynamodb.UpdateItem", lambda **_: writes.append("UpdateItem"), unique_id="count-writes"
+    )
+    events.register(
+        "before-call.dynamodb.PutItem", lambda **_: writes.append("PutItem"), unique_id="count-puts"
+    )
     monkeypatch.setattr(steps, "LEASE_WAIT_S", 0.5)
     try:
         with pytest.raises(PushLeaseBusy), steps.push_lease(services(), "waiting-export"):

@@ -44,7 +44,9 @@ OUTSIDE_START = "2025-03-15T08:00:00Z"
 
 def _trip(trip_id: str, day: int, **changes: Any) -> dict[str, Any]:
     """A business trip in Ola Nordmann's private car on `day` October 2026, with `changes` applied."""
-    trip: dict[str, Any] = copy.deepcopy(next(t for t in demo_data("abax.json")["organizations"][0]["trips"] if t["id"] == "t-acme-0001"))
+    trip: dict[str, Any] = copy.deepcopy(
+        next(t for t in demo_data("abax.json")["organizations"][0]["trips"] if t["id"] == "t-acme-0001")
+    )
     trip["id"] = trip_id
     trip["start"]["location"]["timestamp"] = f"2026-10-{day:02d}T08:00:00Z"
     trip["finish"]["location"]["timestamp"] = f"2026-10-{day:02d}T09:00:00Z"
@@ -127,7 +129,9 @@ def broken(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Local
     stack.reset()
     # The API lists this trip for October although it started in March 2025: the emulator files it
     # under the day it was loaded with, and the stored trip is changed afterwards.
-    stack.abax.organizations[stack.abax.credentials("acme")[0]].trips_by_id[OUTSIDE_TRIP]["start"]["location"]["timestamp"] = OUTSIDE_START
+    stack.abax.organizations[stack.abax.credentials("acme")[0]].trips_by_id[OUTSIDE_TRIP]["start"][
+        "location"
+    ]["timestamp"] = OUTSIDE_START
     _with_ghost_expense(expense_route)
     try:
         yield stack
@@ -182,7 +186,9 @@ def test_export_of_the_period_stops_with_the_same_findings(broken: LocalStack) -
         assert record["status"] == "VALIDATION_FAILED", record
         assert "INVALID_TRIP_DATA" in problem_codes(record)
         _assert_every_broken_trip_named(_findings(record))
-        assert record["lines"] in ([], None) or all(not line.get("salary_line_id") for line in record["lines"])
+        assert record["lines"] in ([], None) or all(
+            not line.get("salary_line_id") for line in record["lines"]
+        )
         assert wait_for_export(client, record["export_id"])["status"] == "VALIDATION_FAILED"
     assert salary_lines(broken) == []
 

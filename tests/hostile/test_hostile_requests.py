@@ -20,7 +20,9 @@ from tests.support import OCTOBER, activate, api_client, export_and_wait, good_l
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "problems"}
 
 
-def assert_problem(response: httpx.Response, status: int | tuple[int, ...], code: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int | tuple[int, ...], code: str | None = None
+) -> dict[str, Any]:
     statuses = (status,) if isinstance(status, int) else status
     assert response.status_code in statuses, (response.status_code, response.text[:500])
     assert response.headers["content-type"].startswith("application/problem+json"), response.headers
@@ -69,8 +71,12 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("body", MALFORMED)
-@pytest.mark.parametrize("method_path", [("POST", "/exports/preview"), ("PUT", "/payroll-codes"), ("PUT", "/schedule")])
-def test_malformed_json_is_a_4xx_problem(acme: httpx.Client, body: bytes, method_path: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "method_path", [("POST", "/exports/preview"), ("PUT", "/payroll-codes"), ("PUT", "/schedule")]
+)
+def test_malformed_json_is_a_4xx_problem(
+    acme: httpx.Client, body: bytes, method_path: tuple[str, str]
+) -> None:
     method, path = method_path
     response = acme.request(method, path, content=body, headers={"Content-Type": "application/json"})
     problem = assert_problem(response, 400, "MALFORMED_JSON")
@@ -83,29 +89,69 @@ def test_an_empty_body_says_the_body_is_missing(acme: httpx.Client) -> None:
 
 
 WRONG_TYPES = [
-    pytest.param("POST", "/exports/preview", {"from": 20261001, "to": "2026-10-31"}, "from", id="date-as-number"),
+    pytest.param(
+        "POST", "/exports/preview", {"from": 20261001, "to": "2026-10-31"}, "from", id="date-as-number"
+    ),
     pytest.param("POST", "/exports/preview", {"from": "2026-10-01", "to": None}, "to", id="date-null"),
-    pytest.param("POST", "/exports/preview", {**OCTOBER, "logbook_ids": "all"}, "logbook_ids", id="ids-as-string"),
-    pytest.param("POST", "/exports/preview", {**OCTOBER, "logbook_ids": [1, {"a": 1}]}, "logbook_ids", id="ids-of-objects"),
-    pytest.param("POST", "/exports", {"from": ["2026-10-01"], "to": "2026-10-31"}, "from", id="export-date-list"),
+    pytest.param(
+        "POST", "/exports/preview", {**OCTOBER, "logbook_ids": "all"}, "logbook_ids", id="ids-as-string"
+    ),
+    pytest.param(
+        "POST",
+        "/exports/preview",
+        {**OCTOBER, "logbook_ids": [1, {"a": 1}]},
+        "logbook_ids",
+        id="ids-of-objects",
+    ),
+    pytest.param(
+        "POST", "/exports", {"from": ["2026-10-01"], "to": "2026-10-31"}, "from", id="export-date-list"
+    ),
     pytest.param("PUT", "/schedule", {"enabled": "maybe", "day_of_month": 5}, "enabled", id="bool-as-word"),
-    pytest.param("PUT", "/schedule", {"enabled": True, "day_of_month": "fifth"}, "day_of_month", id="day-as-word"),
+    pytest.param(
+        "PUT", "/schedule", {"enabled": True, "day_of_month": "fifth"}, "day_of_month", id="day-as-word"
+    ),
     pytest.param("PUT", "/schedule", {"enabled": True, "day_of_month": 31}, "day_of_month", id="day-31"),
     pytest.param("PUT", "/schedule", {"enabled": True, "day_of_month": 1e300}, "day_of_month", id="day-huge"),
     pytest.param("PUT", "/payroll-codes", {"codes": ["710"]}, "codes", id="codes-as-list"),
     pytest.param("PUT", "/payroll-codes", {"codes": {"mileage": 710.5}}, "codes.mileage", id="code-as-float"),
     pytest.param("PUT", "/payroll-codes", {"codes": {"teleport": "710"}}, "codes", id="unknown-category"),
-    pytest.param("PUT", "/rates", {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "NaN"}]}, "rate", id="rate-nan"),
-    pytest.param("PUT", "/rates", {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "-5"}]}, "rate", id="rate-negative"),
-    pytest.param("PUT", "/rates", {"rates": [{"category": "mileage", "valid_from": "someday", "rate": "5.30"}]}, "valid_from", id="rate-date"),
-    pytest.param("POST", "/integrations/poweroffice/activate", {"client_key": 12345}, "client_key", id="key-as-number"),
-    pytest.param("POST", "/integrations/poweroffice/activate", {"client_key": "   "}, "client_key", id="key-blank"),
-    pytest.param("POST", "/integrations/poweroffice/activate", ["acme-demo-client-key-7f3a"], "body", id="body-a-list"),
+    pytest.param(
+        "PUT",
+        "/rates",
+        {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "NaN"}]},
+        "rate",
+        id="rate-nan",
+    ),
+    pytest.param(
+        "PUT",
+        "/rates",
+        {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "-5"}]},
+        "rate",
+        id="rate-negative",
+    ),
+    pytest.param(
+        "PUT",
+        "/rates",
+        {"rates": [{"category": "mileage", "valid_from": "someday", "rate": "5.30"}]},
+        "valid_from",
+        id="rate-date",
+    ),
+    pytest.param(
+        "POST", "/integrations/poweroffice/activate", {"client_key": 12345}, "client_key", id="key-as-number"
+    ),
+    pytest.param(
+        "POST", "/integrations/poweroffice/activate", {"client_key": "   "}, "client_key", id="key-blank"
+    ),
+    pytest.param(
+        "POST", "/integrations/poweroffice/activate", ["acme-demo-client-key-7f3a"], "body", id="body-a-list"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), WRONG_TYPES)
-def test_wrong_types_are_422_naming_the_field(acme: httpx.Client, method: str, path: str, body: Any, field: str) -> None:
+def test_wrong_types_are_422_naming_the_field(
+    acme: httpx.Client, method: str, path: str, body: Any, field: str
+) -> None:
     problem = assert_problem(acme.request(method, path, json=body), 422, "INVALID_REQUEST")
     assert field in problem["detail"], problem
     fields = [item["field"] for p in problem["problems"] for item in p["items"]]
@@ -113,17 +159,35 @@ def test_wrong_types_are_422_naming_the_field(acme: httpx.Client, method: str, p
 
 
 UNKNOWN_FIELDS = [
-    pytest.param("POST", "/exports/preview", {**OCTOBER, "tenant_id": "beta"}, "tenant_id", id="preview-tenant"),
+    pytest.param(
+        "POST", "/exports/preview", {**OCTOBER, "tenant_id": "beta"}, "tenant_id", id="preview-tenant"
+    ),
     pytest.param("POST", "/exports", {**OCTOBER, "dry_run": True}, "dry_run", id="export-dry-run"),
-    pytest.param("PUT", "/schedule", {"enabled": True, "day_of_month": 3, "hour": 4}, "hour", id="schedule-hour"),
+    pytest.param(
+        "PUT", "/schedule", {"enabled": True, "day_of_month": 3, "hour": 4}, "hour", id="schedule-hour"
+    ),
     pytest.param("PUT", "/payroll-codes", {"codes": {}, "tenant": "beta"}, "tenant", id="codes-tenant"),
-    pytest.param("PUT", "/rates", {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "5.30", "currency": "EUR"}]}, "currency", id="rate-currency"),
-    pytest.param("POST", "/integrations/poweroffice/activate", {"client_key": "k", "environment": "demo"}, "environment", id="activate-env"),
+    pytest.param(
+        "PUT",
+        "/rates",
+        {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "5.30", "currency": "EUR"}]},
+        "currency",
+        id="rate-currency",
+    ),
+    pytest.param(
+        "POST",
+        "/integrations/poweroffice/activate",
+        {"client_key": "k", "environment": "demo"},
+        "environment",
+        id="activate-env",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), UNKNOWN_FIELDS)
-def test_unknown_fields_are_422_naming_the_field(acme: httpx.Client, method: str, path: str, body: Any, field: str) -> None:
+def test_unknown_fields_are_422_naming_the_field(
+    acme: httpx.Client, method: str, path: str, body: Any, field: str
+) -> None:
     problem = assert_problem(acme.request(method, path, json=body), 422, "INVALID_REQUEST")
     assert field in problem["detail"]
     items = [item for p in problem["problems"] for item in p["items"]]
@@ -160,35 +224,57 @@ def _tampered(token: str) -> str:
 
 TOKENS = [
     pytest.param(lambda: mint_token("acme", "admin", expires_in=-60), "expired", id="expired"),
-    pytest.param(lambda: jwt.encode(_claims(), "someone-elses-secret", algorithm="HS256"), "signature", id="other-key"),
+    pytest.param(
+        lambda: jwt.encode(_claims(), "someone-elses-secret", algorithm="HS256"), "signature", id="other-key"
+    ),
     pytest.param(lambda: _tampered(mint_token("acme", "admin")), "signature", id="tampered-payload"),
     pytest.param(lambda: jwt.encode(_claims(), None, algorithm="none"), "not valid", id="alg-none"),
     pytest.param(lambda: mint_token("acme", "admin", aud="another-app"), "audience", id="other-audience"),
-    pytest.param(lambda: mint_token("acme", "admin", iss="https://evil.example"), "not valid", id="other-issuer"),
-    pytest.param(lambda: jwt.encode(_claims(exp=None), "local-development-signing-secret-not-for-production", algorithm="HS256"), "not valid", id="no-expiry"),
+    pytest.param(
+        lambda: mint_token("acme", "admin", iss="https://evil.example"), "not valid", id="other-issuer"
+    ),
+    pytest.param(
+        lambda: jwt.encode(
+            _claims(exp=None), "local-development-signing-secret-not-for-production", algorithm="HS256"
+        ),
+        "not valid",
+        id="no-expiry",
+    ),
     pytest.param(lambda: "not-a-jwt", "not valid", id="garbage"),
     pytest.param(lambda: "", "no Bearer token", id="empty"),
 ]
 
 
 @pytest.mark.parametrize(("make_token", "reason"), TOKENS)
-@pytest.mark.parametrize(("method", "path"), [("GET", "/exports"), ("POST", "/integrations/poweroffice/activate")])
-def test_bad_tokens_are_401_with_the_reason(fresh: LocalStack, make_token: Any, reason: str, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/exports"), ("POST", "/integrations/poweroffice/activate")]
+)
+def test_bad_tokens_are_401_with_the_reason(
+    fresh: LocalStack, make_token: Any, reason: str, method: str, path: str
+) -> None:
     token = make_token()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.request(method, f"{fresh.url}/v1{path}", headers=headers, json={"client_key": "x"}, timeout=30)
+    response = httpx.request(
+        method, f"{fresh.url}/v1{path}", headers=headers, json={"client_key": "x"}, timeout=30
+    )
     problem = assert_problem(response, 401, "UNAUTHORIZED")
     assert reason in problem["detail"], problem
 
 
 def test_other_schemes_than_bearer_are_401(fresh: LocalStack) -> None:
-    response = httpx.get(f"{fresh.url}/v1/exports", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}, timeout=30)
+    response = httpx.get(
+        f"{fresh.url}/v1/exports", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}, timeout=30
+    )
     assert "no Bearer token" in assert_problem(response, 401, "UNAUTHORIZED")["detail"]
 
 
 def test_a_token_without_a_tenant_claim_is_403(fresh: LocalStack) -> None:
     with api_client(fresh, None, "admin") as client:
-        for method, path in [("GET", "/exports"), ("GET", "/integrations/poweroffice"), ("POST", "/exports/preview")]:
+        for method, path in [
+            ("GET", "/exports"),
+            ("GET", "/integrations/poweroffice"),
+            ("POST", "/exports/preview"),
+        ]:
             response = client.request(method, path, json=OCTOBER)
             problem = assert_problem(response, 403, "FORBIDDEN")
             assert "custom:tenant_id" in problem["detail"]
@@ -200,7 +286,11 @@ def test_a_token_with_an_empty_tenant_claim_is_403(fresh: LocalStack) -> None:
 
 
 def test_a_token_in_no_known_group_is_403(fresh: LocalStack) -> None:
-    token = jwt.encode(_claims(**{"cognito:groups": ["superuser"]}), "local-development-signing-secret-not-for-production", algorithm="HS256")
+    token = jwt.encode(
+        _claims(**{"cognito:groups": ["superuser"]}),
+        "local-development-signing-secret-not-for-production",
+        algorithm="HS256",
+    )
     response = httpx.get(f"{fresh.url}/v1/exports", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert "group" in assert_problem(response, 403, "FORBIDDEN")["detail"]
 
@@ -218,7 +308,9 @@ def test_another_companys_export_is_404(fresh: LocalStack) -> None:
         problem = assert_problem(acme.get(f"/exports/{beta_export}"), 404, "NOT_FOUND")
         assert beta_export in problem["detail"]
         assert "acme" not in problem["detail"] and "beta" not in problem["detail"]
-        assert beta_export not in {e["export_id"] for e in acme.get("/exports", params={"limit": 100}).json()["exports"]}
+        assert beta_export not in {
+            e["export_id"] for e in acme.get("/exports", params={"limit": 100}).json()["exports"]
+        }
 
 
 NOT_IDS = [

@@ -40,7 +40,9 @@ def acme(fresh: LocalStack) -> Iterator[httpx.Client]:
     ],
 )
 @pytest.mark.parametrize("path", ["/exports/preview", "/exports"])
-def test_dates_at_the_ends_of_the_calendar_are_a_4xx(acme: httpx.Client, period: dict[str, str], path: str) -> None:
+def test_dates_at_the_ends_of_the_calendar_are_a_4xx(
+    acme: httpx.Client, period: dict[str, str], path: str
+) -> None:
     body = assert_problem(acme.post(path, json=period), (400, 422))
     assert "from" in body["detail"] or "to" in body["detail"]
 
@@ -70,9 +72,16 @@ def test_thousands_of_logbook_ids_are_refused_before_the_record_outgrows_dynamod
     ],
     ids=["404-page", "page-without-items"],
 )
-def test_an_abax_page_it_cannot_read_is_a_502_problem(fresh: LocalStack, acme: httpx.Client, fault: dict) -> None:
+def test_an_abax_page_it_cannot_read_is_a_502_problem(
+    fresh: LocalStack, acme: httpx.Client, fault: dict
+) -> None:
     rule = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 100, **fault}
-    assert httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10
+        ).status_code
+        == 200
+    )
     body = assert_problem(acme.post("/exports/preview", json=OCTOBER), 502, "ABAX_UNAVAILABLE")
     assert "ABAX" in body["detail"]
 
@@ -99,13 +108,17 @@ def _token(groups: object) -> str:
 def test_only_exact_group_names_grant_a_role(fresh: LocalStack, groups: list[str]) -> None:
     headers = {"Authorization": f"Bearer {_token(groups)}"}
     for method, path in [("GET", "/exports"), ("POST", "/integrations/poweroffice/activate")]:
-        response = httpx.request(method, f"{fresh.url}/v1{path}", headers=headers, json={"client_key": ACME_KEY}, timeout=30)
+        response = httpx.request(
+            method, f"{fresh.url}/v1{path}", headers=headers, json={"client_key": ACME_KEY}, timeout=30
+        )
         assert_problem(response, 403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize("groups", [{"admin": True}, 7, [["admin"]], [None]])
 def test_a_malformed_groups_claim_is_401(fresh: LocalStack, groups: object) -> None:
-    response = httpx.get(f"{fresh.url}/v1/exports", headers={"Authorization": f"Bearer {_token(groups)}"}, timeout=30)
+    response = httpx.get(
+        f"{fresh.url}/v1/exports", headers={"Authorization": f"Bearer {_token(groups)}"}, timeout=30
+    )
     body = assert_problem(response, 401, "UNAUTHORIZED")
     assert "cognito:groups" in body["detail"]
 
@@ -119,7 +132,9 @@ class _Lines(logging.Handler):
         self.lines.append(f"{record.getMessage()} {vars(record)!r}")
 
 
-def test_event_logging_never_writes_the_activation_body(fresh: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_event_logging_never_writes_the_activation_body(
+    fresh: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
     service = logging.getLogger("abax-payroll")
     kept = _Lines()
@@ -127,8 +142,14 @@ def test_event_logging_never_writes_the_activation_body(fresh: LocalStack, monke
     secret_key = "acme-never-logged-client-key-4b2f"
     try:
         with api_client(fresh, "acme", "admin") as client:
-            assert client.post("/integrations/poweroffice/activate", json={"client_key": secret_key}).status_code == 400
-            assert client.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+            assert (
+                client.post("/integrations/poweroffice/activate", json={"client_key": secret_key}).status_code
+                == 400
+            )
+            assert (
+                client.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code
+                == 200
+            )
     finally:
         service.removeHandler(kept)
     text = "\n".join(kept.lines)

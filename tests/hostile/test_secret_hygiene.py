@@ -72,7 +72,9 @@ class Recorder:
     def record(self, response: httpx.Response) -> None:
         response.read()
         headers = "\n".join(f"{key}: {value}" for key, value in response.headers.items())
-        self.answers.append(f"{response.request.method} {response.request.url} -> {response.status_code}\n{headers}\n{response.text}")
+        self.answers.append(
+            f"{response.request.method} {response.request.url} -> {response.status_code}\n{headers}\n{response.text}"
+        )
 
 
 @pytest.fixture
@@ -122,7 +124,9 @@ def _step_functions_text() -> str:
     parts: list[str] = []
     for machine in sfn.list_state_machines()["stateMachines"]:
         for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
-            parts.append(json.dumps(sfn.describe_execution(executionArn=execution["executionArn"]), default=str))
+            parts.append(
+                json.dumps(sfn.describe_execution(executionArn=execution["executionArn"]), default=str)
+            )
             history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
             parts.append(json.dumps(history["events"], default=str))
     return "\n".join(parts)
@@ -130,7 +134,9 @@ def _step_functions_text() -> str:
 
 def _table_text() -> str:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE) for item in page["Items"]]
+    items = [
+        item for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE) for item in page["Items"]
+    ]
     return json.dumps(items, default=str)
 
 
@@ -170,7 +176,7 @@ def _leaks(texts: dict[str, str], needles: dict[str, str]) -> list[str]:
         for name, secret in needles.items():
             if secret and secret in text:
                 at = text.index(secret)
-                found.append(f"{name} in {where}: ...{text[max(0, at - 200):at + len(secret) + 50]}...")
+                found.append(f"{name} in {where}: ...{text[max(0, at - 200) : at + len(secret) + 50]}...")
     return found
 
 
@@ -190,13 +196,23 @@ def test_no_secret_in_any_log_line_answer_execution_or_table_item(
         # Activation: a wrong key, a payroll user trying, then the right key; beta too.
         rejected = acme.post("/integrations/poweroffice/activate", json={"client_key": WRONG_KEY})
         assert rejected.status_code == 400 and rejected.json()["code"] == "CLIENT_KEY_REJECTED"
-        assert payroll.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 403
-        assert acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
-        assert beta.post("/integrations/poweroffice/activate", json={"client_key": BETA_KEY}).status_code == 200
+        assert (
+            payroll.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code
+            == 403
+        )
+        assert (
+            acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+        )
+        assert (
+            beta.post("/integrations/poweroffice/activate", json={"client_key": BETA_KEY}).status_code == 200
+        )
         assert acme.get("/integrations/poweroffice").json()["status"] == "active"
         # ABAX: a wrong secret, then the organisation's own API client.
         acme_abax_id, acme_abax_secret = abax_credentials("acme")
-        wrong_abax = acme.post("/integrations/abax/activate", json={"client_id": acme_abax_id, "client_secret": WRONG_ABAX_SECRET})
+        wrong_abax = acme.post(
+            "/integrations/abax/activate",
+            json={"client_id": acme_abax_id, "client_secret": WRONG_ABAX_SECRET},
+        )
         assert wrong_abax.status_code == 400 and wrong_abax.json()["code"] == "ABAX_CREDENTIALS_REJECTED"
         connect_abax(acme)
         connect_abax(beta)
@@ -231,21 +247,36 @@ def test_no_secret_in_any_log_line_answer_execution_or_table_item(
 
         # Switch off and on again; a 401 and an expired token.
         assert acme.post("/integrations/poweroffice/deactivate").status_code == 200
-        assert acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+        assert (
+            acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 200
+        )
     with _hooked(httpx.Client(base_url=f"{stack.url}/v1", timeout=30), recorder) as anonymous:
         assert anonymous.get("/exports").status_code == 401
-        assert anonymous.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code == 401
+        assert (
+            anonymous.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).status_code
+            == 401
+        )
     with client("acme", expires_in=-60) as expired:
-        assert expired.post("/integrations/poweroffice/activate", json={"client_key": WRONG_KEY}).status_code == 401
+        assert (
+            expired.post("/integrations/poweroffice/activate", json={"client_key": WRONG_KEY}).status_code
+            == 401
+        )
 
     output = capfd.readouterr()
     logs_root, logs_service = captured_logs
     # The capture works: the story's own log lines are there.
     service_lines = "\n".join(logs_service.lines)
     every_line = service_lines + "\n".join(logs_root.lines)
-    for message in ("integration activated", "export rolled back", "export completed", "fetched a PowerOffice Go access token"):
+    for message in (
+        "integration activated",
+        "export rolled back",
+        "export completed",
+        "fetched a PowerOffice Go access token",
+    ):
         assert message in every_line, f"{message!r} was not logged: the capture missed the service's logs"
-    assert any('"level":"INFO"' in line for line in logs_service.lines), "powertools' JSON lines were not captured"
+    assert any('"level":"INFO"' in line for line in logs_service.lines), (
+        "powertools' JSON lines were not captured"
+    )
     assert any("HTTP Request" in line for line in logs_root.lines), "httpx's log lines were not captured"
 
     texts = {

@@ -163,7 +163,10 @@ def test_gateway_errors_are_problem_json(synthesized):
     from abax_payroll.api.common import Unauthorized
 
     unauthorized = responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"]
-    assert f'"code": "{Unauthorized.code}"' in unauthorized and f'"title": "{Unauthorized.title}"' in unauthorized
+    assert (
+        f'"code": "{Unauthorized.code}"' in unauthorized
+        and f'"title": "{Unauthorized.title}"' in unauthorized
+    )
 
 
 def test_user_pool_has_the_tenant_attribute_groups_and_a_client_that_cannot_write_the_tenant(
@@ -265,7 +268,9 @@ def test_the_gateway_models_are_the_handlers_models(synthesized):
     }
     for method, path, _, model in ROUTES:
         body = paths[path][method.lower()].get("requestBody")
-        handler_model = body["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2] if body else None
+        handler_model = (
+            body["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2] if body else None
+        )
         assert model == handler_model, (method, path)
     for name, model_class in BODY_MODELS.items():
         synthesized_schema = {key: value for key, value in models[name].items() if key != "$schema"}
@@ -274,7 +279,9 @@ def test_the_gateway_models_are_the_handlers_models(synthesized):
     taken = {
         "ActivateRequest": {"client_key": "k" * 512},
         "PayrollCodes": {"codes": {"mileage": " 710 ", "toll": None}, "taxable_excess": None},
-        "Rates": {"rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "5.30", "valid_to": None}]},
+        "Rates": {
+            "rates": [{"category": "mileage", "valid_from": "2026-01-01", "rate": "5.30", "valid_to": None}]
+        },
         "Schedule": {"enabled": True, "day_of_month": 28},
         "PeriodRequest": {"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": ["d-1:v-1:2026-10"]},
     }

@@ -19,7 +19,9 @@ def test_layer_requirements_are_the_runtime_dependencies_minus_what_lambda_provi
 
 
 def test_code_holds_the_library_and_the_handlers(tmp_path, monkeypatch):
-    monkeypatch.setattr(build_assets, "runtime_interpreter", lambda: None)  # no CPython of the runtime's version
+    monkeypatch.setattr(
+        build_assets, "runtime_interpreter", lambda: None
+    )  # no CPython of the runtime's version
     code = build_assets.build_code(tmp_path)
     assert (code / "abax_payroll" / "settings.py").is_file()
     assert (code / "abax_payroll" / "workflow" / "export_state_machine.asl.json").is_file()
@@ -49,9 +51,13 @@ def test_dependency_layer_is_reused_while_pyproject_is_unchanged(tmp_path, monke
     assert len(calls) == 1
 
 
-def test_with_a_python_of_the_runtimes_version_the_assets_ship_bytecode_valid_whatever_the_mtimes(tmp_path, monkeypatch):
+def test_with_a_python_of_the_runtimes_version_the_assets_ship_bytecode_valid_whatever_the_mtimes(
+    tmp_path, monkeypatch
+):
     """Lambda cannot write __pycache__ in its read-only package: without .pyc every cold start compiles."""
-    monkeypatch.setattr(build_assets, "LAMBDA_PYTHON_VERSION", f"{sys.version_info.major}.{sys.version_info.minor}")
+    monkeypatch.setattr(
+        build_assets, "LAMBDA_PYTHON_VERSION", f"{sys.version_info.major}.{sys.version_info.minor}"
+    )
     assert build_assets.runtime_interpreter() == sys.executable
     code = build_assets.build_code(tmp_path)
     tag = sys.implementation.cache_tag
@@ -63,7 +69,9 @@ def test_with_a_python_of_the_runtimes_version_the_assets_ship_bytecode_valid_wh
     sources = len(list(code.rglob("*.py")))
     assert len(list(code.rglob(f"*.{tag}.pyc"))) == sources
     again = build_assets.build_code(tmp_path / "again")
-    assert (again / "abax_payroll" / "__pycache__" / f"settings.{tag}.pyc").read_bytes() == compiled.read_bytes()
+    assert (
+        again / "abax_payroll" / "__pycache__" / f"settings.{tag}.pyc"
+    ).read_bytes() == compiled.read_bytes()
     # Zips restore other mtimes than the build saw: the bytecode is still what Python loads.
     os.utime(code / "abax_payroll" / "errors.py", (946684800, 946684800))
     loaded = subprocess.run(

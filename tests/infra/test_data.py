@@ -56,18 +56,24 @@ def test_snapshots_expire_but_the_documentation_reports_are_kept(synthesized):
     years: no lifecycle rule may expire them, and deleting the stack keeps the bucket."""
     resources = synthesized.template["Resources"]
     (bucket_id,) = [
-        name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket" and name.startswith("DataSnapshots")
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::S3::Bucket" and name.startswith("DataSnapshots")
     ]
     bucket = resources[bucket_id]
     assert bucket["DeletionPolicy"] == "Retain"
     props = bucket["Properties"]
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
-        "SSEAlgorithm"
-    ] == "aws:kms"
+    assert (
+        props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "aws:kms"
+    )
     expiring = [rule for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule]
     assert [(rule["Prefix"], rule["ExpirationInDays"]) for rule in expiring] == [("snapshots/", 7)]
     (policy,) = [
-        r for r in resources.values()
+        r
+        for r in resources.values()
         if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket_id}
     ]
     denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]

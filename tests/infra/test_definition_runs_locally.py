@@ -19,7 +19,9 @@ from tests.support import (
 )
 
 
-def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synthesized, fresh: LocalStack) -> None:
+def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(
+    synthesized, fresh: LocalStack
+) -> None:
     stack = fresh
     definition = local_definition(synthesized.template, stack.aws.function_arns)
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
@@ -34,15 +36,24 @@ def test_synthesized_definition_completes_and_rolls_back_an_export_in_moto(synth
             activate(client)
             map_codes(client)
             logbooks = good_logbooks(client)
-            started = client.post("/exports", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks})
+            started = client.post(
+                "/exports", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}
+            )
             export = wait_for_export(client, started.json()["export_id"])
             assert export["status"] == "COMPLETED"
-            assert export["execution_arn"].startswith(synthesized_arn.replace(":stateMachine:", ":execution:"))
-            assert len(stack.poweroffice.salary_lines("acme-demo-client-key-7f3a")) == export["line_count"] > 0
+            assert export["execution_arn"].startswith(
+                synthesized_arn.replace(":stateMachine:", ":execution:")
+            )
+            assert (
+                len(stack.poweroffice.salary_lines("acme-demo-client-key-7f3a")) == export["line_count"] > 0
+            )
 
             rule = {"method": "POST", "path": "/SalaryLines", "nth": 2, "times": 1000, "status": 500}
             stack.poweroffice.set_faults([rule])
-            rolled = wait_for_export(client, client.post("/exports", json={"from": "2026-11-01", "to": "2026-11-30"}).json()["export_id"])
+            rolled = wait_for_export(
+                client,
+                client.post("/exports", json={"from": "2026-11-01", "to": "2026-11-30"}).json()["export_id"],
+            )
             stack.poweroffice.set_faults([])
             assert rolled["status"] == "ROLLED_BACK"
     finally:

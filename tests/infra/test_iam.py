@@ -116,9 +116,13 @@ def _secret_access(synthesized) -> dict[str, set[str]]:
             if name is None:
                 continue
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
                 resources = (
-                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
                 )
                 for action in actions:
                     if action.startswith("secretsmanager:"):
@@ -189,7 +193,7 @@ def test_platform_secrets_are_referenced_by_name_never_defined(synthesized):
     text = json.dumps(synthesized.template)
     assert ":secret:abax-payroll/poweroffice-keys" in text
     # No platform ABAX secret: every company connects its own ABAX API client.
-    assert "abax-credentials" not in text and "ABAX_CLIENT_SECRET\"" not in text
+    assert "abax-credentials" not in text and 'ABAX_CLIENT_SECRET"' not in text
 
 
 def test_the_daily_schedule_queries_the_index_and_queues_starts_nothing_else(synthesized):
@@ -200,7 +204,9 @@ def test_the_daily_schedule_queries_the_index_and_queues_starts_nothing_else(syn
         for policy in synthesized.resources("AWS::IAM::Policy").values()
         if {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
     }
     assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:Query"}
     assert "sqs:SendMessage" in actions
@@ -219,7 +225,9 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             continue  # the documentation reports: see the test below
         else:
             assert set(actions) <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, actions
-            assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), resources
+            assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
+                resources
+            )
     assert users == {"FunctionsExportApi", "FunctionsExportSteps"}
 
 

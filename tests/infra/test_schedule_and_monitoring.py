@@ -54,7 +54,9 @@ def _math_alarms(synthesized) -> list[tuple[str, dict[str, dict]]]:
         metrics = alarm.get("Metrics", [])
         expression = next((m["Expression"] for m in metrics if "Expression" in m), None)
         if expression:
-            found.append((expression, {m["Id"]: m["MetricStat"]["Metric"] for m in metrics if "MetricStat" in m}))
+            found.append(
+                (expression, {m["Id"]: m["MetricStat"]["Metric"] for m in metrics if "MetricStat" in m})
+            )
     return found
 
 
@@ -76,9 +78,11 @@ def test_alarms_on_lambda_errors_and_throttles_api_5xx_timeouts_and_dead_letters
     assert expected == set(lambda_alarms)
     assert any(a.get("Namespace") == "AWS/ApiGateway" and a["MetricName"] == "5XXError" for a in alarms)
     dead_letters = [
-        a for a in alarms if a.get("Namespace") == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        a
+        for a in alarms
+        if a.get("Namespace") == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
     ]
-    assert {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0][: -8] for a in dead_letters} == {
+    assert {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0][:-8] for a in dead_letters} == {
         "FunctionsAsyncDeadLetterQueue",
         "FunctionsScheduledStartsDeadLetters",
     }
@@ -110,7 +114,11 @@ def test_export_steps_alarm_counts_faults_not_the_state_machines_control_flow(sy
 def test_state_machine_times_out_and_the_timeout_is_alarmed(synthesized):
     (machine,) = synthesized.resources("AWS::StepFunctions::StateMachine").values()
     body = machine["Properties"]["DefinitionString"]
-    text = body if isinstance(body, str) else "".join(p if isinstance(p, str) else "" for p in body["Fn::Join"][1])
+    text = (
+        body
+        if isinstance(body, str)
+        else "".join(p if isinstance(p, str) else "" for p in body["Fn::Join"][1])
+    )
     assert '"TimeoutSeconds": 86400' in text or '"TimeoutSeconds":86400' in text
 
 
@@ -118,7 +126,10 @@ def test_dynamodb_throttling_is_alarmed(synthesized):
     throttled = [
         metrics
         for _, metrics in _math_alarms(synthesized)
-        if any(m["Namespace"] == "AWS/DynamoDB" and m["MetricName"] == "ThrottledRequests" for m in metrics.values())
+        if any(
+            m["Namespace"] == "AWS/DynamoDB" and m["MetricName"] == "ThrottledRequests"
+            for m in metrics.values()
+        )
     ]
     assert len(throttled) == 1
     operations = {

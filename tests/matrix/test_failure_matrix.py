@@ -91,7 +91,11 @@ def _faults(stack: LocalStack, rules: list[dict[str, Any]]) -> None:
 
 def _complete_logbooks(client: httpx.Client) -> list[str]:
     preview = client.post("/exports/preview", json=OCTOBER).json()
-    return [lb["logbook_id"] for lb in preview["logbooks"] if lb["driver"]["employee_number"] in ("1001", "1002", "1003")]
+    return [
+        lb["logbook_id"]
+        for lb in preview["logbooks"]
+        if lb["driver"]["employee_number"] in ("1001", "1002", "1003")
+    ]
 
 
 def _export(client: httpx.Client, logbooks: list[str]) -> dict[str, Any]:
@@ -101,7 +105,11 @@ def _export(client: httpx.Client, logbooks: list[str]) -> dict[str, Any]:
 def _check_invariants(stack: LocalStack, export: dict[str, Any]) -> list[dict[str, Any]]:
     """No duplicate; PowerOffice and the record agree on every line of this export."""
     prefix = reference_prefix(export["export_id"])
-    in_go = [line for line in stack.poweroffice.salary_lines(CLIENT_KEY) if (line.get("ExternalImportReference") or "").startswith(prefix)]
+    in_go = [
+        line
+        for line in stack.poweroffice.salary_lines(CLIENT_KEY)
+        if (line.get("ExternalImportReference") or "").startswith(prefix)
+    ]
     references = [line["ExternalImportReference"] for line in in_go]
     assert len(references) == len(set(references)), "a salary line was created twice"
     claimed = {line["salary_line_id"] for line in export["lines"] if line["salary_line_id"] is not None}
@@ -153,7 +161,9 @@ def test_lines_locked_before_the_rollback_runs(stack: LocalStack, acme: httpx.Cl
 
 
 @pytest.mark.parametrize("k", POSITIONS)
-def test_push_function_dies_after_k_lines(stack: LocalStack, acme: httpx.Client, k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_function_dies_after_k_lines(
+    stack: LocalStack, acme: httpx.Client, k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     logbooks = _complete_logbooks(acme)
     state = {"created": 0, "crashed": False}
     create, record = PowerOfficeClient.create_salary_line, LineStore.record_created

@@ -214,7 +214,10 @@ def test_broken_trip_fields_are_reported_and_the_trip_left_out(changes, field, v
     problem = only_problem(batch)
     (item,) = problem.items
     assert {key: item[key] for key in ("trip_id", "field", "value", "reason")} == {
-        "trip_id": "t-bad", "field": field, "value": value, "reason": reason
+        "trip_id": "t-bad",
+        "field": field,
+        "value": value,
+        "reason": reason,
     }
     assert item["reason_code"] == REASON_CODES[reason]  # the same reason as a stable code
     assert "1 trips" in problem.message or "1 trip" in problem.message

@@ -135,7 +135,9 @@ def test_429_without_a_reset_waits_for_the_next_minute():
 
 def test_429_is_never_given_up_on():
     """Far more 429s than attempts: a month's fetch waits each out and finishes (5xx still give up)."""
-    limited = [httpx.Response(429, headers={"X-Rate-Limit-Reset": (WALL + timedelta(seconds=60)).isoformat()})] * 12
+    limited = [
+        httpx.Response(429, headers={"X-Rate-Limit-Reset": (WALL + timedelta(seconds=60)).isoformat()})
+    ] * 12
     script = Script(*limited, page(3))
     assert len(script.client(wall_clock=lambda: WALL, max_attempts=3).trips(OCTOBER)) == 3
     assert script.waits == [60.0] * 12

@@ -24,10 +24,16 @@ def test_allowed_origin_is_echoed_and_others_are_not(monkeypatch):
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://payroll.example.no, https://lonn.example.no")
     app = make_resolver(router)
     answer = app.resolve(_event("https://lonn.example.no"), None)
-    headers = {**(answer.get("headers") or {}), **{k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()}}
+    headers = {
+        **(answer.get("headers") or {}),
+        **{k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()},
+    }
     assert answer["statusCode"] == 401  # no token: still a problem+json the browser may read
     assert headers.get("Access-Control-Allow-Origin") == "https://lonn.example.no"
     assert json.loads(answer["body"])["code"] == "UNAUTHORIZED"
     foreign = app.resolve(_event("https://evil.example"), None)
-    foreign_headers = {**(foreign.get("headers") or {}), **{k: v[-1] for k, v in (foreign.get("multiValueHeaders") or {}).items()}}
+    foreign_headers = {
+        **(foreign.get("headers") or {}),
+        **{k: v[-1] for k, v in (foreign.get("multiValueHeaders") or {}).items()},
+    }
     assert "Access-Control-Allow-Origin" not in foreign_headers

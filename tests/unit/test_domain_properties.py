@@ -170,7 +170,9 @@ def test_no_trip_is_lost_or_counted_twice(trip_list, codes):
         for c in trip.quantities()
         if c.is_distance and codes[c]
     }
-    assert abs(sum((line.quantity for line in km_lines), ZERO) - distance) <= Decimal("0.005") * max(1, len(km_groups))
+    assert abs(sum((line.quantity for line in km_lines), ZERO) - distance) <= Decimal("0.005") * max(
+        1, len(km_groups)
+    )
     # Every trip that counts in a coded category appears in exactly the lines of its codes and rates.
     per_code: dict[tuple, set] = defaultdict(set)
     for trip in payable:

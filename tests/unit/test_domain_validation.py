@@ -114,7 +114,10 @@ def test_every_problem_kind_is_reported_at_once(
     # The same facts as machine values, for a client to write its own sentence from.
     assert by_code[codes.EMPLOYEE_NUMBER_MISSING].params == {"drivers": ["Nils Bakke"]}
     assert by_code[codes.PAY_ITEM_NOT_FOUND].params == {"codes": ["799", "790"]}
-    assert sorted(item["reason_code"] for item in by_code[codes.PAY_ITEM_NOT_FOUND].items) == ["INACTIVE", "NOT_FOUND"]
+    assert sorted(item["reason_code"] for item in by_code[codes.PAY_ITEM_NOT_FOUND].items) == [
+        "INACTIVE",
+        "NOT_FOUND",
+    ]
     assert [item["reason_code"] for item in by_code[codes.EMPLOYEE_NOT_FOUND].items] == ["NOT_FOUND"]
     assert by_code[codes.PAY_CODE_NOT_CONFIGURED].params == {"categories": ["ferry"]}
 
@@ -124,7 +127,12 @@ def test_a_whole_period_search_leaves_exported_logbooks_out_without_a_problem(
 ):
     trips = [domain_trip("t-1"), domain_trip("t-5", driver=domain_drivers["kari"], vehicle_id="v-2")]
     plan = plan_export(
-        trips, OCTOBER, domain_codes, RateTable.default(), domain_pay_items, domain_employees,
+        trips,
+        OCTOBER,
+        domain_codes,
+        RateTable.default(),
+        domain_pay_items,
+        domain_employees,
         exported_trips={"t-5": "exp-earlier"},
     )
     assert plan.problems == []
@@ -134,7 +142,12 @@ def test_a_whole_period_search_leaves_exported_logbooks_out_without_a_problem(
     assert len(plan.all_logbooks) == 2
 
     everything_exported = plan_export(
-        trips[1:], OCTOBER, domain_codes, RateTable.default(), domain_pay_items, domain_employees,
+        trips[1:],
+        OCTOBER,
+        domain_codes,
+        RateTable.default(),
+        domain_pay_items,
+        domain_employees,
         exported_trips={"t-5": "exp-earlier"},
     )
     (nothing,) = everything_exported.problems

@@ -7,12 +7,16 @@ import sys
 
 def _tracer_kind(env: dict[str, str]) -> str:
     code = "from abax_payroll.observability import tracer; import sys; print(type(tracer).__name__, 'aws_xray_sdk' in sys.modules)"
-    return subprocess.run([sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**env, "PATH": ""}, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_no_xray_sdk_is_loaded_unless_subsegments_are_asked_for():
     assert _tracer_kind({}) == "_InvocationTracing False"
-    assert _tracer_kind({"TRACE_SUBSEGMENTS": "true", "POWERTOOLS_TRACE_DISABLED": "true"}).startswith("Tracer ")
+    assert _tracer_kind({"TRACE_SUBSEGMENTS": "true", "POWERTOOLS_TRACE_DISABLED": "true"}).startswith(
+        "Tracer "
+    )
 
 
 def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
@@ -70,7 +74,9 @@ for event in ("wait", "problems", "fault"):
         raised += 1
 print("raised", raised, file=sys.stderr)
 """
-    result = subprocess.run([sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True
+    )
     flushed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [entry.get("ExportStepsControlFlow") for entry in flushed] == [[1.0], [1.0]], result.stdout
     assert "raised 3" in result.stderr

@@ -44,7 +44,9 @@ def test_every_route_of_the_spec_is_documented_with_problem_answers():
     assert document["servers"] == [{"url": "/v1"}]
     start = document["paths"]["/exports"]["post"]["responses"]
     assert "202" in start and "409" in start
-    assert start["409"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert start["409"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
 
 
 def test_every_success_answer_has_a_named_schema():

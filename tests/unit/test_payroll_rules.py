@@ -42,7 +42,9 @@ def _codes(**overrides: str | None) -> dict[Category, str | None]:
     return codes
 
 
-def _plan(trips, pay_items, domain_employees, period=OCTOBER, codes=None, rates=None, tax_free=None, excess=None):
+def _plan(
+    trips, pay_items, domain_employees, period=OCTOBER, codes=None, rates=None, tax_free=None, excess=None
+):
     return plan_export(
         trips,
         period,
@@ -96,11 +98,15 @@ def test_next_year_uncovered_names_the_categories_still_without_a_rate():
     ]  # fmt: skip
     with_2027 = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, first, D("5.50"), last)])
     assert Category.MILEAGE not in with_2027.uncovered(first, last)
-    half_year = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, first, D("5.50"), date(2027, 6, 30))])
+    half_year = RateTable(
+        [*RateTable.default().entries(), Rate(Category.MILEAGE, first, D("5.50"), date(2027, 6, 30))]
+    )
     assert Category.MILEAGE in half_year.uncovered(first, last)
 
 
-def test_trips_in_the_2027_gap_are_a_blocking_rate_missing_naming_category_and_dates(domain_trip, domain_employees):
+def test_trips_in_the_2027_gap_are_a_blocking_rate_missing_naming_category_and_dates(
+    domain_trip, domain_employees
+):
     trips = [
         domain_trip("t-1", started="2026-12-30T08:00:00Z", km="20"),
         domain_trip("t-2", started="2027-01-04T08:00:00Z", km="30"),
@@ -110,7 +116,9 @@ def test_trips_in_the_2027_gap_are_a_blocking_rate_missing_naming_category_and_d
     assert not plan.ready
     (missing,) = [problem for problem in plan.problems if problem.code == codes.RATE_MISSING]
     assert missing.severity == "error"
-    assert [(item["table"], item["category"], item["from"], item["to"], item["dates"]) for item in missing.items] == [
+    assert [
+        (item["table"], item["category"], item["from"], item["to"], item["dates"]) for item in missing.items
+    ] == [
         ("paid", "mileage", "2027-01-04", "2027-01-15", ["2027-01-04", "2027-01-15"]),
         ("tax_free", "mileage", "2027-01-04", "2027-01-15", ["2027-01-04", "2027-01-15"]),
     ]
@@ -119,9 +127,14 @@ def test_trips_in_the_2027_gap_are_a_blocking_rate_missing_naming_category_and_d
 
 def test_new_year_splits_lines_with_their_own_dates_rates_and_tax_split(domain_trip, domain_employees):
     year_2027 = (date(2027, 1, 1), date(2027, 12, 31))
-    rates = RateTable([*RateTable.default().entries(), Rate(Category.MILEAGE, *year_2027[:1], D("5.50"), year_2027[1])])
+    rates = RateTable(
+        [*RateTable.default().entries(), Rate(Category.MILEAGE, *year_2027[:1], D("5.50"), year_2027[1])]
+    )
     tax_free = RateTable(
-        [*RateTable.default_tax_free().entries(), Rate(Category.MILEAGE, year_2027[0], D("3.50"), year_2027[1])],
+        [
+            *RateTable.default_tax_free().entries(),
+            Rate(Category.MILEAGE, year_2027[0], D("3.50"), year_2027[1]),
+        ],
         table="tax_free",
     )
     trips = [
@@ -130,28 +143,63 @@ def test_new_year_splits_lines_with_their_own_dates_rates_and_tax_split(domain_t
         domain_trip("t-3", started="2026-12-31T23:30:00Z", km="25.5"),  # 1 Jan 00:30 in Oslo: 5.50
         domain_trip("t-4", started="2027-01-03T08:00:00Z", km="14.5"),
     ]
-    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees, WINTER, rates=rates, tax_free=tax_free)
+    plan = _plan(
+        trips,
+        {"710": WITHHOLDING, "711": SUPPLEMENTS},
+        domain_employees,
+        WINTER,
+        rates=rates,
+        tax_free=tax_free,
+    )
     assert plan.ready, plan.problems
     summary = [
-        (line.rate, line.quantity, line.amount, line.tax_free_amount, line.taxable_amount, line.first_date, line.last_date)
+        (
+            line.rate,
+            line.quantity,
+            line.amount,
+            line.tax_free_amount,
+            line.taxable_amount,
+            line.first_date,
+            line.last_date,
+        )
         for line in plan.lines
     ]
     assert summary == [
         # 100 km x 5.30 = 530.00; tax-free 100 x 3.50 = 350.00; taxable 530.00 - 350.00 = 180.00
-        (D("5.30"), D("100.00"), D("530.00"), D("350.00"), D("180.00"), date(2026, 12, 3), date(2026, 12, 31)),
+        (
+            D("5.30"),
+            D("100.00"),
+            D("530.00"),
+            D("350.00"),
+            D("180.00"),
+            date(2026, 12, 3),
+            date(2026, 12, 31),
+        ),
         # 40 km x 5.50 = 220.00; tax-free 40 x 3.50 = 140.00; taxable 80.00
         (D("5.50"), D("40.00"), D("220.00"), D("140.00"), D("80.00"), date(2027, 1, 1), date(2027, 1, 3)),
     ]
-    assert plan.lines[0].comment() == "ABAX Kilometergodtgjørelse 03.12.2026-31.12.2026: 100,00 km à 5,30, 2 turer"
-    assert plan.lines[1].comment() == "ABAX Kilometergodtgjørelse 01.01.2027-03.01.2027: 40,00 km à 5,50, 2 turer"
+    assert (
+        plan.lines[0].comment()
+        == "ABAX Kilometergodtgjørelse 03.12.2026-31.12.2026: 100,00 km à 5,30, 2 turer"
+    )
+    assert (
+        plan.lines[1].comment()
+        == "ABAX Kilometergodtgjørelse 01.01.2027-03.01.2027: 40,00 km à 5,50, 2 turer"
+    )
 
 
 # ---- 2. Go pays what the preview shows ---------------------------------------------------------------------
 
 
-def test_a_fixed_rate_pay_item_gets_the_rate_and_the_preview_says_its_own_rate_differs(domain_trip, domain_employees):
+def test_a_fixed_rate_pay_item_gets_the_rate_and_the_preview_says_its_own_rate_differs(
+    domain_trip, domain_employees
+):
     fixed = PayItem("p-718", "718", "Passasjertillegg fast sats", True, "QuantityAndFixedRate", D("0.80"))
-    trips = [domain_trip("t-1", km="50", extras={"passenger_km": "50", "passenger_names": ("Kari Hansen", "Per Olsen")})]
+    trips = [
+        domain_trip(
+            "t-1", km="50", extras={"passenger_km": "50", "passenger_names": ("Kari Hansen", "Per Olsen")}
+        )
+    ]
     plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS, "718": fixed}, domain_employees,
                  codes=_codes(passenger="718"))  # fmt: skip
     assert plan.ready, plan.problems
@@ -168,12 +216,18 @@ def test_a_fixed_rate_pay_item_gets_the_rate_and_the_preview_says_its_own_rate_d
 def test_a_fixed_rate_pay_item_whose_own_rate_is_the_table_rate_has_no_note(domain_trip, domain_employees):
     fixed = PayItem("p-718", "718", "Passasjertillegg fast sats", True, "QuantityAndFixedRate", D("1.00"))
     trips = [domain_trip("t-1", km="50", extras={"passenger_km": "50", "passenger_names": ("Kari Hansen",)})]
-    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS, "718": fixed}, domain_employees, codes=_codes(passenger="718"))
+    plan = _plan(
+        trips,
+        {"710": WITHHOLDING, "711": SUPPLEMENTS, "718": fixed},
+        domain_employees,
+        codes=_codes(passenger="718"),
+    )
     assert plan.ready and codes.PAY_ITEM_RATE_OVERRIDDEN not in [problem.code for problem in plan.problems]
 
 
 @pytest.mark.parametrize(
-    "processing_type", ["QuantityAndRateReportingZeroAsQuantity", "QuantityAndFixedRateReportingZeroAsQuantity"]
+    "processing_type",
+    ["QuantityAndRateReportingZeroAsQuantity", "QuantityAndFixedRateReportingZeroAsQuantity"],
 )
 def test_pay_items_reporting_zero_km_do_not_fit_a_km_category(domain_trip, domain_employees, processing_type):
     zero = PayItem("p-719", "719", "Km (rapporterer 0)", True, processing_type, D("5.30"))
@@ -193,20 +247,31 @@ def test_a_withholding_pay_item_takes_the_whole_line_and_go_splits_it(domain_tri
     assert plan.ready, plan.problems
     (line,) = plan.lines
     # 318.20 km x 5.30 = 1686.46; tax-free 318.20 x 3.50 = 1113.70; taxable 1686.46 - 1113.70 = 572.76
-    assert (line.amount, line.tax_free_amount, line.taxable_amount) == (D("1686.46"), D("1113.70"), D("572.76"))
+    assert (line.amount, line.tax_free_amount, line.taxable_amount) == (
+        D("1686.46"),
+        D("1113.70"),
+        D("572.76"),
+    )
     assert line.post_fields(WITHHOLDING) == {"Quantity": D("318.20"), "Rate": D("5.30")}
     assert line.comment() == "ABAX Kilometergodtgjørelse 02.10.2026-20.10.2026: 318,20 km à 5,30, 2 turer"
     assert line.to_dict()["tax_free_amount"] == "1113.70" and line.to_dict()["taxable_amount"] == "572.76"
 
 
-def test_a_separate_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(domain_trip, domain_employees):
+def test_a_separate_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rate(
+    domain_trip, domain_employees
+):
     trips = [domain_trip("t-1", km="33.33")]
     pay_items = {"710": PLAIN_KM, "711": SUPPLEMENTS, "716": TAXABLE}
     plan = _plan(trips, pay_items, domain_employees, excess="716")
     assert plan.ready, plan.problems
     free, excess = plan.lines
     # 33.33 km x 3.50 = 116.655 -> 116.66 tax-free; 33.33 x (5.30 - 3.50 = 1.80) = 59.994 -> 59.99 taxable
-    assert (free.pay_item_code, free.quantity, free.rate, free.amount) == ("710", D("33.33"), D("3.50"), D("116.66"))
+    assert (free.pay_item_code, free.quantity, free.rate, free.amount) == (
+        "710",
+        D("33.33"),
+        D("3.50"),
+        D("116.66"),
+    )
     assert (free.tax_free_amount, free.taxable_amount) == (D("116.66"), D("0.00"))
     assert (excess.pay_item_code, excess.kind, excess.quantity, excess.rate, excess.amount) == (
         "716", TAXABLE_EXCESS, D("33.33"), D("1.80"), D("59.99")
@@ -214,7 +279,10 @@ def test_a_separate_taxable_excess_pay_item_gets_the_part_above_the_tax_free_rat
     assert (excess.tax_free_amount, excess.taxable_amount) == (D("0.00"), D("59.99"))
     assert free.post_fields(PLAIN_KM) == {"Quantity": D("33.33"), "Rate": D("3.50")}
     assert excess.post_fields(TAXABLE) == {"Quantity": D("33.33"), "Rate": D("1.80")}
-    assert free.comment() == "ABAX Kilometergodtgjørelse, trekkfri del 02.10.2026: 33,33 km à 3,50 (av 5,30), 1 tur"
+    assert (
+        free.comment()
+        == "ABAX Kilometergodtgjørelse, trekkfri del 02.10.2026: 33,33 km à 3,50 (av 5,30), 1 tur"
+    )
     assert excess.comment() == (
         "ABAX Kilometergodtgjørelse, skattepliktig del 02.10.2026: 33,33 km à 1,80 (5,30 - 3,50 trekkfritt), 1 tur"
     )
@@ -237,7 +305,12 @@ def test_a_km_line_above_the_tax_free_rate_with_nothing_to_withhold_is_blocked(d
     (problem,) = [problem for problem in plan.problems if problem.code == codes.TAXABLE_EXCESS_NOT_HANDLED]
     assert problem.severity == "error"
     (item,) = problem.items
-    assert (item["code"], item["rates"], item["tax_free_rates"], item["taxable_amount"]) == ("715", ["5.30"], ["3.50"], "180.00")
+    assert (item["code"], item["rates"], item["tax_free_rates"], item["taxable_amount"]) == (
+        "715",
+        ["5.30"],
+        ["3.50"],
+        "180.00",
+    )
     assert "QuantityAndRateSubjectToWithholdingTax" in item["fix"] and "taxable excess" in item["fix"]
 
 
@@ -245,7 +318,11 @@ def test_supplements_at_the_state_rate_are_tax_free(domain_trip, domain_employee
     trips = [domain_trip("t-1", km="80", extras={"passenger_km": "80", "passenger_names": ("Kari Hansen",)})]
     plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
     (supplement,) = [line for line in plan.lines if line.pay_item_code == "711"]
-    assert (supplement.amount, supplement.tax_free_amount, supplement.taxable_amount) == (D("80.00"), D("80.00"), D("0.00"))
+    assert (supplement.amount, supplement.tax_free_amount, supplement.taxable_amount) == (
+        D("80.00"),
+        D("80.00"),
+        D("0.00"),
+    )
 
 
 # ---- 4. supplements are bounded by the trip ---------------------------------------------------------------
@@ -257,14 +334,18 @@ def test_stacked_equipment_supplements_are_paid_once_per_driven_km(domain_trip):
     # 30 km trailer, then heavy load on the 10 km left: 40 km of equipment on a 40 km trip, not 60
     assert (quantities[Category.TRAILER], quantities[Category.HEAVY_LOAD]) == (D("30"), D("10"))
     assert trip.capped_supplements() == [(Category.HEAVY_LOAD, D("30"), D("10"))]
-    stacked = domain_trip("t-2", km="40", extras={"trailer_km": "25", "caravan_km": "25", "heavy_load_km": "20"})
+    stacked = domain_trip(
+        "t-2", km="40", extras={"trailer_km": "25", "caravan_km": "25", "heavy_load_km": "20"}
+    )
     assert stacked.quantities()[Category.TRAILER] == D("40")  # 25 + 25 = 50 capped at 40
     assert Category.HEAVY_LOAD not in stacked.quantities()  # no km left
 
 
 def test_no_supplement_covers_more_km_than_the_trip(domain_trip):
     trip = domain_trip(
-        "t-1", km="40", extras={"passenger_km": "60", "passenger_names": ("Kari Hansen", "Per Olsen"), "bad_road_km": "55"}
+        "t-1",
+        km="40",
+        extras={"passenger_km": "60", "passenger_names": ("Kari Hansen", "Per Olsen"), "bad_road_km": "55"},
     )
     # passenger: 40 km x 2 passengers = 80 passenger-km (not 60 x 2 = 120); forest road 40 (not 55)
     assert trip.quantities()[Category.PASSENGER] == D("80")
@@ -279,9 +360,9 @@ def test_capped_supplements_make_the_line_and_a_warning_in_the_preview(domain_tr
     assert (supplement.quantity, supplement.amount) == (D("40.00"), D("40.00"))  # 40 km x 1.00, not 60.00
     (capped,) = [problem for problem in plan.problems if problem.code == codes.SUPPLEMENT_CAPPED]
     assert capped.severity == "warning"
-    assert [(i["trip_id"], i["category"], i["claimed_km"], i["paid_km"], i["distance_km"]) for i in capped.items] == [
-        ("t-1", "heavy_load", "30.00", "10.00", "40.00")
-    ]
+    assert [
+        (i["trip_id"], i["category"], i["claimed_km"], i["paid_km"], i["distance_km"]) for i in capped.items
+    ] == [("t-1", "heavy_load", "30.00", "10.00", "40.00")]
 
 
 # ---- 5. severity and passenger names --------------------------------------------------------------------
@@ -341,10 +422,17 @@ def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain
         domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}),
     ]  # fmt: skip
     codes = _codes(ferry="722")
-    pay_items = {"710": PLAIN_KM, "711": SUPPLEMENTS, "716": TAXABLE, "722": PayItem("p-722", "722", "Ferje", True, "ExpenseRefund")}
+    pay_items = {
+        "710": PLAIN_KM,
+        "711": SUPPLEMENTS,
+        "716": TAXABLE,
+        "722": PayItem("p-722", "722", "Ferje", True, "ExpenseRefund"),
+    }
     plan = _plan(trips, pay_items, domain_employees, codes=codes, excess="716")
     assert plan.ready, plan.problems
-    rows = documentation_rows(plan.logbooks, plan.lines, codes, RateTable.default(), RateTable.default_tax_free())
+    rows = documentation_rows(
+        plan.logbooks, plan.lines, codes, RateTable.default(), RateTable.default_tax_free()
+    )
     summary = [(r["trip_id"], r["category"], r["quantity"], r["rate"], r["amount"], r["tax_free_amount"], r["taxable_amount"],
                 [plan.lines[i].pay_item_code for i in r["lines"]]) for r in rows]  # fmt: skip
     assert summary == [
@@ -357,14 +445,25 @@ def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain
         ("t-2", "ferry", "184", None, "184.00", "184.00", "0.00", ["722"]),
     ]
     assert rows[1]["passengers"] == ["Kari Hansen", "Per Olsen"]
-    lines = [{"pay_item_code": line.pay_item_code, "salary_line_id": 900 + i, "ref": f"R{i}"} for i, line in enumerate(plan.lines)]
+    lines = [
+        {"pay_item_code": line.pay_item_code, "salary_line_id": 900 + i, "ref": f"R{i}"}
+        for i, line in enumerate(plan.lines)
+    ]
     text = report_csv(rows, lines)
     assert text.startswith("\ufeffAnsattnummer;Navn;Måned;Dato;Tur;Formål;Fra;Til;Kjørt km;")
     table = [line.split(";") for line in text.lstrip("\ufeff").split("\r\n") if line]
     first = table[1]
     assert first[:9] == ["1001", "Ola Nordmann", "2026-10", "02.10.2026", "t-1", "'=Montering",
                          "Karl Johans gate 1, Oslo", "Torget 2, Sandefjord", "100,00"]  # fmt: skip
-    assert first[13:20] == ["5,30", "530,00", "350,00", "180,00", "710 + 716", "900 + 902", "R0 + R2"]  # lines in code order: 710, 711, 716, 722
+    assert first[13:20] == [
+        "5,30",
+        "530,00",
+        "350,00",
+        "180,00",
+        "710 + 716",
+        "900 + 902",
+        "R0 + R2",
+    ]  # lines in code order: 710, 711, 716, 722
     # the employee's month: 530.00 + 80.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
     assert table[-1][5] == "Sum 2026-10" and table[-1][14:17] == ["892,05", "678,75", "213,30"]
 
@@ -398,11 +497,20 @@ def test_the_rates_in_force_today_and_no_warning_before_december():
 def test_from_december_next_years_missing_rates_are_a_warning():
     answer = _rates_answer("2026-12-01")
     (warning,) = answer["warnings"]
-    assert (warning["code"], warning["severity"], warning["params"]["year"]) == ("NEXT_YEAR_RATES_MISSING", "warning", 2027)
+    assert (warning["code"], warning["severity"], warning["params"]["year"]) == (
+        "NEXT_YEAR_RATES_MISSING",
+        "warning",
+        2027,
+    )
     assert warning["params"]["categories"] == ["mileage", "passenger", "trailer", "forest_road", "heavy_load"]
     year = (date(2027, 1, 1), date(2027, 12, 31))
     added = RateTable(
-        [*RateTable.default().entries(), *(Rate(c, year[0], D("1.00"), year[1]) for c in Category if c.is_distance)]
+        [
+            *RateTable.default().entries(),
+            *(Rate(c, year[0], D("1.00"), year[1]) for c in Category if c.is_distance),
+        ]
     )
-    (still,) = _rates_answer("2026-12-15", added)["warnings"]  # the paid rates are there, the tax-free not yet
+    (still,) = _rates_answer("2026-12-15", added)[
+        "warnings"
+    ]  # the paid rates are there, the tax-free not yet
     assert still["params"]["categories"] == [] and "mileage" in still["params"]["tax_free_categories"]

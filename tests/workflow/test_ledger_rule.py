@@ -27,7 +27,12 @@ def pushed(fresh: LocalStack, acme: httpx.Client) -> dict[int, int]:
     store.lines.put_line_chunks(
         "acme",
         EXPORT_ID,
-        [[line.model_copy(update={"salary_line_id": None, "trips": {"2026-10": LINE_TRIPS[line.index]}}) for line in lines]],
+        [
+            [
+                line.model_copy(update={"salary_line_id": None, "trips": {"2026-10": LINE_TRIPS[line.index]}})
+                for line in lines
+            ]
+        ],
     )
     store.ledger.delete_ledger("acme", EXPORT_ID, ["2026-10"])
     store.ledger.put_ledger("acme", EXPORT_ID, {"2026-10": CLAIMED})
@@ -39,7 +44,9 @@ def _held() -> dict[str, str]:
 
 
 def _lock(stack: LocalStack, action: str, ids: list[int]) -> None:
-    httpx.post(f"{stack.url}/emulators/poweroffice/_control/{action}", json={"salary_line_ids": ids}, timeout=10).raise_for_status()
+    httpx.post(
+        f"{stack.url}/emulators/poweroffice/_control/{action}", json={"salary_line_ids": ids}, timeout=10
+    ).raise_for_status()
 
 
 def test_only_the_trips_of_the_line_left_in_go_stay_held_until_a_rollback_again_frees_them(
@@ -63,13 +70,17 @@ def test_only_the_trips_of_the_line_left_in_go_stay_held_until_a_rollback_again_
 
     assert _held() == {}
     record = store.get_export("acme", EXPORT_ID)
-    assert record is not None and record.error is not None and "line 4" in record.error.message  # the first failure stays told
+    assert (
+        record is not None and record.error is not None and "line 4" in record.error.message
+    )  # the first failure stays told
     assert [(entry["by"], entry["outcome"]) for entry in record.history] == [
         ("system", "ROLLBACK_INCOMPLETE"), ("kari@acme.example", "STARTED"), ("kari@acme.example", "ROLLED_BACK"),
     ]  # fmt: skip
 
 
-def test_a_line_the_export_cannot_tie_to_its_trips_keeps_every_trip_held(fresh: LocalStack, pushed: dict[int, int]) -> None:
+def test_a_line_the_export_cannot_tie_to_its_trips_keeps_every_trip_held(
+    fresh: LocalStack, pushed: dict[int, int]
+) -> None:
     store = services().store
     lines = store.lines.get_lines("acme", EXPORT_ID)
     store.lines.put_line_chunks(

@@ -21,8 +21,18 @@ def test_transactions_and_puts_from_many_threads_lose_nothing() -> None:
                 for i in range(20):
                     client.transact_write_items(
                         TransactItems=[
-                            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"RACE#{n}"}, "sk": {"S": f"T#{i}"}}}},
-                            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"RACE#{n}"}, "sk": {"S": f"U#{i}"}}}},
+                            {
+                                "Put": {
+                                    "TableName": TABLE,
+                                    "Item": {"pk": {"S": f"RACE#{n}"}, "sk": {"S": f"T#{i}"}},
+                                }
+                            },
+                            {
+                                "Put": {
+                                    "TableName": TABLE,
+                                    "Item": {"pk": {"S": f"RACE#{n}"}, "sk": {"S": f"U#{i}"}},
+                                }
+                            },
                         ]
                     )
                     client.put_item(TableName=TABLE, Item={"pk": {"S": f"RACE#{n}"}, "sk": {"S": f"P#{i}"}})
@@ -37,7 +47,9 @@ def test_transactions_and_puts_from_many_threads_lose_nothing() -> None:
         assert errors == []
         for n in range(8):
             items = client.query(
-                TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"RACE#{n}"}}
+                TableName=TABLE,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"RACE#{n}"}},
             )["Items"]
             assert len(items) == 60
     finally:

@@ -81,7 +81,11 @@ def _pushed_export(services: Services) -> dict[int, int]:
 
 
 def _in_go(stack: LocalStack) -> set[int]:
-    return {line["Id"] for line in salary_lines(stack) if line["ExternalImportReference"].startswith(reference_prefix(EXPORT_ID))}
+    return {
+        line["Id"]
+        for line in salary_lines(stack)
+        if line["ExternalImportReference"].startswith(reference_prefix(EXPORT_ID))
+    }
 
 
 def _record(services: Services) -> ExportRecord:
@@ -111,14 +115,18 @@ def test_a_rollback_deletes_every_line_including_one_whose_id_was_never_recorded
     assert record.error is not None and record.error.code == "PushFailed"
     assert record.error.message == "PushFailed: PowerOffice Go refused line 4"
     assert services().store.lines.get_created("acme", EXPORT_ID) == {}
-    assert services().store.ledger.exported_trips("acme", ["2026-10"]) == {}  # the trips can be exported again
+    assert (
+        services().store.ledger.exported_trips("acme", ["2026-10"]) == {}
+    )  # the trips can be exported again
 
 
 def test_a_locked_line_is_left_behind_with_its_reason_and_never_counted_as_deleted(
     fresh: LocalStack, pushed: dict[int, int]
 ) -> None:
     locked = pushed[1]
-    httpx.post(f"{fresh.url}/emulators/poweroffice/_control/lock", json={"salary_line_ids": [locked]}, timeout=10).raise_for_status()
+    httpx.post(
+        f"{fresh.url}/emulators/poweroffice/_control/lock", json={"salary_line_ids": [locked]}, timeout=10
+    ).raise_for_status()
 
     answer = rollback(services(), "acme", EXPORT_ID, FAILURE)
 
@@ -142,10 +150,14 @@ def test_a_locked_line_is_left_behind_with_its_reason_and_never_counted_as_delet
     ]
     # The record keeps exactly the line Go still has, and the ledger keeps its trips: they are paid.
     assert services().store.lines.get_created("acme", EXPORT_ID) == {1: locked}
-    assert services().store.ledger.exported_trips("acme", ["2026-10"]) == dict.fromkeys(TRIPS["2026-10"], EXPORT_ID)
+    assert services().store.ledger.exported_trips("acme", ["2026-10"]) == dict.fromkeys(
+        TRIPS["2026-10"], EXPORT_ID
+    )
 
 
-def test_a_second_rollback_of_a_finished_export_changes_nothing(fresh: LocalStack, pushed: dict[int, int]) -> None:
+def test_a_second_rollback_of_a_finished_export_changes_nothing(
+    fresh: LocalStack, pushed: dict[int, int]
+) -> None:
     assert rollback(services(), "acme", EXPORT_ID, FAILURE)["status"] == "ROLLED_BACK"
     before: Any = _record(services()).stored()
 

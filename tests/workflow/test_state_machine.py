@@ -75,7 +75,11 @@ def test_a_completed_export_goes_validate_group_push_complete_and_is_named_by_it
     execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["name"] == record["export_id"]
     assert execution["status"] == "SUCCEEDED"
-    assert json.loads(execution["input"]) == {"tenant_id": "acme", "export_id": record["export_id"], "action": "export"}
+    assert json.loads(execution["input"]) == {
+        "tenant_id": "acme",
+        "export_id": record["export_id"],
+        "action": "export",
+    }
     events = _history(stepfunctions, record["execution_arn"])
     assert _entered(events) == [*READ, "Validate", "Group", "Push", "PushChunk", "Complete", "Completed"]
     assert events[-1]["type"] == "ExecutionSucceeded"
@@ -138,7 +142,12 @@ def test_a_rollback_again_and_a_resume_are_executions_of_the_same_machine_named_
     arns = [entry["execution_arn"] for entry in resumed["history"] if entry["outcome"] == "STARTED"]
     assert [arn.rsplit(":", 1)[1] for arn in arns] == [f"{export_id}-rollback-1", f"{export_id}-resume-2"]
     assert resumed["execution_arn"] == arns[-1]
-    assert _entered(_history(stepfunctions, arns[0])) == ["Start", "RollbackAgain", "RollbackOutcome", "RollbackIncomplete"]
+    assert _entered(_history(stepfunctions, arns[0])) == [
+        "Start",
+        "RollbackAgain",
+        "RollbackOutcome",
+        "RollbackIncomplete",
+    ]
     assert _entered(_history(stepfunctions, arns[1])) == [
         "Start", "PrepareResume", "ResumeOutcome", "Push", "PushChunk", "Complete", "Completed",
     ]  # fmt: skip
@@ -151,7 +160,11 @@ def test_a_validation_failure_stops_before_group(acme: httpx.Client, stepfunctio
     assert record["status"] == "VALIDATION_FAILED"
     execution = _ended(stepfunctions, record["execution_arn"])
     assert execution["error"] == "ExportValidationFailed"
-    assert _entered(_history(stepfunctions, record["execution_arn"])) == [*READ, "Validate", "ValidationFailed"]
+    assert _entered(_history(stepfunctions, record["execution_arn"])) == [
+        *READ,
+        "Validate",
+        "ValidationFailed",
+    ]
 
 
 def test_history_does_not_grow_with_the_number_of_lines(

@@ -184,7 +184,9 @@ class Api(Construct):
             for name, schema in REQUEST_MODELS.items()
         }
 
-    def _routes(self, activate: lambda_.Function, export_api: lambda_.Function) -> dict[tuple[str, str], apigw.Method]:
+    def _routes(
+        self, activate: lambda_.Function, export_api: lambda_.Function
+    ) -> dict[tuple[str, str], apigw.Method]:
         integrations = {
             "activate": apigw.LambdaIntegration(activate, allow_test_invoke=False),
             "export": apigw.LambdaIntegration(export_api, allow_test_invoke=False),
@@ -224,7 +226,6 @@ class Api(Construct):
                 resource_arn=self.rest_api.deployment_stage.stage_arn,
                 web_acl_arn=config.waf_web_acl_arn,
             )
-
 
     def _user_pool(self, config: ApiConfig) -> cognito.IUserPool:
         if config.user_pool_id:

@@ -82,7 +82,9 @@ class Data(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
-                s3.LifecycleRule(id="ExpireSnapshots", prefix=SNAPSHOT_PREFIX, expiration=Duration.days(SNAPSHOT_DAYS)),
+                s3.LifecycleRule(
+                    id="ExpireSnapshots", prefix=SNAPSHOT_PREFIX, expiration=Duration.days(SNAPSHOT_DAYS)
+                ),
                 s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
             # The reports are the employer's documentation for years: a stack deletion keeps the bucket.
@@ -163,7 +165,9 @@ class Data(Construct):
     def grant_schedule_index(self, role: iam.IRole) -> None:
         """Query the schedule index only (the daily run finds the tenants due; it reads no other item)."""
         role.add_to_principal_policy(
-            iam.PolicyStatement(sid="ScheduleIndexQuery", actions=["dynamodb:Query"], resources=[self.schedule_index_arn])
+            iam.PolicyStatement(
+                sid="ScheduleIndexQuery", actions=["dynamodb:Query"], resources=[self.schedule_index_arn]
+            )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(sid="TableKey", actions=["kms:Decrypt"], resources=[self.key.key_arn])

@@ -57,4 +57,6 @@ def _cut(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return cut
 
 
-REQUEST_MODELS: dict[str, dict[str, Any]] = {name: gateway_schema(model) for name, model in BODY_MODELS.items()}
+REQUEST_MODELS: dict[str, dict[str, Any]] = {
+    name: gateway_schema(model) for name, model in BODY_MODELS.items()
+}

@@ -59,7 +59,9 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if not alarm_email or "@" not in alarm_email:
-            raise ValueError("alarm_email is required: the alarms must reach someone (-c alarm_email=ops@example.no)")
+            raise ValueError(
+                "alarm_email is required: the alarms must reach someone (-c alarm_email=ops@example.no)"
+            )
         self._functions = functions
         self._state_machine = state_machine
         self._rest_api = rest_api
@@ -85,7 +87,9 @@ class Monitoring(Construct):
         )
         # CloudWatch publishes to the encrypted topic, so it must be able to use the key.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
-        topic = sns.Topic(self, "Alarms", display_name="abax-payroll alarms", master_key=key, enforce_ssl=True)
+        topic = sns.Topic(
+            self, "Alarms", display_name="abax-payroll alarms", master_key=key, enforce_ssl=True
+        )
         topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         return key, topic
 

@@ -59,9 +59,7 @@ class Web(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[
-                s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(expiration_days))
-            ],
+            lifecycle_rules=[s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(expiration_days))],
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -154,7 +152,6 @@ class Web(Construct):
             "(us-east-1, billed per rule) is left to the operator. The API has its own WAF option.",
         )
 
-
     @property
     def origin(self) -> str:
         """The site's origin, as a browser sends it in the Origin header (no trailing slash)."""
@@ -236,7 +233,9 @@ class Web(Construct):
                 actions=["s3:GetObject"],
                 resources=[asset.bucket.arn_for_objects(asset.s3_object_key) for asset in assets],
             ),
-            iam.PolicyStatement(sid="ListSite", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]),
+            iam.PolicyStatement(
+                sid="ListSite", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]
+            ),
             iam.PolicyStatement(
                 sid="WriteSite",
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],

@@ -197,7 +197,9 @@ class TripMapper:
                     known_ids.add(trip_id)
                     # The client's extra edge days bring trips just outside the period: expected, not an error.
                     if reimbursable and not self._low <= day <= self._high:
-                        bad.append(_item(trip_id, "start.location.timestamp", raw_timestamp(raw), OUTSIDE_PERIOD))
+                        bad.append(
+                            _item(trip_id, "start.location.timestamp", raw_timestamp(raw), OUTSIDE_PERIOD)
+                        )
                     continue
             if trip_id in known_ids:
                 if reimbursable:

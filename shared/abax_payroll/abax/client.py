@@ -104,11 +104,18 @@ class AbaxClient:
                 page += 1
         return found
 
-    def trips_page(self, date_from: date, date_to: date, page: int, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    def trips_page(
+        self, date_from: date, date_to: date, page: int, page_size: int = PAGE_SIZE
+    ) -> list[dict[str, Any]]:
         """One page of `/v1/trips` (pages from 1); a page shorter than `page_size` is the last one."""
         body = self._get_json(
             "/v1/trips",
-            {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "page": page, "page_size": page_size},
+            {
+                "date_from": date_from.isoformat(),
+                "date_to": date_to.isoformat(),
+                "page": page,
+                "page_size": page_size,
+            },
         )
         return _items(body, "/v1/trips")
 
@@ -120,7 +127,9 @@ class AbaxClient:
             batch = unique[start : start + EXPENSE_BATCH]
             # One repeated parameter per id (trip_ids=a&trip_ids=b), as the public SDK sends them: a server that
             # binds an array from the query reads a comma-joined value as one unknown id and answers no expenses.
-            body = self._get_json("/v1/trips/expense", httpx.QueryParams([("trip_ids", trip_id) for trip_id in batch]))
+            body = self._get_json(
+                "/v1/trips/expense", httpx.QueryParams([("trip_ids", trip_id) for trip_id in batch])
+            )
             found.extend(_items(body, "/v1/trips/expense"))
         return found
 
@@ -156,7 +165,9 @@ class AbaxClient:
                 # try again. A 429 is never a failed attempt, so a month's fetch never fails on the limit
                 # (a caller with a deadline stops through its `sleep`).
                 wait = _rate_limit_wait(response, self._wall_clock())
-                logger.warning("ABAX: GET %s was rate limited (429); waiting %.1f s for the reset", path, wait)
+                logger.warning(
+                    "ABAX: GET %s was rate limited (429); waiting %.1f s for the reset", path, wait
+                )
                 self._sleep(wait)
                 attempt -= 1
                 continue
@@ -202,7 +213,9 @@ class AbaxClient:
             status = response.status_code
             if status == 429:
                 wait = _rate_limit_wait(response, self._wall_clock())
-                logger.warning("ABAX: the token request was rate limited (429); waiting %.1f s for the reset", wait)
+                logger.warning(
+                    "ABAX: the token request was rate limited (429); waiting %.1f s for the reset", wait
+                )
                 self._sleep(wait)
                 attempt -= 1
                 continue

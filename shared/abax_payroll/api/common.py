@@ -69,7 +69,9 @@ def caller(resolver: APIGatewayRestResolver | Router) -> Caller:
     roles = _groups(claims.get("cognito:groups")) & set(ROLES)
     if not roles:
         raise Forbidden("the user is in neither the admin nor the payroll group")
-    return Caller(tenant_id=str(tenant_id), user=str(claims.get("email") or claims.get("sub") or "unknown"), roles=roles)
+    return Caller(
+        tenant_id=str(tenant_id), user=str(claims.get("email") or claims.get("sub") or "unknown"), roles=roles
+    )
 
 
 def require_admin(who: Caller) -> None:
@@ -105,17 +107,31 @@ def invalid_request(summary: str, items: list[dict[str, Any]]) -> Response:
         "INVALID_REQUEST",
         "Invalid request",
         f"the request does not match the API: {summary}",
-        [{"code": "INVALID_FIELD", "message": summary, "items": items, "params": {"fields": [item["field"] for item in items]}}],
+        [
+            {
+                "code": "INVALID_FIELD",
+                "message": summary,
+                "items": items,
+                "params": {"fields": [item["field"] for item in items]},
+            }
+        ],
         {"fields": [item["field"] for item in items]},
     )
 
 
 def _cors() -> CORSConfig | None:
     """The web app's origins from CORS_ALLOWED_ORIGINS (read directly: the OpenAPI build needs no settings)."""
-    origins = [origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()]
+    origins = [
+        origin.strip() for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+    ]
     if not origins:
         return None
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=["Authorization", "Content-Type"], max_age=600)
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
 
 
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
@@ -129,10 +145,14 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         # would list the exports. No path of this API holds a control character.
         path = app.current_event.path
         if any(ord(character) < 0x20 or ord(character) == 0x7F for character in path):
-            return problem(404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {path!r}")
+            return problem(
+                404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {path!r}"
+            )
         return next_middleware(app)
 
-    def _no_unknown_query_parameters(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    def _no_unknown_query_parameters(
+        app: APIGatewayRestResolver, next_middleware: NextMiddleware
+    ) -> Response:
         # A misspelt parameter (?limt=5) is refused, not silently ignored: the caller learns what was wrong.
         route = app.context.get("_route")
         given = set(app.current_event.query_string_parameters or {})
@@ -141,7 +161,10 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         if not unknown:
             return next_middleware(app)
         reads = ", ".join(sorted(known)) or "none"
-        items = [{"field": name, "error": "unknown query parameter", "type": "unknown_query_parameter"} for name in unknown]
+        items = [
+            {"field": name, "error": "unknown query parameter", "type": "unknown_query_parameter"}
+            for name in unknown
+        ]
         summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
         return invalid_request(summary, items)
 
@@ -157,7 +180,9 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(_: RequestUnsupportedContentType) -> Response:
-        content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get("Content-Type")
+        content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get(
+            "Content-Type"
+        )
         return problem(
             415,
             "UNSUPPORTED_MEDIA_TYPE",
@@ -167,7 +192,12 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
-        return problem(400, "MALFORMED_JSON", "Malformed JSON", "the body is not JSON this API reads: it is nested too deeply")
+        return problem(
+            400,
+            "MALFORMED_JSON",
+            "Malformed JSON",
+            "the body is not JSON this API reads: it is nested too deeply",
+        )
 
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(_: UnicodeDecodeError) -> Response:
@@ -193,11 +223,18 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
-        return problem(404, "NOT_FOUND", "Not found", f"no route {app.current_event.http_method} {app.current_event.path}")
+        return problem(
+            404,
+            "NOT_FOUND",
+            "Not found",
+            f"no route {app.current_event.http_method} {app.current_event.path}",
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
-        return problem(500, "INTERNAL_ERROR", "Internal error", "something went wrong on our side; the error is logged")
+        return problem(
+            500, "INTERNAL_ERROR", "Internal error", "something went wrong on our side; the error is logged"
+        )
 
     return app

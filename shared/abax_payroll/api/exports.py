@@ -46,7 +46,9 @@ def put_codes(body: PayrollCodes) -> PayrollCodesAnswer:
     )
 
 
-@router.get("/pay-items", summary="PowerOffice Go's pay items (code, name, kind, active) for mapping codes by name")
+@router.get(
+    "/pay-items", summary="PowerOffice Go's pay items (code, name, kind, active) for mapping codes by name"
+)
 def get_pay_items() -> PayItemsAnswer:
     return PayItemsAnswer.model_validate(configuration.list_pay_items(services(), caller(router).tenant_id))
 
@@ -67,9 +69,14 @@ def put_rates(body: Rates) -> RatesAnswer:
     tax_free = (
         None
         if body.tax_free_rates is None
-        else [Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to) for entry in body.tax_free_rates]
+        else [
+            Rate(entry.category, entry.valid_from, entry.rate, entry.valid_to)
+            for entry in body.tax_free_rates
+        ]
     )
-    return RatesAnswer.model_validate(configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free))
+    return RatesAnswer.model_validate(
+        configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free)
+    )
 
 
 @router.get("/schedule", summary="The monthly export schedule")
@@ -80,7 +87,11 @@ def get_schedule() -> Schedule:
 @router.put("/schedule", summary="Turn the monthly export of the previous month on or off")
 def put_schedule(body: Schedule) -> Schedule:
     who = caller(router)
-    return Schedule(**configuration.put_schedule(services(), who.tenant_id, body.enabled, body.day_of_month, who.user).model_dump())
+    return Schedule(
+        **configuration.put_schedule(
+            services(), who.tenant_id, body.enabled, body.day_of_month, who.user
+        ).model_dump()
+    )
 
 
 @router.post(
@@ -118,7 +129,9 @@ def get_preview(preview_id: Annotated[str, Path(max_length=64)]) -> PreviewResou
 @router.post(
     "/exports",
     summary="Start an export (202); 409 when one runs or trips were exported",
-    responses={202: {"description": "The export runs", "content": {"application/json": {"model": ExportStarted}}}},
+    responses={
+        202: {"description": "The export runs", "content": {"application/json": {"model": ExportStarted}}}
+    },
 )
 def start(body: PeriodRequest) -> Response[ExportStarted]:
     who = caller(router)
@@ -132,7 +145,9 @@ def list_exports(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ExportList:
-    return ExportList.model_validate(exports.list_exports(services(), caller(router).tenant_id, limit, next_token))
+    return ExportList.model_validate(
+        exports.list_exports(services(), caller(router).tenant_id, limit, next_token)
+    )
 
 
 @router.get("/exports/<export_id>", summary="One export with its lines, problems and rollback result")
@@ -148,12 +163,20 @@ def _recover(export_id: str, action: RecoveryAction) -> Response[RecoveryAnswer]
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
     started, answer = recovery.request(services(), who.tenant_id, export_id, action, who.user)
-    return Response(status_code=202 if started else 200, content_type="application/json", body=RecoveryAnswer(**answer))
+    return Response(
+        status_code=202 if started else 200, content_type="application/json", body=RecoveryAnswer(**answer)
+    )
 
 
 RECOVERY_RESPONSES: dict[int, Any] = {
-    202: {"description": "The run started (or is already running)", "content": {"application/json": {"model": RecoveryAnswer}}},
-    200: {"description": "Nothing to do; the export's status", "content": {"application/json": {"model": RecoveryAnswer}}},
+    202: {
+        "description": "The run started (or is already running)",
+        "content": {"application/json": {"model": RecoveryAnswer}},
+    },
+    200: {
+        "description": "Nothing to do; the export's status",
+        "content": {"application/json": {"model": RecoveryAnswer}},
+    },
 }
 
 
@@ -175,6 +198,8 @@ def rollback(export_id: Annotated[str, Path(max_length=64)]) -> Response[Recover
 )
 def resume(export_id: Annotated[str, Path(max_length=64)]) -> Response[RecoveryAnswer]:
     return _recover(export_id, recovery.RESUME)
+
+
 @router.get(
     "/exports/<export_id>/report",
     summary="The documentation report (skattebetalingsforskriften § 5-6-12): every trip per employee and month, "

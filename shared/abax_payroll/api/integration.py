@@ -19,14 +19,21 @@ def get_status() -> IntegrationStatus:
     return IntegrationStatus(**integration.status(services(), who.tenant_id))
 
 
-@router.post("/integrations/poweroffice/activate", summary="Confirm the client key with PowerOffice Go and store it (admin)")
+@router.post(
+    "/integrations/poweroffice/activate",
+    summary="Confirm the client key with PowerOffice Go and store it (admin)",
+)
 def activate(body: ActivateRequest) -> IntegrationStatus:
     who = caller(router)
     require_admin(who)
-    return IntegrationStatus(**integration.activate(services(), who.tenant_id, body.client_key.get_secret_value(), who.user))
+    return IntegrationStatus(
+        **integration.activate(services(), who.tenant_id, body.client_key.get_secret_value(), who.user)
+    )
 
 
-@router.post("/integrations/poweroffice/deactivate", summary="Switch the integration off and forget the key (admin)")
+@router.post(
+    "/integrations/poweroffice/deactivate", summary="Switch the integration off and forget the key (admin)"
+)
 def deactivate() -> Deactivated:
     who = caller(router)
     require_admin(who)

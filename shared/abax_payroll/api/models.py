@@ -18,7 +18,9 @@ from pydantic import (
 
 from ..domain.categories import Category
 
-PayItemCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
+PayItemCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")
+]
 IsoDate = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 RATE_PATTERN = r"^(1000(\.0{1,2})?|[0-9]{1,3}(\.[0-9]{1,2})?)$"
 LogbookId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -85,7 +87,9 @@ class PayrollCodes(Strict):
 class RateEntry(Strict):
     category: Category
     valid_from: date
-    valid_to: date | None = Field(None, description="Last day the rate applies (inclusive); null: until the next rate.")
+    valid_to: date | None = Field(
+        None, description="Last day the rate applies (inclusive); null: until the next rate."
+    )
     rate: Annotated[
         Decimal,
         Field(ge=0, le=1000, max_digits=8, decimal_places=2),
@@ -107,7 +111,8 @@ class RateEntry(Strict):
 class Rates(Strict):
     rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)]
     tax_free_rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)] | None = Field(
-        None, description="Tax-free rates per km category and year (default 3.50 own car, 1.00 supplements); unchanged when left out."
+        None,
+        description="Tax-free rates per km category and year (default 3.50 own car, 1.00 supplements); unchanged when left out.",
     )
 
 
@@ -120,7 +125,8 @@ class PeriodRequest(Strict):
     start: IsoDate = Field(alias="from", description="First day, YYYY-MM-DD (Europe/Oslo).")
     end: IsoDate = Field(alias="to", description="Last day, YYYY-MM-DD, inclusive.")
     logbook_ids: Annotated[list[LogbookId], Field(max_length=MAX_LOGBOOK_IDS)] | None = Field(
-        None, description="Only these logbooks (at most 1,000); all logbooks found in the period when left out."
+        None,
+        description="Only these logbooks (at most 1,000); all logbooks found in the period when left out.",
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -136,5 +142,7 @@ class RecoveryAnswer(BaseModel):
     nothing to do (already rolled back, already complete)."""
 
     export_id: str
-    status: Literal["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"]
+    status: Literal[
+        "RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"
+    ]
     action: Literal["rollback", "resume"]

@@ -13,7 +13,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "code": {"type": "string", "examples": ["CLIENT_KEY_REJECTED", "EXPORT_IN_PROGRESS", "ALREADY_EXPORTED"]},
+        "code": {
+            "type": "string",
+            "examples": ["CLIENT_KEY_REJECTED", "EXPORT_IN_PROGRESS", "ALREADY_EXPORTED"],
+        },
         "params": {
             "type": "object",
             "description": "The facts of `detail` for programs (dates, counts, ids, a `reason` code), so a client "
@@ -66,7 +69,11 @@ def openapi_document() -> dict[str, Any]:
     )
     document["servers"] = [{"url": "/v1"}]
     components = document.setdefault("components", {})
-    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     document["security"] = [{"bearer": []}]
     for operations in document["paths"].values():
@@ -76,6 +83,11 @@ def openapi_document() -> dict[str, Any]:
             for status, description in ERRORS.items():
                 responses.setdefault(
                     status,
-                    {"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                    {
+                        "description": description,
+                        "content": {
+                            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        },
+                    },
                 )
     return document

@@ -69,7 +69,9 @@ class RateInForce(Answer):
 class RatesAnswer(Answer):
     rates: list[RateAnswer]
     tax_free_rates: list[RateAnswer] = Field(default_factory=list)
-    state_rates: list[RateAnswer] = Field(default_factory=list, description="The state's rates (statens satser).")
+    state_rates: list[RateAnswer] = Field(
+        default_factory=list, description="The state's rates (statens satser)."
+    )
     today: str | None = None
     in_force: list[RateInForce] = Field(default_factory=list)
     warnings: list[ProblemItem] = Field(default_factory=list)
@@ -107,13 +109,22 @@ class LineAnswer(Answer):
     first_date: str | None = Field(None, description="The line's own first trip date (Oslo).")
     last_date: str | None = Field(None, description="The line's own last trip date (Oslo).")
     kind: Literal["allowance", "taxable_excess"] = Field(
-        "allowance", description="taxable_excess: the part above the tax-free rate, on the company's taxable pay item."
+        "allowance",
+        description="taxable_excess: the part above the tax-free rate, on the company's taxable pay item.",
     )
     tax_free_rate: str | None = None
-    tax_free_amount: str | None = Field(None, description="Of the amount: outlays and km up to the tax-free rate.")
-    taxable_amount: str | None = Field(None, description="Of the amount: km allowance above the tax-free rate (salary).")
-    paid_rate: str | None = Field(None, description="The rate table's rate, when the line is one part of a split.")
-    pay_item_rate: str | None = Field(None, description="A fixed-rate pay item's own rate, which the line's Rate overrides.")
+    tax_free_amount: str | None = Field(
+        None, description="Of the amount: outlays and km up to the tax-free rate."
+    )
+    taxable_amount: str | None = Field(
+        None, description="Of the amount: km allowance above the tax-free rate (salary)."
+    )
+    paid_rate: str | None = Field(
+        None, description="The rate table's rate, when the line is one part of a split."
+    )
+    pay_item_rate: str | None = Field(
+        None, description="A fixed-rate pay item's own rate, which the line's Rate overrides."
+    )
     warnings: list[str] = Field(default_factory=list, description="Codes of warnings on this line.")
 
 
@@ -136,7 +147,9 @@ class Totals(Answer):
 class SearchProgress(Answer):
     phase: str = Field(examples=["reading_trips", "done"])
     trips_read: int = Field(description="Trips ABAX has listed so far.")
-    trips_expected: int | None = Field(None, description="About how many the period has (ABAX gives no total).")
+    trips_expected: int | None = Field(
+        None, description="About how many the period has (ABAX gives no total)."
+    )
     calls: int = Field(description="ABAX calls made for this search.")
 
 
@@ -151,7 +164,9 @@ class PreviewPending(Answer):
 
 
 class Preview(Answer):
-    preview_id: str | None = Field(None, description="The search's snapshot of ABAX, reused by the next search.")
+    preview_id: str | None = Field(
+        None, description="The search's snapshot of ABAX, reused by the next search."
+    )
     status: str | None = Field(None, examples=["READY"])
     progress: SearchProgress | None = None
     period: PeriodAnswer
@@ -164,7 +179,9 @@ class Preview(Answer):
 
 class ExportSummary(Answer):
     export_id: str
-    status: str = Field(examples=["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"])
+    status: str = Field(
+        examples=["RUNNING", "COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"]
+    )
     period: PeriodAnswer
     trigger: str
     phase: str | None = Field(
@@ -185,7 +202,9 @@ class ExportSummary(Answer):
 
 class ExportList(Answer):
     exports: list[ExportSummary]
-    next_token: str | None = Field(None, description="Pass as next_token for the next page; null on the last.")
+    next_token: str | None = Field(
+        None, description="Pass as next_token for the next page; null on the last."
+    )
 
 
 class ExportLine(LineAnswer):
@@ -207,10 +226,20 @@ class HistoryEntry(Answer):
     left_behind, created, exports, execution_arn)."""
 
     at: str
-    by: str | None = Field(None, description="The user, or 'system' for the automatic rollback after a failed push.")
+    by: str | None = Field(
+        None, description="The user, or 'system' for the automatic rollback after a failed push."
+    )
     action: str = Field(examples=["rollback", "resume"])
     outcome: str = Field(
-        examples=["STARTED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "REFUSED", "COMPLETED", "BLOCKED", "NOT_STARTED"]
+        examples=[
+            "STARTED",
+            "ROLLED_BACK",
+            "ROLLBACK_INCOMPLETE",
+            "REFUSED",
+            "COMPLETED",
+            "BLOCKED",
+            "NOT_STARTED",
+        ]
     )
 
 
@@ -219,7 +248,9 @@ class ExportDetail(ExportSummary):
     lines: list[ExportLine]
     problems: list[ProblemItem]
     error: ExportErrorAnswer | None = None
-    rollback: dict[str, Any] | None = Field(None, description="What the rollback deleted and what it left behind, and why.")
+    rollback: dict[str, Any] | None = Field(
+        None, description="What the rollback deleted and what it left behind, and why."
+    )
     history: list[HistoryEntry] = Field(default_factory=list, description="Recovery actions, oldest first.")
     actions: list[str] = Field(
         default_factory=list,

@@ -80,7 +80,9 @@ def documentation_rows(
                         "category": category.value,
                         "quantity": str(quantity),
                         "unit": category.unit,
-                        "passengers": list(trip.extras.passenger_names) if category is Category.PASSENGER else [],
+                        "passengers": list(trip.extras.passenger_names)
+                        if category is Category.PASSENGER
+                        else [],
                         "rate": fmt2(rate) if rate is not None else None,
                         "amount": fmt2(amount),
                         "tax_free_amount": fmt2(tax_free_amount),
@@ -140,8 +142,26 @@ def report_csv(rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, A
     def sum_row() -> None:
         if group is not None:
             writer.writerow(
-                [group[0], name, group[1], "", "", f"Sum {group[1]}", "", "", "", "", "", "", "",
-                 "", *(nok(value).replace(" ", "") for value in sums), "", "", ""]  # fmt: skip
+                [
+                    group[0],
+                    name,
+                    group[1],
+                    "",
+                    "",
+                    f"Sum {group[1]}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    *(nok(value).replace(" ", "") for value in sums),
+                    "",
+                    "",
+                    "",
+                ]  # fmt: skip
             )
 
     for row in rows:
@@ -149,7 +169,11 @@ def report_csv(rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, A
         if key != group:
             sum_row()
             group, sums, name = key, [ZERO, ZERO, ZERO], row["employee_name"]
-        sums = [sums[0] + Decimal(row["amount"]), sums[1] + Decimal(row["tax_free_amount"]), sums[2] + Decimal(row["taxable_amount"])]
+        sums = [
+            sums[0] + Decimal(row["amount"]),
+            sums[1] + Decimal(row["tax_free_amount"]),
+            sums[2] + Decimal(row["taxable_amount"]),
+        ]
         paid_in = [lines[index] for index in row["lines"] if index < len(lines)]
         writer.writerow(
             [

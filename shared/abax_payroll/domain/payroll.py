@@ -28,11 +28,15 @@ class PayItem:
     name: str
     active: bool
     processing_type: str
-    rate: Decimal | None = None  # the pay item's own rate (QuantityAndFixedRate), which a line's Rate overrides
+    rate: Decimal | None = (
+        None  # the pay item's own rate (QuantityAndFixedRate), which a line's Rate overrides
+    )
 
     @property
     def sends_quantity(self) -> bool:
-        return self.processing_type.startswith(FIXED_RATE) or self.processing_type.startswith("QuantityAndRate")
+        return self.processing_type.startswith(FIXED_RATE) or self.processing_type.startswith(
+            "QuantityAndRate"
+        )
 
     @property
     def sends_rate(self) -> bool:

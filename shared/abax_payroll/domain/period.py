@@ -56,11 +56,15 @@ class Period:
         try:
             first = date.fromisoformat(start)
         except (TypeError, ValueError) as error:
-            raise InvalidPeriod(f"'from' must be a date as YYYY-MM-DD, got {start!r}", reason="NOT_A_DATE", field="from") from error
+            raise InvalidPeriod(
+                f"'from' must be a date as YYYY-MM-DD, got {start!r}", reason="NOT_A_DATE", field="from"
+            ) from error
         try:
             last = date.fromisoformat(end)
         except (TypeError, ValueError) as error:
-            raise InvalidPeriod(f"'to' must be a date as YYYY-MM-DD, got {end!r}", reason="NOT_A_DATE", field="to") from error
+            raise InvalidPeriod(
+                f"'to' must be a date as YYYY-MM-DD, got {end!r}", reason="NOT_A_DATE", field="to"
+            ) from error
         return cls(first, last)
 
     @classmethod

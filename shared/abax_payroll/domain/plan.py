@@ -78,7 +78,11 @@ def plan_export(
                     codes_.LOGBOOK_NOT_FOUND,
                     f"Logbooks not found in the period {period.label()}: {', '.join(unknown)}.",
                     [{"logbook_id": logbook_id} for logbook_id in unknown],
-                    params={"count": len(unknown), "from": period.start.isoformat(), "to": period.end.isoformat()},
+                    params={
+                        "count": len(unknown),
+                        "from": period.start.isoformat(),
+                        "to": period.end.isoformat(),
+                    },
                 )
             )
         wanted_set = set(wanted)
@@ -125,7 +129,11 @@ def plan_export(
                 codes_.NOTHING_TO_EXPORT,
                 f"No delivered logbooks with business trips in {period.label()}.",
                 [],
-                params={"from": period.start.isoformat(), "to": period.end.isoformat(), "exported": len(already)},
+                params={
+                    "from": period.start.isoformat(),
+                    "to": period.end.isoformat(),
+                    "exported": len(already),
+                },
             )
         )
     return ExportPlan(period, selected, lines, problems, already, all_logbooks)

@@ -38,7 +38,13 @@ class Problem:
         return self.severity == ERROR
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "items": self.items, "params": self.params}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "items": self.items,
+            "params": self.params,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:

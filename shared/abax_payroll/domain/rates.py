@@ -80,7 +80,9 @@ class RateTable:
             if rate.rate < 0:
                 raise ValueError(f"rate for {rate.category} from {rate.valid_from} is negative")
             if rate.valid_to is not None and rate.valid_to < rate.valid_from:
-                raise ValueError(f"rate for {rate.category} from {rate.valid_from} ends before it starts ({rate.valid_to})")
+                raise ValueError(
+                    f"rate for {rate.category} from {rate.valid_from} ends before it starts ({rate.valid_to})"
+                )
             entries = by_category.setdefault(rate.category, [])
             if entries and entries[-1].valid_from == rate.valid_from:
                 raise ValueError(f"two rates for {rate.category} from {rate.valid_from}")

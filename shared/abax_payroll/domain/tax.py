@@ -134,13 +134,21 @@ def note_pay_item_rates(
         noted.append(replace(line, pay_item_rate=pay_item.rate))
         entry = differing.setdefault(
             (line.pay_item_code, fmt2(line.rate)),
-            {"code": line.pay_item_code, "pay_item_rate": fmt2(pay_item.rate), "rate": fmt2(line.rate), "employees": set()},
+            {
+                "code": line.pay_item_code,
+                "pay_item_rate": fmt2(pay_item.rate),
+                "rate": fmt2(line.rate),
+                "employees": set(),
+            },
         )
         entry["employees"].add(line.employee_number)
     if not differing:
         return noted, []
     items = [{**entry, "employees": sorted(entry["employees"])} for entry in differing.values()]
-    listed = "; ".join(f"pay item {item['code']} has {item['pay_item_rate']}, the line sends {item['rate']}" for item in items)
+    listed = "; ".join(
+        f"pay item {item['code']} has {item['pay_item_rate']}, the line sends {item['rate']}"
+        for item in items
+    )
     return noted, [
         Problem(
             codes_.PAY_ITEM_RATE_OVERRIDDEN,

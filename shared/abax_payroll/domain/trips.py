@@ -88,7 +88,11 @@ class Trip:
 
     def capped_supplements(self) -> list[tuple[Category, Decimal, Decimal]]:
         """(category, km claimed, km paid) for each supplement cut to the trip's distance."""
-        return [(category, claimed, paid) for category, (claimed, paid) in self._supplement_km().items() if paid < claimed]
+        return [
+            (category, claimed, paid)
+            for category, (claimed, paid) in self._supplement_km().items()
+            if paid < claimed
+        ]
 
     @property
     def passengers_unnamed(self) -> bool:

@@ -16,7 +16,9 @@ from .problems import Problem
 
 
 def check_pay_items(
-    codes: Mapping[Category, str | None], pay_items: Mapping[str, PayItem], taxable_excess_code: str | None = None
+    codes: Mapping[Category, str | None],
+    pay_items: Mapping[str, PayItem],
+    taxable_excess_code: str | None = None,
 ) -> list[Problem]:
     """Every configured code exists and is active in PowerOffice Go, and fits its categories."""
     by_code: dict[str, list[Category]] = defaultdict(list)
@@ -31,7 +33,9 @@ def check_pay_items(
         if pay_item is None or not pay_item.active:
             reason = "inactive in PowerOffice Go" if pay_item else "not found in PowerOffice Go"
             if taxable_excess_code not in by_code:
-                missing.append({"code": taxable_excess_code, "categories": ["taxable_excess"], "reason": reason})
+                missing.append(
+                    {"code": taxable_excess_code, "categories": ["taxable_excess"], "reason": reason}
+                )
         elif taxable_excess_code in by_code or not pay_item.accepts_taxable_excess():
             incompatible.append(
                 {
@@ -47,7 +51,14 @@ def check_pay_items(
         pay_item = pay_items.get(code)
         names = [category.value for category in categories]
         if pay_item is None:
-            missing.append({"code": code, "categories": names, "reason": "not found in PowerOffice Go", "reason_code": "NOT_FOUND"})
+            missing.append(
+                {
+                    "code": code,
+                    "categories": names,
+                    "reason": "not found in PowerOffice Go",
+                    "reason_code": "NOT_FOUND",
+                }
+            )
         elif not pay_item.active:
             missing.append(
                 {
@@ -148,7 +159,9 @@ def check_employees(logbooks: Iterable[Logbook], employees: Mapping[str, Employe
     return found
 
 
-def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]) -> list[Problem]:
+def check_codes_configured(
+    logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]
+) -> list[Problem]:
     """Every category that has data has a pay-item code; say how much data is blocked."""
     blocked: dict[Category, dict] = {}
     for logbook in logbooks:
@@ -158,7 +171,13 @@ def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category,
                     continue
                 entry = blocked.setdefault(
                     category,
-                    {"category": category.value, "unit": category.unit, "total": ZERO, "trips": 0, "drivers": set()},
+                    {
+                        "category": category.value,
+                        "unit": category.unit,
+                        "total": ZERO,
+                        "trips": 0,
+                        "drivers": set(),
+                    },
                 )
                 entry["total"] += quantity
                 entry["trips"] += 1
@@ -175,7 +194,9 @@ def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category,
         }
         for category, entry in sorted(blocked.items(), key=lambda pair: ALL_CATEGORIES.index(pair[0]))
     ]
-    summary = ", ".join(f"{item['category']} ({item['total']} {item['unit']} on {item['trips']} trips)" for item in items)
+    summary = ", ".join(
+        f"{item['category']} ({item['total']} {item['unit']} on {item['trips']} trips)" for item in items
+    )
     return [
         Problem(
             codes_.PAY_CODE_NOT_CONFIGURED,
@@ -186,7 +207,9 @@ def check_codes_configured(logbooks: Iterable[Logbook], codes: Mapping[Category,
     ]
 
 
-def check_trip_documentation(logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]) -> list[Problem]:
+def check_trip_documentation(
+    logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]
+) -> list[Problem]:
     """Warnings: passenger km without the passengers' names, and supplements cut to the trip's distance."""
     unnamed: list[dict[str, Any]] = []
     capped: list[dict[str, Any]] = []
@@ -241,7 +264,9 @@ def check_trip_documentation(logbooks: Iterable[Logbook], codes: Mapping[Categor
 def rate_missing_problem(missing: Mapping[tuple[str, Category], set[date]]) -> Problem:
     """RATE_MISSING naming each category, table and the dates of its trips that no rate covers."""
     items: list[dict[str, Any]] = []
-    for (table, category), days in sorted(missing.items(), key=lambda pair: (pair[0][0], ALL_CATEGORIES.index(pair[0][1]))):
+    for (table, category), days in sorted(
+        missing.items(), key=lambda pair: (pair[0][0], ALL_CATEGORIES.index(pair[0][1]))
+    ):
         ordered = sorted(days)
         items.append(
             {

@@ -37,7 +37,10 @@ class StepFunctionsRuns:
 
     def execution_arn(self, export_id: str, action: str = "export", attempt: int = 0) -> str:
         """arn:aws:states:…:stateMachine:NAME → arn:aws:states:…:execution:NAME:<execution name>."""
-        return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{_name(export_id, action, attempt)}"
+        return (
+            self.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+            + f":{_name(export_id, action, attempt)}"
+        )
 
     def start(self, tenant_id: str, export_id: str, action: str = "export", attempt: int = 0) -> str:
         execution = self.client.start_execution(

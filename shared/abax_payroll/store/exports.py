@@ -71,7 +71,13 @@ class ExportStore:
                 )
             taken = self.table.conditional(
                 self.table.resource.put_item,
-                Item={"pk": pk, "sk": LOCK, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},
+                Item={
+                    "pk": pk,
+                    "sk": LOCK,
+                    "export_id": export_id,
+                    "created_at": now_iso(),
+                    "claimed_at": Decimal(str(round(time.time(), 3))),
+                },
                 ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
                 **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
             )
@@ -87,7 +93,9 @@ class ExportStore:
             )
         except Exception:
             self.table.resource.delete_item(
-                Key={"pk": pk, "sk": LOCK}, ConditionExpression="export_id = :me", ExpressionAttributeValues={":me": export_id}
+                Key={"pk": pk, "sk": LOCK},
+                ConditionExpression="export_id = :me",
+                ExpressionAttributeValues={":me": export_id},
             )
             raise
         held = self.table.get(pk, LOCK, consistent=True)
@@ -133,7 +141,9 @@ class ExportStore:
         item = self.table.get(tenant_pk(tenant_id), _export(export_id))
         return ExportRecord.model_validate(plain(strip_keys(item))) if item else None
 
-    def list_exports(self, tenant_id: str, limit: int, next_token: str | None) -> tuple[list[ExportRecord], str | None]:
+    def list_exports(
+        self, tenant_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[ExportRecord], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(tenant_pk(tenant_id)) & Key("sk").begins_with(EXPORT),
             "ScanIndexForward": False,  # export ids sort by creation time: newest first
@@ -146,7 +156,11 @@ class ExportStore:
         return [ExportRecord.model_validate(plain(strip_keys(item))) for item in page.get("Items", [])], token
 
     def update_export(
-        self, tenant_id: str, export_id: str, fields: Mapping[str, Any], history: Mapping[str, Any] | None = None
+        self,
+        tenant_id: str,
+        export_id: str,
+        fields: Mapping[str, Any],
+        history: Mapping[str, Any] | None = None,
     ) -> None:
         """Set fields of the record; `history` appends an entry to its history in the same write."""
         names, values, sets = {}, {}, []
@@ -177,7 +191,9 @@ class ExportStore:
     ) -> None:
         """Set a terminal status: one write, which also frees the tenant's lock (see claim_export)."""
         assert status.terminal
-        self.update_export(tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history)
+        self.update_export(
+            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history
+        )
 
     # A recovery run (rollback again, resume) of a finished export marks its record RUNNING again (a write
     # conditioned on the status it starts from, so two clicks cannot start two runs) and then takes the
@@ -197,7 +213,9 @@ class ExportStore:
         pk = tenant_pk(tenant_id)
         held = self.table.get(pk, LOCK, consistent=True)
         if held is not None and held["export_id"] != export_id and self._lock_live(tenant_id, held):
-            raise ExportInProgress(f"export {held['export_id']} is still running for this company; wait until it ends")
+            raise ExportInProgress(
+                f"export {held['export_id']} is still running for this company; wait until it ends"
+            )
         starts_from = sorted(status.value for status in allowed)
         names = {"#s": "status", "#history": "history", "#from": "recovering_from"}
         values: dict[str, Any] = {
@@ -237,7 +255,13 @@ class ExportStore:
                 break
             taken = self.table.conditional(
                 self.table.resource.put_item,
-                Item={"pk": pk, "sk": LOCK, "export_id": export_id, "created_at": now_iso(), "claimed_at": Decimal(str(round(time.time(), 3)))},
+                Item={
+                    "pk": pk,
+                    "sk": LOCK,
+                    "export_id": export_id,
+                    "created_at": now_iso(),
+                    "claimed_at": Decimal(str(round(time.time(), 3))),
+                },
                 ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
                 **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
             )
@@ -247,8 +271,16 @@ class ExportStore:
         self.update_export(
             tenant_id,
             export_id,
-            {"status": before.status, "phase": before.phase or ExportPhase.DONE, "finished_at": before.finished_at or now_iso()},
-            history={**history, "outcome": "NOT_STARTED", "message": "another export of the company started first"},
+            {
+                "status": before.status,
+                "phase": before.phase or ExportPhase.DONE,
+                "finished_at": before.finished_at or now_iso(),
+            },
+            history={
+                **history,
+                "outcome": "NOT_STARTED",
+                "message": "another export of the company started first",
+            },
         )
         raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
 

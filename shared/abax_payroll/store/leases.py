@@ -90,7 +90,10 @@ class LeaseStore:
         ]
         if not stale:
             return
-        names = {f"#a{index}": f"{prefix}{holder}" for index, (prefix, holder) in enumerate((p, h) for h in stale for p in ("w_", "s_"))}
+        names = {
+            f"#a{index}": f"{prefix}{holder}"
+            for index, (prefix, holder) in enumerate((p, h) for h in stale for p in ("w_", "s_"))
+        }
         self.table.resource.update_item(
             Key=_lease(name), UpdateExpression="REMOVE " + ", ".join(names), ExpressionAttributeNames=names
         )
@@ -98,7 +101,11 @@ class LeaseStore:
     def peek(self, name: str) -> dict[str, Any] | None:
         """The lease as it stands (holder, expires_at, handover), without taking it."""
         item = self.table.get(PLATFORM, _lease(name)["sk"], consistent=True)
-        return None if item is None else {key: plain_floats(value) for key, value in item.items() if key not in _lease(name)}
+        return (
+            None
+            if item is None
+            else {key: plain_floats(value) for key, value in item.items() if key not in _lease(name)}
+        )
 
     def release_lease(self, name: str, holder: str, handover: Mapping[str, Any] | None = None) -> None:
         """Free the lease now, leaving `handover` (e.g. the last second's sends) for the next holder."""
@@ -110,7 +117,9 @@ class LeaseStore:
             {":me": holder, ":free": Decimal(0), ":handover": left},
         )
 
-    def _update(self, name: str, update: str, condition: str, values: Mapping[str, Any], **options: Any) -> Any | None:
+    def _update(
+        self, name: str, update: str, condition: str, values: Mapping[str, Any], **options: Any
+    ) -> Any | None:
         """A conditional update of the lease item; None when its condition did not hold."""
         return self.table.conditional(
             self.table.resource.update_item,

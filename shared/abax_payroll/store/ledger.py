@@ -50,7 +50,9 @@ class LedgerStore:
         """A rolled-back export frees its trips."""
         with self.table.resource.batch_writer() as batch:
             for month in set(months):
-                for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
+                for item in self.table.query_prefix(
+                    tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True
+                ):
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
     # After an export ends short of COMPLETED it holds only the trips of its lines left in PowerOffice Go. The
@@ -62,25 +64,37 @@ class LedgerStore:
         claimed: dict[str, list[str]] = {}
         for month in sorted(set(months)):
             trips: list[str] = []
-            for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id)):  # parts in order
+            for item in self.table.query_prefix(
+                tenant_pk(tenant_id), _export_month(month, export_id)
+            ):  # parts in order
                 trips += unpack(item["trips"])
             if trips:
                 claimed[month] = trips
         return claimed
 
     def hold_only(
-        self, tenant_id: str, export_id: str, positions: Mapping[str, Iterable[int]] | None, months: Iterable[str]
+        self,
+        tenant_id: str,
+        export_id: str,
+        positions: Mapping[str, Iterable[int]] | None,
+        months: Iterable[str],
     ) -> None:
         """The export holds only the trips at these positions of its claimed lists; None: all of them again."""
         for month in sorted(set(months)):
             wanted = None if positions is None else set(positions.get(month, ()))
-            for item in self.table.query_prefix(tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True):
+            for item in self.table.query_prefix(
+                tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True
+            ):
                 key = {"pk": item["pk"], "sk": item["sk"]}
                 if wanted is None:
                     self.table.resource.update_item(Key=key, UpdateExpression="REMOVE held")
                     continue
                 first = int(item["sk"].rsplit("#", 1)[1]) * LEDGER_CHUNK_TRIPS
-                here = sorted(position - first for position in wanted if first <= position < first + LEDGER_CHUNK_TRIPS)
+                here = sorted(
+                    position - first for position in wanted if first <= position < first + LEDGER_CHUNK_TRIPS
+                )
                 self.table.resource.update_item(
-                    Key=key, UpdateExpression="SET held = :held", ExpressionAttributeValues={":held": pack(here)}
+                    Key=key,
+                    UpdateExpression="SET held = :held",
+                    ExpressionAttributeValues={":held": pack(here)},
                 )

@@ -41,7 +41,9 @@ class LineStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def put_line_chunks(self, tenant_id: str, export_id: str, chunks: Sequence[Sequence[PlannedLine]]) -> None:
+    def put_line_chunks(
+        self, tenant_id: str, export_id: str, chunks: Sequence[Sequence[PlannedLine]]
+    ) -> None:
         with self.table.resource.batch_writer() as batch:
             for index, chunk in enumerate(chunks):
                 batch.put_item(
@@ -91,7 +93,9 @@ class LineStore:
             Key={"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)},
             UpdateExpression="SET #ids = :ids",
             ExpressionAttributeNames={"#ids": f"{CREATED_IDS}{time.time_ns()}"},
-            ExpressionAttributeValues={":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}},
+            ExpressionAttributeValues={
+                ":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}
+            },
         )
 
     def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:
@@ -118,7 +122,12 @@ class LineStore:
             if not names:
                 continue
             expression = " ".join(
-                part for part in ("SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "") if part
+                part
+                for part in (
+                    "SET " + ", ".join(sets) if sets else "",
+                    "REMOVE " + ", ".join(removes) if removes else "",
+                )
+                if part
             )
             self.table.resource.update_item(
                 Key={"pk": item["pk"], "sk": item["sk"]},

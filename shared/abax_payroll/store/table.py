@@ -76,7 +76,9 @@ class Table:
         return table
 
     def get(self, pk: str, sk: str, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
-        item = self.resource.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent, **kwargs).get("Item")
+        item = self.resource.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent, **kwargs).get(
+            "Item"
+        )
         return dict(item) if item is not None else None
 
     def put(self, pk: str, sk: str, attributes: Mapping[str, Any]) -> None:

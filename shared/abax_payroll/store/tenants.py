@@ -30,7 +30,11 @@ def _rate(entry: Mapping[str, Any]) -> Rate:
 
 
 def _rate_entry(rate: Rate) -> dict[str, Any]:
-    entry = {"category": rate.category.value, "valid_from": rate.valid_from.isoformat(), "rate": str(rate.rate)}
+    entry = {
+        "category": rate.category.value,
+        "valid_from": rate.valid_from.isoformat(),
+        "rate": str(rate.rate),
+    }
     if rate.valid_to is not None:
         entry["valid_to"] = rate.valid_to.isoformat()
     return entry
@@ -70,7 +74,11 @@ class TenantStore:
         return {category: stored.get(category.value) for category in ALL_CATEGORIES}
 
     def put_codes(
-        self, tenant_id: str, codes: Mapping[Category, str | None], updated_by: str, taxable_excess: str | None = None
+        self,
+        tenant_id: str,
+        codes: Mapping[Category, str | None],
+        updated_by: str,
+        taxable_excess: str | None = None,
     ) -> None:
         self.table.put(
             tenant_pk(tenant_id),
@@ -100,7 +108,9 @@ class TenantStore:
             return RateTable.default_tax_free()
         return RateTable((_rate(entry) for entry in item["tax_free"]), table="tax_free")
 
-    def put_rates(self, tenant_id: str, rates: RateTable, updated_by: str, tax_free: RateTable | None = None) -> None:
+    def put_rates(
+        self, tenant_id: str, rates: RateTable, updated_by: str, tax_free: RateTable | None = None
+    ) -> None:
         attributes: dict[str, Any] = {
             "rates": [_rate_entry(rate) for rate in rates.entries()],
             "updated_at": now_iso(),
@@ -131,15 +141,23 @@ class TenantStore:
         self.table.put(tenant_pk(tenant_id), SCHEDULE, attributes)
 
     def tenants_scheduled_on(self, day_of_month: int) -> list[str]:
-        items = self.table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_scheduled_day(day_of_month)))
+        items = self.table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_scheduled_day(day_of_month))
+        )
         return [item["gsi1sk"] for item in items]
 
     def scheduled_month(self, tenant_id: str, month: str) -> dict[str, Any] | None:
         """The month's claim: {"export_id", "claimed_at"} of the scheduled export that holds it, or None."""
         item = self.table.get(tenant_pk(tenant_id), _scheduled_month(month), consistent=True)
-        return None if item is None else {"export_id": item["export_id"], "claimed_at": float(item.get("claimed_at", 0))}
+        return (
+            None
+            if item is None
+            else {"export_id": item["export_id"], "claimed_at": float(item.get("claimed_at", 0))}
+        )
 
-    def claim_scheduled_month(self, tenant_id: str, month: str, export_id: str, replacing: str | None = None) -> bool:
+    def claim_scheduled_month(
+        self, tenant_id: str, month: str, export_id: str, replacing: str | None = None
+    ) -> bool:
         """At most one scheduled export per tenant and month, even if the event comes twice.
 
         `replacing` takes over a claim whose export never started (conditioned on that export id, so two

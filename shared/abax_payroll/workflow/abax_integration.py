@@ -27,7 +27,9 @@ def status(services: Services, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def activate(services: Services, tenant_id: str, client_id: str, client_secret: str, user: str) -> dict[str, Any]:
+def activate(
+    services: Services, tenant_id: str, client_id: str, client_secret: str, user: str
+) -> dict[str, Any]:
     """Verify the pair with a token and a trips call, then store it; on any failure nothing is stored."""
     client_id, client_secret = client_id.strip(), client_secret.strip()
     if not client_id or not client_secret:
@@ -43,12 +45,18 @@ def activate(services: Services, tenant_id: str, client_id: str, client_secret: 
             f"trips (scope open_api.trips) in this ABAX environment ({error})"
         ) from None
     except AbaxError as error:
-        raise AbaxNotAnswering(f"ABAX could not confirm the API client right now; try again ({error})") from None
+        raise AbaxNotAnswering(
+            f"ABAX could not confirm the API client right now; try again ({error})"
+        ) from None
     refuse_while_exporting(services, tenant_id)  # again: verifying took a while
-    stored = services.abax_vault.put(tenant_id, json.dumps({"client_id": client_id, "client_secret": client_secret}))
+    stored = services.abax_vault.put(
+        tenant_id, json.dumps({"client_id": client_id, "client_secret": client_secret})
+    )
     services.store.tenants.put_abax_integration(
         tenant_id,
-        AbaxIntegration(status="active", secret_version=stored.version_id, activated_at=now_iso(), activated_by=user),
+        AbaxIntegration(
+            status="active", secret_version=stored.version_id, activated_at=now_iso(), activated_by=user
+        ),
     )
     logger.info("ABAX connected", extra={"tenant_id": tenant_id})
     return status(services, tenant_id)

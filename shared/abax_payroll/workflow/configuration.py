@@ -119,7 +119,9 @@ def _table(rates: list[Rate], name: str) -> RateTable:
     try:
         table = RateTable(rates, table=name)
     except ValueError as error:
-        raise InvalidRequest(f"{label}{error}", params={"reason": "INVALID_RATE_TABLE", "table": name}) from None
+        raise InvalidRequest(
+            f"{label}{error}", params={"reason": "INVALID_RATE_TABLE", "table": name}
+        ) from None
     missing = table.missing_categories()
     if missing:
         names = sorted(category.value for category in missing)
@@ -135,7 +137,11 @@ def put_rates(
 ) -> dict[str, Any]:
     """Replace the rate table (and the tax-free table when given; the stored or default one stays otherwise)."""
     table = _table(rates, "paid")
-    tax_free_table = _table(tax_free, "tax_free") if tax_free is not None else services.store.tenants.get_tax_free_rates(tenant_id)
+    tax_free_table = (
+        _table(tax_free, "tax_free")
+        if tax_free is not None
+        else services.store.tenants.get_tax_free_rates(tenant_id)
+    )
     services.store.tenants.put_rates(tenant_id, table, user, tax_free_table)
     return get_rates(services, tenant_id)
 
@@ -144,6 +150,8 @@ def get_schedule(services: Services, tenant_id: str) -> ScheduleSetting:
     return services.store.tenants.get_schedule(tenant_id)
 
 
-def put_schedule(services: Services, tenant_id: str, enabled: bool, day_of_month: int, user: str) -> ScheduleSetting:
+def put_schedule(
+    services: Services, tenant_id: str, enabled: bool, day_of_month: int, user: str
+) -> ScheduleSetting:
     services.store.tenants.put_schedule(tenant_id, enabled, day_of_month, user)
     return get_schedule(services, tenant_id)

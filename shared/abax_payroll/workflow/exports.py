@@ -73,7 +73,12 @@ def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
         tax_free += free
         entry = by_employee.setdefault(
             line["employee_number"],
-            {"employee_number": line["employee_number"], "employee_name": line["employee_name"], "amount": ZERO, "tax_free": ZERO},
+            {
+                "employee_number": line["employee_number"],
+                "employee_name": line["employee_name"],
+                "amount": ZERO,
+                "tax_free": ZERO,
+            },
         )
         entry["amount"] += amount
         entry["tax_free"] += free
@@ -141,7 +146,9 @@ def start_export(
             ExportStatus.FAILED,
             {
                 "phase": ExportPhase.NOT_STARTED,
-                "error": ExportError(code="START_FAILED", message=f"the workflow did not start: {type(error).__name__}"),
+                "error": ExportError(
+                    code="START_FAILED", message=f"the workflow did not start: {type(error).__name__}"
+                ),
             },
         )
         raise
@@ -151,7 +158,9 @@ def start_export(
     return {"export_id": export_id, "status": ExportStatus.RUNNING.value}
 
 
-def _refuse_already_exported(services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None) -> None:
+def _refuse_already_exported(
+    services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None
+) -> None:
     """No double payment: answer 409 at once when the selection holds trips of an earlier export.
 
     The trips are the period's latest search (the user searches before exporting), or what can be read
@@ -181,7 +190,14 @@ def _refuse_already_exported(services: Services, tenant_id: str, period: Period,
         raise AlreadyExported(
             f"{len(blocked)} logbook(s) in {period.label()} hold trips that were already exported; "
             "leave them out (logbook_ids) or roll back the earlier export first",
-            [{"code": "ALREADY_EXPORTED", "message": "Trips already exported", "items": blocked, "params": params}],
+            [
+                {
+                    "code": "ALREADY_EXPORTED",
+                    "message": "Trips already exported",
+                    "items": blocked,
+                    "params": params,
+                }
+            ],
             params,
         )
 
@@ -190,7 +206,12 @@ def list_exports(services: Services, tenant_id: str, limit: int, next_token: str
     records, token = services.store.exports.list_exports(tenant_id, limit, next_token)
     for record in records:
         if record.running:  # at most one per tenant
-            _running_progress(services, tenant_id, record, len(services.store.lines.get_created(tenant_id, record.export_id)))
+            _running_progress(
+                services,
+                tenant_id,
+                record,
+                len(services.store.lines.get_created(tenant_id, record.export_id)),
+            )
     return {"exports": [summary(record) for record in records], "next_token": token}
 
 
@@ -198,7 +219,10 @@ def _running_progress(services: Services, tenant_id: str, record: ExportRecord, 
     """How far a running export is: the ids recorded per chunk, or the counter written within a chunk if it is
     ahead; while it is checked, the line count and amount its validation found (they travel with its lookups)."""
     store = services.store.exports
-    record.lines_pushed = max(recorded, store.get_progress(tenant_id, record.export_id) if record.phase is ExportPhase.PUSHING else 0)
+    record.lines_pushed = max(
+        recorded,
+        store.get_progress(tenant_id, record.export_id) if record.phase is ExportPhase.PUSHING else 0,
+    )
     if not record.line_count and record.phase is ExportPhase.VALIDATING:
         found = store.get_lookups(tenant_id, record.export_id) or {}
         record.line_count = int(found.get("line_count") or 0)
@@ -306,6 +330,8 @@ ACTIONS = {
     ExportStatus.ROLLED_BACK: ["retry"],
     ExportStatus.FAILED: ["retry"],
 }
+
+
 def documentation_report(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     """The documentation report of an export: every trip per employee and month with the line it went into."""
     record = services.store.exports.get_export(tenant_id, export_id)
@@ -318,7 +344,10 @@ def documentation_report(services: Services, tenant_id: str, export_id: str) -> 
         rows = services.store.lines.get_report(tenant_id, export_id)
     if rows is None:
         raise NotFound(f"export {export_id} planned no salary lines, so it has no documentation report")
-    lines = [line.stored() | {"salary_line_id": line.salary_line_id} for line in services.store.lines.get_lines(tenant_id, export_id)]
+    lines = [
+        line.stored() | {"salary_line_id": line.salary_line_id}
+        for line in services.store.lines.get_lines(tenant_id, export_id)
+    ]
     for row in rows:
         row["salary_lines"] = [
             {

@@ -56,7 +56,9 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
         missing.append("the Payroll module (Lønn) is not active on this PowerOffice Go client")
     lacking = info.missing_privileges()
     if lacking:
-        missing.append(f"the integration lacks the privileges {', '.join(lacking)}; grant them in PowerOffice Go")
+        missing.append(
+            f"the integration lacks the privileges {', '.join(lacking)}; grant them in PowerOffice Go"
+        )
     if missing:
         reason = "; ".join(missing)
         # str.capitalize() would lowercase the rest too (privilege names, "PowerOffice Go").

@@ -85,7 +85,9 @@ def search(
             if inline > 0
             else {"done": False}
         )
-    except AbaxError as error:  # unavailable, refused, a 404 page or one without items: no usable answer (502)
+    except (
+        AbaxError
+    ) as error:  # unavailable, refused, a 404 page or one without items: no usable answer (502)
         fetching.fail(store, tenant_id, preview_id, str(error))
         raise AbaxNotAnswering(f"the logbooks could not be read from ABAX: {error}") from None
     except AbaxInactive:

@@ -47,7 +47,13 @@ def request(
             raise AlreadyExported(
                 f"trips of export {export_id} were exported again by {', '.join(others)}; resuming would pay them "
                 "twice. Roll that export back first, or roll this one back",
-                [{"code": "ALREADY_EXPORTED", "message": "Trips already exported", "items": [{"exports": others}]}],
+                [
+                    {
+                        "code": "ALREADY_EXPORTED",
+                        "message": "Trips already exported",
+                        "items": [{"exports": others}],
+                    }
+                ],
             )
     attempt = 1 + sum(1 for entry in record.history if entry.get("outcome") == "STARTED")
     arn = services.runs.execution_arn(export_id, action.value, attempt)
@@ -75,16 +81,28 @@ def request(
             export_id,
             before.status,
             {"phase": ExportPhase.DONE, "execution_arn": before.execution_arn},
-            history={"action": action.value, "by": user, "outcome": "NOT_STARTED", "message": type(error).__name__},
+            history={
+                "action": action.value,
+                "by": user,
+                "outcome": "NOT_STARTED",
+                "message": type(error).__name__,
+            },
         )
         raise
-    logger.info("export recovery started", extra={"tenant_id": tenant_id, "export_id": export_id, "action": action.value})
+    logger.info(
+        "export recovery started",
+        extra={"tenant_id": tenant_id, "export_id": export_id, "action": action.value},
+    )
     return True, {"export_id": export_id, "status": ExportStatus.RUNNING.value, "action": action.value}
 
 
 def _already_running(record: ExportRecord, action: RecoveryAction) -> tuple[bool, dict[str, Any]]:
     if record.recovery_action is action:
-        return True, {"export_id": record.export_id, "status": ExportStatus.RUNNING.value, "action": action.value}
+        return True, {
+            "export_id": record.export_id,
+            "status": ExportStatus.RUNNING.value,
+            "action": action.value,
+        }
     raise ExportInProgress(f"export {record.export_id} is still running; wait until it ends")
 
 

@@ -17,7 +17,9 @@ def trips_taken_by_others(services: Services, tenant_id: str, record: ExportReco
     claimed = services.store.ledger.export_trips(tenant_id, record.export_id, months)
     holders = services.store.ledger.exported_trips(tenant_id, months)
     mine = record.export_id
-    return sorted({holders[trip] for trips in claimed.values() for trip in trips if holders.get(trip, mine) != mine})
+    return sorted(
+        {holders[trip] for trips in claimed.values() for trip in trips if holders.get(trip, mine) != mine}
+    )
 
 
 def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
@@ -39,9 +41,15 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
     created = store.lines.get_created(tenant_id, export_id)
     reference = {line.index: line.ref for line in lines}
     store.lines.forget_created(
-        tenant_id, export_id, [sid for index, sid in created.items() if in_go.get(reference.get(index, "")) != sid]
+        tenant_id,
+        export_id,
+        [sid for index, sid in created.items() if in_go.get(reference.get(index, "")) != sid],
     )
-    found = {index: in_go[ref] for index, ref in reference.items() if ref in in_go and created.get(index) != in_go[ref]}
+    found = {
+        index: in_go[ref]
+        for index, ref in reference.items()
+        if ref in in_go and created.get(index) != in_go[ref]
+    }
     store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, found)
     others = trips_taken_by_others(services, tenant_id, record)
     if others:
@@ -50,7 +58,12 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
             export_id,
             record.recovering_from or ExportStatus.ROLLBACK_INCOMPLETE,
             {"phase": ExportPhase.DONE},
-            history={"action": RecoveryAction.RESUME.value, "by": record.recovery_by, "outcome": "BLOCKED", "exports": others},
+            history={
+                "action": RecoveryAction.RESUME.value,
+                "by": record.recovery_by,
+                "outcome": "BLOCKED",
+                "exports": others,
+            },
         )
         return {"blocked": True, "chunks": []}
     store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [])  # every claimed trip again

@@ -26,7 +26,11 @@ ROLLBACK = RecoveryAction.ROLLBACK.value
 
 
 def rollback(
-    services: Services, tenant_id: str, export_id: str, error: dict[str, Any] | None, action: str | None = None
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    error: dict[str, Any] | None,
+    action: str | None = None,
 ) -> dict[str, Any]:
     store = services.store
     record = store.exports.get_export(tenant_id, export_id)
@@ -39,7 +43,9 @@ def rollback(
     lines = {line.index: line for line in store.lines.get_lines(tenant_id, export_id)}
     by_reference = {line.ref: line for line in lines.values()}
     created = store.lines.get_created(tenant_id, export_id)
-    targets: dict[int, PlannedLine | None] = {salary_line_id: lines.get(index) for index, salary_line_id in created.items()}
+    targets: dict[int, PlannedLine | None] = {
+        salary_line_id: lines.get(index) for index, salary_line_id in created.items()
+    }
 
     deleted: list[int] = []
     left_behind: list[dict[str, Any]] = []
@@ -50,7 +56,10 @@ def rollback(
         # Never delete with another key: there, every DELETE would answer 404 and the lines would stay. Even
         # with no id recorded, a create whose answer never arrived may have left a line: incomplete, not done.
         cannot_run = str(gone)
-        left_behind = [{**_describe(salary_line_id, line), "reason": cannot_run, "reason_code": "CREDENTIALS_GONE"} for salary_line_id, line in sorted(targets.items())]
+        left_behind = [
+            {**_describe(salary_line_id, line), "reason": cannot_run, "reason_code": "CREDENTIALS_GONE"}
+            for salary_line_id, line in sorted(targets.items())
+        ]
     else:
         with poweroffice:
             prefix = reference_prefix(export_id)
@@ -67,7 +76,10 @@ def rollback(
                         {"phase": ExportPhase.DONE},
                         history={"action": ROLLBACK, "by": who, "outcome": "REFUSED", "left_behind": refused},
                     )
-                    logger.info("rollback refused: lines in a payroll", extra={"export_id": export_id, "locked": len(refused)})
+                    logger.info(
+                        "rollback refused: lines in a payroll",
+                        extra={"export_id": export_id, "locked": len(refused)},
+                    )
                     return {"status": ExportStatus.COMPLETED.value, "refused": len(refused)}
             # A create whose answer never arrived (timeout, crash) left no id in the record: find it by its
             # reference, and write it down first, so the record knows every line even if the delete fails.
@@ -93,14 +105,24 @@ def rollback(
                 left_behind += unconfirmed
     store.lines.forget_created(tenant_id, export_id, deleted)
 
-    status = ExportStatus.ROLLED_BACK if not left_behind and cannot_run is None else ExportStatus.ROLLBACK_INCOMPLETE
+    status = (
+        ExportStatus.ROLLED_BACK
+        if not left_behind and cannot_run is None
+        else ExportStatus.ROLLBACK_INCOMPLETE
+    )
     result: dict[str, Any] = {"status": status.value, "deleted": len(deleted), "left_behind": left_behind}
     if cannot_run is not None:
         result["error"] = cannot_run
     fields: dict[str, Any] = {"phase": ExportPhase.DONE, "rollback": result, "lines_pushed": len(left_behind)}
     if not asked:  # a user's rollback keeps the failure that stopped the export in view
         fields["error"] = ExportError.of_state(error, "PushFailed")
-    history = {"action": ROLLBACK, "by": who, "outcome": status.value, "deleted": len(deleted), "left_behind": len(left_behind)}
+    history = {
+        "action": ROLLBACK,
+        "by": who,
+        "outcome": status.value,
+        "deleted": len(deleted),
+        "left_behind": len(left_behind),
+    }
     if cannot_run is None:  # before the lock is free; without Go's answer every trip stays held
         _cut_ledger(services, tenant_id, export_id, record, lines, targets, left_behind)
     store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
@@ -108,7 +130,10 @@ def rollback(
         metrics.add_metric(name="ExportsRolledBack", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
-    logger.info("export rolled back", extra={"export_id": export_id, "status": status, "deleted": len(deleted), "left": len(left_behind)})
+    logger.info(
+        "export rolled back",
+        extra={"export_id": export_id, "status": status, "deleted": len(deleted), "left": len(left_behind)},
+    )
     return {"status": status.value, "deleted": len(deleted), "left_behind": len(left_behind)}
 
 
@@ -139,10 +164,17 @@ def _confirm_gone(
     still listed is deleted once more by the id Go lists; if that fails too, it is named.
     """
     try:
-        listed = [line for line in poweroffice.find_salary_lines_by_reference_prefix(prefix) if not line.is_deleted_by_user]
+        listed = [
+            line
+            for line in poweroffice.find_salary_lines_by_reference_prefix(prefix)
+            if not line.is_deleted_by_user
+        ]
     except PowerOfficeError as failure:
         reason = f"PowerOffice Go answered 404 to the delete, and listing the lines to confirm it failed ({failure.title})"
-        return [], [{**_describe(salary_line_id, line), "reason": reason, "reason_code": "DELETE_UNCONFIRMED"} for salary_line_id, line in sorted(answered_404.items())]
+        return [], [
+            {**_describe(salary_line_id, line), "reason": reason, "reason_code": "DELETE_UNCONFIRMED"}
+            for salary_line_id, line in sorted(answered_404.items())
+        ]
     by_id = {line.id: line for line in listed}
     by_reference = {line.external_import_reference: line for line in listed}
     confirmed: list[int] = []
@@ -169,9 +201,15 @@ def _confirm_gone(
 
 
 def _lines_in_a_payroll(in_go: list[Any], by_reference: dict[str, PlannedLine]) -> list[dict[str, Any]]:
-    locked = sorted((line for line in in_go if line.is_locked and not line.is_deleted_by_user), key=lambda line: line.id)
+    locked = sorted(
+        (line for line in in_go if line.is_locked and not line.is_deleted_by_user), key=lambda line: line.id
+    )
     return [
-        {**_describe(line.id, by_reference.get(line.external_import_reference or "")), "reason": LOCKED_REASON, "reason_code": "LOCKED"}
+        {
+            **_describe(line.id, by_reference.get(line.external_import_reference or "")),
+            "reason": LOCKED_REASON,
+            "reason_code": "LOCKED",
+        }
         for line in locked
     ]
 
@@ -193,7 +231,9 @@ def _cut_ledger(
     remaining = [targets.get(item["salary_line_id"]) for item in left_behind]
     if any(line is None for line in remaining) or not all(line.trips for line in lines.values()):
         return  # a line we cannot tie to its trips (or a record from before lines knew them): keep every trip held
-    services.store.ledger.hold_only(tenant_id, export_id, held_trips(line.trips for line in remaining if line), months)
+    services.store.ledger.hold_only(
+        tenant_id, export_id, held_trips(line.trips for line in remaining if line), months
+    )
 
 
 def _describe(salary_line_id: int, line: PlannedLine | None) -> dict[str, Any]:

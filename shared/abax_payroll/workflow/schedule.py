@@ -34,11 +34,23 @@ def dispatch_monthly(services: Services, today: date) -> dict[str, Any]:
     period = Period.previous_month(today)
     month = period.start.strftime("%Y-%m")
     due = sorted(
-        {tenant for day in range(1, min(today.day, 28) + 1) for tenant in services.store.tenants.tenants_scheduled_on(day)}
+        {
+            tenant
+            for day in range(1, min(today.day, 28) + 1)
+            for tenant in services.store.tenants.tenants_scheduled_on(day)
+        }
     )
     assert services.starts is not None
     services.starts.send(
-        [{"tenant_id": tenant, "month": month, "from": period.start.isoformat(), "to": period.end.isoformat()} for tenant in due]
+        [
+            {
+                "tenant_id": tenant,
+                "month": month,
+                "from": period.start.isoformat(),
+                "to": period.end.isoformat(),
+            }
+            for tenant in due
+        ]
     )
     logger.info("scheduled starts queued", extra={"month": month, "tenants": len(due)})
     return {"month": month, "queued": len(due)}
@@ -53,14 +65,25 @@ def start_scheduled(services: Services, tenant_id: str, period: Period) -> dict[
     month = period.start.strftime("%Y-%m")
     export_id = new_export_id(services)
     if not _claim(services, tenant_id, month, export_id):
-        return {"tenant_id": tenant_id, "month": month, "skipped": f"the export of {month} was already started"}
+        return {
+            "tenant_id": tenant_id,
+            "month": month,
+            "skipped": f"the export of {month} was already started",
+        }
     try:
         start_export(services, tenant_id, period, None, "schedule", "schedule", export_id=export_id)
     except PayrollError as error:
         _not_started(services, tenant_id, period, export_id, error.code, error.detail)
         return {"tenant_id": tenant_id, "month": month, "export_id": export_id, "failed": error.code}
     except Exception as error:
-        _not_started(services, tenant_id, period, export_id, "START_FAILED", f"the scheduled export did not start: {type(error).__name__}")
+        _not_started(
+            services,
+            tenant_id,
+            period,
+            export_id,
+            "START_FAILED",
+            f"the scheduled export did not start: {type(error).__name__}",
+        )
         raise
     return {"tenant_id": tenant_id, "month": month, "export_id": export_id, "started": True}
 
@@ -87,7 +110,9 @@ def _claim_holds(services: Services, tenant_id: str, held: dict[str, Any]) -> bo
     return record.phase is not ExportPhase.NOT_STARTED
 
 
-def _not_started(services: Services, tenant_id: str, period: Period, export_id: str, code: str, message: str) -> None:
+def _not_started(
+    services: Services, tenant_id: str, period: Period, export_id: str, code: str, message: str
+) -> None:
     """The tenant sees the failed start in its export list; the month is free again; the alarm counts it."""
     now = now_iso()
     services.store.exports.put_failed_start(
@@ -106,4 +131,6 @@ def _not_started(services: Services, tenant_id: str, period: Period, export_id: 
     )  # False when start_export recorded the failure itself (the workflow did not start)
     services.store.tenants.release_scheduled_month(tenant_id, period.start.strftime("%Y-%m"), export_id)
     metrics.add_metric(name="ScheduledStartsFailed", unit=MetricUnit.Count, value=1)
-    logger.warning("scheduled export not started", extra={"tenant_id": tenant_id, "export_id": export_id, "code": code})
+    logger.warning(
+        "scheduled export not started", extra={"tenant_id": tenant_id, "export_id": export_id, "code": code}
+    )

@@ -52,7 +52,11 @@ class PlatformKeys:
                     keys = json.loads(_secret(config.poweroffice_keys_secret_arn))
                     self._poweroffice = (keys["application_key"], keys["subscription_key"])
                 else:
-                    config.require("the PowerOffice Go platform keys", "poweroffice_keys_secret_arn", "poweroffice_application_key")
+                    config.require(
+                        "the PowerOffice Go platform keys",
+                        "poweroffice_keys_secret_arn",
+                        "poweroffice_application_key",
+                    )
                     assert config.poweroffice_application_key and config.poweroffice_subscription_key
                     self._poweroffice = (
                         config.poweroffice_application_key.get_secret_value(),
@@ -156,7 +160,9 @@ class Services:
             raise gone
         poweroffice = self.poweroffice(current)
         try:
-            same_client = poweroffice.client_integration_information().client_id == pinned.poweroffice_client_id
+            same_client = (
+                poweroffice.client_integration_information().client_id == pinned.poweroffice_client_id
+            )
         except Exception:
             poweroffice.close()
             raise
@@ -166,7 +172,11 @@ class Services:
         return poweroffice
 
     def abax(
-        self, client_id: str, client_secret: str, sleep: Callable[[float], None] | None = None, timeout: float | None = None
+        self,
+        client_id: str,
+        client_secret: str,
+        sleep: Callable[[float], None] | None = None,
+        timeout: float | None = None,
     ) -> AbaxClient:
         """`sleep` replaces the client's waits (a fetch with a deadline stops instead of waiting past it)."""
         options: dict[str, Any] = {}

@@ -34,6 +34,8 @@ def reading_poweroffice(unavailable: str = "PowerOffice Go could not be read: {t
     try:
         yield
     except PrivilegesMissing as error:
-        raise PowerOfficeAccessDenied(f"PowerOffice Go refused access: {error.detail or error.title}") from None
+        raise PowerOfficeAccessDenied(
+            f"PowerOffice Go refused access: {error.detail or error.title}"
+        ) from None
     except PowerOfficeError as error:
         raise PowerOfficeNotAnswering(unavailable.format(status=error.status, title=error.title)) from None

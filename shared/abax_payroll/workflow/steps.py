@@ -88,7 +88,13 @@ def _prepare(
     batch = fetching.read_trips(snapshots, tenant_id, export_id, period)
     try:
         return prepare_plan(
-            services, tenant_id, period, record.logbook_ids, exclude_export=export_id, lookups=lookups, batch=batch
+            services,
+            tenant_id,
+            period,
+            record.logbook_ids,
+            exclude_export=export_id,
+            lookups=lookups,
+            batch=batch,
         )
     except PayrollError as error:
         if error.status >= 500:
@@ -104,12 +110,16 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
         raise
     except PayrollError as error:
         problems = [{"code": error.code, "severity": "error", "message": error.detail, "items": []}]
-        services.store.exports.finish_export(tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems})
+        services.store.exports.finish_export(
+            tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems}
+        )
         raise ExportValidationFailed(error.detail) from None
     plan = prepared.plan
     if not plan.ready:
         problems = [problem.to_dict() for problem in plan.problems]
-        services.store.exports.finish_export(tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems})
+        services.store.exports.finish_export(
+            tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems}
+        )
         metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
         codes = ", ".join(problem.code for problem in plan.problems)
         raise ExportValidationFailed(f"{len(plan.problems)} problem(s): {codes}")
@@ -150,10 +160,16 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             by_month[month_of[trip_id]].append(trip_id)
         trips_of.append(by_month)
     trips_by_month = held_trips(trips_of)
-    position = {month: {trip_id: at for at, trip_id in enumerate(trip_ids)} for month, trip_ids in trips_by_month.items()}
+    position = {
+        month: {trip_id: at for at, trip_id in enumerate(trip_ids)}
+        for month, trip_ids in trips_by_month.items()
+    }
     lines: list[PlannedLine] = []
     for index, draft in enumerate(plan.lines):
-        trips = {month: [position[month][trip_id] for trip_id in trip_ids] for month, trip_ids in trips_of[index].items()}
+        trips = {
+            month: [position[month][trip_id] for trip_id in trip_ids]
+            for month, trip_ids in trips_of[index].items()
+        }
         pay_item = prepared.pay_items[draft.pay_item_code]
         employee = prepared.employees[draft.employee_number]
         fields = draft.post_fields(pay_item)
@@ -258,7 +274,10 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
         line, error = push.failure
         if not isinstance(error, PowerOfficeError):
             raise error
-        logger.warning("salary line not created", extra={"export_id": export_id, "line": line.index, "status": error.status})
+        logger.warning(
+            "salary line not created",
+            extra={"export_id": export_id, "line": line.index, "status": error.status},
+        )
         # The facts of the refusal, for the web app to say in its user's language (a failure costs this one
         # write; the successful path writes nothing more).
         services.store.exports.update_export(
@@ -301,7 +320,10 @@ class _ChunkPush:
 
     def run(self, poweroffice: Any, concurrency: int) -> None:
         self._report_at = time.monotonic() + PROGRESS_FIRST_S
-        workers = [threading.Thread(target=self._work, args=(poweroffice,), daemon=True) for _ in range(concurrency - 1)]
+        workers = [
+            threading.Thread(target=self._work, args=(poweroffice,), daemon=True)
+            for _ in range(concurrency - 1)
+        ]
         for worker in workers:
             worker.start()
         self._work(poweroffice)
@@ -370,7 +392,9 @@ def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             "created": expected - left,
             "earlier_error": record.error.message if record.error else None,
         }
-    services.store.exports.finish_export(tenant_id, export_id, ExportStatus.COMPLETED, fields, history=history)
+    services.store.exports.finish_export(
+        tenant_id, export_id, ExportStatus.COMPLETED, fields, history=history
+    )
     metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SalaryLinesCreated", unit=MetricUnit.Count, value=len(created))
     logger.info("export completed", extra={"export_id": export_id, "lines": len(created)})
@@ -392,7 +416,11 @@ def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[
             "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
             "error": error_message(rollback_error) if rollback_error else None,
             "left_behind": [
-                {"salary_line_id": salary_line_id, "reason": "the rollback could not run to its end", "reason_code": "ROLLBACK_UNFINISHED"}
+                {
+                    "salary_line_id": salary_line_id,
+                    "reason": "the rollback could not run to its end",
+                    "reason_code": "ROLLBACK_UNFINISHED",
+                }
                 for salary_line_id in sorted(created.values())
             ],
         }
@@ -400,10 +428,16 @@ def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
     else:
         status = ExportStatus.FAILED
-        services.store.ledger.delete_ledger(tenant_id, export_id, record.ledger_months or months_of(_period(record)))
+        services.store.ledger.delete_ledger(
+            tenant_id, export_id, record.ledger_months or months_of(_period(record))
+        )
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
     history = None
-    if record.recovery_action is not None and record.history and record.history[-1].get("outcome") == "STARTED":
+    if (
+        record.recovery_action is not None
+        and record.history
+        and record.history[-1].get("outcome") == "STARTED"
+    ):
         # A user's rollback or resume that could not finish: its history says how it ended.
         history = {"action": record.recovery_action.value, "by": record.recovery_by, "outcome": status.value}
     services.store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
