@@ -58,6 +58,22 @@ class ExportStore:
     # while that export's record says RUNNING. Finishing an export is then one write (its record), and the
     # next claim takes the stale lock over with a write conditioned on the old holder: two claims can never
     # both win, and neither start nor finish pays for a transaction.
+    def _write_lock(self, pk: str, export_id: str, held: dict[str, Any] | None) -> Any:
+        """Name this export in the tenant's lock: a free lock, or one still held by the stale `held` (None when
+        another claim moved first)."""
+        return self.table.conditional(
+            self.table.resource.put_item,
+            Item={
+                "pk": pk,
+                "sk": LOCK,
+                "export_id": export_id,
+                "created_at": now_iso(),
+                "claimed_at": Decimal(str(round(time.time(), 3))),
+            },
+            ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
+            **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
+        )
+
     def claim_export(self, record: ExportRecord) -> None:
         """Take the tenant's lock for this export, then write its record."""
         tenant_id, export_id = record.tenant_id, record.export_id
@@ -69,18 +85,7 @@ class ExportStore:
                     f"export {held['export_id']} is still running for this company; wait until it ends",
                     params={"export_id": held["export_id"]},
                 )
-            taken = self.table.conditional(
-                self.table.resource.put_item,
-                Item={
-                    "pk": pk,
-                    "sk": LOCK,
-                    "export_id": export_id,
-                    "created_at": now_iso(),
-                    "claimed_at": Decimal(str(round(time.time(), 3))),
-                },
-                ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
-                **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
-            )
+            taken = self._write_lock(pk, export_id, held)
             if taken is not None:
                 break
             # Another claim moved first: look at the lock again.
@@ -253,18 +258,7 @@ class ExportStore:
             held = self.table.get(pk, LOCK, consistent=True)
             if held is not None and held["export_id"] != export_id and self._lock_live(tenant_id, held):
                 break
-            taken = self.table.conditional(
-                self.table.resource.put_item,
-                Item={
-                    "pk": pk,
-                    "sk": LOCK,
-                    "export_id": export_id,
-                    "created_at": now_iso(),
-                    "claimed_at": Decimal(str(round(time.time(), 3))),
-                },
-                ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
-                **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
-            )
+            taken = self._write_lock(pk, export_id, held)
             if taken is not None:
                 return before
         # Another export of the company got the lock first: this run does not start.
