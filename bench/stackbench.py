@@ -101,13 +101,14 @@ def stats(reset: bool = False) -> dict[str, int]:
     return dict(httpx.get(f"{poweroffice_url()}/_control/stats", timeout=30).json())
 
 
-def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
-    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
-    from tests.hardening.companies import client_key, companies
+def _serve(
+    abax: dict[str, Any], poweroffice: dict[str, Any], tenants: list[str], requests_per_second: float
+) -> dict[str, httpx.Client]:
+    """Load the emulators, then activate, connect ABAX and map codes for each tenant (outside the limit)."""
+    from tests.hardening.companies import client_key
     from tests.support import api_client, connect_abax, map_codes
 
     s = stack()
-    abax, poweroffice = companies(tenants, employees)
     s.load(abax, poweroffice)
     s.reset()
     set_rate_limit(max(requests_per_second, 100))  # setting up is not what is measured
@@ -125,33 +126,25 @@ def prepare(tenants: list[str], employees: int, requests_per_second: float) -> d
     return clients
 
 
+def prepare(tenants: list[str], employees: int, requests_per_second: float) -> dict[str, httpx.Client]:
+    """Fresh table and emulators serving `tenants` (2 salary lines per employee), activated and mapped."""
+    from tests.hardening.companies import companies
+
+    abax, poweroffice = companies(tenants, employees)
+    return _serve(abax, poweroffice, tenants, requests_per_second)
+
+
 def prepare_sized(employees: dict[str, int], requests_per_second: float) -> dict[str, httpx.Client]:
     """As `prepare`, with each tenant's own number of employees (2 salary lines each)."""
-    from tests.hardening.companies import client_key, companies
-    from tests.support import api_client, connect_abax, map_codes
+    from tests.hardening.companies import companies
 
-    s = stack()
     abax: dict[str, Any] = {"organizations": []}
     poweroffice: dict[str, Any] = {"clients": []}
     for tenant, count in employees.items():
         one_abax, one_poweroffice = companies([tenant], count)
         abax["organizations"] += one_abax["organizations"]
         poweroffice["clients"] += one_poweroffice["clients"]
-    s.load(abax, poweroffice)
-    s.reset()
-    set_rate_limit(max(requests_per_second, 100))  # setting up is not what is measured
-    clients = {}
-    for tenant in employees:
-        client = api_client(s, tenant, "admin")
-        client.timeout = httpx.Timeout(600)
-        response = client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)})
-        assert response.status_code == 200, response.text
-        connect_abax(client, *s.abax.credentials(tenant))
-        map_codes(client)
-        clients[tenant] = client
-    set_rate_limit(requests_per_second)
-    stats(reset=True)
-    return clients
+    return _serve(abax, poweroffice, list(employees), requests_per_second)
 
 
 def history(execution_arn: str) -> list[dict[str, Any]]:
