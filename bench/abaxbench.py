@@ -80,8 +80,11 @@ def _tenant_with_month(tenant: str, drivers: int, trips_per_driver: int) -> tupl
     return s, clients[tenant], len(data["trips"])
 
 
-def fetch_month(drivers: int, requests_per_minute: int, trips_per_driver: int = 60) -> dict[str, Any]:
+def fetch_month(
+    drivers: int, requests_per_minute: int, trips_per_driver: int = 60, piece_seconds: float = 600.0
+) -> dict[str, Any]:
     """The ExportSteps function (its handler, role and environment) runs Fetch pieces until the snapshot is READY."""
+    import os
     from abax_payroll.workflow import fetching
     from abax_payroll.workflow.services import services
     from local.aws import _load_handler
@@ -99,7 +102,8 @@ def fetch_month(drivers: int, requests_per_minute: int, trips_per_driver: int = 
         ),
     )
     create({}, None)
-    _set_abax_limit(s, requests_per_minute)
+    os.environ["FETCH_SECONDS"] = str(piece_seconds)
+    _set_abax_limit(s, requests_per_minute)  # also rebuilds the services, so FETCH_SECONDS is read
     pieces, failures = 0, []
     # The state machine's Fetch loop: the step again while it answers done = false (a failed piece is retried).
     event = {"kind": "search", "step": "fetch", "tenant_id": tenant, "preview_id": snapshot_id}
@@ -121,6 +125,7 @@ def fetch_month(drivers: int, requests_per_minute: int, trips_per_driver: int = 
         "ExportSteps", lambda event, context: services().store.snapshots.get(tenant, snapshot_id)
     )
     snapshot = read({}, None) or {}
+    os.environ.pop("FETCH_SECONDS", None)
     _set_abax_limit(s, 60)
     return {
         "busiest_minute": _busiest_minute(counter.times),
