@@ -85,6 +85,7 @@ def fetch_month(
 ) -> dict[str, Any]:
     """The ExportSteps function (its handler, role and environment) runs Fetch pieces until the snapshot is READY."""
     import os
+
     from abax_payroll.workflow import fetching
     from abax_payroll.workflow.services import services
     from local.aws import _load_handler

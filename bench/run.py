@@ -317,7 +317,9 @@ def abax_fetch(quick: bool) -> list[Row]:
     per_minute = r["calls"] / (r["wall_s"] / 60) if r["wall_s"] else 0.0
     wall_ratio = r["wall_s"] / 60 / floor_min if floor_min else 0.0
     ok = per_minute >= 0.9 * limit and not r["failures"] and r["status"] == "READY" and wall_ratio <= 1.15
-    scaled = "" if limit == 60 else f" (scaled up from ABAX's 60; Fetch pieces of ≤ {piece_s} s instead of 600 s)"
+    scaled = (
+        "" if limit == 60 else f" (scaled up from ABAX's 60; Fetch pieces of ≤ {piece_s} s instead of 600 s)"
+    )
     return [
         Row(
             f"ABAX fetch of a {r['trips']:,}-trip month: the ExportSteps function's Fetch step in a loop, ABAX "
