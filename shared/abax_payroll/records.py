@@ -124,6 +124,9 @@ class ExportRecord(Record):
     total_amount: str | None = None
     tax_free_amount: str | None = None  # of total_amount: outlays and km up to the tax-free rate
     taxable_amount: str | None = None  # km allowance above the tax-free rate (salary)
+    # Where line_count and the amounts come from: "preview" (the search the user confirmed, copied in at the
+    # start) until the export's own check has planned the lines ("checked"); None before either knows them.
+    totals_source: str | None = None
     ledger_months: list[str] | None = None
     # The documentation report's S3 object (set by Group); None for older exports (REPORT# items) or none.
     report_key: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -158,3 +159,47 @@ def test_a_running_export_shows_lines_pushed(page: Page, shot, fresh, small_chun
     expect(page.locator("#live")).to_contain_text("Fullført")
     assert export_id in page.url
     shot("eksport ferdig")
+
+
+def test_an_export_shows_n_of_n_and_the_amount_from_its_first_render_then_counts_up(
+    page: Page, shot, fresh
+) -> None:
+    client = set_up_company(fresh, "acme", ACME_KEY)
+    searched = client.post(
+        "/exports/preview", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": GOOD_ACME_LOGBOOKS}
+    )
+    assert searched.status_code == 200 and searched.json()["ready"], searched.text
+    # The export's own ABAX read answers late (it stays in its check a while) and every line takes 1 s.
+    slow_trips = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 1, "delay_s": 5}
+    answer = httpx.post(
+        f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [slow_trips]}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    set_faults(
+        fresh,
+        [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 100, "status": None, "delay_s": 1.0}],
+    )
+    login(page, "acme", "admin")
+    started = client.post(
+        "/exports", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": GOOD_ACME_LOGBOOKS}
+    )
+    assert started.status_code == 202, started.text
+    page.goto(f"{page.base_url}/#/exports/{started.json()['export_id']}")  # type: ignore[attr-defined]
+
+    # The first render, while ABAX is still read: checking, the preview's 13 lines and amount, 0 of 13.
+    progress = page.get_by_test_id("progress")
+    expect(progress).to_have_attribute("data-phase", "checking")
+    expect(page.get_by_test_id("phase")).to_contain_text(
+        re.compile(r"Kontrollerer · 13 lønnslinjer, 15\s620,82\skr \(tallene fra forhåndsvisningen")
+    )
+    expect(page.get_by_test_id("progress-text")).to_have_text("0 av 13 linjer overført til PowerOffice Go")
+    shot("eksport kontrolleres")
+    # Sending: the count moves through the lines, then the outcome.
+    expect(progress).to_have_attribute("data-phase", "sending", timeout=30_000)
+    expect(page.get_by_test_id("progress-text")).to_have_text(
+        re.compile(r"^([1-9]|1[0-2]) av 13 linjer overført"), timeout=30_000
+    )
+    expect(page.get_by_test_id("phase")).not_to_contain_text("forhåndsvisningen")
+    shot("eksport sender")
+    expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED", timeout=60_000)
+    expect(page.get_by_test_id("outcome")).to_contain_text("13 lønnslinjer er opprettet")

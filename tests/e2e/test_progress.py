@@ -8,7 +8,7 @@ import time
 import httpx
 
 from local.stack import LocalStack
-from tests.support import OCTOBER, good_logbooks, preview, set_faults, start_export
+from tests.support import OCTOBER, good_logbooks, preview, set_faults, start_export, wait_for_export
 
 SLOW_LINES = {
     "method": "POST",
@@ -56,3 +56,62 @@ def test_a_running_export_shows_its_phase_totals_and_lines_sent_one_by_one(
         "DONE",
         planned["lines"],
     )
+
+
+def _slow_abax_trips(stack: LocalStack, seconds: float) -> None:
+    """The next ABAX trips call (the export's own fetch) answers `seconds` late: the export stays in its check."""
+    rule = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 1, "delay_s": seconds}
+    response = httpx.post(f"{stack.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_an_export_shows_the_line_count_and_amount_the_user_confirmed_from_its_first_second(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    logbooks = good_logbooks(acme)
+    planned = preview(acme, OCTOBER, logbooks)["totals"]
+    _slow_abax_trips(fresh, 2.0)
+
+    export_id = start_export(acme, OCTOBER, logbooks)
+    first = acme.get(f"/exports/{export_id}").json()
+    listed = acme.get("/exports").json()["exports"][0]
+
+    # Right after the start, while ABAX is still being read: checking, with the preview's figures.
+    for seen in (first, listed):
+        assert seen["export_id"] == export_id
+        assert (seen["phase"], seen["totals_source"]) == ("VALIDATING", "preview"), seen
+        assert (seen["line_count"], seen["lines_pushed"]) == (planned["lines"], 0)
+        assert (seen["total_amount"], seen["tax_free_amount"], seen["taxable_amount"]) == (
+            planned["amount"],
+            planned["tax_free_amount"],
+            planned["taxable_amount"],
+        )
+    done = wait_for_export(acme, export_id)
+    assert done["status"] == "COMPLETED", done
+    # The export's own check replaced them (with the same figures: nothing changed in between).
+    assert (done["totals_source"], done["line_count"], done["total_amount"]) == (
+        "checked",
+        planned["lines"],
+        planned["amount"],
+    )
+
+
+def test_an_export_of_another_selection_than_the_preview_shows_no_preview_figures(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    logbooks = good_logbooks(acme)
+    preview(acme, OCTOBER, logbooks)  # the user confirmed all three...
+    _slow_abax_trips(fresh, 2.0)
+
+    export_id = start_export(acme, OCTOBER, logbooks[:1])  # ...but the start names one
+    first = acme.get(f"/exports/{export_id}").json()
+
+    assert (first["phase"], first["totals_source"], first["line_count"], first["total_amount"]) == (
+        "VALIDATING",
+        None,
+        0,
+        None,
+    ), first
+    done = wait_for_export(acme, export_id)
+    assert done["status"] == "COMPLETED", done
+    assert done["totals_source"] == "checked" and done["line_count"] > 0

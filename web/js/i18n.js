@@ -478,6 +478,7 @@ const nb = {
   "progress.sending": "Sender",
   "progress.rollingBack": "Angrer",
   "progress.totals": "{count} lønnslinjer, {amount}",
+  "progress.fromPreview": "tallene fra forhåndsvisningen du bekreftet, kontrolleres nå",
 };
 
 const en = {
@@ -959,6 +960,7 @@ const en = {
   "progress.sending": "Sending",
   "progress.rollingBack": "Rolling back",
   "progress.totals": "{count} salary lines, {amount}",
+  "progress.fromPreview": "the figures of the preview you confirmed, being checked",
 };
 
 const dictionaries = { nb, en };

@@ -195,6 +195,13 @@ class ExportSummary(Answer):
     total_amount: str | None = None
     tax_free_amount: str | None = None
     taxable_amount: str | None = None
+    totals_source: str | None = Field(
+        None,
+        description="Where line_count and the amounts come from: `preview` (the search the user confirmed, "
+        "shown from the export's first second, computed by the service) until the export's own check has "
+        "planned its lines (`checked`); null while neither knows them (e.g. a scheduled export being checked).",
+        examples=["preview", "checked"],
+    )
     created_at: str | None = None
     created_by: str | None = None
     finished_at: str | None = None

@@ -19,6 +19,8 @@ from .table import Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
 
 # A lock whose export record was never written (the claim died between its two writes) holds this long.
 ORPHAN_LOCK_SECONDS = 60
+# A preview's totals item holding the same figures is written again only after this long (its age counts).
+PREVIEW_TOTALS_REFRESH_S = 300
 LOCK = "LOCK#EXPORT"
 EXPORT = "EXPORT#"
 
@@ -33,6 +35,10 @@ def _progress(export_id: str) -> str:
 
 def _lookups(export_id: str) -> str:
     return f"LOOKUPS#{export_id}"
+
+
+def _preview_totals(period_key: str) -> str:
+    return f"PREVIEW#{period_key}"
 
 
 def _attribute(value: Any) -> Any:
@@ -294,6 +300,25 @@ class ExportStore:
     def get_lookups(self, tenant_id: str, export_id: str) -> Any | None:
         item = self.table.get(tenant_pk(tenant_id), _lookups(export_id), consistent=True)
         return unpack(item["data"]) if item else None
+
+    # The totals of the period's latest exportable preview (one small item per searched period, overwritten),
+    # so an export of the same selection shows from its first second what the user confirmed. Computed by the
+    # server from the search; the start copies them into the record it writes anyway.
+    def put_preview_totals(self, tenant_id: str, period_key: str, totals: Mapping[str, Any]) -> None:
+        """Keep a preview's totals, unless the item already holds these very figures (a read, not a write)."""
+        pk, sk = tenant_pk(tenant_id), _preview_totals(period_key)
+        held = self.table.get(pk, sk)
+        if (
+            held is not None
+            and all(held.get(name) == value for name, value in totals.items())
+            and time.time() - float(held.get("at", 0)) < PREVIEW_TOTALS_REFRESH_S
+        ):
+            return
+        self.table.put(pk, sk, {**totals, "at": Decimal(str(round(time.time(), 3)))})
+
+    def get_preview_totals(self, tenant_id: str, period_key: str) -> dict[str, Any] | None:
+        item = self.table.get(tenant_pk(tenant_id), _preview_totals(period_key), consistent=True)
+        return plain(strip_keys(item)) if item else None
 
 
 def _encode_token(key: Mapping[str, Any]) -> str:

@@ -18,6 +18,10 @@ from . import previews
 from .planning import PreparedPlan, months_of
 from .services import Services
 
+# Where an export's line count and amounts come from (ExportRecord.totals_source).
+TOTALS_FROM_PREVIEW = "preview"
+TOTALS_CHECKED = "checked"
+
 
 def new_export_id(services: Services) -> str:
     """Sortable by creation time (the list is newest first) and a valid Step Functions execution name.
@@ -117,6 +121,9 @@ def start_export(
         raise ExportInProgress(f"export {running} is still running for this company; wait until it ends")
     _refuse_already_exported(services, tenant_id, period, logbook_ids)
     export_id = export_id or new_export_id(services)
+    # What the user confirmed on the search screen, shown from the first second (computed by the server from
+    # that search, never taken from the request); the export's own check replaces them seconds later.
+    confirmed = previews.confirmed_totals(services, tenant_id, period, logbook_ids)
     record = ExportRecord(
         export_id=export_id,
         tenant_id=tenant_id,
@@ -135,6 +142,7 @@ def start_export(
             poweroffice_client_id=integration.client_id,
             poweroffice_client_name=integration.client_name,
         ),
+        **({**confirmed, "totals_source": TOTALS_FROM_PREVIEW} if confirmed else {}),
     )
     services.store.exports.claim_export(record)
     try:
@@ -217,16 +225,21 @@ def list_exports(services: Services, tenant_id: str, limit: int, next_token: str
 
 def _running_progress(services: Services, tenant_id: str, record: ExportRecord, recorded: int) -> None:
     """How far a running export is: the ids recorded per chunk, or the counter written within a chunk if it is
-    ahead; while it is checked, the line count and amount its validation found (they travel with its lookups)."""
+    ahead; while it is checked, the line count and amount its validation found (they travel with its lookups),
+    else those of the preview the user confirmed (copied in at the start)."""
     store = services.store.exports
     record.lines_pushed = max(
         recorded,
         store.get_progress(tenant_id, record.export_id) if record.phase is ExportPhase.PUSHING else 0,
     )
-    if not record.line_count and record.phase is ExportPhase.VALIDATING:
+    if record.phase is ExportPhase.VALIDATING and record.totals_source != TOTALS_CHECKED:
         found = store.get_lookups(tenant_id, record.export_id) or {}
-        record.line_count = int(found.get("line_count") or 0)
-        record.total_amount = found.get("total_amount") or record.total_amount
+        if found.get("line_count") is not None:
+            record.line_count = int(found["line_count"])
+            record.total_amount = found.get("total_amount") or record.total_amount
+            record.tax_free_amount = found.get("tax_free_amount") or record.tax_free_amount
+            record.taxable_amount = found.get("taxable_amount") or record.taxable_amount
+            record.totals_source = TOTALS_CHECKED
 
 
 def summary(record: ExportRecord) -> dict[str, Any]:
@@ -241,10 +254,18 @@ def summary(record: ExportRecord) -> dict[str, Any]:
         "total_amount": record.total_amount,
         "tax_free_amount": record.tax_free_amount,
         "taxable_amount": record.taxable_amount,
+        "totals_source": _totals_source(record),
         "created_at": record.created_at,
         "created_by": record.created_by,
         "finished_at": record.finished_at,
     }
+
+
+def _totals_source(record: ExportRecord) -> str | None:
+    """`preview` while the figures are the confirmed preview's, `checked` once the export planned its lines."""
+    if record.totals_source:
+        return record.totals_source
+    return TOTALS_CHECKED if record.line_count or record.phase not in (None, ExportPhase.VALIDATING) else None
 
 
 def _error(record: ExportRecord) -> dict[str, Any] | None:

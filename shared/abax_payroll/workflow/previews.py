@@ -8,6 +8,7 @@ the same period within PREVIEW_FRESH_SECONDS reuses the snapshot: it does not fe
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,9 @@ from .services import Services
 # never waits longer than a minute for one.
 STALLED_S = 180.0
 INLINE_CALL_TIMEOUT_S = 5.0  # an ABAX call inside the API call: its timeout must fit the gateway's 29 s
+# How long after its search a preview's totals are shown by an export of the same selection (until the
+# export's own check replaces them, seconds later): about the time a user spends on the search screen.
+PREVIEW_TOTALS_SECONDS = 3600.0
 
 
 def _period_key(period: Period) -> str:
@@ -139,7 +143,65 @@ def _ready_body(
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     batch = fetching.read_trips(services.store.snapshots, tenant_id, snapshot["snapshot_id"], period)
     prepared = prepare_plan(services, tenant_id, period, logbook_ids, batch=batch)
-    return {**resource(snapshot), **preview_body(prepared)}
+    body = {**resource(snapshot), **preview_body(prepared)}
+    if body["ready"] and body["lines"]:
+        _keep_totals(services, tenant_id, period, logbook_ids, prepared, body)
+    return body
+
+
+def selection_digest(logbook_ids: Iterable[str]) -> str:
+    """The same for the same set of logbooks, whatever their order (what the preview and the start share)."""
+    return hashlib.sha256("\n".join(sorted(set(logbook_ids))).encode()).hexdigest()[:32]
+
+
+def _keep_totals(
+    services: Services,
+    tenant_id: str,
+    period: Period,
+    logbook_ids: Iterable[str] | None,
+    prepared: Any,
+    body: dict[str, Any],
+) -> None:
+    """Keep what this exportable preview totals, for an export of the same selection to show from its start.
+
+    Keyed by the logbooks the preview planned (a search of the whole period, then a start naming the same
+    logbooks, match), and whether it was asked for the whole period (a start without `logbook_ids`)."""
+    totals = body["totals"]
+    try:
+        services.store.exports.put_preview_totals(
+            tenant_id,
+            _period_key(period),
+            {
+                "selection": selection_digest(logbook.logbook_id for logbook in prepared.plan.logbooks),
+                "whole_period": logbook_ids is None,
+                "preview_id": body["preview_id"],
+                "line_count": totals["lines"],
+                "total_amount": totals["amount"],
+                "tax_free_amount": totals["tax_free_amount"],
+                "taxable_amount": totals["taxable_amount"],
+            },
+        )
+    except Exception:  # noqa: BLE001 - the search answers anyway; the export then shows its figures once checked
+        logger.warning("preview totals not kept", exc_info=True, extra={"tenant_id": tenant_id})
+
+
+def confirmed_totals(
+    services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None
+) -> dict[str, Any] | None:
+    """The totals of the period's latest exportable preview, when it planned this selection and is recent."""
+    held = services.store.exports.get_preview_totals(tenant_id, _period_key(period))
+    if held is None or time.time() - float(held.get("at", 0)) > PREVIEW_TOTALS_SECONDS:
+        return None
+    if logbook_ids is None:
+        if not held.get("whole_period"):
+            return None
+    elif held.get("selection") != selection_digest(logbook_ids):
+        return None
+    return {
+        name: held[name]
+        for name in ("line_count", "total_amount", "tax_free_amount", "taxable_amount")
+        if name in held
+    }
 
 
 def ready_trips(services: Services, tenant_id: str, period: Period) -> TripBatch | None:

@@ -124,7 +124,10 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
         codes = ", ".join(problem.code for problem in plan.problems)
         raise ExportValidationFailed(f"{len(plan.problems)} problem(s): {codes}")
     # One write for Group: what PowerOffice Go answered, and the fingerprint of the logbooks validated.
-    # The line count and amount travel in the same write, so the export shows them while it is checked.
+    # The line count and amounts travel in the same write, so the export shows the checked figures (in place
+    # of the preview's it started with) while it is still checked.
+    total = sum((line.amount for line in plan.lines), ZERO)
+    tax_free = sum((line.tax_free_amount for line in plan.lines), ZERO)
     services.store.exports.put_lookups(
         tenant_id,
         export_id,
@@ -132,7 +135,9 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             **lookups_to_json(prepared),
             "source_hash": prepared.source_hash,
             "line_count": len(plan.lines),
-            "total_amount": fmt2(sum((line.amount for line in plan.lines), ZERO)),
+            "total_amount": fmt2(total),
+            "tax_free_amount": fmt2(tax_free),
+            "taxable_amount": fmt2(total - tax_free),
         },
     )
     return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
@@ -216,6 +221,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             "total_amount": fmt2(total),
             "tax_free_amount": fmt2(tax_free),
             "taxable_amount": fmt2(total - tax_free),
+            "totals_source": "checked",
             "problems": [warning.to_dict() for warning in plan.warnings],  # errors stopped it in Validate
             "ledger_months": sorted(trips_by_month),
             "report_key": report_key,

@@ -84,7 +84,8 @@ export function historyView(item) {
         : null))));
 }
 
-/** A running export in phases, with the line count and amount as soon as the check knows them. */
+/** A running export in phases (checking, sending n of N), with the line count and amount from the first render:
+ * the preview's the user confirmed (marked so) until the export's own check has planned its lines. */
 export function progressView(item) {
   const phase = item.phase || "VALIDATING";
   const count = item.line_count || 0;
@@ -92,12 +93,14 @@ export function progressView(item) {
   const sending = phase === "PUSHING";
   const key = { VALIDATING: "checking", RESUMING: "checking", PUSHING: "sending", ROLLING_BACK: "rollingBack" }[phase] || "checking";
   const totals = count ? t("progress.totals", { count, amount: money(item.total_amount) }) : null;
-  return h("div", { class: "notice info", "data-testid": "progress", dataset: { phase: key } },
-    h("p", { "data-testid": "phase" }, h("strong", {}, t(`progress.${key}`)), totals ? ` · ${totals}` : ""),
+  const counting = count > 0 && key !== "rollingBack";
+  return h("div", { class: "notice info", "data-testid": "progress", dataset: { phase: key, totals: item.totals_source || "none" } },
+    h("p", { "data-testid": "phase" }, h("strong", {}, t(`progress.${key}`)), totals ? ` · ${totals}` : "",
+      totals && item.totals_source === "preview" ? h("span", { class: "small" }, ` (${t("progress.fromPreview")})`) : null),
     h("label", { for: "push-progress" }, t("detail.progressLabel")), " ",
-    sending
-      ? h("progress", { id: "push-progress", class: "progress", max: String(Math.max(count, 1)), value: String(pushed) })
+    sending && count
+      ? h("progress", { id: "push-progress", class: "progress", max: String(count), value: String(pushed) })
       : h("progress", { id: "push-progress", class: "progress" }), " ",
-    sending ? h("span", { "data-testid": "progress-text" }, t("detail.progress", { pushed, count })) : null,
+    counting ? h("span", { "data-testid": "progress-text" }, t("detail.progress", { pushed, count })) : null,
     h("p", { class: "small" }, t("detail.running")));
 }
