@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aws_cdk.assertions import Match
 
@@ -25,6 +26,7 @@ SPEC_ROUTES = {
     ("POST", "/exports"), ("GET", "/exports"),
     ("GET", "/exports/{export_id}"),
     ("GET", "/exports/{export_id}/report"), ("GET", "/exports/{export_id}/report.csv"),
+    ("GET", "/exports/{export_id}/problems/{code}"),
     ("GET", "/schedule"), ("PUT", "/schedule"),
 }  # fmt: skip
 
@@ -209,8 +211,10 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
         assert stage["Ref"].startswith("ApiRestApiDeploymentStagev1")
         method, path = method_and_path.split("/", 2)[1:]
         # a path parameter is a * in the source ARN; nothing else is
-        parameter = "{preview_id}" if path.startswith("exports/previews/") else "{export_id}"
-        assert (method, f"/{path}".replace("*", parameter)) in SPEC_ROUTES
+        parameters = iter(
+            ["{preview_id}"] if path.startswith("exports/previews/") else ["{export_id}", "{code}"]
+        )
+        assert (method, re.sub(r"\*", lambda _: next(parameters), f"/{path}")) in SPEC_ROUTES
 
 
 def test_api_functions_know_the_allowed_origins(synthesized):

@@ -27,6 +27,7 @@ SPEC_ROUTES = {
     ("post", "/exports/{export_id}/resume"),
     ("get", "/exports/{export_id}/report"),
     ("get", "/exports/{export_id}/report.csv"),
+    ("get", "/exports/{export_id}/problems/{code}"),
     ("get", "/schedule"),
     ("put", "/schedule"),
 }

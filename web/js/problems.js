@@ -3,7 +3,7 @@
 // link (or an action) to where it is fixed. Internal keys (logbook ids, driver ids, processing types) are
 // never shown.
 import { has, lang, t } from "./i18n.js";
-import { category, day, exportLink, h, logbookLabel, money, period, quantity } from "./ui.js";
+import { category, day, exportLink, h, logbookLabel, money, number, period, quantity } from "./ui.js";
 
 const FIX_LINKS = {
   PAY_CODE_NOT_CONFIGURED: ["#/codes", "fix.codes"],
@@ -48,24 +48,29 @@ const fill = (text, parts) => {
 const reason = (item) => (item.reason_code && has(`reason.${item.reason_code}`) ? t(`reason.${item.reason_code}`) : t("reason.OTHER"));
 const payItem = (item) => (item.pay_item_name ? t("item.payItemNamed", { code: item.code, name: item.pay_item_name }) : t("item.payItem", { code: item.code }));
 
+/** How many items a problem has: an export keeps the first of a long list (item_count says how many in all). */
+export function itemCount(problem) { return problem.item_count ?? (problem.items || []).length; }
+
 /** One problem's sentence, from its code and values. */
 export function problemSentence(problem) {
   const v = problem.params || {};
   const key = `sentence.${problem.code}`;
   if (!has(key)) return lang() === "en" && problem.message ? problem.message : t("sentence.other");
+  // A summary's lists hold their beginning only: say that more follow.
+  const names = (values, map) => list(values, map) + (problem.truncated && (values || []).length ? ` ${t("problem.andMore")}` : "");
   return t(key, {
     ...v,
-    codes: list(v.codes),
-    supplements: v.supplements ?? (problem.items || []).length,
+    codes: names(v.codes),
+    supplements: v.supplements ?? itemCount(problem),
     categories: list(v.categories, category),
-    drivers: list(v.drivers),
-    employee_numbers: list(v.employee_numbers),
+    drivers: names(v.drivers),
+    employee_numbers: names(v.employee_numbers),
     fields: list(v.fields),
     period: v.from ? period({ from: v.from, to: v.to }) : "",
     category: v.category ? category(v.category) : "",
     date: v.date ? day(v.date) : "",
-    count: v.count ?? (problem.items || []).length,
-    findings: v.findings ?? (problem.items || []).length,
+    count: v.count ?? itemCount(problem),
+    findings: v.findings ?? itemCount(problem),
     trips: v.trips ?? "",
   });
 }
@@ -149,8 +154,32 @@ function itemsView(problem) {
   return rows.length ? h("ul", { "aria-label": problemTitle(problem.code) }, rows) : null;
 }
 
-/** One problem as a block; onDeselect(ids) is offered when the problem concerns logbooks that can be left out. */
-export function problemView(problem, { onDeselect } = {}) {
+/** What an export's summary leaves out of a long problem: how many are shown, and a button that reads them all
+ *  (loadAll() resolves to the whole problem, paged from GET /exports/{id}/problems/{code}). */
+function moreItems(problem, loadAll, replace) {
+  if (!problem.truncated) return null;
+  const shown = (problem.items || []).length;
+  const status = h("span", { class: "muted", "aria-live": "polite" }, t("problem.shownOf", { shown: number(shown, 0), count: number(itemCount(problem), 0) }));
+  const button = loadAll ? h("button", {
+    type: "button", dataset: { showAll: problem.code },
+    onclick: async () => {
+      button.disabled = true;
+      clearText(status, t("problem.loadingAll"));
+      try {
+        replace(await loadAll(problem.code));
+      } catch {
+        button.disabled = false;
+        clearText(status, t("problem.loadFailed"));
+      }
+    },
+  }, t("problem.showAll", { count: number(itemCount(problem), 0) })) : null;
+  return h("p", { class: "row", "data-testid": "more-items" }, status, button);
+}
+const clearText = (element, text) => { element.textContent = text; };
+
+/** One problem as a block; onDeselect(ids) is offered when the problem concerns logbooks that can be left out;
+ *  loadAll(code) fetches the whole of a problem an export keeps in part. */
+export function problemView(problem, { onDeselect, loadAll } = {}) {
   const fix = [];
   const link = FIX_LINKS[problem.code];
   if (link) fix.push(h("a", { href: link[0], class: "button" }, t(link[1])));
@@ -159,11 +188,13 @@ export function problemView(problem, { onDeselect } = {}) {
   if (onDeselect && ids.length) {
     fix.push(h("button", { type: "button", onclick: () => onDeselect(ids), dataset: { fix: problem.code } }, t("fix.deselect")));
   }
-  return h("li", { class: "problem", dataset: { code: problem.code } },
+  const block = h("li", { class: "problem", dataset: { code: problem.code } },
     h("h3", {}, h("span", { "aria-hidden": "true" }, "⚠ "), problemTitle(problem.code)),
     h("p", {}, problemSentence(problem)),
     itemsView(problem),
+    moreItems(problem, loadAll, (whole) => block.replaceWith(problemView(whole, { onDeselect, loadAll }))),
     fix.length ? h("div", { class: "fix" }, fix) : null);
+  return block;
 }
 
 /** An error answer's sentence, from its code and values. */

@@ -42,9 +42,12 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("GET", "/exports/{export_id}", "export", None),
     ("GET", "/exports/{export_id}/report", "export", None),
     ("GET", "/exports/{export_id}/report.csv", "export", None),
+    ("GET", "/exports/{export_id}/problems/{code}", "export", None),  # a long problem, paged (issue 16)
 ]
 QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": False,
-                                          "method.request.querystring.next_token": False}}  # fmt: skip
+                                          "method.request.querystring.next_token": False},
+                    ("GET", "/exports/{export_id}/problems/{code}"): {"method.request.querystring.offset": False,
+                                                                      "method.request.querystring.limit": False}}  # fmt: skip
 
 # Answers API Gateway gives before a handler runs, in the same problem+json shape the handlers use.
 GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {

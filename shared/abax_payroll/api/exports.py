@@ -25,11 +25,15 @@ from .responses import (
     Preview,
     PreviewPending,
     PreviewResource,
+    ProblemPage,
     RatesAnswer,
     Report,
 )
 
 router = Router()
+# Items of a problem per page: a page stays far below Lambda's 6 MB response (an item is well under 1 KB,
+# except a few whose lists name every employee of one pay item: there are as many of those as pay items).
+PROBLEM_PAGE_MAX = 1000
 EXPORT_ID = r"^[0-9]{8}T[0-9]{6}([0-9]{3})?Z-[0-9a-f]{8}$"  # milliseconds since ids sort the list
 
 
@@ -156,6 +160,25 @@ def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
     return ExportDetail.model_validate(exports.get_export(services(), who.tenant_id, export_id))
+
+
+@router.get(
+    "/exports/<export_id>/problems/<code>",
+    summary="One validation problem or warning of an export whole, its items page by page (an export keeps a "
+    "summary of each; a company of thousands of drivers can have thousands of items)",
+)
+def get_problem(
+    export_id: Annotated[str, Path(max_length=64)],
+    code: Annotated[str, Path(max_length=64, pattern=r"^[A-Z_]+$")],
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PROBLEM_PAGE_MAX)] = PROBLEM_PAGE_MAX,
+) -> ProblemPage:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    return ProblemPage.model_validate(
+        exports.problem_items(services(), who.tenant_id, export_id, code, offset, limit)
+    )
 
 
 def _recover(export_id: str, action: RecoveryAction) -> Response[RecoveryAnswer]:

@@ -28,6 +28,28 @@ class ProblemItem(Answer):
     severity: str | None = None
     items: list[dict[str, Any]] = Field(default_factory=list)
     params: dict[str, Any] | None = None
+    item_count: int | None = Field(
+        None, description="How many items the problem has (an export's: items holds the first of them)."
+    )
+    truncated: bool | None = Field(
+        None,
+        description="An export's problem of which items, params and message hold only the beginning: "
+        "GET /exports/{id}/problems/{code} pages through it whole.",
+    )
+
+
+class ProblemPage(Answer):
+    """One problem of an export, whole, and a page of its items."""
+
+    export_id: str
+    code: str
+    severity: str | None = None
+    message: str
+    params: dict[str, Any] | None = None
+    item_count: int = Field(description="How many items the problem has in all.")
+    offset: int
+    items: list[dict[str, Any]]
+    next_offset: int | None = Field(None, description="Pass as offset for the next page; null on the last.")
 
 
 class Deactivated(Answer):

@@ -3,6 +3,10 @@ object in S3, `reports/<tenant>/<export>.json.gz`, kept for years (no expiry, un
 
 Group writes it once (a retried Group writes the same object again); the API reads it. Older exports kept the
 rows in DynamoDB items (`REPORT#<export>#<n>`); `LineStore.get_report` still reads those.
+
+Beside it, `reports/<tenant>/<export>.problems.json.gz`: an export's validation problems or warnings in full,
+when they outgrow the summary its record keeps (5,000 drivers without an employee number; a warning on each
+of 23,000 lines), kept as long as the report.
 """
 
 from __future__ import annotations
@@ -36,19 +40,37 @@ class ReportStore:
     def key(tenant_id: str, export_id: str) -> str:
         return f"{REPORT_PREFIX}{tenant_id}/{export_id}.json.gz"
 
+    @staticmethod
+    def problems_key(tenant_id: str, export_id: str) -> str:
+        return f"{REPORT_PREFIX}{tenant_id}/{export_id}.problems.json.gz"
+
     def put(self, tenant_id: str, export_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
         """Write the report's rows (one per trip and category); returns the object's key."""
-        key = self.key(tenant_id, export_id)
+        return self._put(self.key(tenant_id, export_id), list(rows))
+
+    def get(self, key: str) -> list[dict[str, Any]]:
+        """The report's rows in order (the key as the export record has it)."""
+        return self._get(key)
+
+    def put_problems(self, tenant_id: str, export_id: str, problems: Sequence[Mapping[str, Any]]) -> str:
+        """Write an export's problems in full (every item of each); returns the object's key."""
+        return self._put(self.problems_key(tenant_id, export_id), list(problems))
+
+    def get_problems(self, key: str) -> list[dict[str, Any]]:
+        """An export's problems in full (the key as the export record has it)."""
+        return self._get(key)
+
+    def _put(self, key: str, value: list[Any]) -> str:
         body = gzip.compress(
-            json.dumps(list(rows), separators=(",", ":"), ensure_ascii=False).encode(), compresslevel=6
+            json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode(),
+            compresslevel=6,
         )
         self._s3.put_object(
             Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", ContentEncoding="gzip"
         )
         return key
 
-    def get(self, key: str) -> list[dict[str, Any]]:
-        """The report's rows in order (the key as the export record has it)."""
+    def _get(self, key: str) -> list[Any]:
         if not key.startswith(REPORT_PREFIX):
             raise ValueError(f"not a report key: {key}")
         body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -333,13 +333,53 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
             for line in lines
         ],
         "lines_pushed": pushed,
-        "problems": record.problems,
+        "problems": [_problem_summary(problem) for problem in record.problems],
         "error": _error(record),
         "rollback": record.rollback,
         "history": record.history,
         "actions": ACTIONS.get(record.status, []),
         "execution_arn": record.execution_arn,
         "updated_at": record.updated_at,
+    }
+
+
+def _problem_summary(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem as the record keeps it; records from before summaries held every item."""
+    items = problem.get("items") or []
+    return {
+        **problem,
+        "item_count": problem.get("item_count", len(items)),
+        "truncated": bool(problem.get("truncated")),
+    }
+
+
+def problem_items(
+    services: Services, tenant_id: str, export_id: str, code: str, offset: int, limit: int
+) -> dict[str, Any]:
+    """One problem of an export whole (message, params), its items from `offset` on, at most `limit` of them.
+
+    The record keeps a summary of each problem; when it had to cut one, the whole list is in S3.
+    """
+    record = services.store.exports.get_export(tenant_id, export_id)
+    if record is None:
+        raise NotFound(f"no export {export_id} for this company", params={"export_id": export_id})
+    problems = (
+        services.store.reports.get_problems(record.problems_key) if record.problems_key else record.problems
+    )
+    problem = next((problem for problem in problems if problem.get("code") == code), None)
+    if problem is None:
+        raise NotFound(
+            f"export {export_id} has no problem {code}", params={"export_id": export_id, "code": code}
+        )
+    items = list(problem.get("items") or [])
+    page = items[offset : offset + limit]
+    return {
+        **{name: value for name, value in problem.items() if name not in ("items", "truncated")},
+        "export_id": export_id,
+        "item_count": len(items),
+        "offset": offset,
+        "items": page,
+        "next_offset": offset + len(page) if offset + len(page) < len(items) else None,
     }
 
 

@@ -16,6 +16,7 @@ from ..domain.documentation import documentation_rows
 from ..domain.ledger import held_trips
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
+from ..domain.problems import summarized
 from ..domain.rates import RateTable
 from ..errors import (
     ExportValidationFailed,
@@ -102,6 +103,18 @@ def _prepare(
         raise
 
 
+def _kept_problems(
+    services: Services, tenant_id: str, export_id: str, problems: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The record's fields for an export's problems: a summary within the item's 400 KB, and when that had to
+    cut anything, the whole list in S3 beside the documentation report (its key on the record)."""
+    summary, cut = summarized(problems)
+    fields: dict[str, Any] = {"problems": summary}
+    if cut:
+        fields["problems_key"] = services.store.reports.put_problems(tenant_id, export_id, problems)
+    return fields
+
+
 def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)  # created in phase VALIDATING: this step runs first
     try:
@@ -111,14 +124,20 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     except PayrollError as error:
         problems = [{"code": error.code, "severity": "error", "message": error.detail, "items": []}]
         services.store.exports.finish_export(
-            tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems}
+            tenant_id,
+            export_id,
+            ExportStatus.VALIDATION_FAILED,
+            _kept_problems(services, tenant_id, export_id, problems),
         )
         raise ExportValidationFailed(error.detail) from None
     plan = prepared.plan
     if not plan.ready:
         problems = [problem.to_dict() for problem in plan.problems]
         services.store.exports.finish_export(
-            tenant_id, export_id, ExportStatus.VALIDATION_FAILED, {"problems": problems}
+            tenant_id,
+            export_id,
+            ExportStatus.VALIDATION_FAILED,
+            _kept_problems(services, tenant_id, export_id, problems),
         )
         metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
         codes = ", ".join(problem.code for problem in plan.problems)
@@ -222,9 +241,12 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             "tax_free_amount": fmt2(tax_free),
             "taxable_amount": fmt2(total - tax_free),
             "totals_source": "checked",
-            "problems": [warning.to_dict() for warning in plan.warnings],  # errors stopped it in Validate
             "ledger_months": sorted(trips_by_month),
             "report_key": report_key,
+            # The warnings (errors stopped it in Validate), kept as the record can hold them.
+            **_kept_problems(
+                services, tenant_id, export_id, [warning.to_dict() for warning in plan.warnings]
+            ),
         },
     )
     return {"chunks": list(range(len(chunks))), "line_count": len(lines)}

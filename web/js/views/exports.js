@@ -188,6 +188,19 @@ export async function exportReportView(ctx, exportId) {
           h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))));
 }
 
+/** One problem of an export whole: the record keeps the first items of a long list, the rest is read page by page. */
+async function wholeProblem(ctx, exportId, code) {
+  const path = `/exports/${encodeURIComponent(exportId)}/problems/${encodeURIComponent(code)}`;
+  const first = await ctx.api.get(`${path}?offset=0`);
+  const items = [...first.items];
+  for (let offset = first.next_offset; offset !== null && offset !== undefined;) {
+    const page = await ctx.api.get(`${path}?offset=${offset}`);
+    items.push(...page.items);
+    offset = page.next_offset;
+  }
+  return { ...first, items, item_count: items.length, truncated: false };
+}
+
 export async function exportDetailView(ctx, exportId) {
   const container = h("div", { id: "export-detail" });
   let previous = null;
@@ -221,7 +234,7 @@ export async function exportDetailView(ctx, exportId) {
       leftBehindTable(item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
         h("h2", { id: "detail-problems" }, t("detail.problems")),
-        h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem)))) : null,
+        h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem, { loadAll: (code) => wholeProblem(ctx, item.export_id, code) })))) : null,
       lines.length ? h("section", { class: "card", "aria-labelledby": "detail-lines" },
         h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: lines.length })),
         h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines", class: "stack" },
