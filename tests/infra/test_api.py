@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from aws_cdk.assertions import Match
 
@@ -211,10 +210,10 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
         assert stage["Ref"].startswith("ApiRestApiDeploymentStagev1")
         method, path = method_and_path.split("/", 2)[1:]
         # a path parameter is a * in the source ARN; nothing else is
-        parameters = iter(
-            ["{preview_id}"] if path.startswith("exports/previews/") else ["{export_id}", "{code}"]
-        )
-        assert (method, re.sub(r"\*", lambda _: next(parameters), f"/{path}")) in SPEC_ROUTES
+        names = ["{preview_id}"] if path.startswith("exports/previews/") else ["{export_id}", "{code}"]
+        parts = f"/{path}".split("*")
+        route = "".join(part + (names[at] if at < len(parts) - 1 else "") for at, part in enumerate(parts))
+        assert (method, route) in SPEC_ROUTES
 
 
 def test_api_functions_know_the_allowed_origins(synthesized):
