@@ -286,7 +286,7 @@ def schedule_fan_out(tenants: int) -> dict[str, Any]:
     """
     import boto3
 
-    from abax_payroll.records import ExportStatus, Integration
+    from abax_payroll.records import AbaxIntegration, ExportStatus, Integration
     from abax_payroll.workflow.services import services
     from local.aws import REGION
 
@@ -295,8 +295,11 @@ def schedule_fan_out(tenants: int) -> dict[str, Any]:
     ids = [f"sched-{n:04d}" for n in range(tenants)]
     store = services().store
     for tenant in ids:
-        s.abax.add_data(tenant, [], [])
         store.tenants.put_integration(tenant, Integration(status="active", client_name=tenant))
+        # ABAX connected (the start checks it; the one-state machine below reads nothing from ABAX).
+        store.tenants.put_abax_integration(
+            tenant, AbaxIntegration(status="active", secret_version="bench", activated_by="bench")
+        )
         store.tenants.put_schedule(tenant, True, 5, "bench")
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     role = boto3.client("iam", region_name=REGION).get_role(RoleName="abax-payroll-local")["Role"]["Arn"]

@@ -13,10 +13,12 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
 
 from . import iam as local_iam
 from . import lambda_runtime
-from .event_sources import SqsEventSource
+from .event_sources import ExecutionEndEvents, SqsEventSource
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
@@ -67,6 +69,25 @@ def serialise_dynamodb() -> None:
     DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
 
 
+_original_set_error = Environment.set_error
+
+
+def _set_error_unless_ended(self: Environment, error: Any) -> None:
+    if isinstance(self._program_state, ProgramStopped | ProgramTimedOut):
+        return
+    _original_set_error(self, error)
+
+
+def keep_stopped_runs_stopped() -> None:
+    """A stopped (ABORTED) or timed-out run stays so, as in AWS.
+
+    moto's interpreter turns a StopExecution that lands while a Map iterates into FAILED (States.Runtime: its
+    Map reads the stop's error string as a dict), and a timed-out run whose worker thread errors later into
+    FAILED as well; Step Functions reports ABORTED and TIMED_OUT. A run that ended so keeps its end here.
+    """
+    Environment.set_error = _set_error_unless_ended  # type: ignore[method-assign]
+
+
 def asl_definition() -> str:
     """The one ASL file the CDK app deploys, read from the installed package."""
     return resources.files("abax_payroll.workflow").joinpath("export_state_machine.asl.json").read_text()
@@ -109,6 +130,7 @@ class LocalAws:
         self._names: dict[str, str] = {}
         self._roles_in_force: dict[str, Any] = {}
         self.scheduled_starts: SqsEventSource | None = None
+        self.execution_ends: ExecutionEndEvents | None = None
         self.scheduled_starts_dead_letters_url = ""
 
     def start(self) -> LocalAws:
@@ -119,6 +141,7 @@ class LocalAws:
         self._mock.start()
         lambda_runtime.install()
         serialise_dynamodb()
+        keep_stopped_runs_stopped()
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         kms = boto3.client("kms", region_name=REGION)
         table_key = kms.create_key(Description="abax-payroll table")["KeyMetadata"]["Arn"]
@@ -193,12 +216,22 @@ class LocalAws:
             "ScheduledStart",
             REGION,
         ).start()
+        # EventBridge's rule: a run that ended outside the state machine's Catch, to the ExportSteps function.
+        self.execution_ends = ExecutionEndEvents(
+            self.state_machine_arn,
+            self.as_function("ExportSteps", _load_handler("functions.export.steps:handler")),
+            "ExportSteps",
+            REGION,
+            ACCOUNT,
+        ).start()
         return self
 
     def use_state_machine(self, arn: str) -> None:
         """Let the functions start (and their roles allow) this state machine instead of the local one."""
         self._names.update({"WorkflowExportStateMachine.Ref": arn, "WorkflowExportStateMachine.Arn": arn})
         self.use_roles(self._roles_in_force)
+        if self.execution_ends is not None:
+            self.execution_ends.state_machine_arn = arn
 
     def use_roles(self, roles: dict[str, Any]) -> None:
         """Enforce these roles (local/roles.json's shape) from now on, with their functions' environments."""
@@ -259,8 +292,11 @@ class LocalAws:
     def stop(self) -> None:
         if self.scheduled_starts is not None:
             self.scheduled_starts.stop()
+        if self.execution_ends is not None:
+            self.execution_ends.stop()
         local_iam.enforce(None)
         DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
+        Environment.set_error = _original_set_error  # type: ignore[method-assign]
         lambda_runtime.uninstall()
         self._mock.stop()
 

@@ -144,3 +144,100 @@ class SqsEventSource:
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.region,
         }
+
+
+class ExecutionEndEvents:
+    """EventBridge's rule on Step Functions' "Execution Status Change" events, on one machine.
+
+    The CDK app routes the end of an export run whose status is ABORTED, TIMED_OUT or FAILED to the
+    ExportSteps function (infra/cdk/constructs/workflow.py). moto emits no events, so this watches the state
+    machine's executions (moto's Step Functions enforces the definition's TimeoutSeconds itself and
+    StopExecution aborts a run) and invokes the handler once per ended run, with EventBridge's event shape
+    and the function's role. A failed invocation is tried again at the next look (EventBridge retries for up
+    to 24 h, then the target's dead-letter queue).
+    """
+
+    STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
+
+    def __init__(
+        self,
+        state_machine_arn: str,
+        handler: Callable[[dict[str, Any], Any], Any],
+        function: str,
+        region: str,
+        account: str,
+        every_s: float = 1.0,
+    ):
+        self.state_machine_arn, self.region, self.account = state_machine_arn, region, account
+        self._handler, self._function, self._every_s = handler, function, every_s
+        self._client = boto3.client("stepfunctions", region_name=region)
+        self._delivered: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="eventbridge-sfn-status", daemon=True)
+        self.invocations = 0
+        self.failures = 0
+
+    def start(self) -> ExecutionEndEvents:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                self.deliver()
+            except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: look again
+                continue
+
+    def deliver(self) -> int:
+        """Invoke the target for every ended run not delivered yet; the number delivered."""
+        delivered = 0
+        for status in self.STATUSES:
+            pages = self._client.get_paginator("list_executions").paginate(
+                stateMachineArn=self.state_machine_arn, statusFilter=status
+            )
+            for page in pages:
+                for execution in page["executions"]:
+                    arn = execution["executionArn"]
+                    if arn in self._delivered:
+                        continue
+                    described = self._client.describe_execution(executionArn=arn)
+                    self.invocations += 1
+                    try:
+                        self._handler(self._event(described), LocalContext(function_name=self._function))
+                    except Exception:  # noqa: BLE001 - delivered again at the next look
+                        self.failures += 1
+                        continue
+                    self._delivered.add(arn)
+                    delivered += 1
+        return delivered
+
+    def _event(self, described: dict[str, Any]) -> dict[str, Any]:
+        def millis(value: Any) -> int | None:
+            return int(value.timestamp() * 1000) if hasattr(value, "timestamp") else None
+
+        return {
+            "version": "0",
+            "id": described["executionArn"].rsplit(":", 1)[-1],
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": self.account,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": self.region,
+            "resources": [described["executionArn"]],
+            "detail": {
+                "executionArn": described["executionArn"],
+                "stateMachineArn": described["stateMachineArn"],
+                "name": described.get("name"),
+                "status": described["status"],
+                "startDate": millis(described.get("startDate")),
+                "stopDate": millis(described.get("stopDate")),
+                "input": described.get("input"),
+                "output": described.get("output"),
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+            },
+        }

@@ -1,11 +1,12 @@
-"""Lambda entry point: the state machine's export steps (fetch, validate, group, push, complete, prepare_resume, mark_failed; a search's fetch)."""
+"""Lambda entry point: the state machine's export steps (fetch, validate, group, push, complete, prepare_resume,
+mark_failed; a search's fetch), and EventBridge's news of a run that ended outside them (workflow/ended.py)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.observability import count_control_flow, inject_lambda_context, logger, metrics, tracer
-from abax_payroll.workflow import previews, resume, steps
+from abax_payroll.workflow import ended, previews, resume, steps
 from abax_payroll.workflow.services import services
 
 
@@ -14,6 +15,8 @@ from abax_payroll.workflow.services import services
 @metrics.log_metrics
 @count_control_flow
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == "aws.states":  # EventBridge: a run ended where no Catch could record it
+        return ended.execution_ended(services(), event.get("detail") or {})
     if event.get("kind") == "search":  # a search the API could not finish within API Gateway's 29 s
         return _search_step(event, context)
     step, tenant_id, export_id = event["step"], event["tenant_id"], event["export_id"]

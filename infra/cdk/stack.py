@@ -52,6 +52,8 @@ class AbaxPayrollStack(Stack):
         # Only these two start exports: the API (manual) and the scheduled start (one per due tenant).
         self.workflow.grant_start(self.functions.export_api)
         self.workflow.grant_start(self.functions.scheduled_start)
+        # A run stopped in the console or timed out: its export is recorded as ended (workflow/ended.py).
+        self.workflow.route_ended_runs(self.functions.export_steps, self.functions.dead_letter_queue)
         # The web app's bucket and distribution come before the API: its CORS origins and the hosted-UI
         # callback URLs name the distribution; the content (with config.json naming the API) comes after.
         self.web = Web(self, "Web", log_retention=settings.functions.log_retention)

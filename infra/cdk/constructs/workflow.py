@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -80,3 +83,29 @@ class Workflow(Construct):
         """Let a function start exports, and tell it which state machine to start."""
         self.state_machine.grant_start_execution(function)
         function.add_environment("STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+
+    def route_ended_runs(self, function: lambda_.IFunction, dead_letter_queue: sqs.IQueue) -> events.Rule:
+        """A run that ends without its Catch (stopped in the console, past TimeoutSeconds, a States.Runtime
+        error) leaves its export RUNNING and the company's slot taken: EventBridge tells `function`, which
+        records the end (shared/abax_payroll/workflow/ended.py). Retried for 24 h, then the dead-letter queue."""
+        return events.Rule(
+            self,
+            "RunEnded",
+            description="abax-payroll: record an export run that ended outside its state machine's Catch",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                    "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    function,
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )

@@ -290,6 +290,8 @@ _STEP_ERRORS = {
     "SourceChanged": "SOURCE_CHANGED",
     "AbaxInactive": "ABAX_INACTIVE",
     "States.Timeout": "TIMED_OUT",
+    "ExecutionAborted": "RUN_STOPPED",  # stopped in the Step Functions console (workflow/ended.py)
+    "States.Runtime": "TASK_FAILED",
     "States.TaskFailed": "TASK_FAILED",
     "Lambda.Unknown": "TASK_FAILED",
 }

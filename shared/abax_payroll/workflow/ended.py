@@ -1,0 +1,127 @@
+"""A run that ended where the state machine's own Catch could not see it.
+
+Step Functions ends an execution without running any of its states when an admin stops it in the console
+(ABORTED), when it passes the state machine's TimeoutSeconds (TIMED_OUT), or on an error no Catch handles
+(FAILED by States.Runtime). Its export's record would say RUNNING for ever, and the company's single running
+slot (the lock freed by the record's terminal status) would stay taken: no export, rollback or resume could
+start again. EventBridge delivers Step Functions' "Execution Status Change" event of such an end to the
+ExportSteps function, and this finishes the record the way the state machine would have:
+
+- stopped before anything was sent (phase VALIDATING): FAILED, its trips free again ("Try again");
+- stopped while pushing, rolling back or resuming: ROLLBACK_INCOMPLETE, with the ids it recorded, so the
+  export offers rollback (every line found by its ExternalImportReference is deleted) and resume (the missing
+  lines are made). Nothing is deleted or sent on the user's behalf: the run was stopped, perhaps on purpose.
+
+A chunk that was pushing when the run stopped goes on in its Lambda invocation (AWS does not stop it): while
+it holds the push lease, the end is not recorded yet (`RunStillPushing`; EventBridge retries), so a rollback
+asked for afterwards sees every line that chunk made. The normal ends (the Fail states after a recorded
+outcome) arrive here too and change nothing: their record is finished already.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..observability import logger
+from ..records import ExportError, ExportPhase, ExportStatus
+from ..store.snapshots import RUNNING
+from . import fetching
+from .services import Services
+
+STOPPED = {"ABORTED", "TIMED_OUT", "FAILED"}
+# The error each end is recorded with (the names Step Functions' own history uses).
+ERRORS = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "States.Timeout", "FAILED": "States.Runtime"}
+WORDS = {
+    "ABORTED": "was stopped (StopExecution, e.g. in the Step Functions console)",
+    "TIMED_OUT": "ran past the state machine's time limit",
+    "FAILED": "failed outside the steps that record an outcome",
+}
+
+
+class RunStillPushing(Exception):
+    """The stopped run's last chunk still holds the push lease: record the end once it let go (retried)."""
+
+
+def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any]:
+    status = str(detail.get("status") or "")
+    if status not in STOPPED:
+        return {"outcome": "ignored", "status": status}
+    try:
+        run = json.loads(detail.get("input") or "{}")
+    except ValueError:
+        return {"outcome": "ignored", "reason": "input is not JSON"}
+    tenant_id = run.get("tenant_id")
+    if not tenant_id:
+        return {"outcome": "ignored", "reason": "no tenant in the input"}
+    cause = f"the run {detail.get('name') or ''} {WORDS[status]}".replace("  ", " ")
+    if detail.get("cause"):
+        cause += f": {str(detail['cause'])[:300]}"
+    if run.get("kind") == "search":
+        return _search_ended(services, tenant_id, str(run.get("preview_id") or ""), cause)
+    export_id = str(run.get("export_id") or "")
+    record = services.store.exports.get_export(tenant_id, export_id)
+    if record is None or not record.running:
+        return {"outcome": "nothing to do", "export_id": export_id}
+    if record.execution_arn and detail.get("executionArn") not in (None, record.execution_arn):
+        # An earlier run of this export (its record has moved on to a rollback or resume since).
+        return {"outcome": "nothing to do", "export_id": export_id, "reason": "not the export's current run"}
+    lease = services.store.leases.peek("PUSH") or {}
+    if lease.get("holder") == export_id and float(lease.get("expires_at") or 0) > _now():
+        raise RunStillPushing(
+            f"export {export_id}: its last chunk still pushes; the end is recorded after it"
+        )
+    error = ExportError(code=ERRORS[status], message=cause)
+    history = {"action": "stopped", "by": "Step Functions", "outcome": status, "message": cause}
+    if record.phase in (None, ExportPhase.VALIDATING):
+        # Nothing was sent: the same end as mark_failed's (the trips claimed by Group, if it got that far, are free).
+        from .steps import mark_failed
+
+        mark_failed(services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}})
+        services.store.exports.update_export(tenant_id, export_id, {}, history=history)
+        logger.warning(
+            "export run ended before it sent anything", extra={"export_id": export_id, "status": status}
+        )
+        return {"outcome": ExportStatus.FAILED.value, "export_id": export_id}
+    created = services.store.lines.get_created(tenant_id, export_id)
+    services.store.exports.finish_export(
+        tenant_id,
+        export_id,
+        ExportStatus.ROLLBACK_INCOMPLETE,
+        {
+            "error": error,
+            "phase": ExportPhase.DONE,
+            "rollback": {
+                "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
+                "error": cause,
+                "left_behind": [
+                    {
+                        "salary_line_id": salary_line_id,
+                        "reason": "the run was stopped before the export ended",
+                        "reason_code": "RUN_STOPPED",
+                    }
+                    for salary_line_id in sorted(created.values())
+                ],
+            },
+        },
+        history=history,
+    )
+    logger.warning(
+        "export run ended while it pushed; lines may be in PowerOffice Go",
+        extra={"export_id": export_id, "status": status, "recorded_lines": len(created)},
+    )
+    return {"outcome": ExportStatus.ROLLBACK_INCOMPLETE.value, "export_id": export_id}
+
+
+def _search_ended(services: Services, tenant_id: str, preview_id: str, cause: str) -> dict[str, Any]:
+    """A search whose run stopped: its preview resource says FAILED instead of reading for ever."""
+    snapshot = services.store.snapshots.get(tenant_id, preview_id) if preview_id else None
+    if snapshot is None or snapshot.get("status") != RUNNING:
+        return {"outcome": "nothing to do", "preview_id": preview_id}
+    fetching.fail(services.store.snapshots, tenant_id, preview_id, cause)
+    return {"outcome": "FAILED", "preview_id": preview_id}
+
+
+def _now() -> float:
+    return time.time()
