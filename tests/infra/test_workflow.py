@@ -121,3 +121,20 @@ def test_state_machine_may_invoke_exactly_the_two_task_functions(synthesized):
             "Resource": [{"Fn::GetAtt": [steps_id, "Arn"]}, {"Fn::GetAtt": [rollback_id, "Arn"]}],
         }
     ]
+
+
+def test_a_run_that_ends_outside_its_catch_is_sent_to_the_export_steps_function(synthesized):
+    """Stopped in the console, timed out, or failed without a Catch: EventBridge tells ExportSteps, which
+    ends the export (workflow/ended.py); a failed delivery is retried for a day, then dead-lettered."""
+    (machine_id,) = synthesized.resources("AWS::StepFunctions::StateMachine")
+    steps_id, _ = synthesized.function_by_handler("functions.export.steps.handler")
+    (rule,) = synthesized.resources("AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [steps_id, "Arn"]}
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 24 * 3600
+    assert "DeadLetterConfig" in target
