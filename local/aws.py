@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
 
@@ -25,6 +26,8 @@ ACCOUNT = "123456789012"
 TABLE = "abax-payroll"
 SNAPSHOT_BUCKET = "abax-payroll-snapshots"
 STATE_MACHINE = "abax-payroll-export"
+# The state machine's role in local/roles.json (its CDK construct's name).
+STATE_MACHINE_ROLE = "ExportStateMachine"
 FUNCTIONS = {
     # logical name in the ASL -> (function name, handler import path)
     "ExportStepsFunctionArn": ("abax-payroll-export-steps", "functions.export.steps:handler"),
@@ -67,6 +70,20 @@ def serialise_dynamodb() -> None:
     on threads at once, so moto's DynamoDB handler is serialised here (pinned moto: see lambda_runtime).
     """
     DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
+
+
+_original_lambda_task = lambda_eval_utils.execute_lambda_function_integration
+
+
+def _lambda_task_as_state_machine(*args: Any, **kwargs: Any) -> Any:
+    with local_iam.as_function(STATE_MACHINE_ROLE):
+        return _original_lambda_task(*args, **kwargs)
+
+
+def run_tasks_as_state_machine() -> None:
+    """The interpreter's Lambda tasks invoke with the state machine's role (local/roles.json's
+    `state_machines`), so a task function its role does not name is refused as in AWS (AccessDenied)."""
+    lambda_eval_utils.execute_lambda_function_integration = _lambda_task_as_state_machine
 
 
 _original_set_error = Environment.set_error
@@ -142,6 +159,7 @@ class LocalAws:
         lambda_runtime.install()
         serialise_dynamodb()
         keep_stopped_runs_stopped()
+        run_tasks_as_state_machine()
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         kms = boto3.client("kms", region_name=REGION)
         table_key = kms.create_key(Description="abax-payroll table")["KeyMetadata"]["Arn"]
@@ -206,6 +224,10 @@ class LocalAws:
             "FunctionsScheduledStartsDeadLetters.Arn": starts_dead_letters_arn,
             "FunctionsScheduledStartsDeadLetters.Ref": starts_dead_letters["QueueUrl"],
         }
+        # The task functions, as the state machine's role names them (FunctionsExportSteps.Arn, …).
+        names.update(
+            {f"Functions{CDK_NAMES[name]}.Arn": arn for name, arn in self._function_arns_by_name().items()}
+        )
         self._names = names
         self.use_roles(self._roles or local_iam.load_roles())
         # Lambda's event source mapping of the scheduled-start function (batch size 10, as the CDK app sets it).
@@ -225,6 +247,9 @@ class LocalAws:
             ACCOUNT,
         ).start()
         return self
+
+    def _function_arns_by_name(self) -> dict[str, str]:
+        return {arn.rsplit(":", 1)[-1]: arn for arn in self.function_arns.values()}
 
     def use_state_machine(self, arn: str) -> None:
         """Let the functions start (and their roles allow) this state machine instead of the local one."""
@@ -248,8 +273,8 @@ class LocalAws:
         }
         self.enforcer = local_iam.Enforcer(
             {
-                name: local_iam.resolve(function["statements"], self._names)
-                for name, function in functions.items()
+                name: local_iam.resolve(role["statements"], self._names)
+                for name, role in {**functions, **roles.get("state_machines", {})}.items()
             },
             ACCOUNT,
             REGION,
@@ -297,6 +322,7 @@ class LocalAws:
         local_iam.enforce(None)
         DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
         Environment.set_error = _original_set_error  # type: ignore[method-assign]
+        lambda_eval_utils.execute_lambda_function_integration = _original_lambda_task
         lambda_runtime.uninstall()
         self._mock.stop()
 

@@ -83,7 +83,27 @@ def roles_from_template(template: Mapping[str, Any]) -> dict[str, Any]:
             "statements": _render(statements),
             "environment": _render(resource["Properties"].get("Environment", {}).get("Variables", {})),
         }
-    return {"functions": functions}
+    machines = {
+        _name(logical_id).removeprefix("Workflow"): resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        for logical_id, resource in sorted(resources.items())
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+    }
+    # The state machine's role: what its tasks may invoke (the local stack runs its Lambda tasks as it).
+    state_machines = {
+        name: {
+            "statements": _render(
+                [
+                    statement
+                    for policy in resources.values()
+                    if policy["Type"] == "AWS::IAM::Policy"
+                    and {"Ref": role_id} in policy["Properties"].get("Roles", [])
+                    for statement in _as_list(policy["Properties"]["PolicyDocument"]["Statement"])
+                ]
+            )
+        }
+        for name, role_id in machines.items()
+    }
+    return {"functions": functions, "state_machines": state_machines}
 
 
 def load_roles(path: Path = ROLES_FILE) -> dict[str, Any]:

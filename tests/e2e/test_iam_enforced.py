@@ -3,6 +3,7 @@ breaks the story here as it would in AWS, with AccessDeniedException."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import boto3
@@ -63,3 +64,30 @@ def test_each_function_reads_only_the_secrets_its_role_grants(fresh: LocalStack)
         assert secrets.get_secret_value(SecretId=abax_secret)["SecretString"]
     with iam.as_function("ExportSteps"), pytest.raises(ClientError):
         boto3.client("dynamodb", region_name=REGION).scan(TableName="abax-payroll")  # no Scan in any role
+
+
+def test_a_task_the_state_machine_role_does_not_name_is_refused_and_the_export_still_ends(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    """The state machine's Lambda tasks run as its role: without `InvokeExportTasks` not one task runs (as in
+    AWS), and the run that failed outside its Catch still ends the export (workflow/ended.py)."""
+    roles = copy.deepcopy(iam.load_roles())
+    machine = roles["state_machines"]["ExportStateMachine"]
+    machine["statements"] = [s for s in machine["statements"] if s.get("Sid") != "InvokeExportTasks"]
+    logbooks = good_logbooks(acme)
+    assert fresh.aws.enforcer is not None
+    refused_before = len(fresh.aws.enforcer.refused)
+    fresh.aws.use_roles(roles)
+    try:
+        export = wait_for_export(acme, start_export(acme, OCTOBER, logbooks))
+        refused = fresh.aws.enforcer.refused[refused_before:]
+    finally:
+        fresh.aws.use_roles(iam.load_roles())
+    assert export["status"] == "FAILED", export
+    assert not export["lines_pushed"]
+    assert refused and {(who, request.action) for who, request in refused} == {
+        ("ExportStateMachine", "lambda:InvokeFunction")
+    }
+    # With its role as synthesized, the same logbooks export.
+    again = wait_for_export(acme, start_export(acme, OCTOBER, logbooks))
+    assert again["status"] == "COMPLETED", again
