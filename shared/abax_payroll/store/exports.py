@@ -295,7 +295,7 @@ class ExportStore:
 
     def put_lookups(self, tenant_id: str, export_id: str, lookups: Any) -> None:
         """What Validate read from PowerOffice Go, for Group to reuse."""
-        self.table.put(tenant_pk(tenant_id), _lookups(export_id), {"data": pack(lookups)})
+        self.table.put(tenant_pk(tenant_id), _lookups(export_id), {"data": pack(lookups, level=9)})
 
     def get_lookups(self, tenant_id: str, export_id: str) -> Any | None:
         item = self.table.get(tenant_pk(tenant_id), _lookups(export_id), consistent=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .table import Table, pack, tenant_pk, unpack
 
@@ -15,6 +17,26 @@ def _month(month: str) -> str:
 
 def _export_month(month: str, export_id: str) -> str:
     return f"LEDGER#{month}#{export_id}#"
+
+
+def _packed_trips(trip_ids: list[str]) -> dict[str, Any]:
+    """A ledger item's trips: 16 bytes each when every id is a UUID in its canonical form (ABAX's trip ids are),
+    else their JSON gzipped (a UUID's 36 characters gzip to about 22 bytes: a third more write units)."""
+    try:
+        parsed = [uuid.UUID(trip_id) for trip_id in trip_ids]
+    except ValueError:
+        parsed = []
+    if parsed and all(str(value) == trip_id for value, trip_id in zip(parsed, trip_ids, strict=True)):
+        return {"trip_uuids": b"".join(value.bytes for value in parsed)}
+    return {"trips": pack(trip_ids)}
+
+
+def _trip_ids(item: Mapping[str, Any]) -> list[str]:
+    if "trip_uuids" in item:
+        raw = item["trip_uuids"]
+        raw = bytes(raw.value if hasattr(raw, "value") else raw)
+        return [str(uuid.UUID(bytes=raw[at : at + 16])) for at in range(0, len(raw), 16)]
+    return list(unpack(item["trips"]))
 
 
 class LedgerStore:
@@ -30,7 +52,7 @@ class LedgerStore:
                             "pk": tenant_pk(tenant_id),
                             "sk": f"{_export_month(month, export_id)}{part:03d}",
                             "export_id": export_id,
-                            "trips": pack(trip_ids[start : start + LEDGER_CHUNK_TRIPS]),
+                            **_packed_trips(trip_ids[start : start + LEDGER_CHUNK_TRIPS]),
                         }
                     )
 
@@ -39,7 +61,7 @@ class LedgerStore:
         holders: dict[str, str] = {}
         for month in sorted(set(months)):
             for item in self.table.query_prefix(tenant_pk(tenant_id), _month(month)):
-                trips = unpack(item["trips"])
+                trips = _trip_ids(item)
                 if "held" in item:  # the export ended short of COMPLETED: only these are still paid
                     trips = [trips[position] for position in unpack(item["held"]) if position < len(trips)]
                 for trip_id in trips:
@@ -67,7 +89,7 @@ class LedgerStore:
             for item in self.table.query_prefix(
                 tenant_pk(tenant_id), _export_month(month, export_id)
             ):  # parts in order
-                trips += unpack(item["trips"])
+                trips += _trip_ids(item)
             if trips:
                 claimed[month] = trips
         return claimed

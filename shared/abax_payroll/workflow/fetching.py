@@ -9,6 +9,7 @@ the ABAX client's; a wait it would make past the deadline ends this piece of the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -25,6 +26,10 @@ from .services import Services
 
 # An ABAX call is not started with less time than this left: its answer (or its timeout) must fit.
 CALL_MARGIN_S = 2.0
+# The cursor is written when a piece ends (done, its deadline, a failed call) and otherwise at most this often:
+# a crashed function loses at most these seconds of calls (read again, to the same S3 keys), a search's
+# progress moves as often, and a month's read costs a write every couple of seconds, not one per call.
+CURSOR_EVERY_S = 2.0
 
 
 class DeadlineReached(Exception):
@@ -102,14 +107,70 @@ def fetch(
     deadline: float,
     max_calls: int | None = None,
     timeout_s: float | None = None,
+    initial: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Go on reading the snapshot's period from ABAX until it is complete, `max_calls` were made, or the
-    deadline (time.monotonic) is near. Returns the snapshot's progress with `done`."""
-    snapshot = store.get(tenant_id, snapshot_id)
-    if snapshot is None:
+    deadline (time.monotonic) is near. Returns the snapshot's progress with `done`.
+
+    `initial`: the snapshot to start when none is stored yet (an export's), written with its first cursor.
+    """
+    found = store.get(tenant_id, snapshot_id)
+    if found is not None:
+        saved = _Saved(store, tenant_id, snapshot_id, found, stored=True)
+    elif initial is not None:
+        saved = _Saved(store, tenant_id, snapshot_id, {**initial, "snapshot_id": snapshot_id}, stored=False)
+    else:
         raise LookupError(f"snapshot {snapshot_id} of tenant {tenant_id} does not exist")
+    snapshot = saved.snapshot
     if snapshot["status"] == READY:
         return {**progress(snapshot), "done": True}
+    try:
+        _read_on(services, saved, deadline, max_calls, timeout_s)
+    except BaseException:
+        # What was read before the failure is kept: a retry resumes at the call that failed.
+        with contextlib.suppress(Exception):  # the failure itself is what the caller must see
+            saved.save()
+        raise
+    saved.save()
+    return {**progress(snapshot), "done": snapshot["status"] == READY}
+
+
+class _Saved:
+    """The snapshot record as the fetch moves it, and what of it is not written yet."""
+
+    def __init__(
+        self, store: SnapshotStore, tenant_id: str, snapshot_id: str, snapshot: dict[str, Any], stored: bool
+    ) -> None:
+        self.store, self.tenant_id, self.snapshot_id = store, tenant_id, snapshot_id
+        self.snapshot = snapshot
+        self._stored = stored
+        self._unsaved: dict[str, Any] = {}
+        self._saved_at = time.monotonic()
+
+    def move(self, fields: dict[str, Any]) -> None:
+        """The cursor moved past a call whose answer is kept: written when done, else at most every few s."""
+        self.snapshot.update(fields)
+        self._unsaved.update(fields)
+        if fields.get("status") == READY or time.monotonic() - self._saved_at >= CURSOR_EVERY_S:
+            self.save()
+
+    def save(self) -> None:
+        if not self._unsaved:
+            return
+        if self._stored:
+            self.store.update(self.tenant_id, self.snapshot_id, self._unsaved)
+        else:  # an export's snapshot: its first write is the whole record
+            self.store.put(self.tenant_id, self.snapshot_id, self.snapshot)
+            self._stored = True
+        self._unsaved = {}
+        self._saved_at = time.monotonic()
+
+
+def _read_on(
+    services: Services, saved: _Saved, deadline: float, max_calls: int | None, timeout_s: float | None
+) -> None:
+    """The calls of one piece; the cursor moves in the snapshot after each."""
+    store, tenant_id, snapshot_id, snapshot = saved.store, saved.tenant_id, saved.snapshot_id, saved.snapshot
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     windows = request_windows(period)
     cursor = dict(snapshot["cursor"])
@@ -169,13 +230,17 @@ def fetch(
             if done:
                 fields["status"] = READY
                 fields["ready_at"] = round(time.time(), 3)
-            store.update(tenant_id, snapshot_id, fields)
-            snapshot.update(fields)
-    return {**progress(snapshot), "done": snapshot["status"] == READY}
+            saved.move(fields)
 
 
-def fetch_piece(services: Services, tenant_id: str, snapshot_id: str, remaining_s: float) -> dict[str, Any]:
-    """One state-machine step of a fetch: as much as this invocation's budget allows."""
+def fetch_piece(
+    services: Services,
+    tenant_id: str,
+    snapshot_id: str,
+    remaining_s: float,
+    initial: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One state-machine step of a fetch: as much as this invocation's budget allows (`initial`: see fetch)."""
     config = services.settings
     # Up to a minute of the function's time is kept for the last call and the writes (Lambda cuts at its timeout).
     budget = min(config.fetch_seconds, remaining_s - min(60.0, remaining_s / 4))
@@ -187,6 +252,7 @@ def fetch_piece(services: Services, tenant_id: str, snapshot_id: str, remaining_
             snapshot_id,
             deadline=time.monotonic() + budget,
             max_calls=config.fetch_calls_per_invocation or None,
+            initial=initial,
         )
     except (AbaxUnavailable, AbaxAuthFailed) as error:
         # Worth a retry: the state machine retries the step, which resumes at the call that failed.

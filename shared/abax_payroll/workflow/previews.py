@@ -23,8 +23,8 @@ from .planning import prepare_plan
 from .services import Services
 
 # A running search whose snapshot has not moved for this long lost its fetch (a crash before the
-# execution started): the next search starts afresh. A live fetch writes after every ABAX call, and
-# never waits longer than a minute for one.
+# execution started): the next search starts afresh. A live fetch writes its cursor every couple of seconds
+# while it calls ABAX (fetching.CURSOR_EVERY_S), and never waits longer than a minute for a call.
 STALLED_S = 180.0
 INLINE_CALL_TIMEOUT_S = 5.0  # an ABAX call inside the API call: its timeout must fit the gateway's 29 s
 # How long after its search a preview's totals are shown by an export of the same selection (until the
