@@ -89,15 +89,34 @@ class SnapshotStore:
                 return False
             raise
 
-    def put(self, tenant_id: str, snapshot_id: str, fields: Mapping[str, Any]) -> None:
-        """Write the whole snapshot record (an export's fetch writes it first when it has read something)."""
-        self._table.put_item(
-            Item={
-                "pk": tenant_pk(tenant_id),
-                "sk": f"SNAPSHOT#{snapshot_id}",
-                **_dynamo({**fields, "snapshot_id": snapshot_id, "updated_at": round(time.time(), 3)}),
-            }
-        )
+    def put(self, tenant_id: str, snapshot_id: str, fields: Mapping[str, Any]) -> bool:
+        """Write the whole snapshot record (an export's fetch writes it first when it has read something);
+        False when it exists already (another invocation of the step wrote it first)."""
+        return self.create(tenant_id, snapshot_id, {**fields, "updated_at": round(time.time(), 3)})
+
+    def move(self, tenant_id: str, snapshot_id: str, fields: Mapping[str, Any]) -> bool:
+        """Move the fetch's cursor; False when the snapshot is READY already (an invocation cut at its
+        timeout runs on, as in AWS, and must not take a finished snapshot back)."""
+        names, values, sets = {"#status": "status"}, {":ready": READY}, []
+        for index, (name, value) in enumerate(
+            {**fields, "updated_at": Decimal(str(round(time.time(), 3)))}.items()
+        ):
+            names[f"#f{index}"] = name
+            values[f":v{index}"] = _dynamo(value)
+            sets.append(f"#f{index} = :v{index}")
+        try:
+            self._table.update_item(
+                Key={"pk": tenant_pk(tenant_id), "sk": f"SNAPSHOT#{snapshot_id}"},
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ConditionExpression="attribute_exists(pk) AND #status <> :ready",
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def get(self, tenant_id: str, snapshot_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(

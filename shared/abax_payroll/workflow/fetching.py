@@ -125,13 +125,18 @@ def fetch(
     if snapshot["status"] == READY:
         return {**progress(snapshot), "done": True}
     try:
-        _read_on(services, saved, deadline, max_calls, timeout_s)
-    except BaseException:
-        # What was read before the failure is kept: a retry resumes at the call that failed.
-        with contextlib.suppress(Exception):  # the failure itself is what the caller must see
-            saved.save()
-        raise
-    saved.save()
+        try:
+            _read_on(services, saved, deadline, max_calls, timeout_s)
+        except _FinishedElsewhere:
+            raise
+        except BaseException:
+            # What was read before the failure is kept: a retry resumes at the call that failed.
+            with contextlib.suppress(Exception):  # the failure itself is what the caller must see
+                saved.save()
+            raise
+        saved.save()
+    except _FinishedElsewhere:
+        snapshot = store.get(tenant_id, snapshot_id) or snapshot
     return {**progress(snapshot), "done": snapshot["status"] == READY}
 
 
@@ -157,13 +162,18 @@ class _Saved:
     def save(self) -> None:
         if not self._unsaved:
             return
-        if self._stored:
-            self.store.update(self.tenant_id, self.snapshot_id, self._unsaved)
-        else:  # an export's snapshot: its first write is the whole record
-            self.store.put(self.tenant_id, self.snapshot_id, self.snapshot)
+        if not self._stored:  # an export's snapshot: its first write is the whole record
             self._stored = True
+            if self.store.put(self.tenant_id, self.snapshot_id, self.snapshot):
+                self._unsaved = {}
+        if self._unsaved and not self.store.move(self.tenant_id, self.snapshot_id, self._unsaved):
+            raise _FinishedElsewhere
         self._unsaved = {}
         self._saved_at = time.monotonic()
+
+
+class _FinishedElsewhere(Exception):
+    """Another invocation of the step read the snapshot to its end (this one was cut at its timeout)."""
 
 
 def _read_on(
