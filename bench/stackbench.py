@@ -2,20 +2,101 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 _stack: Any = None
 _meter: Any = None
+_emulators_url: str | None = None  # the emulators' own process, while `emulators_elsewhere` runs
+_emulators_pid: int | None = None
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by this process (the local stack) and the emulators' process."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    seconds = {"stack": usage.ru_utime + usage.ru_stime}
+    if _emulators_pid is not None:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{_emulators_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds["emulators"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 def poweroffice_url() -> str:
-    return f"{stack().url}/emulators/poweroffice"
+    return f"{_emulators_url or stack().url}/emulators/poweroffice"
+
+
+@contextlib.contextmanager
+def emulators_elsewhere(abax: dict[str, Any], poweroffice: dict[str, Any]) -> Iterator[str]:
+    """Both emulators in a process of their own (`abax-payroll local emulators`) serving these companies,
+    and the functions pointed at it for the block, as PowerOffice Go and ABAX run elsewhere than the
+    product: what the emulators cost is then not taken from the CPU the local stack measures on."""
+    global _emulators_url, _emulators_pid
+    stack()  # first: the quiet logging the functions' loggers read at import, and the PowerOffice keys
+    from abax_payroll.workflow.services import reset_services
+    from local.servers import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as folder:
+        files = {}
+        for name, data in (("abax", abax), ("poweroffice", poweroffice)):
+            files[name] = Path(folder) / f"{name}.json"
+            files[name].write_text(json.dumps(data), encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.cli", "local", "emulators", "--port", str(port),
+             "--abax-data", str(files["abax"]), "--poweroffice-data", str(files["poweroffice"])],  # fmt: skip
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+        )
+        endpoints = {
+            "POWEROFFICE_API_URL": f"{url}/emulators/poweroffice/v2",
+            "POWEROFFICE_TOKEN_URL": f"{url}/emulators/poweroffice/OAuth/Token",
+            "ABAX_API_URL": f"{url}/emulators/abax",
+            "ABAX_TOKEN_URL": f"{url}/emulators/abax/connect/token",
+        }
+        before = {name: os.environ.get(name) for name in endpoints}
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the emulators' process did not answer on {url}")
+                time.sleep(0.2)
+            os.environ.update(endpoints)
+            reset_services()
+            _emulators_url = url
+            _emulators_pid = process.pid
+            yield url
+        finally:
+            _emulators_url = None
+            _emulators_pid = None
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            reset_services()
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def quiet_environment() -> None:
@@ -101,6 +182,43 @@ def stats(reset: bool = False) -> dict[str, int]:
     return dict(httpx.get(f"{poweroffice_url()}/_control/stats", timeout=30).json())
 
 
+def timeline(since_monotonic: float, limit: float) -> dict[str, Any]:
+    """Where a run's time went at PowerOffice, from the emulator's request log (its clock is the machine's
+    monotonic one, which the emulators' own process shares): first and last request after
+    `since_monotonic`, and the time no request could have been sent (gaps beyond 1/limit between
+    consecutive accepted requests)."""
+    log = httpx.get(f"{poweroffice_url()}/_control/requests", timeout=60).json()["requests"]
+    accepted = sorted(r["at"] for r in log if r["status"] != 429 and r["at"] >= since_monotonic)
+    posts = sorted(r["at"] for r in log if r["method"] == "POST" and r["path"].endswith("/SalaryLines"))
+    if not accepted:
+        return {}
+    gaps = [b - a for a, b in zip(accepted, accepted[1:], strict=False)]
+    idle = sum(max(0.0, gap - 1.0 / limit) for gap in gaps)
+    long_gaps = [gap for gap in gaps if gap >= 0.5]
+    return {
+        "first_request_s": accepted[0] - since_monotonic,
+        "first_line_s": (posts[0] - since_monotonic) if posts else None,
+        "last_request_s": accepted[-1] - since_monotonic,
+        "idle_between_s": idle,
+        "gaps_over_half_second": len(long_gaps),
+        "in_gaps_over_half_second_s": sum(long_gaps),
+        "gap_histogram": {
+            f"{low}-{high}": [
+                sum(1 for gap in gaps if low <= gap < high),
+                round(sum(gap for gap in gaps if low <= gap < high), 1),
+            ]
+            for low, high in ((0, 0.1), (0.1, 0.15), (0.15, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 1), (1, 99))
+        },
+        "log": [
+            [round(r["at"] - since_monotonic, 3), r["method"], r["path"], r["status"]]
+            for r in log
+            if r["at"] >= since_monotonic
+        ],
+        "throttled_at": [round(r["at"] - since_monotonic, 2) for r in log if r["status"] == 429 and r["at"] >= since_monotonic],
+        "accepted": len(accepted),
+    }
+
+
 def _serve(
     abax: dict[str, Any], poweroffice: dict[str, Any], tenants: list[str], requests_per_second: float
 ) -> dict[str, httpx.Client]:
@@ -109,16 +227,24 @@ def _serve(
     from tests.support import api_client, connect_abax, map_codes
 
     s = stack()
-    s.load(abax, poweroffice)
+    if _emulators_url is None:
+        s.load(abax, poweroffice)
     s.reset()
+    if _emulators_url is not None:  # the emulators' process serves these companies: back to them, fresh
+        for emulator in ("poweroffice", "abax"):
+            httpx.post(f"{_emulators_url}/emulators/{emulator}/_control/reset", timeout=30).raise_for_status()
     set_rate_limit(max(requests_per_second, 100))  # setting up is not what is measured
+    credentials = {
+        str(o.get("tenant_id") or o["client_id"]): (o["client_id"], o["client_secret"])
+        for o in abax["organizations"]
+    }
     clients = {}
     for tenant in tenants:
         client = api_client(s, tenant, "admin")
         client.timeout = httpx.Timeout(600)
         response = client.post("/integrations/poweroffice/activate", json={"client_key": client_key(tenant)})
         assert response.status_code == 200, response.text
-        connect_abax(client, *s.abax.credentials(tenant))
+        connect_abax(client, *credentials[tenant])
         map_codes(client)
         clients[tenant] = client
     set_rate_limit(requests_per_second)
@@ -134,8 +260,8 @@ def prepare(tenants: list[str], employees: int, requests_per_second: float) -> d
     return _serve(abax, poweroffice, tenants, requests_per_second)
 
 
-def prepare_sized(employees: dict[str, int], requests_per_second: float) -> dict[str, httpx.Client]:
-    """As `prepare`, with each tenant's own number of employees (2 salary lines each)."""
+def sized_companies(employees: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ABAX and PowerOffice data of tenants with their own number of employees (2 salary lines each)."""
     from tests.hardening.companies import companies
 
     abax: dict[str, Any] = {"organizations": []}
@@ -144,7 +270,21 @@ def prepare_sized(employees: dict[str, int], requests_per_second: float) -> dict
         one_abax, one_poweroffice = companies([tenant], count)
         abax["organizations"] += one_abax["organizations"]
         poweroffice["clients"] += one_poweroffice["clients"]
+    return abax, poweroffice
+
+
+def prepare_sized(employees: dict[str, int], requests_per_second: float) -> dict[str, httpx.Client]:
+    """As `prepare`, with each tenant's own number of employees (2 salary lines each)."""
+    abax, poweroffice = sized_companies(employees)
     return _serve(abax, poweroffice, list(employees), requests_per_second)
+
+
+def serve_companies(
+    abax: dict[str, Any], poweroffice: dict[str, Any], requests_per_second: float
+) -> dict[str, httpx.Client]:
+    """As `prepare`, for companies already served (e.g. by `emulators_elsewhere`)."""
+    tenants = [str(o.get("tenant_id") or o["client_id"]) for o in abax["organizations"]]
+    return _serve(abax, poweroffice, tenants, requests_per_second)
 
 
 def history(execution_arn: str) -> list[dict[str, Any]]:

@@ -40,6 +40,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emulators(args: argparse.Namespace) -> int:
+    from .servers import BackgroundServer
+    from .stack import emulators_app
+
+    server = BackgroundServer(emulators_app(args.abax_data, args.poweroffice_data), args.port).start()
+    print(f"PowerOffice emulator {server.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
+    print(f"ABAX emulator        {server.url}/emulators/abax", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    server.stop()
+    return 0
+
+
 def endpoint_environment(args: argparse.Namespace) -> dict[str, str]:
     """The service's endpoints pointed elsewhere (PowerOffice Go's demo, ABAX's sandbox, any conforming
     server) while the rest stays local; an API URL and its token URL go together."""
@@ -101,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         help="PowerOffice Go token endpoint (demo: https://goapi.poweroffice.net/Demo/OAuth/Token)",
     )
     serve.set_defaults(run=_serve)
+
+    emulators = local.add_parser(
+        "emulators",
+        help="serve only the two emulators, in a process of their own (point `serve --poweroffice-url` etc. at it)",
+    )
+    emulators.add_argument("--port", type=int, default=8001)
+    emulators.add_argument("--abax-data", help="ABAX data file (default: the built-in demo company)")
+    emulators.add_argument(
+        "--poweroffice-data", help="PowerOffice Go data file (default: the built-in demo company)"
+    )
+    emulators.set_defaults(run=_emulators)
 
     token = local.add_parser("token", help="print a Bearer token the local gateway accepts")
     token.add_argument("--tenant", required=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import queue
 import threading
 import time
 import uuid
@@ -83,14 +84,11 @@ def _invoke(
         except Exception as error:  # the Lambda service turns any exception into an error payload
             outcome["error"] = error
 
-    # The handler runs on a thread of its own so that its time can be cut like Lambda's; a handler still
-    # running is abandoned (its thread ends when it does), as Lambda freezes it and answers Sandbox.Timedout.
-    worker = threading.Thread(
-        target=contextvars.copy_context().run, args=(run,), name=f"lambda-{name}", daemon=True
-    )
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    # The handler runs on a warm instance's thread (reused, as Lambda reuses an execution environment, so
+    # what a handler caches per thread — its boto3 clients — lives on), with the caller's context, so that
+    # its time can be cut like Lambda's: an instance still running is abandoned and never reused, as Lambda
+    # freezes it and answers Sandbox.Timedout.
+    if not _Instance.take(name).run(contextvars.copy_context(), run, timeout):
         response_headers["x-amz-function-error"] = "Unhandled"
         message = f"Task timed out after {timeout:.2f} seconds"
         return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
@@ -100,6 +98,65 @@ def _invoke(
         payload = {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}
         return json.dumps(payload).encode()
     return json.dumps(outcome.get("result"), default=str).encode()
+
+
+class _Instance:
+    """One warm execution environment of a function: a thread that runs one invocation at a time."""
+
+    _idle: dict[str, list[_Instance]] = {}
+    _idle_lock = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=f"lambda-{name}", daemon=True).start()
+
+    @classmethod
+    def take(cls, name: str) -> _Instance:
+        """An idle instance of `name`, or a new one (a cold start) when all are busy."""
+        with cls._idle_lock:
+            idle = cls._idle.get(name)
+            if idle:
+                return idle.pop()
+        return cls(name)
+
+    @classmethod
+    def retire_all(cls) -> None:
+        with cls._idle_lock:
+            instances = [instance for idle in cls._idle.values() for instance in idle]
+            cls._idle.clear()
+        for instance in instances:
+            instance._jobs.put(None)
+
+    def run(self, context: contextvars.Context, job: Callable[[], None], timeout: float) -> bool:
+        """Run `job` in `context` on this instance; False when it did not end within `timeout` seconds."""
+        done = threading.Event()
+        state = {"abandoned": False}
+
+        def invocation() -> None:
+            try:
+                context.run(job)
+            finally:
+                with self._idle_lock:
+                    abandoned = state["abandoned"]
+                    if not abandoned:
+                        done.set()
+                        self._idle.setdefault(self.name, []).append(self)
+            if abandoned:
+                self._jobs.put(None)  # a timed-out environment is discarded
+
+        self._jobs.put(invocation)
+        if done.wait(timeout):
+            return True
+        with self._idle_lock:
+            if done.is_set():
+                return True
+            state["abandoned"] = True
+        return False
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
 
 
 def register(function_name: str, handler: Handler, timeout_s: float = MAX_TIMEOUT_S) -> None:
@@ -123,5 +180,6 @@ def install() -> None:
 
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+    _Instance.retire_all()
     _registry.clear()
     _timeouts.clear()

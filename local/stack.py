@@ -33,6 +33,31 @@ def load_data(path: str | Path | None, default: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def emulators_app(abax_data: str | Path | None = None, poweroffice_data: str | Path | None = None) -> Starlette:
+    """Both emulators under the paths the local stack serves them at (`/emulators/poweroffice`,
+    `/emulators/abax`) and `/health`: `abax-payroll local emulators` runs this in a process of its own, as
+    the real services run elsewhere, and `serve --poweroffice-url …/emulators/poweroffice/v2` etc. use it.
+    PowerOffice's keys are the local stack's (POWEROFFICE_APPLICATION_KEY / _SUBSCRIPTION_KEY, or the
+    development values)."""
+
+    async def health(_: Any) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    poweroffice = poweroffice_emulator.create_app(
+        load_data(poweroffice_data, "poweroffice.json"),
+        os.environ.get("POWEROFFICE_APPLICATION_KEY", DEV_APPLICATION_KEY),
+        os.environ.get("POWEROFFICE_SUBSCRIPTION_KEY", DEV_SUBSCRIPTION_KEY),
+    )
+    abax = abax_emulator.create_app(load_data(abax_data, "abax.json"))
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Mount("/emulators/poweroffice", app=poweroffice),
+            Mount("/emulators/abax", app=abax),
+        ]
+    )
+
+
 class LocalStack:
     """`start()` serves everything on one port and points the handlers' settings at it."""
 

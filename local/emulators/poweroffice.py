@@ -871,6 +871,16 @@ def _control_routes(emulator: PowerOfficeEmulator) -> list[Route]:
     async def stats(request: Request) -> Response:
         return json_response(emulator.stats())
 
+    async def requests_log(request: Request) -> Response:
+        return json_response(
+            {
+                "requests": [
+                    {"at": at, "method": method, "path": path, "status": status}
+                    for at, method, path, status in emulator.request_log
+                ]
+            }
+        )
+
     async def stats_reset(request: Request) -> Response:
         emulator.reset_stats()
         return json_response({"reset": True})
@@ -906,6 +916,7 @@ def _control_routes(emulator: PowerOfficeEmulator) -> list[Route]:
         Route("/_control/rate-limit", rate_limit, methods=["PUT"]),
         Route("/_control/stats", stats, methods=["GET"]),
         Route("/_control/stats/reset", stats_reset, methods=["POST"]),
+        Route("/_control/requests", requests_log, methods=["GET"]),
         Route("/_control/expire-tokens", expire_tokens, methods=["POST"]),
         Route("/_control/employees", employees, methods=["POST"]),
         Route("/_control/delete-by-user", delete_by_user, methods=["POST"]),

@@ -46,7 +46,7 @@ class LeaseStore:
 
     def lease_looks_free(self, name: str, holder: str) -> bool:
         """A read before the conditional write: a refused conditional write still costs a write unit, and
-        every export waiting for the push lease asks about 20 times a second."""
+        the export next in line for the push lease asks about 20 times a second."""
         item = self.peek(name)
         return item is None or item.get("expires_at", 0) < time.time() or item.get("holder") == holder
 
@@ -55,19 +55,24 @@ class LeaseStore:
         held by `holder`) and no live waiter has waited longer. The lease is taken chunk by chunk, so an
         export that just pushed a chunk queues behind those that waited meanwhile: a 20-line export waits
         for one chunk of each export ahead of it, never for the whole of a 10,000-line one."""
+        return self.ahead_of(holder, item) == 0
+
+    def ahead_of(self, holder: str, item: Mapping[str, Any] | None) -> int:
+        """How many go before `holder` (`item` as `peek` read it): another live holder, and every live waiter
+        that has waited longer. 0: its turn."""
         if item is None:
-            return True
+            return 0
         now = time.time()
-        if item.get("holder") not in (None, holder) and item.get("expires_at", 0) >= now:
-            return False
+        held = item.get("holder") not in (None, holder) and item.get("expires_at", 0) >= now
         mine = item.get(f"w_{holder}", float("inf"))
+        ahead = 0
         for key, since in item.items():
             if not key.startswith("w_") or key == f"w_{holder}":
                 continue
             seen = item.get("s_" + key[2:], 0)
             if now - float(seen) < WAITER_STALE_S and float(since) < mine:
-                return False
-        return True
+                ahead += 1
+        return ahead + 1 if held else ahead
 
     def wait_in_line(self, name: str, holder: str) -> None:
         """Take (or keep) a place in the line for the lease: the first call sets it, later calls only say
