@@ -314,14 +314,12 @@ def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -
     exports = services.store.exports
     push = _ChunkPush(pending, lambda sent: exports.put_progress(tenant_id, export_id, sent_before + sent))
     record = _record(services, tenant_id, export_id)
-    # The key (a secret read) before the lease and the ids' write after it: the lease is held only while
-    # lines are sent, so the next export in line starts sooner (at month end it changes hands per chunk).
-    # Nothing is lost by recording after the release: this export's next chunk (or a retry of this one)
-    # runs only once this invocation has returned, and another export of the tenant only after this one.
-    with services.poweroffice_for_export(tenant_id, record) as poweroffice:
+    # The key (a secret read) before the lease, so the lease is held no longer than the chunk needs (at month
+    # end it changes hands chunk by chunk). The ids are written before it is let go: a run stopped meanwhile
+    # is recorded (workflow/ended.py) only after the release, with every line this chunk made.
+    with services.poweroffice_for_export(tenant_id, record) as poweroffice, push_lease(services, export_id):
         try:
-            with push_lease(services, export_id):
-                push.run(poweroffice, services.settings.push_concurrency)
+            push.run(poweroffice, services.settings.push_concurrency)
         finally:
             store.record_created(tenant_id, export_id, chunk, push.created)
     if push.failure is not None:
