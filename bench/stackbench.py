@@ -58,8 +58,19 @@ def emulators_elsewhere(abax: dict[str, Any], poweroffice: dict[str, Any]) -> It
             files[name] = Path(folder) / f"{name}.json"
             files[name].write_text(json.dumps(data), encoding="utf-8")
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.cli", "local", "emulators", "--port", str(port),
-             "--abax-data", str(files["abax"]), "--poweroffice-data", str(files["poweroffice"])],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "local.cli",
+                "local",
+                "emulators",
+                "--port",
+                str(port),
+                "--abax-data",
+                str(files["abax"]),
+                "--poweroffice-data",
+                str(files["poweroffice"]),
+            ],
             cwd=Path(__file__).resolve().parent.parent,
             stdout=subprocess.DEVNULL,
         )
@@ -214,7 +225,11 @@ def timeline(since_monotonic: float, limit: float) -> dict[str, Any]:
             for r in log
             if r["at"] >= since_monotonic
         ],
-        "throttled_at": [round(r["at"] - since_monotonic, 2) for r in log if r["status"] == 429 and r["at"] >= since_monotonic],
+        "throttled_at": [
+            round(r["at"] - since_monotonic, 2)
+            for r in log
+            if r["status"] == 429 and r["at"] >= since_monotonic
+        ],
         "accepted": len(accepted),
     }
 

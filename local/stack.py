@@ -33,7 +33,9 @@ def load_data(path: str | Path | None, default: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def emulators_app(abax_data: str | Path | None = None, poweroffice_data: str | Path | None = None) -> Starlette:
+def emulators_app(
+    abax_data: str | Path | None = None, poweroffice_data: str | Path | None = None
+) -> Starlette:
     """Both emulators under the paths the local stack serves them at (`/emulators/poweroffice`,
     `/emulators/abax`) and `/health`: `abax-payroll local emulators` runs this in a process of its own, as
     the real services run elsewhere, and `serve --poweroffice-url …/emulators/poweroffice/v2` etc. use it.

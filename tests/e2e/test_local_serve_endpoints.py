@@ -6,6 +6,7 @@ not have (as ABAX's sandbox or any conforming server would be); PowerOffice Go s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import subprocess
@@ -48,32 +49,40 @@ def _elsewhere_data() -> dict:
     }
 
 
+@contextlib.contextmanager
+def _local(*arguments: str) -> Iterator[str]:
+    """`abax-payroll local <arguments> --port P` in a process of its own, once it answers /health."""
+    port = free_port()
+    command = [sys.executable, "-m", "local.cli", "local", *arguments, "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else "it exited"
+            assert time.monotonic() < deadline, f"local {arguments[0]} did not answer /health"
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture
 def served_elsewhere() -> Iterator[tuple[str, str, object]]:
     other = create_app(_elsewhere_data())
-    with serving(other) as abax_url:
-        port = free_port()
-        command = [sys.executable, "-m", "local.cli", "local", "serve", "--port", str(port),
-                   "--abax-url", abax_url, "--abax-token-url", f"{abax_url}/connect/token"]  # fmt: skip
-        process = subprocess.Popen(
-            command, cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, process.stdout.read() if process.stdout else "serve exited"
-                assert time.monotonic() < deadline, "local serve did not answer /health"
-                time.sleep(0.25)
-            yield url, abax_url, other.state.emulator
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with (
+        serving(other) as abax_url,
+        _local("serve", "--abax-url", abax_url, "--abax-token-url", f"{abax_url}/connect/token") as url,
+    ):
+        yield url, abax_url, other.state.emulator
 
 
 def test_serve_reads_trips_from_the_abax_it_is_pointed_at(served_elsewhere) -> None:
@@ -108,3 +117,33 @@ def test_serve_reads_trips_from_the_abax_it_is_pointed_at(served_elsewhere) -> N
     drivers = {logbook["driver"]["name"] for logbook in body["logbooks"]}
     assert drivers == {"Elsewhere Sjåfør"}
     assert any(entry["path"] == "/v1/trips" for entry in elsewhere.request_log)  # type: ignore[attr-defined]
+
+
+def test_serve_against_both_emulators_in_a_process_of_their_own() -> None:
+    """`abax-payroll local emulators` serves PowerOffice Go and ABAX apart from the product (as the real
+    services run elsewhere; the month-end benchmark runs them so); `serve` pointed at it reads and writes there."""
+    with _local("emulators") as emulators:
+        base = f"{emulators}/emulators"
+        pointed = (
+            "--poweroffice-url", f"{base}/poweroffice/v2", "--poweroffice-token-url", f"{base}/poweroffice/OAuth/Token",
+            "--abax-url", f"{base}/abax", "--abax-token-url", f"{base}/abax/connect/token",
+        )  # fmt: skip
+        with _local("serve", *pointed) as url:
+            headers = {"Authorization": f"Bearer {mint_token('acme', 'admin')}"}
+            with httpx.Client(base_url=f"{url}/v1", headers=headers, timeout=60) as acme:
+                activated = acme.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY})
+                assert activated.status_code == 200, activated.text
+                connected = acme.post(
+                    "/integrations/abax/activate",
+                    json={
+                        "client_id": "acme-abax-client-4e7d",
+                        "client_secret": "acme-abax-secret-local-91f0c3",
+                    },
+                )
+                assert connected.status_code == 200, connected.text
+        # The requests arrived at the emulators' process, not at an emulator inside `serve`.
+        poweroffice = httpx.get(f"{base}/poweroffice/_control/requests", timeout=10).json()["requests"]
+        assert any(r["path"] == "/OAuth/Token" and r["status"] == 200 for r in poweroffice), poweroffice
+        assert any(r["path"].startswith("/v2/") for r in poweroffice), poweroffice
+        abax = httpx.get(f"{base}/abax/_control/requests", timeout=10).json()["requests"]
+        assert any(entry["path"] == "/v1/trips" for entry in abax), abax
