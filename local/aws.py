@@ -75,9 +75,17 @@ def serialise_dynamodb() -> None:
 _original_lambda_task = lambda_eval_utils.execute_lambda_function_integration
 
 
-def _lambda_task_as_state_machine(*args: Any, **kwargs: Any) -> Any:
+# The product's state machine (and any that stands in for it: use_state_machine) runs as its role; a probe
+# machine a test builds around its own functions is left alone.
+_product_machines: set[str] = set()
+
+
+def _lambda_task_as_state_machine(env: Environment, *args: Any, **kwargs: Any) -> Any:
+    machine = env.states.context_object.context_object_data["StateMachine"]["Id"]
+    if machine not in _product_machines:
+        return _original_lambda_task(env, *args, **kwargs)
     with local_iam.as_function(STATE_MACHINE_ROLE):
-        return _original_lambda_task(*args, **kwargs)
+        return _original_lambda_task(env, *args, **kwargs)
 
 
 def run_tasks_as_state_machine() -> None:
@@ -203,6 +211,7 @@ class LocalAws:
         self.state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD"
         )["stateMachineArn"]
+        _product_machines.add(self.state_machine_arn)
         # The synthesized template's references, as the local resources they name.
         names = {
             "AWS::Partition": "aws",
@@ -257,6 +266,7 @@ class LocalAws:
         self.use_roles(self._roles_in_force)
         if self.execution_ends is not None:
             self.execution_ends.state_machine_arn = arn
+        _product_machines.add(arn)
 
     def use_roles(self, roles: dict[str, Any]) -> None:
         """Enforce these roles (local/roles.json's shape) from now on, with their functions' environments."""
