@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from .lambda_runtime import LocalContext
 MAX_BODY_BYTES = 1_000_000
 # API Gateway (REST) cuts an integration at 29 s and answers 504 itself; the function runs on regardless.
 INTEGRATION_TIMEOUT_S = 29.0
+# A synchronous invocation returns at most 6 MB (6,291,556 bytes) of JSON; a larger answer is an error.
+LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
 
 
 class AnyPath(PathConvertor):
@@ -121,6 +124,14 @@ def gateway_routes(
                 "GATEWAY_ERROR",
                 "The service is unavailable",
                 f"the function did not answer within {limit:g} s (API Gateway's integration timeout)",
+            )
+        if len(json.dumps(result)) > LAMBDA_RESPONSE_LIMIT_BYTES:
+            # Lambda refuses to return it (Function.ResponseSizeTooLarge); API Gateway answers 502.
+            return _problem(
+                502,
+                "GATEWAY_ERROR",
+                "The service is unavailable",
+                "the function's answer is larger than Lambda's 6 MB response payload limit",
             )
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()

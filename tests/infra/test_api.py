@@ -25,7 +25,9 @@ SPEC_ROUTES = {
     ("POST", "/exports"), ("GET", "/exports"),
     ("GET", "/exports/{export_id}"),
     ("GET", "/exports/{export_id}/report"), ("GET", "/exports/{export_id}/report.csv"),
-    ("GET", "/exports/{export_id}/problems/{code}"),
+    ("GET", "/exports/{export_id}/problems/{code}"), ("GET", "/exports/{export_id}/lines"),
+    ("GET", "/exports/{export_id}/left-behind"),
+    ("GET", "/exports/previews/{preview_id}/problems/{code}"), ("GET", "/exports/previews/{preview_id}/lines"),
     ("GET", "/schedule"), ("PUT", "/schedule"),
 }  # fmt: skip
 
@@ -210,7 +212,7 @@ def test_lambda_permissions_are_scoped_to_one_method_each(synthesized):
         assert stage["Ref"].startswith("ApiRestApiDeploymentStagev1")
         method, path = method_and_path.split("/", 2)[1:]
         # a path parameter is a * in the source ARN; nothing else is
-        names = ["{preview_id}"] if path.startswith("exports/previews/") else ["{export_id}", "{code}"]
+        names = [("{preview_id}" if path.startswith("exports/previews/") else "{export_id}"), "{code}"]
         parts = f"/{path}".split("*")
         route = "".join(part + (names[at] if at < len(parts) - 1 else "") for at, part in enumerate(parts))
         assert (method, route) in SPEC_ROUTES

@@ -51,10 +51,15 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                     and '"DataSnapshots' in text
                     and text.endswith('"/snapshots/*"]]}')
                 )
-                # the documentation reports: ExportSteps writes them, ExportApi reads them, under reports/ only
+                # the documentation reports (and the long lists an export record keeps only the start of):
+                # ExportSteps and Rollback write them, ExportApi reads them, under reports/ only
                 or (
                     (logical_id.split("Role")[0], actions)
-                    in (("FunctionsExportSteps", ["s3:PutObject"]), ("FunctionsExportApi", ["s3:GetObject"]))
+                    in (
+                        ("FunctionsExportSteps", ["s3:PutObject"]),
+                        ("FunctionsRollback", ["s3:PutObject"]),
+                        ("FunctionsExportApi", ["s3:GetObject"]),
+                    )
                     and '"DataSnapshots' in text
                     and text.endswith('"/reports/*"]]}')
                 )
@@ -228,12 +233,14 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
                 resources
             )
-    assert users == {"FunctionsExportApi", "FunctionsExportSteps"}
+    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names).
+    assert users == {"FunctionsExportApi", "FunctionsExportSteps", "FunctionsRollback"}
 
 
 def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):
-    """Group writes an export's documentation report, GET /exports/{id}/report reads it; nothing else, no
-    delete (the employer keeps it for years), and no one lists or touches reports/ otherwise."""
+    """Group writes an export's documentation report, GET /exports/{id}/report reads it; Validate, Group and
+    Rollback write the long lists an export record keeps only the start of (problems, lines left in Go); nothing
+    else, no delete (the employer keeps it for years), and no one lists or touches reports/ otherwise."""
     grants: dict[str, set[str]] = {}
     for logical_id, _statement, actions, resources in _statements(synthesized):
         for resource in resources:
@@ -242,4 +249,8 @@ def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_p
                 grants.setdefault(logical_id.split("Role")[0], set()).update(actions)
             elif "reports" in text:
                 raise AssertionError((logical_id, actions, text))
-    assert grants == {"FunctionsExportSteps": {"s3:PutObject"}, "FunctionsExportApi": {"s3:GetObject"}}
+    assert grants == {
+        "FunctionsExportSteps": {"s3:PutObject"},
+        "FunctionsRollback": {"s3:PutObject"},
+        "FunctionsExportApi": {"s3:GetObject"},
+    }

@@ -28,6 +28,10 @@ SPEC_ROUTES = {
     ("get", "/exports/{export_id}/report"),
     ("get", "/exports/{export_id}/report.csv"),
     ("get", "/exports/{export_id}/problems/{code}"),
+    ("get", "/exports/{export_id}/lines"),
+    ("get", "/exports/{export_id}/left-behind"),
+    ("get", "/exports/previews/{preview_id}/problems/{code}"),
+    ("get", "/exports/previews/{preview_id}/lines"),
     ("get", "/schedule"),
     ("put", "/schedule"),
 }

@@ -110,7 +110,12 @@ def test_a_rollback_deletes_every_line_including_one_whose_id_was_never_recorded
     assert _in_go(fresh) == set()
     record = _record(services())
     assert record.status is ExportStatus.ROLLED_BACK
-    assert record.rollback == {"status": "ROLLED_BACK", "deleted": 3, "left_behind": []}
+    assert record.rollback == {
+        "status": "ROLLED_BACK",
+        "deleted": 3,
+        "left_behind": [],
+        "left_behind_count": 0,
+    }
     assert record.lines_pushed == 0
     assert record.error is not None and record.error.code == "PushFailed"
     assert record.error.message == "PushFailed: PowerOffice Go refused line 4"

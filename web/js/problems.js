@@ -186,7 +186,9 @@ export function problemView(problem, { onDeselect, loadAll } = {}) {
   if (has(`fix.${problem.code}`)) fix.push(h("span", {}, t(`fix.${problem.code}`)));
   const ids = logbooksOf(problem);
   if (onDeselect && ids.length) {
-    fix.push(h("button", { type: "button", onclick: () => onDeselect(ids), dataset: { fix: problem.code } }, t("fix.deselect")));
+    // A summary names the first logbooks only: take the whole problem's out.
+    const deselectAll = async () => onDeselect(problem.truncated && loadAll ? logbooksOf(await loadAll(problem.code)) : ids);
+    fix.push(h("button", { type: "button", onclick: deselectAll, dataset: { fix: problem.code } }, t("fix.deselect")));
   }
   const block = h("li", { class: "problem", dataset: { code: problem.code } },
     h("h3", {}, h("span", { "aria-hidden": "true" }, "⚠ "), problemTitle(problem.code)),
@@ -195,6 +197,35 @@ export function problemView(problem, { onDeselect, loadAll } = {}) {
     moreItems(problem, loadAll, (whole) => block.replaceWith(problemView(whole, { onDeselect, loadAll }))),
     fix.length ? h("div", { class: "fix" }, fix) : null);
   return block;
+}
+
+/** One problem of an export or a search whole (`base`: /exports/{id} or /exports/previews/{id}): the answer holds
+ *  the first items of a long list, the rest is read page by page. */
+export async function wholeProblem(api, base, code) {
+  const path = `${base}/problems/${encodeURIComponent(code)}`;
+  const first = await api.get(`${path}?offset=0`);
+  const items = [...first.items];
+  for (let offset = first.next_offset; offset !== null && offset !== undefined;) {
+    const page = await api.get(`${path}?offset=${offset}`);
+    items.push(...page.items);
+    offset = page.next_offset;
+  }
+  return { ...first, items, item_count: items.length, truncated: false };
+}
+
+/** "Vis flere linjer" under a table of the first lines: reads the next page of `base`/lines and hands it to onPage. */
+export function moreLinesButton(api, base, nextOffset, shown, total, onPage) {
+  if (nextOffset === null || nextOffset === undefined) return null;
+  const button = h("button", { type: "button", "data-testid": "more-lines", onclick: async () => {
+    button.disabled = true;
+    try {
+      const page = await api.get(`${base}/lines?offset=${nextOffset}`);
+      onPage(page.lines, page.next_offset);
+    } catch {
+      button.disabled = false;
+    }
+  } }, t("lines.more"));
+  return h("p", { class: "row" }, h("span", { class: "muted" }, t("lines.shownOf", { shown: number(shown, 0), count: number(total, 0) })), button);
 }
 
 /** An error answer's sentence, from its code and values. */

@@ -42,12 +42,17 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
     ("GET", "/exports/{export_id}", "export", None),
     ("GET", "/exports/{export_id}/report", "export", None),
     ("GET", "/exports/{export_id}/report.csv", "export", None),
-    ("GET", "/exports/{export_id}/problems/{code}", "export", None),  # a long problem, paged (issue 16)
+    # What grows with a company, paged (issue 16): a long problem, the lines
+    ("GET", "/exports/{export_id}/problems/{code}", "export", None),
+    ("GET", "/exports/{export_id}/lines", "export", None),
+    ("GET", "/exports/{export_id}/left-behind", "export", None),
+    ("GET", "/exports/previews/{preview_id}/problems/{code}", "export", None),
+    ("GET", "/exports/previews/{preview_id}/lines", "export", None),
 ]
+PAGED = {"method.request.querystring.offset": False, "method.request.querystring.limit": False}
 QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": False,
                                           "method.request.querystring.next_token": False},
-                    ("GET", "/exports/{export_id}/problems/{code}"): {"method.request.querystring.offset": False,
-                                                                      "method.request.querystring.limit": False}}  # fmt: skip
+                    **{("GET", path): PAGED for _, path, _, _ in ROUTES if path.endswith(("/lines", "/{code}", "/left-behind"))}}  # fmt: skip
 
 # Answers API Gateway gives before a handler runs, in the same problem+json shape the handlers use.
 GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {

@@ -172,6 +172,8 @@ class Functions(Construct):
             timeout=Duration.minutes(15),
         )
         self._data.grant_items(role_of(function))
+        # The lines it left in PowerOffice Go, when more than the export record names (reports/ only).
+        self._data.grant_write_reports(role_of(function))
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         return function

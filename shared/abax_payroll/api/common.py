@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,9 +135,49 @@ def _cors() -> CORSConfig | None:
     )
 
 
+# Lambda returns at most 6 MB to API Gateway (the whole JSON the handler returns); beyond it the caller gets the
+# gateway's 502 and no word of why. Lists that grow with a company are paged (problems, lines); an answer that
+# still does not fit is a 413 that says so, never a 502.
+RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
+
+
+def within_response_limit(result: dict[str, Any]) -> dict[str, Any]:
+    """The handler's answer, or a 413 RESPONSE_TOO_LARGE problem when it would pass Lambda's 6 MB."""
+    size = len(json.dumps(result))
+    if size <= RESPONSE_LIMIT_BYTES:
+        return result
+    logger.warning("answer too large for Lambda", extra={"bytes": size, "limit": RESPONSE_LIMIT_BYTES})
+    body = {
+        "type": "https://abax-payroll.example/problems/response-too-large",
+        "title": "Answer too large",
+        "status": 413,
+        "detail": f"the answer would be {size} bytes; a function returns at most {RESPONSE_LIMIT_BYTES} "
+        "(6 MB). Ask for less: a shorter period or fewer logbooks",
+        "code": "RESPONSE_TOO_LARGE",
+        "params": {"bytes": size, "limit": RESPONSE_LIMIT_BYTES},
+        "problems": [],
+    }
+    headers = {
+        name: values
+        for name, values in (result.get("multiValueHeaders") or {}).items()
+        if name.lower() not in ("content-type", "content-disposition", "content-encoding")
+    }
+    return {
+        "statusCode": 413,
+        "multiValueHeaders": {**headers, "Content-Type": [PROBLEM_JSON]},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+class _Resolver(APIGatewayRestResolver):
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return within_response_limit(super().resolve(event, context))
+
+
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     """One resolver per function, all errors mapped here, in one place."""
-    app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/v1"], cors=_cors())
+    app = _Resolver(enable_validation=True, strip_prefixes=["/v1"], cors=_cors())
     for router in routers:
         app.include_router(router)
 
@@ -155,6 +196,10 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     ) -> Response:
         # A misspelt parameter (?limt=5) is refused, not silently ignored: the caller learns what was wrong.
         route = app.context.get("_route")
+        if route is not None and getattr(route.func, "__name__", "") == "not_found_handler":
+            return next_middleware(
+                app
+            )  # no route has this path (powertools' 404 route): a 404, whatever the query
         given = set(app.current_event.query_string_parameters or {})
         known = {str(param.alias) for param in route.dependant.query_params} if route is not None else given
         unknown = sorted(given - known)

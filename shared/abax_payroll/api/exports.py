@@ -20,6 +20,8 @@ from .models import ExportStarted, PayrollCodes, PeriodRequest, Rates, RecoveryA
 from .responses import (
     ExportDetail,
     ExportList,
+    LeftBehindPage,
+    LinePage,
     PayItemsAnswer,
     PayrollCodesAnswer,
     Preview,
@@ -31,9 +33,10 @@ from .responses import (
 )
 
 router = Router()
-# Items of a problem per page: a page stays far below Lambda's 6 MB response (an item is well under 1 KB,
-# except a few whose lists name every employee of one pay item: there are as many of those as pay items).
-PROBLEM_PAGE_MAX = 1000
+# Items of a problem, or lines, per page: a page stays far below Lambda's 6 MB response (a line is about 650
+# bytes, an item well under 1 KB, except a few whose lists name every employee of one pay item: there are as
+# many of those as pay items).
+PAGE_MAX = 1000
 EXPORT_ID = r"^[0-9]{8}T[0-9]{6}([0-9]{3})?Z-[0-9a-f]{8}$"  # milliseconds since ids sort the list
 
 
@@ -162,6 +165,74 @@ def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
     return ExportDetail.model_validate(exports.get_export(services(), who.tenant_id, export_id))
 
 
+PageOffset = Annotated[int, Query(ge=0)]
+PageLimit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
+ProblemCode = Annotated[str, Path(max_length=64, pattern=r"^[A-Z_]+$")]
+
+
+@router.get(
+    "/exports/previews/<preview_id>/lines",
+    summary="The lines of a finished search page by page (its answer holds the first 1,000)",
+)
+def get_preview_lines(
+    preview_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
+) -> LinePage:
+    who = caller(router)
+    if not re.match(EXPORT_ID, preview_id):
+        raise NotFound(f"no preview {preview_id!r} for this company")
+    return LinePage.model_validate(
+        previews.preview_lines(services(), who.tenant_id, preview_id, offset, limit)
+    )
+
+
+@router.get(
+    "/exports/previews/<preview_id>/problems/<code>",
+    summary="One problem of a finished search whole, its items page by page (a long one is summarized in the "
+    "search's answer)",
+)
+def get_preview_problem(
+    preview_id: Annotated[str, Path(max_length=64)],
+    code: ProblemCode,
+    offset: PageOffset = 0,
+    limit: PageLimit = PAGE_MAX,
+) -> ProblemPage:
+    who = caller(router)
+    if not re.match(EXPORT_ID, preview_id):
+        raise NotFound(f"no preview {preview_id!r} for this company")
+    return ProblemPage.model_validate(
+        previews.preview_problem(services(), who.tenant_id, preview_id, code, offset, limit)
+    )
+
+
+@router.get(
+    "/exports/<export_id>/lines",
+    summary="An export's lines page by page (its detail holds the first 1,000)",
+)
+def get_export_lines(
+    export_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
+) -> LinePage:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    return LinePage.model_validate(exports.export_lines(services(), who.tenant_id, export_id, offset, limit))
+
+
+@router.get(
+    "/exports/<export_id>/left-behind",
+    summary="The salary lines the export's rollback left in PowerOffice Go, page by page (its detail names the "
+    "first 100 and left_behind_count)",
+)
+def get_left_behind(
+    export_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
+) -> LeftBehindPage:
+    who = caller(router)
+    if not re.match(EXPORT_ID, export_id):
+        raise NotFound(f"no export {export_id!r} for this company")
+    return LeftBehindPage.model_validate(
+        exports.left_behind(services(), who.tenant_id, export_id, offset, limit)
+    )
+
+
 @router.get(
     "/exports/<export_id>/problems/<code>",
     summary="One validation problem or warning of an export whole, its items page by page (an export keeps a "
@@ -169,9 +240,9 @@ def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
 )
 def get_problem(
     export_id: Annotated[str, Path(max_length=64)],
-    code: Annotated[str, Path(max_length=64, pattern=r"^[A-Z_]+$")],
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=PROBLEM_PAGE_MAX)] = PROBLEM_PAGE_MAX,
+    code: ProblemCode,
+    offset: PageOffset = 0,
+    limit: PageLimit = PAGE_MAX,
 ) -> ProblemPage:
     who = caller(router)
     if not re.match(EXPORT_ID, export_id):

@@ -39,9 +39,10 @@ class ProblemItem(Answer):
 
 
 class ProblemPage(Answer):
-    """One problem of an export, whole, and a page of its items."""
+    """One problem of an export or a search, whole, and a page of its items."""
 
-    export_id: str
+    export_id: str | None = None
+    preview_id: str | None = None
     code: str
     severity: str | None = None
     message: str
@@ -185,6 +186,35 @@ class PreviewPending(Answer):
     error: dict[str, Any] | None = None
 
 
+class LeftBehindPage(Answer):
+    """A page of the salary lines an export's rollback left in PowerOffice Go, and why."""
+
+    export_id: str
+    left_behind_count: int = Field(description="How many lines were left in all.")
+    offset: int
+    left_behind: list[dict[str, Any]] = Field(
+        description="salary_line_id, employee, pay item, amount, reason_code and reason."
+    )
+    next_offset: int | None = Field(None, description="Pass as offset for the next page; null on the last.")
+
+
+class LinePage(Answer):
+    """A page of the lines of a search (preview_id) or an export (export_id)."""
+
+    export_id: str | None = None
+    preview_id: str | None = None
+    line_count: int = Field(description="How many lines there are in all.")
+    offset: int
+    lines: list[LineAnswer]
+    next_offset: int | None = Field(None, description="Pass as offset for the next page; null on the last.")
+
+
+LINES_NEXT = Field(
+    None,
+    description="Set when `lines` holds only the first of them (1,000): GET …/lines?offset= pages through the rest.",
+)
+
+
 class Preview(Answer):
     preview_id: str | None = Field(
         None, description="The search's snapshot of ABAX, reused by the next search."
@@ -194,6 +224,7 @@ class Preview(Answer):
     period: PeriodAnswer
     logbooks: list[PreviewLogbook]
     lines: list[LineAnswer]
+    lines_next_offset: int | None = LINES_NEXT
     totals: Totals
     problems: list[ProblemItem]
     ready: bool = Field(description="True when no problem blocks the export.")
@@ -275,6 +306,7 @@ class HistoryEntry(Answer):
 class ExportDetail(ExportSummary):
     logbook_ids: list[str] | None = None
     lines: list[ExportLine]
+    lines_next_offset: int | None = LINES_NEXT
     problems: list[ProblemItem]
     error: ExportErrorAnswer | None = None
     rollback: dict[str, Any] | None = Field(
@@ -329,6 +361,7 @@ class PreviewResource(PreviewPending):
 
     logbooks: list[PreviewLogbook] | None = None
     lines: list[LineAnswer] | None = None
+    lines_next_offset: int | None = LINES_NEXT
     totals: Totals | None = None
     problems: list[ProblemItem] | None = None
     ready: bool | None = None

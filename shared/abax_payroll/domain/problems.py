@@ -83,7 +83,9 @@ def _bounded(value: Any, items: int) -> tuple[Any, bool]:
     return value, False
 
 
-def summarized(problems: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+def summarized(
+    problems: Sequence[Mapping[str, Any]], items: int = KEPT_ITEMS, budget: int = KEPT_BYTES
+) -> tuple[list[dict[str, Any]], bool]:
     """The problems as an export record keeps them, and whether any was cut (then keep the whole list too).
 
     Each problem keeps its code, severity, message and params, `item_count` (how many items it has) and its
@@ -91,15 +93,18 @@ def summarized(problems: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, An
     """
     summary: list[dict[str, Any]] = []
     any_cut = False
-    for items in (KEPT_ITEMS, 5, 1, 0):
+    for kept_items in (items, 5, 1, 0):
         summary, any_cut = [], False
         for problem in problems:
             listed = list(problem.get("items") or [])
-            rest, cut_rest = _bounded({name: v for name, v in problem.items() if name != "items"}, items)
-            kept, cut_items = _bounded(listed, items)
+            rest, cut_rest = _bounded(
+                {name: v for name, v in problem.items() if name not in ("items", "item_count", "truncated")},
+                kept_items,
+            )
+            kept, cut_items = _bounded(listed, kept_items)
             cut = cut_rest or cut_items
             any_cut = any_cut or cut
             summary.append({**rest, "items": kept, "item_count": len(listed), "truncated": cut})
-        if len(json.dumps(summary, default=str, separators=(",", ":"))) <= KEPT_BYTES:
+        if len(json.dumps(summary, default=str, separators=(",", ":"))) <= budget:
             break
     return summary, any_cut

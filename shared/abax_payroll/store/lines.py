@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from ..records import CreatedIds, PlannedLine
 from .table import Table, pack, tenant_pk, unpack
 
@@ -86,6 +88,30 @@ class LineStore:
         for line in lines:
             line.salary_line_id = created.get(line.index)
         return lines
+
+    def get_lines_page(self, tenant_id: str, export_id: str, offset: int, limit: int) -> list[PlannedLine]:
+        """The planned lines from index `offset` on (at most `limit`), reading only the chunks that hold them."""
+        first = self.table.get(tenant_pk(tenant_id), _chunk(export_id, 0), consistent=True)
+        if first is None or limit <= 0:
+            return []
+        size = len(unpack(first["data"])) or 1  # every chunk but the last has the first's size
+        chunks = self.table.query(
+            KeyConditionExpression=Key("pk").eq(tenant_pk(tenant_id))
+            & Key("sk").between(
+                _chunk(export_id, offset // size), _chunk(export_id, (offset + limit - 1) // size)
+            ),
+            ConsistentRead=True,
+        )
+        lines = [
+            line
+            for item in chunks
+            for line in _lines(unpack(item["data"]))
+            if offset <= line.index < offset + limit
+        ]
+        created = self.get_created(tenant_id, export_id)
+        for line in lines:
+            line.salary_line_id = created.get(line.index)
+        return sorted(lines, key=lambda line: line.index)
 
     def get_report(self, tenant_id: str, export_id: str) -> list[dict[str, Any]] | None:
         """The report rows of an export from before reports moved to S3 (`REPORT#` items), or None.

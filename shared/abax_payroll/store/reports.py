@@ -6,7 +6,8 @@ rows in DynamoDB items (`REPORT#<export>#<n>`); `LineStore.get_report` still rea
 
 Beside it, `reports/<tenant>/<export>.problems.json.gz`: an export's validation problems or warnings in full,
 when they outgrow the summary its record keeps (5,000 drivers without an employee number; a warning on each
-of 23,000 lines), kept as long as the report.
+of 23,000 lines), kept as long as the report; and `reports/<tenant>/<export>.<list>.json.gz`, the salary lines a
+rollback left in PowerOffice Go when they are more than the record keeps.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ class ReportStore:
 
     def get_problems(self, key: str) -> list[dict[str, Any]]:
         """An export's problems in full (the key as the export record has it)."""
+        return self._get(key)
+
+    def put_list(
+        self, tenant_id: str, export_id: str, name: str, entries: Sequence[Mapping[str, Any]]
+    ) -> str:
+        """Write a list an export record keeps only the beginning of (`name`: what it is, e.g. left-behind)."""
+        return self._put(f"{REPORT_PREFIX}{tenant_id}/{export_id}.{name}.json.gz", list(entries))
+
+    def get_list(self, key: str) -> list[dict[str, Any]]:
         return self._get(key)
 
     def _put(self, key: str, value: list[Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -10,9 +11,18 @@ from ..domain.documentation import report_csv
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
+from ..domain.problems import summarized
 from ..errors import AlreadyExported, ExportInProgress, NotFound
 from ..observability import logger
-from ..records import ExportCredentials, ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
+from ..records import (
+    ExportCredentials,
+    ExportError,
+    ExportPeriod,
+    ExportPhase,
+    ExportRecord,
+    ExportStatus,
+    PlannedLine,
+)
 from ..store import now_iso
 from . import previews
 from .planning import PreparedPlan, months_of
@@ -21,6 +31,11 @@ from .services import Services
 # Where an export's line count and amounts come from (ExportRecord.totals_source).
 TOTALS_FROM_PREVIEW = "preview"
 TOTALS_CHECKED = "checked"
+
+
+# Lines in one answer (the export's detail, the preview; the rest page by page): about 650 bytes each, so a page
+# stays far below Lambda's 6 MB response (a 5,000-driver month has about 23,000 lines, 10 to 15 MB).
+LINES_PAGE = 1000
 
 
 def new_export_id(services: Services) -> str:
@@ -54,16 +69,37 @@ def preview_body(prepared: PreparedPlan) -> dict[str, Any]:
         }
         for logbook in plan.all_logbooks
     ]
-    names = {code: item.name for code, item in prepared.pay_items.items()}
-    lines = [{**line.to_dict(), "pay_item_name": names.get(line.pay_item_code)} for line in plan.lines]
+    lines = preview_lines(prepared)
     return {
         "period": {"from": plan.period.start.isoformat(), "to": plan.period.end.isoformat()},
         "logbooks": logbooks,
-        "lines": lines,
+        "lines": lines[:LINES_PAGE],
+        "lines_next_offset": LINES_PAGE if len(lines) > LINES_PAGE else None,
         "totals": _totals(lines),
-        "problems": [problem.to_dict() for problem in plan.problems],
+        "problems": preview_problems(prepared),
         "ready": plan.ready,
     }
+
+
+def preview_lines(prepared: PreparedPlan) -> list[dict[str, Any]]:
+    names = {code: item.name for code, item in prepared.pay_items.items()}
+    return [
+        {**line.to_dict(), "pay_item_name": names.get(line.pay_item_code)} for line in prepared.plan.lines
+    ]
+
+
+# A search's problems whole while they are not much (so the web app counts and deselects from them as they are);
+# past this, a summary of each like an export's (its first items, item_count, truncated) and the rest paged.
+PREVIEW_PROBLEMS_BYTES = 1024 * 1024
+PREVIEW_PROBLEM_ITEMS = 100
+
+
+def preview_problems(prepared: PreparedPlan) -> list[dict[str, Any]]:
+    problems = [problem.to_dict() for problem in prepared.plan.problems]
+    whole = [{**problem, "item_count": len(problem["items"]), "truncated": False} for problem in problems]
+    if len(json.dumps(whole, default=str, separators=(",", ":"))) <= PREVIEW_PROBLEMS_BYTES:
+        return whole
+    return summarized(problems, PREVIEW_PROBLEM_ITEMS, PREVIEW_PROBLEMS_BYTES)[0]
 
 
 def _totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -306,34 +342,12 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
     if record.running:
         _running_progress(services, tenant_id, record, pushed)
         pushed = record.lines_pushed
+    shown = lines[:LINES_PAGE]
     return {
         **summary(record),
         "logbook_ids": record.logbook_ids,
-        "lines": [
-            {
-                "employee_number": line.employee_number,
-                "employee_name": line.employee_name,
-                "categories": line.categories,
-                "pay_item_code": line.pay_item_code,
-                "quantity": line.quantity,
-                "rate": line.rate,
-                "amount": line.amount,
-                "trip_count": line.trip_count,
-                "first_date": line.first_date,
-                "last_date": line.last_date,
-                "kind": line.kind,
-                "tax_free_rate": line.tax_free_rate,
-                "tax_free_amount": line.tax_free_amount or line.amount,
-                "taxable_amount": line.taxable_amount or "0.00",
-                "paid_rate": line.paid_rate,
-                "pay_item_rate": line.pay_item_rate,
-                "warnings": line.warnings,
-                "comment": line.comment,
-                "external_import_reference": line.ref,
-                "salary_line_id": line.salary_line_id,
-            }
-            for line in lines
-        ],
+        "lines": [_export_line(line) for line in shown],
+        "lines_next_offset": len(shown) if len(shown) < len(lines) else None,
         "lines_pushed": pushed,
         "problems": [_problem_summary(problem) for problem in record.problems],
         "error": _error(record),
@@ -342,6 +356,70 @@ def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, 
         "actions": ACTIONS.get(record.status, []),
         "execution_arn": record.execution_arn,
         "updated_at": record.updated_at,
+    }
+
+
+def export_lines(
+    services: Services, tenant_id: str, export_id: str, offset: int, limit: int
+) -> dict[str, Any]:
+    """A page of an export's lines (the detail has the first LINES_PAGE): a 23,000-line export is about 15 MB."""
+    record = services.store.exports.get_export(tenant_id, export_id)
+    if record is None:
+        raise NotFound(f"no export {export_id} for this company", params={"export_id": export_id})
+    total = record.line_count  # set by Group, with the chunks
+    page = services.store.lines.get_lines_page(tenant_id, export_id, offset, limit) if offset < total else []
+    return {
+        "export_id": export_id,
+        "line_count": total,
+        "offset": offset,
+        "lines": [_export_line(line) for line in page],
+        "next_offset": offset + len(page) if page and offset + len(page) < total else None,
+    }
+
+
+def left_behind(
+    services: Services, tenant_id: str, export_id: str, offset: int, limit: int
+) -> dict[str, Any]:
+    """The salary lines the export's rollback left in PowerOffice Go, page by page: the record names the first
+    of a long list, the whole is in S3."""
+    record = services.store.exports.get_export(tenant_id, export_id)
+    if record is None:
+        raise NotFound(f"no export {export_id} for this company", params={"export_id": export_id})
+    rollback = record.rollback or {}
+    key = rollback.get("left_behind_key")
+    lines = services.store.reports.get_list(key) if key else list(rollback.get("left_behind") or [])
+    page = lines[offset : offset + limit]
+    return {
+        "export_id": export_id,
+        "left_behind_count": len(lines),
+        "offset": offset,
+        "left_behind": page,
+        "next_offset": offset + len(page) if offset + len(page) < len(lines) else None,
+    }
+
+
+def _export_line(line: PlannedLine) -> dict[str, Any]:
+    return {
+        "employee_number": line.employee_number,
+        "employee_name": line.employee_name,
+        "categories": line.categories,
+        "pay_item_code": line.pay_item_code,
+        "quantity": line.quantity,
+        "rate": line.rate,
+        "amount": line.amount,
+        "trip_count": line.trip_count,
+        "first_date": line.first_date,
+        "last_date": line.last_date,
+        "kind": line.kind,
+        "tax_free_rate": line.tax_free_rate,
+        "tax_free_amount": line.tax_free_amount or line.amount,
+        "taxable_amount": line.taxable_amount or "0.00",
+        "paid_rate": line.paid_rate,
+        "pay_item_rate": line.pay_item_rate,
+        "warnings": line.warnings,
+        "comment": line.comment,
+        "external_import_reference": line.ref,
+        "salary_line_id": line.salary_line_id,
     }
 
 

@@ -65,6 +65,8 @@ def search(
         if _usable(current, services.settings.preview_fresh_seconds):
             assert current is not None
             if current["status"] == READY:
+                if current.get("logbook_ids") != selection:  # its pages (lines, problems) follow this search
+                    store.update(tenant_id, current["snapshot_id"], {"logbook_ids": selection})
                 return 200, _ready_body(services, tenant_id, current, selection)
             store.update(tenant_id, current["snapshot_id"], {"logbook_ids": selection})
             return 202, resource({**current, "logbook_ids": selection})
@@ -133,6 +135,58 @@ def get_preview(services: Services, tenant_id: str, preview_id: str) -> dict[str
     if snapshot["status"] == READY:
         return _ready_body(services, tenant_id, snapshot, snapshot.get("logbook_ids"))
     return resource(snapshot)
+
+
+def _ready_plan(services: Services, tenant_id: str, preview_id: str) -> Any:
+    """The plan of a finished search, for its lines and problems page by page (a search's answer holds the
+    first of each: a 5,000-driver month has about 23,000 lines, more than Lambda's 6 MB answer)."""
+    snapshot = services.store.snapshots.get(tenant_id, preview_id)
+    if snapshot is None or snapshot.get("kind") != "search":
+        raise NotFound(f"no preview {preview_id} for this company")
+    if snapshot["status"] != READY:
+        raise NotFound(
+            f"preview {preview_id} is still reading ABAX ({snapshot['status']}); its lines follow when it is READY",
+            params={"preview_id": preview_id, "status": snapshot["status"]},
+        )
+    period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
+    batch = fetching.read_trips(services.store.snapshots, tenant_id, preview_id, period)
+    return prepare_plan(services, tenant_id, period, snapshot.get("logbook_ids"), batch=batch)
+
+
+def preview_lines(
+    services: Services, tenant_id: str, preview_id: str, offset: int, limit: int
+) -> dict[str, Any]:
+    from .exports import preview_lines as lines_of
+
+    lines = lines_of(_ready_plan(services, tenant_id, preview_id))
+    page = lines[offset : offset + limit]
+    return {
+        "preview_id": preview_id,
+        "line_count": len(lines),
+        "offset": offset,
+        "lines": page,
+        "next_offset": offset + len(page) if offset + len(page) < len(lines) else None,
+    }
+
+
+def preview_problem(
+    services: Services, tenant_id: str, preview_id: str, code: str, offset: int, limit: int
+) -> dict[str, Any]:
+    prepared = _ready_plan(services, tenant_id, preview_id)
+    problem = next((problem for problem in prepared.plan.problems if problem.code == code), None)
+    if problem is None:
+        raise NotFound(
+            f"preview {preview_id} has no problem {code}", params={"preview_id": preview_id, "code": code}
+        )
+    page = problem.items[offset : offset + limit]
+    return {
+        **{name: value for name, value in problem.to_dict().items() if name != "items"},
+        "preview_id": preview_id,
+        "item_count": len(problem.items),
+        "offset": offset,
+        "items": page,
+        "next_offset": offset + len(page) if offset + len(page) < len(problem.items) else None,
+    }
 
 
 def _ready_body(

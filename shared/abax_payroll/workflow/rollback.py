@@ -23,6 +23,26 @@ RECOVERED_CHUNK = 99_999  # where ids found by reference (not recorded by the pu
 NOT_FOUND = "not_found"
 LOCKED_REASON = "taken into a payroll in PowerOffice Go (locked); delete or correct it there"
 ROLLBACK = RecoveryAction.ROLLBACK.value
+# Lines left in PowerOffice Go the record names (about 230 bytes each); past this, the whole list is an S3 object
+# beside the documentation report: 23,000 lines in a payroll would be 5 MB, beyond DynamoDB's 400 KB item, and
+# the rollback's own write would fail, leaving the export RUNNING and the company's lock held.
+LEFT_BEHIND_KEPT = 100
+HISTORY_LEFT_KEPT = 20
+
+
+def kept_left_behind(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    left_behind: list[dict[str, Any]],
+    name: str = "left-behind",
+    kept: int = LEFT_BEHIND_KEPT,
+) -> dict[str, Any]:
+    """`left_behind` (the first `kept`), `left_behind_count` and, when that is not all, `left_behind_key`."""
+    fields: dict[str, Any] = {"left_behind": left_behind[:kept], "left_behind_count": len(left_behind)}
+    if len(left_behind) > kept:
+        fields["left_behind_key"] = services.store.reports.put_list(tenant_id, export_id, name, left_behind)
+    return fields
 
 
 def rollback(
@@ -74,7 +94,19 @@ def rollback(
                         export_id,
                         ExportStatus.COMPLETED,
                         {"phase": ExportPhase.DONE},
-                        history={"action": ROLLBACK, "by": who, "outcome": "REFUSED", "left_behind": refused},
+                        history={
+                            "action": ROLLBACK,
+                            "by": who,
+                            "outcome": "REFUSED",
+                            **kept_left_behind(
+                                services,
+                                tenant_id,
+                                export_id,
+                                refused,
+                                f"refused-{len(record.history)}",
+                                HISTORY_LEFT_KEPT,
+                            ),
+                        },
                     )
                     logger.info(
                         "rollback refused: lines in a payroll",
@@ -110,7 +142,11 @@ def rollback(
         if not left_behind and cannot_run is None
         else ExportStatus.ROLLBACK_INCOMPLETE
     )
-    result: dict[str, Any] = {"status": status.value, "deleted": len(deleted), "left_behind": left_behind}
+    result: dict[str, Any] = {
+        "status": status.value,
+        "deleted": len(deleted),
+        **kept_left_behind(services, tenant_id, export_id, left_behind),
+    }
     if cannot_run is not None:
         result["error"] = cannot_run
     fields: dict[str, Any] = {"phase": ExportPhase.DONE, "rollback": result, "lines_pushed": len(left_behind)}

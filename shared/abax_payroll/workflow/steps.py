@@ -42,6 +42,7 @@ from ..records import (
 from ..store.leases import WAITER_HEARTBEAT_S
 from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
+from .rollback import kept_left_behind
 from .services import Services
 
 # Created ids are written once per chunk, when it stops (done or failed): one small write. Nothing is lost
@@ -437,7 +438,8 @@ def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     history = None
     if record.recovery_action is RecoveryAction.RESUME:
         # The earlier failure is history now: the entry keeps what it was, the record shows a whole export.
-        left = len((record.rollback or {}).get("left_behind") or [])
+        rollback = record.rollback or {}
+        left = rollback.get("left_behind_count", len(rollback.get("left_behind") or []))
         fields.update({"error": None, "rollback": None})
         history = {
             "action": RecoveryAction.RESUME.value,
@@ -466,17 +468,18 @@ def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[
     fields: dict[str, Any] = {"error": ExportError.of_state(error, "Error")}
     status: ExportStatus
     if rollback_error is not None or created:
+        left_behind = [
+            {
+                "salary_line_id": salary_line_id,
+                "reason": "the rollback could not run to its end",
+                "reason_code": "ROLLBACK_UNFINISHED",
+            }
+            for salary_line_id in sorted(created.values())
+        ]
         fields["rollback"] = {
             "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
             "error": error_message(rollback_error) if rollback_error else None,
-            "left_behind": [
-                {
-                    "salary_line_id": salary_line_id,
-                    "reason": "the rollback could not run to its end",
-                    "reason_code": "ROLLBACK_UNFINISHED",
-                }
-                for salary_line_id in sorted(created.values())
-            ],
+            **kept_left_behind(services, tenant_id, export_id, left_behind),
         }
         status = ExportStatus.ROLLBACK_INCOMPLETE
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)

@@ -1,6 +1,6 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
-import { errorView, failureSentence, problemTitle, problemView, reasonText } from "../problems.js";
+import { errorView, failureSentence, moreLinesButton, problemTitle, problemView, reasonText, wholeProblem } from "../problems.js";
 import { announce, category, clear, dateTime, day, h, money, monthName, notice, number, period, statusBadge } from "../ui.js";
 import { historyView, progressView, recoveryActions } from "./recovery.js";
 
@@ -93,7 +93,7 @@ function consoleLink(ctx, arn) {
 
 function outcome(item) {
   const rollback = item.rollback || {};
-  const left = rollback.left_behind || [];
+  const left = { length: leftCount(rollback) };
   switch (item.status) {
     case "RUNNING":
       return progressView(item);
@@ -113,11 +113,35 @@ function outcome(item) {
   }
 }
 
-function leftBehindTable(item) {
+/** How many lines a rollback left in Go: the record names the first of a long list (left_behind_count: all). */
+const leftCount = (rollback) => rollback?.left_behind_count ?? (rollback?.left_behind || []).length;
+
+function leftBehindTable(ctx, item) {
   const left = item.rollback?.left_behind || [];
   if (!left.length) return null;
-  return h("section", { class: "card", "aria-labelledby": "left-title" },
-    h("h2", { id: "left-title" }, t("detail.leftBehind", { count: left.length })),
+  const count = leftCount(item.rollback);
+  const section = h("section", { class: "card", "aria-labelledby": "left-title" });
+  // A long list: the rest is read page by page, then the table is drawn whole.
+  const showAll = count > left.length ? h("p", { class: "row" },
+    h("span", { class: "muted" }, t("problem.shownOf", { shown: number(left.length, 0), count: number(count, 0) })),
+    h("button", { type: "button", "data-testid": "left-behind-all", onclick: async (event) => {
+      event.target.disabled = true;
+      const base = `/exports/${encodeURIComponent(item.export_id)}/left-behind`;
+      const all = [];
+      try {
+        for (let offset = 0; offset !== null && offset !== undefined;) {
+          const page = await ctx.api.get(`${base}?offset=${offset}`);
+          all.push(...page.left_behind);
+          offset = page.next_offset;
+        }
+      } catch {
+        event.target.disabled = false;
+        return;
+      }
+      section.replaceWith(leftBehindTable(ctx, { ...item, rollback: { ...item.rollback, left_behind: all, left_behind_count: all.length } }));
+    } }, t("problem.showAll", { count: number(count, 0) }))) : null;
+  return clear(section,
+    h("h2", { id: "left-title" }, t("detail.leftBehind", { count })),
     h("div", { class: "table-wrap" }, h("table", { "data-testid": "left-behind", class: "stack" },
       h("thead", {}, h("tr", {}, ["detail.salaryLineId", "new.employee", "new.code", "new.amount", "detail.reason"].map((key) => h("th", { scope: "col" }, t(key))))),
       h("tbody", {}, left.map((line) => h("tr", {},
@@ -125,7 +149,8 @@ function leftBehindTable(item) {
         h("td", {}, line.employee_name ? `${line.employee_name} (${line.employee_number})` : "–"),
         h("td", {}, line.pay_item_code || "–"),
         h("td", { class: "num" }, money(line.amount)),
-        h("td", {}, reasonText(line))))))));
+        h("td", {}, reasonText(line))))))),
+    showAll);
 }
 
 /** The documentation report of an export with lines: the CSV to keep, and a printable view. */
@@ -188,25 +213,20 @@ export async function exportReportView(ctx, exportId) {
           h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))));
 }
 
-/** One problem of an export whole: the record keeps the first items of a long list, the rest is read page by page. */
-async function wholeProblem(ctx, exportId, code) {
-  const path = `/exports/${encodeURIComponent(exportId)}/problems/${encodeURIComponent(code)}`;
-  const first = await ctx.api.get(`${path}?offset=0`);
-  const items = [...first.items];
-  for (let offset = first.next_offset; offset !== null && offset !== undefined;) {
-    const page = await ctx.api.get(`${path}?offset=${offset}`);
-    items.push(...page.items);
-    offset = page.next_offset;
-  }
-  return { ...first, items, item_count: items.length, truncated: false };
-}
-
 export async function exportDetailView(ctx, exportId) {
   const container = h("div", { id: "export-detail" });
+  const base = `/exports/${encodeURIComponent(exportId)}`;
   let previous = null;
+  let latest = null;
+  // A large export's detail holds its first lines; the pages read with "Vis flere linjer" stay across refreshes.
+  let moreLines = [];
+  let nextOffset;
 
   const draw = (item) => {
-    const lines = item.lines || [];
+    latest = item;
+    if (nextOffset === undefined || !moreLines.length) nextOffset = item.lines_next_offset;
+    const lines = [...(item.lines || []), ...moreLines];
+    const morePage = (page, next) => { moreLines = moreLines.concat(page); nextOffset = next; draw(latest); };
     clear(container,
       h("p", { class: "breadcrumb" }, h("a", { href: "#/exports" }, `← ${t("detail.back")}`)),
       h("h1", {}, t("detail.title", { period: period(item.period) })),
@@ -231,12 +251,12 @@ export async function exportDetailView(ctx, exportId) {
       historyView(item),
       recoveryActions(ctx, item, () => tick()),
       documentation(ctx, item),
-      leftBehindTable(item),
+      leftBehindTable(ctx, item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
         h("h2", { id: "detail-problems" }, t("detail.problems")),
-        h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem, { loadAll: (code) => wholeProblem(ctx, item.export_id, code) })))) : null,
+        h("ul", { class: "problems", style: "list-style:none;padding:0" }, item.problems.map((problem) => problemView(problem, { loadAll: (code) => wholeProblem(ctx.api, base, code) })))) : null,
       lines.length ? h("section", { class: "card", "aria-labelledby": "detail-lines" },
-        h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: lines.length })),
+        h("h2", { id: "detail-lines" }, t("detail.linesTitle", { count: item.line_count || lines.length })),
         h("div", { class: "table-wrap" }, h("table", { "data-testid": "export-lines", class: "stack" },
           h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable", "detail.salaryLineId"]
             .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"].includes(key) ? "num" : "" }, t(key))))),
@@ -250,7 +270,8 @@ export async function exportDetailView(ctx, exportId) {
             h("td", { class: "num" }, money(line.amount)),
             h("td", { class: "num" }, money(line.tax_free_amount ?? line.amount)),
             h("td", { class: "num" }, money(line.taxable_amount ?? 0)),
-            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed"))))))))) : null,
+            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed")))))))),
+        moreLinesButton(ctx.api, base, nextOffset, lines.length, item.line_count || lines.length, morePage)) : null,
       technical(ctx, item));
     container.dataset.status = item.status;
   };

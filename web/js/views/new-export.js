@@ -1,7 +1,7 @@
 // Ny eksport: search a date range ("Søk"), choose logbooks, see every problem and the lines, then Eksporter.
 import { ApiError } from "../api.js";
 import { t } from "../i18n.js";
-import { errorView, problemSentence, problemTitle, problemView } from "../problems.js";
+import { errorView, moreLinesButton, problemSentence, problemTitle, problemView, wholeProblem } from "../problems.js";
 import { announce, category, clear, confirmDialog, exportLink, field, h, money, monthName, notice, number, period } from "../ui.js";
 
 const REFRESH_MS = 350; // a changed selection refreshes the preview after the last click settles
@@ -106,7 +106,7 @@ export async function newExportView(ctx) {
 
   async function startExport(button, message) {
     const preview = state.preview;
-    const employees = new Set(preview.lines.map((line) => line.employee_number)).size;
+    const employees = preview.totals.employees.length;
     const yes = await confirmDialog({
       title: t("new.confirmTitle"),
       body: h("p", {}, t("new.confirmBody", { lines: preview.totals.lines, amount: money(preview.totals.amount), employees, period: period(preview.period) })),
@@ -159,8 +159,18 @@ export async function newExportView(ctx) {
         h("tbody", {}, rows))));
   }
 
+  // A search's answer holds the first lines and a summary of a long problem; the rest is read from the search.
+  const searchBase = (preview) => `/exports/previews/${encodeURIComponent(preview.preview_id)}`;
+  const loadAll = (preview) => (preview.preview_id ? (code) => wholeProblem(ctx.api, searchBase(preview), code) : undefined);
+
   function lineTables(preview) {
     const lines = preview.lines;
+    const morePage = (page, next) => {
+      if (state.preview !== preview) return;
+      preview.lines = preview.lines.concat(page);
+      preview.lines_next_offset = next;
+      render();
+    };
     const lineRows = lines.map((line) => h("tr", {},
       h("td", {}, `${line.employee_name} (${line.employee_number})`),
       h("td", {}, line.categories.map(category).join(", "),
@@ -179,11 +189,12 @@ export async function newExportView(ctx) {
       h("td", { class: "num" }, money(employee.taxable_amount ?? 0))));
     return [
       h("section", { class: "card", "aria-labelledby": "lines-title" },
-        h("h2", { id: "lines-title" }, t("new.lines", { count: lines.length })),
+        h("h2", { id: "lines-title" }, t("new.lines", { count: preview.totals.lines ?? lines.length })),
         lines.length ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "lines", class: "stack" },
           h("thead", {}, h("tr", {}, ["new.employee", "new.categories", "new.code", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"]
             .map((key) => h("th", { scope: "col", class: ["new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"].includes(key) ? "num" : "" }, t(key))))),
-          h("tbody", {}, lineRows))) : h("p", { class: "muted" }, t("new.noLines"))),
+          h("tbody", {}, lineRows))) : h("p", { class: "muted" }, t("new.noLines")),
+        preview.preview_id ? moreLinesButton(ctx.api, searchBase(preview), preview.lines_next_offset, lines.length, preview.totals.lines, morePage) : null),
       lines.length ? h("section", { class: "card", "aria-labelledby": "totals-title" },
         h("h2", { id: "totals-title" }, t("new.totals")),
         h("div", { class: "table-wrap" }, h("table", { "data-testid": "totals" },
@@ -221,7 +232,7 @@ export async function newExportView(ctx) {
       problems.length
         ? h("section", { class: "notice bad", "aria-labelledby": "results-summary", "data-testid": "problems" },
           summaryHeading(t("new.problems", { count: problems.length })),
-          h("ul", { class: "problems", style: "list-style:none;padding:0" }, problems.map((problem) => problemView(problem, { onDeselect: deselect }))))
+          h("ul", { class: "problems", style: "list-style:none;padding:0" }, problems.map((problem) => problemView(problem, { onDeselect: deselect, loadAll: loadAll(preview) }))))
         : preview.ready ? h("section", { class: "notice ok", "aria-labelledby": "results-summary" },
           summaryHeading(t("new.summary")), h("p", { "data-testid": "ready" },
             t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })))
@@ -231,7 +242,7 @@ export async function newExportView(ctx) {
               exportedCount ? null : h("p", {}, t("new.emptyHint"))) : null,
       warnings.length ? h("section", { class: "notice warn", "aria-labelledby": "warnings-title", "data-testid": "warnings" },
         h("h2", { id: "warnings-title" }, t("new.warnings", { count: warnings.length })),
-        h("ul", { class: "problems", style: "list-style:none;padding:0" }, warnings.map((problem) => problemView(problem)))) : null,
+        h("ul", { class: "problems", style: "list-style:none;padding:0" }, warnings.map((problem) => problemView(problem, { loadAll: loadAll(preview) })))) : null,
       preview.logbooks.length ? logbookTable(preview) : null,
       ...(preview.logbooks.length ? lineTables(preview) : []),
       preview.logbooks.length ? h("div", { class: "card row spread" }, reason, exportButton) : null,

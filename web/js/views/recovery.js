@@ -23,7 +23,7 @@ export function recoveryActions(ctx, item, refresh) {
     button.addEventListener("click", async () => {
       const ok = await confirmDialog({
         title: t(`action.${key}`),
-        body: h("p", {}, t(`action.${key}.confirm`, { count: item.line_count, amount: money(item.total_amount), left: item.rollback?.left_behind?.length ?? 0 })),
+        body: h("p", {}, t(`action.${key}.confirm`, { count: item.line_count, amount: money(item.total_amount), left: item.rollback?.left_behind_count ?? item.rollback?.left_behind?.length ?? 0 })),
         confirm: t(`action.${key}.yes`),
         danger: key === "undo",
       });
@@ -67,7 +67,7 @@ export function historyView(item) {
   const describe = (entry) => {
     const key = `history.${entry.action}.${entry.outcome}`;
     const params = {
-      deleted: entry.deleted ?? 0, left: Array.isArray(entry.left_behind) ? entry.left_behind.length : (entry.left_behind ?? 0),
+      deleted: entry.deleted ?? 0, left: entry.left_behind_count ?? (Array.isArray(entry.left_behind) ? entry.left_behind.length : (entry.left_behind ?? 0)),
       // Other exports by when they started, never by their id.
       created: entry.created ?? 0, exports: (entry.exports || []).map((id) => shortDateTime(exportStarted(id))).join(", "),
     };
@@ -80,7 +80,9 @@ export function historyView(item) {
       h("span", {}, describe(entry)),
       Array.isArray(entry.left_behind) && entry.left_behind.length
         ? h("ul", {}, entry.left_behind.map((line) => h("li", {},
-          `${line.employee_name ? `${line.employee_name} (${line.employee_number})` : "–"}, ${line.pay_item_code || "–"}, ${money(line.amount)}, ${t("history.line", { id: line.salary_line_id })}: ${reasonText(line)}`)))
+          `${line.employee_name ? `${line.employee_name} (${line.employee_number})` : "–"}, ${line.pay_item_code || "–"}, ${money(line.amount)}, ${t("history.line", { id: line.salary_line_id })}: ${reasonText(line)}`)),
+          (entry.left_behind_count ?? 0) > entry.left_behind.length
+            ? h("li", { class: "muted" }, t("problem.shownOf", { shown: entry.left_behind.length, count: entry.left_behind_count })) : null)
         : null))));
 }
 
