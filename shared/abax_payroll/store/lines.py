@@ -94,7 +94,7 @@ class LineStore:
         first = self.table.get(tenant_pk(tenant_id), _chunk(export_id, 0), consistent=True)
         if first is None or limit <= 0:
             return []
-        size = len(unpack(first["data"])) or 1  # every chunk but the last has the first's size
+        size = len(_lines(first)) or 1  # every chunk but the last has the first's size
         chunks = self.table.query(
             KeyConditionExpression=Key("pk").eq(tenant_pk(tenant_id))
             & Key("sk").between(
@@ -105,7 +105,7 @@ class LineStore:
         lines = [
             line
             for item in chunks
-            for line in _lines(unpack(item["data"]))
+            for line in _lines(item)
             if offset <= line.index < offset + limit
         ]
         created = self.get_created(tenant_id, export_id)
