@@ -102,12 +102,7 @@ class LineStore:
             ),
             ConsistentRead=True,
         )
-        lines = [
-            line
-            for item in chunks
-            for line in _lines(item)
-            if offset <= line.index < offset + limit
-        ]
+        lines = [line for item in chunks for line in _lines(item) if offset <= line.index < offset + limit]
         created = self.get_created(tenant_id, export_id)
         for line in lines:
             line.salary_line_id = created.get(line.index)
