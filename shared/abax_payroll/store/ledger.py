@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from boto3.dynamodb.conditions import Key
 
 from .table import Table, pack, tenant_pk, unpack
 
-LEDGER_CHUNK_TRIPS = 20_000  # trip ids per ledger item, far below DynamoDB's 400 KB item limit once gzipped
+LEDGER_CHUNK_TRIPS = (
+    20_000  # trip ids per ledger item at most (and in every part of items written before `first`)
+)
+# A part's packed trips at most: 20,000 UUIDs are 320 KB, but 20,000 other ids of 36 random characters gzip to
+# about 420 KB, past DynamoDB's 400 KB item, and Group's write would fail. Such a part is split until it fits,
+# with room left for `held`; each item says where its part starts (`first`) and how many it holds (`count`).
+LEDGER_ITEM_BYTES = 320_000
 
 
 def _month(month: str) -> str:
@@ -39,6 +47,22 @@ def _trip_ids(item: Mapping[str, Any]) -> list[str]:
     return list(unpack(item["trips"]))
 
 
+def _parts(trip_ids: list[str]) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(first position, count, packed trips) of each ledger item of one month's claimed trips."""
+    start = 0
+    while start < len(trip_ids):
+        size = LEDGER_CHUNK_TRIPS
+        while True:
+            packed = _packed_trips(trip_ids[start : start + size])
+            raw = next(iter(packed.values()))
+            if len(raw) <= LEDGER_ITEM_BYTES or size == 1:
+                break
+            size //= 2
+        count = min(size, len(trip_ids) - start)
+        yield start, count, packed
+        start += count
+
+
 class LedgerStore:
     def __init__(self, table: Table):
         self.table = table
@@ -46,13 +70,15 @@ class LedgerStore:
     def put_ledger(self, tenant_id: str, export_id: str, trips_by_month: Mapping[str, list[str]]) -> None:
         with self.table.resource.batch_writer() as batch:
             for month, trip_ids in trips_by_month.items():
-                for part, start in enumerate(range(0, len(trip_ids), LEDGER_CHUNK_TRIPS)):
+                for part, (start, count, packed) in enumerate(_parts(trip_ids)):
                     batch.put_item(
                         Item={
                             "pk": tenant_pk(tenant_id),
                             "sk": f"{_export_month(month, export_id)}{part:03d}",
                             "export_id": export_id,
-                            **_packed_trips(trip_ids[start : start + LEDGER_CHUNK_TRIPS]),
+                            "first": start,
+                            "count": count,
+                            **packed,
                         }
                     )
 
@@ -104,17 +130,21 @@ class LedgerStore:
         """The export holds only the trips at these positions of its claimed lists; None: all of them again."""
         for month in sorted(set(months)):
             wanted = None if positions is None else set(positions.get(month, ()))
-            for item in self.table.query_prefix(
-                tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True
+            for item in self.table.query(
+                KeyConditionExpression=Key("pk").eq(tenant_pk(tenant_id))
+                & Key("sk").begins_with(_export_month(month, export_id)),
+                ConsistentRead=True,
+                ProjectionExpression="pk, sk, #first, #count",
+                ExpressionAttributeNames={"#first": "first", "#count": "count"},
             ):
                 key = {"pk": item["pk"], "sk": item["sk"]}
                 if wanted is None:
                     self.table.resource.update_item(Key=key, UpdateExpression="REMOVE held")
                     continue
-                first = int(item["sk"].rsplit("#", 1)[1]) * LEDGER_CHUNK_TRIPS
-                here = sorted(
-                    position - first for position in wanted if first <= position < first + LEDGER_CHUNK_TRIPS
-                )
+                # Items from before `first`: every part held LEDGER_CHUNK_TRIPS.
+                first = int(item.get("first", int(item["sk"].rsplit("#", 1)[1]) * LEDGER_CHUNK_TRIPS))
+                count = int(item.get("count", LEDGER_CHUNK_TRIPS))
+                here = sorted(position - first for position in wanted if first <= position < first + count)
                 self.table.resource.update_item(
                     Key=key,
                     UpdateExpression="SET held = :held",
