@@ -130,6 +130,8 @@ class ExportRecord(Record):
     ledger_months: list[str] | None = None
     # The documentation report's S3 object (set by Group); None for older exports (REPORT# items) or none.
     report_key: str | None = None
+    # How many parts the report is kept in (`reports/<tenant>/<export>.report.<n>.json.gz`); None: older exports.
+    report_parts: int | None = None
     # Each problem's summary (item_count, its first items); the whole list in S3 when anything was cut.
     problems: list[dict[str, Any]] = Field(default_factory=list)
     problems_key: str | None = None

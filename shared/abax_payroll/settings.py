@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
+from .domain.documentation import REPORT_PART_ROWS
+
 
 class SettingsError(RuntimeError):
     """The function's environment is incomplete or invalid; the message names the variables."""
@@ -63,6 +65,8 @@ class Settings(BaseModel):
     cors_allowed_origins: str = Field("", alias="CORS_ALLOWED_ORIGINS")
 
     push_chunk_size: int = Field(100, alias="PUSH_CHUNK_SIZE", ge=1, le=500)
+    # Rows per part of a documentation report (each part also stops at about 3 MB of answer).
+    report_part_rows: int = Field(REPORT_PART_ROWS, alias="REPORT_PART_ROWS", ge=1, le=REPORT_PART_ROWS)
     # Seconds a push lease is held at most; pushes of all tenants share PowerOffice's rate limit.
     push_lease_seconds: int = Field(120, alias="PUSH_LEASE_SECONDS", ge=5)
     # POSTs in flight at once within a chunk. One at a time, a reply taking 150 ms caps a push at ~6.7 lines/s,

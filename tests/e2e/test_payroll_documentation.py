@@ -158,31 +158,50 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     assert acme.get("/exports/20200101T000000000Z-00000000/report.csv").status_code == 404
 
 
-def test_the_report_is_one_s3_object_kept_under_reports_and_older_table_reports_still_read(
+def test_the_report_is_kept_in_s3_parts_under_reports_and_older_reports_still_read(
     fresh: LocalStack, acme: httpx.Client
 ) -> None:
-    """The report rows are a gzipped S3 object under reports/ (not DynamoDB items, which cost write units); an
-    export from before the move, whose rows are REPORT# items in the table, still has its report."""
+    """The report rows are gzipped S3 objects under reports/, one per part (not DynamoDB items, which cost write
+    units); an export from before the parts (all rows in one S3 object, its key on the record) or from before
+    S3 (rows in REPORT# items in the table) still has its report, as one part."""
     record = export_and_wait(acme, OCTOBER, good_logbooks(acme))
     assert record["status"] == "COMPLETED", record
     export_id = record["export_id"]
-    served = acme.get(f"/exports/{export_id}/report").json()["rows"]
+    answer = acme.get(f"/exports/{export_id}/report").json()
+    served = answer["rows"]
     csv_text = acme.get(f"/exports/{export_id}/report.csv").text
-    assert served
+    assert served and (answer["part"], answer["parts"]) == (0, 1)
 
     store = services().store
-    key = f"reports/acme/{export_id}.json.gz"
+    assert store.exports.get_export("acme", export_id).report_parts == 1
+    key = f"reports/acme/{export_id}.report.0.json.gz"
     s3 = boto3.client("s3", region_name=REGION)
-    stored = json.loads(gzip.decompress(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=key)["Body"].read()))
+    stored = json.loads(gzip.decompress(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=key)["Body"].read()))[
+        "rows"
+    ]
     assert [row["trip_id"] for row in stored] == [row["trip_id"] for row in served]
     items = store.table.query_prefix(tenant_pk("acme"), "REPORT#")
     assert list(items) == []  # nothing of the report in the table
 
-    # The same export as an older one kept it: rows in REPORT# items, no S3 object, no key on the record.
+    # As an export before parts kept it: one S3 object, its key on the record.
+    single = f"reports/acme/{export_id}.json.gz"
+    s3.put_object(Bucket=SNAPSHOT_BUCKET, Key=single, Body=gzip.compress(json.dumps(stored).encode()))
+    s3.delete_object(Bucket=SNAPSHOT_BUCKET, Key=key)
+    store.table.resource.update_item(
+        Key={"pk": tenant_pk("acme"), "sk": f"EXPORT#{export_id}"},
+        UpdateExpression="SET report_key = :key REMOVE report_parts",
+        ExpressionAttributeValues={":key": single},
+    )
+    older = acme.get(f"/exports/{export_id}/report").json()
+    assert older["rows"] == served and older["parts"] == 1
+    assert acme.get(f"/exports/{export_id}/report.csv").text == csv_text
+    assert acme.get(f"/exports/{export_id}/report.csv", params={"part": 1}).status_code == 404
+
+    # As an older one kept it: rows in REPORT# items, no S3 object, no key on the record.
     store.table.resource.put_item(
         Item={"pk": tenant_pk("acme"), "sk": f"REPORT#{export_id}#00000", "data": pack(stored)}
     )
-    s3.delete_object(Bucket=SNAPSHOT_BUCKET, Key=key)
+    s3.delete_object(Bucket=SNAPSHOT_BUCKET, Key=single)
     store.table.resource.update_item(
         Key={"pk": tenant_pk("acme"), "sk": f"EXPORT#{export_id}"}, UpdateExpression="REMOVE report_key"
     )

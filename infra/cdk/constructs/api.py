@@ -52,7 +52,8 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
 PAGED = {"method.request.querystring.offset": False, "method.request.querystring.limit": False}
 QUERY_PARAMETERS = {("GET", "/exports"): {"method.request.querystring.limit": False,
                                           "method.request.querystring.next_token": False},
-                    **{("GET", path): PAGED for _, path, _, _ in ROUTES if path.endswith(("/lines", "/{code}", "/left-behind"))}}  # fmt: skip
+                    **{("GET", path): PAGED for _, path, _, _ in ROUTES if path.endswith(("/lines", "/{code}", "/left-behind"))},
+                    **{("GET", path): {"method.request.querystring.part": False} for _, path, _, _ in ROUTES if path.endswith(("/report", "/report.csv"))}}  # fmt: skip
 
 # Answers API Gateway gives before a handler runs, in the same problem+json shape the handlers use.
 GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {

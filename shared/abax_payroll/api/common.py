@@ -131,6 +131,7 @@ def _cors() -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["X-Report-Parts", "X-Report-Part"],
         max_age=600,
     )
 

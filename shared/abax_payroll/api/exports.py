@@ -294,31 +294,48 @@ def resume(export_id: Annotated[str, Path(max_length=64)]) -> Response[RecoveryA
     return _recover(export_id, recovery.RESUME)
 
 
+# Which part of a documentation report (`parts` in the JSON, X-Report-Parts with the CSV says how many).
+ReportPart = Annotated[int, Query(ge=0, le=100_000)]
+
+
 @router.get(
     "/exports/<export_id>/report",
     summary="The documentation report (skattebetalingsforskriften § 5-6-12): every trip per employee and month, "
-    "with supplements, passengers, rate, amount, tax-free and taxable part and its salary line",
+    "with supplements, passengers, rate, amount, tax-free and taxable part and its salary line; one part at a "
+    "time (`part`, from 0; `parts` says how many: a few thousand rows each)",
 )
-def get_report(export_id: Annotated[str, Path(max_length=64)]) -> Report:
+def get_report(export_id: Annotated[str, Path(max_length=64)], part: ReportPart = 0) -> Report:
     who = caller(router)
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
-    return Report.model_validate(exports.documentation_report(services(), who.tenant_id, export_id))
+    return Report.model_validate(exports.documentation_report(services(), who.tenant_id, export_id, part))
 
 
 @router.get(
     "/exports/<export_id>/report.csv",
-    summary="The documentation report as CSV: UTF-8 with BOM, ';'-separated, Norwegian decimals and dates",
-    responses={200: {"description": "The report", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    summary="The documentation report as CSV: UTF-8 with BOM, ';'-separated, Norwegian decimals and dates; one "
+    "part at a time (`part`, from 0; the X-Report-Parts header says how many). Part 0 begins with the BOM and "
+    "the header row, later parts carry rows only: the parts joined in order are the whole report's CSV",
+    responses={
+        200: {
+            "description": "The part of the report",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {"X-Report-Parts": {"description": "How many parts", "schema": {"type": "integer"}}},
+        }
+    },
 )
-def get_report_csv(export_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+def get_report_csv(export_id: Annotated[str, Path(max_length=64)], part: ReportPart = 0) -> Response[str]:
     who = caller(router)
     if not re.match(EXPORT_ID, export_id):
         raise NotFound(f"no export {export_id!r} for this company")
-    text = exports.documentation_csv(services(), who.tenant_id, export_id)
+    text, parts = exports.documentation_csv(services(), who.tenant_id, export_id, part)
     return Response(
         status_code=200,
         content_type="text/csv; charset=utf-8",
         body=text,
-        headers={"Content-Disposition": f'attachment; filename="kjoregodtgjorelse-{export_id}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="kjoregodtgjorelse-{export_id}.csv"',
+            "X-Report-Parts": str(parts),
+            "X-Report-Part": str(part),
+        },
     )

@@ -353,6 +353,8 @@ class ReportRow(Answer):
 
 
 class Report(ExportSummary):
+    part: int = Field(0, description="Which part of the report this is, from 0")
+    parts: int = Field(1, description="How many parts the report has (GET ...?part=0 to parts-1, in order)")
     rows: list[ReportRow]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -126,18 +127,104 @@ def _day(value: str) -> str:
     return f"{date.fromisoformat(value):%d.%m.%Y}"
 
 
-def report_csv(rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]]) -> str:
+# A report is kept and answered in parts (issue 16: 5,000 drivers are some 300,000 rows, and Lambda answers at
+# most 6 MB): at most `REPORT_PART_ROWS` rows (the setting) and about REPORT_PART_BYTES of answer, so a part's
+# JSON and CSV stay well under 6 MB and a part's rows take a few MB of memory whatever ABAX sends.
+REPORT_PART_ROWS = 5000
+REPORT_PART_BYTES = 3_000_000
+LINE_REF_BYTES = 160  # one salary line a row went into, as the JSON answer spells it out
+
+
+def _row_bytes(row: Mapping[str, Any]) -> int:
+    """A row's share of the answer as Lambda counts it: JSON (non-ASCII as \\u escapes) inside the result's
+    JSON (each quote and backslash escaped once more)."""
+    text = json.dumps(row, default=str)
+    return len(text) + text.count('"') + text.count("\\") + LINE_REF_BYTES * len(row.get("lines") or [])
+
+
+def _group_sums(rows: Sequence[Mapping[str, Any]], key: tuple[str, str]) -> list[Decimal]:
+    sums = [ZERO, ZERO, ZERO]
+    for row in rows:
+        if (row["employee_number"], row["month"]) == key:
+            sums = [
+                sums[0] + Decimal(row["amount"]),
+                sums[1] + Decimal(row["tax_free_amount"]),
+                sums[2] + Decimal(row["taxable_amount"]),
+            ]
+    return sums
+
+
+def report_parts(
+    rows: Sequence[Mapping[str, Any]],
+    max_rows: int = REPORT_PART_ROWS,
+    max_bytes: int = REPORT_PART_BYTES,
+) -> list[dict[str, Any]]:
+    """The report cut into parts in order (always at least one): `rows`; `carry`, the sums of the first row's
+    employee and month in the parts before (None when it starts in this part); `continued`, whether the last
+    row's employee and month goes on in the next part. With them each part's CSV is written alone, and the
+    parts' CSVs joined are the CSV of the whole report (one sum row per employee and month)."""
+    cuts: list[list[Mapping[str, Any]]] = [[]]
+    size = 0
+    for row in rows:
+        row_size = _row_bytes(row)
+        if cuts[-1] and (len(cuts[-1]) >= max_rows or size + row_size > max_bytes):
+            cuts.append([])
+            size = 0
+        cuts[-1].append(row)
+        size += row_size
+    parts: list[dict[str, Any]] = []
+    carry: dict[str, str] | None = None
+    for index, part in enumerate(cuts):
+        following = cuts[index + 1] if index + 1 < len(cuts) else []
+        last = (part[-1]["employee_number"], part[-1]["month"]) if part else None
+        continued = bool(following) and last == (following[0]["employee_number"], following[0]["month"])
+        parts.append({"rows": list(part), "carry": carry, "continued": continued})
+        if continued and last is not None:
+            carried = carry is not None and (carry["employee_number"], carry["month"]) == last
+            previous = [Decimal(carry[name]) for name in SUMS] if carry and carried else [ZERO, ZERO, ZERO]
+            sums = [a + b for a, b in zip(previous, _group_sums(part, last), strict=True)]
+            carry = {
+                "employee_number": last[0],
+                "month": last[1],
+                **dict(zip(SUMS, map(fmt2, sums), strict=True)),
+            }
+        else:
+            carry = None
+    return parts
+
+
+SUMS = ("amount", "tax_free_amount", "taxable_amount")
+
+
+def report_csv(
+    rows: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    *,
+    first: bool = True,
+    carry: Mapping[str, str] | None = None,
+    continued: bool = False,
+) -> str:
     """UTF-8 with BOM, `;`-separated, Norwegian decimals and dates: as Norwegian spreadsheets open it.
 
-    After each employee's month a sum row: amount, tax-free and taxable part.
+    After each employee's month a sum row: amount, tax-free and taxable part. A part of a report (see
+    `report_parts`): only the `first` begins with the BOM and the header row; `carry` sums the first employee's
+    month from the parts before; when `continued` the last month's sum row comes in the next part.
     """
     out = io.StringIO()
-    out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    if first:
+        out.write("\ufeff")
+        writer.writerow(CSV_COLUMNS)
     group: tuple[str, str] | None = None
     sums = [ZERO, ZERO, ZERO]
     name = ""
+    if (
+        carry
+        and rows
+        and (rows[0]["employee_number"], rows[0]["month"]) == (carry["employee_number"], carry["month"])
+    ):
+        group, name = (carry["employee_number"], carry["month"]), rows[0]["employee_name"]
+        sums = [Decimal(carry[field]) for field in SUMS]
 
     def sum_row() -> None:
         if group is not None:
@@ -199,5 +286,6 @@ def report_csv(rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, A
                 " + ".join(str(line["ref"]) for line in paid_in),
             ]
         )
-    sum_row()
+    if not continued:
+        sum_row()
     return out.getvalue()

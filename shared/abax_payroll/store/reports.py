@@ -1,8 +1,11 @@
-"""The documentation report of an export (skattebetalingsforskriften § 5-6-12): its rows as one gzipped JSON
-object in S3, `reports/<tenant>/<export>.json.gz`, kept for years (no expiry, unlike `snapshots/`).
+"""The documentation report of an export (skattebetalingsforskriften § 5-6-12): its rows in parts, one gzipped
+JSON object each, `reports/<tenant>/<export>.report.<n>.json.gz` (`domain.documentation.report_parts`: a few
+thousand rows each, so the API answers one part within Lambda's 6 MB and memory), kept for years (no expiry,
+unlike `snapshots/`); the export record says how many (`report_parts`).
 
-Group writes it once (a retried Group writes the same object again); the API reads it. Older exports kept the
-rows in DynamoDB items (`REPORT#<export>#<n>`); `LineStore.get_report` still reads those.
+Group writes them once (a retried Group writes the same objects again); the API reads one at a time. Older
+exports kept all rows in one object (`reports/<tenant>/<export>.json.gz`, its key on the record) or in DynamoDB
+items (`REPORT#<export>#<n>`, `LineStore.get_report`): each is read as a report of one part.
 
 Beside it, `reports/<tenant>/<export>.problems.json.gz`: an export's validation problems or warnings in full,
 when they outgrow the summary its record keeps (5,000 drivers without an employee number; a warning on each
@@ -45,9 +48,23 @@ class ReportStore:
     def problems_key(tenant_id: str, export_id: str) -> str:
         return f"{REPORT_PREFIX}{tenant_id}/{export_id}.problems.json.gz"
 
+    @staticmethod
+    def part_key(tenant_id: str, export_id: str, part: int) -> str:
+        return f"{REPORT_PREFIX}{tenant_id}/{export_id}.report.{part}.json.gz"
+
     def put(self, tenant_id: str, export_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
-        """Write the report's rows (one per trip and category); returns the object's key."""
+        """Write the report's rows as one object (as older exports kept it); returns the object's key."""
         return self._put(self.key(tenant_id, export_id), list(rows))
+
+    def put_parts(self, tenant_id: str, export_id: str, parts: Sequence[Mapping[str, Any]]) -> int:
+        """Write the report's parts (`report_parts`: rows, carry, continued); returns how many."""
+        for index, part in enumerate(parts):
+            self._put(self.part_key(tenant_id, export_id, index), dict(part))
+        return len(parts)
+
+    def get_part(self, tenant_id: str, export_id: str, part: int) -> dict[str, Any]:
+        """One part: its rows in order, `carry` and `continued` (see `report_parts`)."""
+        return dict(self._get(self.part_key(tenant_id, export_id, part)))
 
     def get(self, key: str) -> list[dict[str, Any]]:
         """The report's rows in order (the key as the export record has it)."""
@@ -70,7 +87,7 @@ class ReportStore:
     def get_list(self, key: str) -> list[dict[str, Any]]:
         return self._get(key)
 
-    def _put(self, key: str, value: list[Any]) -> str:
+    def _put(self, key: str, value: list[Any] | dict[str, Any]) -> str:
         body = gzip.compress(
             json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode(),
             compresslevel=6,
@@ -80,8 +97,9 @@ class ReportStore:
         )
         return key
 
-    def _get(self, key: str) -> list[Any]:
+    def _get(self, key: str) -> Any:
         if not key.startswith(REPORT_PREFIX):
             raise ValueError(f"not a report key: {key}")
         body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        return list(json.loads(gzip.decompress(body)))
+        value = json.loads(gzip.decompress(body))
+        return value if isinstance(value, dict) else list(value)

@@ -473,18 +473,37 @@ ACTIONS = {
 }
 
 
-def documentation_report(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
-    """The documentation report of an export: every trip per employee and month with the line it went into."""
+def _report_part(
+    services: Services, tenant_id: str, export_id: str, part: int
+) -> tuple[Any, dict[str, Any], int]:
+    """The export record, one part of its report (rows, carry, continued) and how many parts there are."""
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise NotFound(f"no export {export_id} for this company")
-    # New exports: one S3 object (its key on the record); older ones: REPORT# items in the table.
+    # New exports: parts in S3 (how many on the record); older ones: one S3 object, or REPORT# items: one part.
+    if record.report_parts:
+        parts = record.report_parts
+        if part >= parts:
+            raise NotFound(
+                f"the report of export {export_id} has {parts} part(s), 0 to {parts - 1}; no part {part}"
+            )
+        return record, services.store.reports.get_part(tenant_id, export_id, part), parts
     if record.report_key:
         rows: list[dict[str, Any]] | None = services.store.reports.get(record.report_key)
     else:
         rows = services.store.lines.get_report(tenant_id, export_id)
     if rows is None:
         raise NotFound(f"export {export_id} planned no salary lines, so it has no documentation report")
+    if part > 0:
+        raise NotFound(f"the report of export {export_id} has 1 part, 0; no part {part}")
+    return record, {"rows": rows, "carry": None, "continued": False}, 1
+
+
+def documentation_report(services: Services, tenant_id: str, export_id: str, part: int = 0) -> dict[str, Any]:
+    """One part of the documentation report of an export: every trip per employee and month with the line it
+    went into (`parts`: how many; the rows of all parts in order are the whole report)."""
+    record, content, parts = _report_part(services, tenant_id, export_id, part)
+    rows: list[dict[str, Any]] = content["rows"]
     lines = [
         line.stored() | {"salary_line_id": line.salary_line_id}
         for line in services.store.lines.get_lines(tenant_id, export_id)
@@ -499,16 +518,22 @@ def documentation_report(services: Services, tenant_id: str, export_id: str) -> 
             for index in row.pop("lines", [])
             if index < len(lines)
         ]
-    return {**summary(record), "rows": rows}
+    return {**summary(record), "part": part, "parts": parts, "rows": rows}
 
 
-def documentation_csv(services: Services, tenant_id: str, export_id: str) -> str:
-    report = documentation_report(services, tenant_id, export_id)
-    rows = report["rows"]
-    lines: list[dict[str, Any]] = []
-    for row in rows:  # report_csv reads each row's lines by index
-        row["lines"] = []
-        for salary_line in row["salary_lines"]:
-            row["lines"].append(len(lines))
-            lines.append({**salary_line, "ref": salary_line["external_import_reference"]})
-    return report_csv(rows, lines)
+def documentation_csv(services: Services, tenant_id: str, export_id: str, part: int = 0) -> tuple[str, int]:
+    """One part of the report as CSV, and how many parts: part 0 begins with the BOM and the header row, the
+    others carry rows only, so the parts joined in order are the CSV of the whole report."""
+    record, content, parts = _report_part(services, tenant_id, export_id, part)
+    lines = [
+        line.stored() | {"salary_line_id": line.salary_line_id}
+        for line in services.store.lines.get_lines(tenant_id, export_id)
+    ]
+    text = report_csv(
+        content["rows"],
+        lines,
+        first=part == 0,
+        carry=content.get("carry"),
+        continued=bool(content.get("continued")),
+    )
+    return text, parts

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..domain.documentation import documentation_rows
+from ..domain.documentation import report_parts as report_parts_of
 from ..domain.ledger import held_trips
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
@@ -232,16 +233,19 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
     names = {number: employee.name for number, employee in prepared.employees.items()}
-    report_key = services.store.reports.put(
+    report_parts = services.store.reports.put_parts(
         tenant_id,
         export_id,
-        documentation_rows(
-            plan.logbooks,
-            plan.lines,
-            prepared.codes,
-            prepared.rates or RateTable.default(),
-            prepared.tax_free or RateTable.default_tax_free(),
-            names,
+        report_parts_of(
+            documentation_rows(
+                plan.logbooks,
+                plan.lines,
+                prepared.codes,
+                prepared.rates or RateTable.default(),
+                prepared.tax_free or RateTable.default_tax_free(),
+                names,
+            ),
+            services.settings.report_part_rows,
         ),
     )
     services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
@@ -261,7 +265,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             "taxable_amount": fmt2(total - tax_free),
             "totals_source": "checked",
             "ledger_months": sorted(trips_by_month),
-            "report_key": report_key,
+            "report_parts": report_parts,
             # The warnings (errors stopped it in Validate), kept as the record can hold them.
             **_kept_problems(
                 services, tenant_id, export_id, [warning.to_dict() for warning in plan.warnings]
