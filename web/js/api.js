@@ -14,7 +14,7 @@ export class ApiError extends Error {
 }
 
 export function createApi(baseUrl, getToken, onUnauthorized) {
-  async function request(method, path, body, accept = "application/json") {
+  async function request(method, path, body, accept = "application/json", withHeaders = false) {
     const headers = { Accept: `${accept}, application/problem+json` };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -26,7 +26,7 @@ export function createApi(baseUrl, getToken, onUnauthorized) {
       throw new ApiError(0, { code: "NETWORK", detail: t("error.NETWORK") });
     }
     const text = await response.text();
-    if (response.ok && accept !== "application/json") return text;
+    if (response.ok && accept !== "application/json") return withHeaders ? { text, headers: response.headers } : text;
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text.slice(0, 300) }; }
     if (!response.ok) {
@@ -41,5 +41,7 @@ export function createApi(baseUrl, getToken, onUnauthorized) {
     post: (path, body = {}) => request("POST", path, body),
     put: (path, body) => request("PUT", path, body),
     text: (path, accept) => request("GET", path, undefined, accept),
+    /** A text answer with its headers: { text, headers }. */
+    textWithHeaders: (path, accept) => request("GET", path, undefined, accept, true),
   };
 }

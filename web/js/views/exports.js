@@ -153,15 +153,42 @@ function leftBehindTable(ctx, item) {
     showAll);
 }
 
+/** The whole report's CSV: its parts in order (X-Report-Parts says how many; part 0 has the BOM and header). */
+async function reportCsv(ctx, exportId, onPart) {
+  const base = `/exports/${encodeURIComponent(exportId)}/report.csv`;
+  const texts = [];
+  let parts = null;
+  for (let part = 0; parts === null || part < parts; part += 1) {
+    let answer;
+    try {
+      answer = await ctx.api.textWithHeaders(`${base}?part=${part}`, "text/csv");
+    } catch (error) {
+      // Without the header (a proxy that drops it), read on until the part after the last is not found.
+      if (parts === null && part > 0 && error.status === 404) break;
+      throw error;
+    }
+    const header = Number(answer.headers.get("X-Report-Parts"));
+    if (parts === null && header > 0) parts = header;
+    texts.push(answer.text);
+    onPart(part + 1, parts);
+  }
+  // fetch's text() drops the BOM part 0 begins with; spreadsheets need it to read the file as UTF-8.
+  if (texts.length && !texts[0].startsWith("\ufeff")) texts[0] = `\ufeff${texts[0]}`;
+  return texts;
+}
+
 /** The documentation report of an export with lines: the CSV to keep, and a printable view. */
 function documentation(ctx, item) {
   if (!item.line_count) return null;
-  const message = h("div");
+  const message = h("div", { "aria-live": "polite" });
   const download = async () => {
     clear(message);
     try {
-      const text = await ctx.api.text(`/exports/${encodeURIComponent(item.export_id)}/report.csv`, "text/csv");
-      const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" })),
+      const texts = await reportCsv(ctx, item.export_id, (part, parts) => {
+        if (parts > 1) clear(message, h("p", { class: "muted" }, t("report.downloading", { part, parts })));
+      });
+      clear(message);
+      const link = h("a", { href: URL.createObjectURL(new Blob(texts, { type: "text/csv;charset=utf-8" })),
         download: `kjoregodtgjorelse-${item.export_id}.csv` });
       document.body.append(link);
       link.click();
@@ -179,9 +206,21 @@ function documentation(ctx, item) {
     message);
 }
 
-/** The printable documentation report: per employee and month, every trip with its parts and salary lines. */
+/** The printable documentation report, one part at a time (a big company's report is tens of thousands of
+ * trips): per employee and month, every trip with its parts and salary lines; "Del 1 av 3" with next/previous. */
 export async function exportReportView(ctx, exportId) {
-  const report = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}/report`);
+  const container = h("div", { class: "report" });
+  const show = async (part) => {
+    const report = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}/report?part=${part}`);
+    clear(container, ...reportPart(report, exportId, (next) => {
+      show(next).then(() => window.scrollTo(0, 0), (error) => clear(container, errorView(error)));
+    }));
+  };
+  await show(0);
+  return container;
+}
+
+function reportPart(report, exportId, go) {
   const groups = new Map();
   for (const row of report.rows) {
     const key = `${row.employee_number}|${row.month}`;
@@ -192,11 +231,19 @@ export async function exportReportView(ctx, exportId) {
   const columns = ["report.date", "report.purpose", "report.from", "report.to", "report.km", "new.categories", "new.quantity",
     "report.passengers", "new.rate", "new.amount", "new.taxFree", "new.taxable", "report.salaryLine"];
   const numeric = new Set(["report.km", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"]);
-  return h("div", { class: "report" },
+  const parts = report.parts || 1;
+  const part = report.part || 0;
+  const pager = () => parts > 1 ? h("nav", { class: "row no-print report-pager", "aria-label": t("report.parts") },
+    h("button", { type: "button", disabled: part === 0, onclick: () => go(part - 1), "data-testid": "report-previous" }, `← ${t("report.previous")}`),
+    h("span", { "data-testid": "report-part" }, t("report.part", { part: part + 1, parts })),
+    h("button", { type: "button", disabled: part + 1 >= parts, onclick: () => go(part + 1), "data-testid": "report-next" }, `${t("report.next")} →`)) : null;
+  return [
     h("p", { class: "breadcrumb no-print" }, h("a", { href: `#/exports/${exportId}` }, `← ${t("detail.back")}`)),
     h("h1", {}, t("report.title")),
-    h("p", {}, t("detail.title", { period: period(report.period) }), " · ", t("report.legal")),
+    h("p", {}, t("detail.title", { period: period(report.period) }), " · ", t("report.legal"),
+      parts > 1 ? ` · ${t("report.part", { part: part + 1, parts })}` : ""),
     h("p", { class: "no-print" }, h("button", { type: "button", class: "primary", onclick: () => window.print() }, t("report.print"))),
+    pager(),
     [...groups.values()].map((rows) => h("section", { class: "card report-group", "data-testid": "report-group" },
       h("h2", {}, `${rows[0].employee_name} (${rows[0].employee_number}) – ${monthName(rows[0].month)}`),
       h("div", { class: "table-wrap" }, h("table", { class: "stack" },
@@ -208,9 +255,11 @@ export async function exportReportView(ctx, exportId) {
           h("td", { class: "num" }, row.rate === null ? "–" : money(row.rate)), h("td", { class: "num" }, money(row.amount)),
           h("td", { class: "num" }, money(row.tax_free_amount)), h("td", { class: "num" }, money(row.taxable_amount)),
           h("td", {}, row.salary_lines.map((line) => `${line.pay_item_code}${line.salary_line_id ? ` #${line.salary_line_id}` : ""}`).join(" + "))))),
-        h("tfoot", {}, h("tr", {}, h("td", { colspan: "9" }, t("new.total")),
+        h("tfoot", {}, h("tr", {}, h("td", { colspan: "9" }, t(parts > 1 ? "report.partTotal" : "new.total")),
           h("td", { class: "num" }, money(sum(rows, "amount"))), h("td", { class: "num" }, money(sum(rows, "tax_free_amount"))),
-          h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))));
+          h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))),
+    pager(),
+  ];
 }
 
 export async function exportDetailView(ctx, exportId) {
