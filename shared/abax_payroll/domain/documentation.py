@@ -198,7 +198,7 @@ SUMS = ("amount", "tax_free_amount", "taxable_amount")
 
 def report_csv(
     rows: Sequence[Mapping[str, Any]],
-    lines: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]] | Mapping[int, Mapping[str, Any]],
     *,
     first: bool = True,
     carry: Mapping[str, str] | None = None,
@@ -215,6 +215,7 @@ def report_csv(
     if first:
         out.write("\ufeff")
         writer.writerow(CSV_COLUMNS)
+    by_index = lines if isinstance(lines, Mapping) else dict(enumerate(lines))  # the lines rows name
     group: tuple[str, str] | None = None
     sums = [ZERO, ZERO, ZERO]
     name = ""
@@ -261,7 +262,7 @@ def report_csv(
             sums[1] + Decimal(row["tax_free_amount"]),
             sums[2] + Decimal(row["taxable_amount"]),
         ]
-        paid_in = [lines[index] for index in row["lines"] if index < len(lines)]
+        paid_in = [by_index[index] for index in row["lines"] if index in by_index]
         writer.writerow(
             [
                 row["employee_number"],

@@ -499,15 +499,27 @@ def _report_part(
     return record, {"rows": rows, "carry": None, "continued": False}, 1
 
 
+def _lines_of(
+    services: Services, tenant_id: str, export_id: str, rows: list[dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """The salary lines a part's rows went into, by index: only the line chunks that hold them are read (rows
+    are in employee order, and so are the lines, so a part names a narrow range of them)."""
+    indexes = [index for row in rows for index in row.get("lines", [])]
+    if not indexes:
+        return {}
+    low, high = min(indexes), max(indexes)
+    return {
+        line.index: line.stored() | {"salary_line_id": line.salary_line_id}
+        for line in services.store.lines.get_lines_page(tenant_id, export_id, low, high - low + 1)
+    }
+
+
 def documentation_report(services: Services, tenant_id: str, export_id: str, part: int = 0) -> dict[str, Any]:
     """One part of the documentation report of an export: every trip per employee and month with the line it
     went into (`parts`: how many; the rows of all parts in order are the whole report)."""
     record, content, parts = _report_part(services, tenant_id, export_id, part)
     rows: list[dict[str, Any]] = content["rows"]
-    lines = [
-        line.stored() | {"salary_line_id": line.salary_line_id}
-        for line in services.store.lines.get_lines(tenant_id, export_id)
-    ]
+    lines = _lines_of(services, tenant_id, export_id, rows)
     for row in rows:
         row["salary_lines"] = [
             {
@@ -516,7 +528,7 @@ def documentation_report(services: Services, tenant_id: str, export_id: str, par
                 "external_import_reference": lines[index]["ref"],
             }
             for index in row.pop("lines", [])
-            if index < len(lines)
+            if index in lines
         ]
     return {**summary(record), "part": part, "parts": parts, "rows": rows}
 
@@ -525,10 +537,7 @@ def documentation_csv(services: Services, tenant_id: str, export_id: str, part: 
     """One part of the report as CSV, and how many parts: part 0 begins with the BOM and the header row, the
     others carry rows only, so the parts joined in order are the CSV of the whole report."""
     record, content, parts = _report_part(services, tenant_id, export_id, part)
-    lines = [
-        line.stored() | {"salary_line_id": line.salary_line_id}
-        for line in services.store.lines.get_lines(tenant_id, export_id)
-    ]
+    lines = _lines_of(services, tenant_id, export_id, content["rows"])
     text = report_csv(
         content["rows"],
         lines,
