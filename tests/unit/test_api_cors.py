@@ -30,6 +30,8 @@ def test_allowed_origin_is_echoed_and_others_are_not(monkeypatch):
     }
     assert answer["statusCode"] == 401  # no token: still a problem+json the browser may read
     assert headers.get("Access-Control-Allow-Origin") == "https://lonn.example.no"
+    # The web app reads how many parts a documentation report has (GET …/report.csv?part=N) from a header.
+    assert "X-Report-Parts" in headers.get("Access-Control-Expose-Headers", "")
     assert json.loads(answer["body"])["code"] == "UNAUTHORIZED"
     foreign = app.resolve(_event("https://evil.example"), None)
     foreign_headers = {
