@@ -73,3 +73,22 @@ def test_a_waiter_that_went_silent_does_not_hold_the_line(fresh: LocalStack) -> 
     assert leases.my_turn("PUSH", LARGE, silent)
     leases.forget_stale_waiters("PUSH", silent)
     assert not any(key.endswith(SMALL) for key in leases.peek("PUSH") or {})
+
+
+def test_a_waiter_knows_its_place_in_line(fresh: LocalStack) -> None:
+    """How many go first (the holder and every live waiter that waited longer) decides how often a waiter reads
+    the lease: the next in line reads it often, the hundredth seldom."""
+    leases = _leases(fresh)
+    waiters = [f"20261130T00000{n}000Z-wait{n}" for n in range(1, 4)]
+    assert _try(leases, LARGE)
+    for waiter in waiters:
+        assert not _try(leases, waiter)
+    lease = leases.peek("PUSH")
+    assert [leases.ahead_of(waiter, lease) for waiter in waiters] == [1, 2, 3]
+    assert leases.ahead_of("a-newcomer-not-in-line", lease) == 4
+    # A waiter gone silent no longer counts; once the holder lets go, the first waiter's turn has come.
+    silent = {**(lease or {}), f"s_{waiters[0]}": time.time() - WAITER_STALE_S - 1}
+    assert leases.ahead_of(waiters[2], silent) == 2
+    leases.release_lease("PUSH", LARGE)
+    assert leases.ahead_of(waiters[0], leases.peek("PUSH")) == 0
+    assert leases.ahead_of(waiters[1], leases.peek("PUSH")) == 1

@@ -50,10 +50,26 @@ from .services import Services
 # by waiting: a line whose id never reached the record (the process died mid-chunk) is found again by its
 # ExternalImportReference, by a retried POST (PowerOffice answers with the existing line) and by rollback.
 LEASE_WAIT_S = 60.0
-# How often an export waiting for the push lease reads it: every LEASE_POLL_S × its place in line, at most
-# LEASE_POLL_MAX_S (a chunk takes 0.1 s a line at PowerOffice's 10 requests a second).
+# How often an export waiting for the push lease reads it. The next in line: every LEASE_POLL_S. One further
+# back cannot be served before each chunk ahead of it has held the lease (at least about LEASE_POLL_PER_PLACE_S:
+# one line at PowerOffice's 10 requests/s and the handover), so it reads once per that many places, at most
+# every LEASE_POLL_MAX_S (well within its heartbeat): a hundred waiters read about 40 times a second, not 2,000.
 LEASE_POLL_S = 0.05
-LEASE_POLL_MAX_S = 1.0
+LEASE_POLL_PER_PLACE_S = 0.25
+LEASE_POLL_MAX_S = 5.0
+# Near the head of the line (the holder and at most one more ahead) a waiter stays up to LEASE_WAIT_S longer:
+# leaving then (PushLeaseBusy, retried a second later by a new invocation) would leave the lease idle when
+# its turn comes, and everyone behind it waits for it.
+LEASE_STAY_AHEAD = 2
+
+
+def lease_poll_interval(ahead: int) -> float:
+    """Seconds between two reads of the push lease by a waiter with `ahead` exports before it."""
+    if ahead <= 1:
+        return LEASE_POLL_S
+    return min(LEASE_POLL_MAX_S, LEASE_POLL_PER_PLACE_S * (ahead - 1))
+
+
 # Progress while a chunk is pushed: a small counter item (one write unit) written after evenly spread numbers
 # of created lines (progress_marks), so the count moves through the chunk instead of jumping at its end, where
 # the chunk's ids are written anyway. The number of writes is bounded by the lines, not the clock: at most
@@ -294,11 +310,10 @@ def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-d
         elif time.monotonic() - said_waiting > WAITER_HEARTBEAT_S:
             leases.wait_in_line("PUSH", export_id)
             said_waiting = time.monotonic()
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline and (ahead > LEASE_STAY_AHEAD or now > deadline + LEASE_WAIT_S):
             raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
-        # The next in line asks every 50 ms; one further back cannot be served sooner than the chunks ahead of
-        # it take, so it asks less often (a month end's hundred waiters would otherwise read 2,000 times a second).
-        time.sleep(min(LEASE_POLL_MAX_S, LEASE_POLL_S * max(1, ahead)))
+        time.sleep(lease_poll_interval(ahead))
     # The previous pusher may have been another Lambda instance: its last second counts at PowerOffice.
     limiter = services.limiter()
     limiter.seed(handover)
