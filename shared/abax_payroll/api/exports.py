@@ -128,8 +128,7 @@ def preview(body: PeriodRequest) -> Response[Preview | PreviewPending]:
 )
 def get_preview(preview_id: Annotated[str, Path(max_length=64)]) -> PreviewResource:
     who = caller(router)
-    if not re.match(EXPORT_ID, preview_id):
-        raise NotFound(f"no preview {preview_id!r} for this company")
+    _known_form(preview_id, "preview")
     return PreviewResource.model_validate(previews.get_preview(services(), who.tenant_id, preview_id))
 
 
@@ -160,14 +159,19 @@ def list_exports(
 @router.get("/exports/<export_id>", summary="One export with its lines, problems and rollback result")
 def get_export(export_id: Annotated[str, Path(max_length=64)]) -> ExportDetail:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     return ExportDetail.model_validate(exports.get_export(services(), who.tenant_id, export_id))
 
 
 PageOffset = Annotated[int, Query(ge=0)]
 PageLimit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 ProblemCode = Annotated[str, Path(max_length=64, pattern=r"^[A-Z_]+$")]
+
+
+def _known_form(resource_id: str, kind: str) -> None:
+    """An id not of the form this API gives its exports and searches names nothing of the company: 404."""
+    if not re.match(EXPORT_ID, resource_id):
+        raise NotFound(f"no {kind} {resource_id!r} for this company")
 
 
 @router.get(
@@ -178,8 +182,7 @@ def get_preview_lines(
     preview_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
 ) -> LinePage:
     who = caller(router)
-    if not re.match(EXPORT_ID, preview_id):
-        raise NotFound(f"no preview {preview_id!r} for this company")
+    _known_form(preview_id, "preview")
     return LinePage.model_validate(
         previews.preview_lines(services(), who.tenant_id, preview_id, offset, limit)
     )
@@ -197,8 +200,7 @@ def get_preview_problem(
     limit: PageLimit = PAGE_MAX,
 ) -> ProblemPage:
     who = caller(router)
-    if not re.match(EXPORT_ID, preview_id):
-        raise NotFound(f"no preview {preview_id!r} for this company")
+    _known_form(preview_id, "preview")
     return ProblemPage.model_validate(
         previews.preview_problem(services(), who.tenant_id, preview_id, code, offset, limit)
     )
@@ -212,8 +214,7 @@ def get_export_lines(
     export_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
 ) -> LinePage:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     return LinePage.model_validate(exports.export_lines(services(), who.tenant_id, export_id, offset, limit))
 
 
@@ -226,8 +227,7 @@ def get_left_behind(
     export_id: Annotated[str, Path(max_length=64)], offset: PageOffset = 0, limit: PageLimit = PAGE_MAX
 ) -> LeftBehindPage:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     return LeftBehindPage.model_validate(
         exports.left_behind(services(), who.tenant_id, export_id, offset, limit)
     )
@@ -245,8 +245,7 @@ def get_problem(
     limit: PageLimit = PAGE_MAX,
 ) -> ProblemPage:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     return ProblemPage.model_validate(
         exports.problem_items(services(), who.tenant_id, export_id, code, offset, limit)
     )
@@ -254,8 +253,7 @@ def get_problem(
 
 def _recover(export_id: str, action: RecoveryAction) -> Response[RecoveryAnswer]:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     started, answer = recovery.request(services(), who.tenant_id, export_id, action, who.user)
     return Response(
         status_code=202 if started else 200, content_type="application/json", body=RecoveryAnswer(**answer)
@@ -306,8 +304,7 @@ ReportPart = Annotated[int, Query(ge=0, le=100_000)]
 )
 def get_report(export_id: Annotated[str, Path(max_length=64)], part: ReportPart = 0) -> Report:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     return Report.model_validate(exports.documentation_report(services(), who.tenant_id, export_id, part))
 
 
@@ -326,8 +323,7 @@ def get_report(export_id: Annotated[str, Path(max_length=64)], part: ReportPart 
 )
 def get_report_csv(export_id: Annotated[str, Path(max_length=64)], part: ReportPart = 0) -> Response[str]:
     who = caller(router)
-    if not re.match(EXPORT_ID, export_id):
-        raise NotFound(f"no export {export_id!r} for this company")
+    _known_form(export_id, "export")
     text, parts = exports.documentation_csv(services(), who.tenant_id, export_id, part)
     return Response(
         status_code=200,

@@ -25,6 +25,7 @@ from ..records import (
 )
 from ..store import now_iso
 from . import previews
+from .pages import page
 from .planning import PreparedPlan, months_of
 from .services import Services
 
@@ -388,14 +389,7 @@ def left_behind(
     rollback = record.rollback or {}
     key = rollback.get("left_behind_key")
     lines = services.store.reports.get_list(key) if key else list(rollback.get("left_behind") or [])
-    page = lines[offset : offset + limit]
-    return {
-        "export_id": export_id,
-        "left_behind_count": len(lines),
-        "offset": offset,
-        "left_behind": page,
-        "next_offset": offset + len(page) if offset + len(page) < len(lines) else None,
-    }
+    return {"export_id": export_id, **page(lines, offset, limit, "left_behind", "left_behind_count")}
 
 
 def _export_line(line: PlannedLine) -> dict[str, Any]:
@@ -451,15 +445,10 @@ def problem_items(
         raise NotFound(
             f"export {export_id} has no problem {code}", params={"export_id": export_id, "code": code}
         )
-    items = list(problem.get("items") or [])
-    page = items[offset : offset + limit]
     return {
         **{name: value for name, value in problem.items() if name not in ("items", "truncated")},
         "export_id": export_id,
-        "item_count": len(items),
-        "offset": offset,
-        "items": page,
-        "next_offset": offset + len(page) if offset + len(page) < len(items) else None,
+        **page(list(problem.get("items") or []), offset, limit, "items", "item_count"),
     }
 
 

@@ -19,6 +19,7 @@ from ..errors import AbaxInactive, AbaxNotAnswering, NotFound
 from ..observability import logger
 from ..store.snapshots import FAILED, READY
 from . import fetching
+from .pages import page
 from .planning import prepare_plan
 from .services import Services
 
@@ -159,14 +160,7 @@ def preview_lines(
     from .exports import preview_lines as lines_of
 
     lines = lines_of(_ready_plan(services, tenant_id, preview_id))
-    page = lines[offset : offset + limit]
-    return {
-        "preview_id": preview_id,
-        "line_count": len(lines),
-        "offset": offset,
-        "lines": page,
-        "next_offset": offset + len(page) if offset + len(page) < len(lines) else None,
-    }
+    return {"preview_id": preview_id, **page(lines, offset, limit, "lines", "line_count")}
 
 
 def preview_problem(
@@ -178,14 +172,10 @@ def preview_problem(
         raise NotFound(
             f"preview {preview_id} has no problem {code}", params={"preview_id": preview_id, "code": code}
         )
-    page = problem.items[offset : offset + limit]
     return {
         **{name: value for name, value in problem.to_dict().items() if name != "items"},
         "preview_id": preview_id,
-        "item_count": len(problem.items),
-        "offset": offset,
-        "items": page,
-        "next_offset": offset + len(page) if offset + len(page) < len(problem.items) else None,
+        **page(problem.items, offset, limit, "items", "item_count"),
     }
 
 
