@@ -48,7 +48,7 @@ def emulators_elsewhere(abax: dict[str, Any], poweroffice: dict[str, Any]) -> It
     global _emulators_url, _emulators_pid
     stack()  # first: the quiet logging the functions' loggers read at import, and the PowerOffice keys
     from abax_payroll.workflow.services import reset_services
-    from local.servers import free_port
+    from local.servers import free_port, wait_for_health
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -82,16 +82,7 @@ def emulators_elsewhere(abax: dict[str, Any], poweroffice: dict[str, Any]) -> It
         }
         before = {name: os.environ.get(name) for name in endpoints}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the emulators' process did not answer on {url}")
-                time.sleep(0.2)
+            wait_for_health(url, process, timeout=60)
             os.environ.update(endpoints)
             reset_services()
             _emulators_url = url

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .servers import serve_until_stopped
     from .stack import LocalStack
 
     stack = LocalStack(
@@ -32,25 +30,19 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"ABAX emulator        {stack.url}/emulators/abax")
     print(f"Web app              {stack.url}/")
     print("Token: abax-payroll local token --tenant acme --role admin", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    serve_until_stopped()
     stack.stop()
     return 0
 
 
 def _emulators(args: argparse.Namespace) -> int:
-    from .servers import BackgroundServer
+    from .servers import BackgroundServer, serve_until_stopped
     from .stack import emulators_app
 
     server = BackgroundServer(emulators_app(args.abax_data, args.poweroffice_data), args.port).start()
     print(f"PowerOffice emulator {server.url}/emulators/poweroffice   (token /OAuth/Token, API /v2)")
     print(f"ABAX emulator        {server.url}/emulators/abax", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    serve_until_stopped()
     server.stop()
     return 0
 

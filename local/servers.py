@@ -54,3 +54,32 @@ def serving(app: Any, port: int | None = None) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def wait_for_health(url: str, process: Any, timeout: float) -> None:
+    """Until `url`/health answers 200: RuntimeError when `process` (a Popen) exits first or `timeout` passes."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            output = process.stdout.read() if getattr(process, "stdout", None) else ""
+            raise RuntimeError(f"the process serving {url} exited: {output or 'no output'}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer /health within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def serve_until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C (a command that serves in the foreground)."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()

@@ -20,7 +20,7 @@ import pytest
 
 from local.auth import mint_token
 from local.emulators.abax import create_app
-from local.servers import free_port, serving
+from local.servers import free_port, serving, wait_for_health
 from local.stack import demo_data
 from tests.support import ACME_KEY, ALL_CODES, OCTOBER
 
@@ -59,16 +59,7 @@ def _local(*arguments: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else "it exited"
-            assert time.monotonic() < deadline, f"local {arguments[0]} did not answer /health"
-            time.sleep(0.25)
+        wait_for_health(url, process, timeout=120)
         yield url
     finally:
         process.terminate()

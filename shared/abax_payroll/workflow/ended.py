@@ -68,7 +68,7 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
         # An earlier run of this export (its record has moved on to a rollback or resume since).
         return {"outcome": "nothing to do", "export_id": export_id, "reason": "not the export's current run"}
     lease = services.store.leases.peek("PUSH") or {}
-    if lease.get("holder") == export_id and float(lease.get("expires_at") or 0) > _now():
+    if lease.get("holder") == export_id and float(lease.get("expires_at") or 0) > time.time():
         raise RunStillPushing(
             f"export {export_id}: its last chunk still pushes; the end is recorded after it"
         )
@@ -121,7 +121,3 @@ def _search_ended(services: Services, tenant_id: str, preview_id: str, cause: st
         return {"outcome": "nothing to do", "preview_id": preview_id}
     fetching.fail(services.store.snapshots, tenant_id, preview_id, cause)
     return {"outcome": "FAILED", "preview_id": preview_id}
-
-
-def _now() -> float:
-    return time.time()
