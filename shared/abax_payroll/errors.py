@@ -105,6 +105,11 @@ class SourceChanged(Exception):
     """The logbooks changed between validation and grouping; the export must be started again."""
 
 
+class RunSuperseded(Exception):
+    """This run is no longer its export's current run (it was stopped, timed out, or a rollback or resume took
+    over): it writes nothing more, to the record, the ledger or PowerOffice Go. A normal event, not a fault."""
+
+
 # ---- failures of PowerOffice Go ---------------------------------------------------------------------
 class PowerOfficeError(Exception):
     """Any failure talking to PowerOffice Go; `status`, `title`, `detail` come from its ProblemDetails."""

@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel
 
-from ..errors import ExportInProgress, InvalidRequest
+from ..errors import ExportInProgress, InvalidRequest, RunSuperseded
 from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, Record
 from .table import Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
 
@@ -166,14 +166,44 @@ class ExportStore:
         token = _encode_token(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
         return [ExportRecord.model_validate(plain(strip_keys(item))) for item in page.get("Items", [])], token
 
+    def fence(self, tenant_id: str, export_id: str, run: str) -> dict[str, Any]:
+        """A TransactWriteItems ConditionCheck that holds while `run` (an execution ARN, `$$.Execution.Id`) is
+        the export's current run and the export still runs: put it beside a write to another item (created
+        ids, the ledger, progress) so that write lands only on behalf of the live run."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table.name,
+                "Key": {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": _export(export_id)}},
+                "ConditionExpression": "execution_arn = :run AND #s = :running",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":run": {"S": run},
+                    ":running": {"S": ExportStatus.RUNNING.value},
+                },
+            }
+        }
+
+    def is_current_run(self, tenant_id: str, export_id: str, run: str) -> bool:
+        """Whether `run` is still the export's current, running run (a consistent read)."""
+        item = self.table.get(tenant_pk(tenant_id), _export(export_id), consistent=True)
+        return (
+            item is not None
+            and item.get("execution_arn") == run
+            and item.get("status") == ExportStatus.RUNNING.value
+        )
+
     def update_export(
         self,
         tenant_id: str,
         export_id: str,
         fields: Mapping[str, Any],
         history: Mapping[str, Any] | None = None,
+        run: str | None = None,
     ) -> None:
-        """Set fields of the record; `history` appends an entry to its history in the same write."""
+        """Set fields of the record; `history` appends an entry to its history in the same write.
+
+        With `run` (the writing execution's ARN) the write is fenced: it lands only while that run is the
+        export's current one and the export still runs, else RunSuperseded (nothing written)."""
         names, values, sets = {}, {}, []
         for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
             names[f"#f{index}"] = name
@@ -184,13 +214,24 @@ class ExportStore:
             values[":entry"] = _entry(history)
             values[":none"] = []
             sets.append("#history = list_append(if_not_exists(#history, :none), :entry)")
-        self.table.resource.update_item(
+        condition = "attribute_exists(pk)"
+        if run is not None:
+            names["#status"] = "status"
+            values[":run"] = run
+            values[":running"] = ExportStatus.RUNNING.value
+            condition = "execution_arn = :run AND #status = :running"
+        written = self.table.conditional(
+            self.table.resource.update_item,
             Key={"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
-            ConditionExpression="attribute_exists(pk)",
+            ConditionExpression=condition,
         )
+        if written is None:
+            if run is not None:
+                raise RunSuperseded(f"export {export_id} has moved on from the run {run.rsplit(':', 1)[-1]}")
+            raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
 
     def finish_export(
         self,
@@ -199,11 +240,13 @@ class ExportStore:
         status: ExportStatus,
         fields: Mapping[str, Any],
         history: Mapping[str, Any] | None = None,
+        run: str | None = None,
     ) -> None:
-        """Set a terminal status: one write, which also frees the tenant's lock (see claim_export)."""
+        """Set a terminal status: one write, which also frees the tenant's lock (see claim_export); with `run`,
+        fenced as update_export is."""
         assert status.terminal
         self.update_export(
-            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history
+            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history, run
         )
 
     # A recovery run (rollback again, resume) of a finished export marks its record RUNNING again (a write
