@@ -530,15 +530,22 @@ def test_outlay_comment_in_norwegian_with_the_lines_own_dates(domain_trip, domai
 # ---- 5. the documentation report --------------------------------------------------------------------------
 
 
-def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain_trip, domain_employees):
-    from abax_payroll.domain.documentation import documentation_rows, report_csv
+def test_the_documentation_report_has_one_row_per_trip_and_outlay_with_times_notes_and_vehicle(
+    domain_trip, domain_employees
+):
+    # Issue 22, finding 5: the report lacked departure and arrival time, notes and the vehicle, repeated the km on
+    # outlay rows (so summing the km column overcounted) and wrote Måned as "2026-10" (a date in Excel).
+    from datetime import datetime
+
+    from abax_payroll.domain.documentation import documentation_rows, report_csv, report_header
 
     trips = [
         replace(
-            domain_trip("t-1", km="100", extras={"passenger_km": "40", "passenger_names": ("Kari Hansen", "Per Olsen")}),
-            purpose="=Montering", start_address="Karl Johans gate 1, Oslo", end_address="Torget 2, Sandefjord",
+            domain_trip("t-1", km="100", extras={"passenger_km": "40", "passenger_names": ("Kari Hansen", "@Per Olsen")}),
+            purpose="=Montering", notes="+47 Hos Kari AS", vehicle_alias="-Olas Golf",
+            ended_at=datetime.fromisoformat("2026-10-02T09:05:00+00:00"),
         ),
-        domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}),
+        domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}, vehicle_alias="Golf"),
     ]  # fmt: skip
     codes = _codes(ferry="722")
     pay_items = {
@@ -552,39 +559,70 @@ def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain
     rows = documentation_rows(
         plan.logbooks, plan.lines, codes, RateTable.default(), RateTable.default_tax_free()
     )
-    summary = [(r["trip_id"], r["category"], r["quantity"], r["rate"], r["amount"], r["tax_free_amount"], r["taxable_amount"],
-                [plan.lines[i].pay_item_code for i in r["lines"]]) for r in rows]  # fmt: skip
+    summary = [(r["trip_id"], r["kind"], r["km"], r["departure"], r["arrival"], r["amount"], r["tax_free_amount"],
+                r["taxable_amount"], sorted(plan.lines[i].pay_item_code for i in r["lines"])) for r in rows]  # fmt: skip
     assert summary == [
-        # 100 km x 5.30 = 530.00: 350.00 tax-free (x 3.50), 180.00 taxable; on the 710 part and the 716 excess
-        ("t-1", "mileage", "100", "5.30", "530.00", "350.00", "180.00", ["710", "716"]),
-        # 40 km x 2 passengers = 80 passenger-km x 1.00, all tax-free
-        ("t-1", "passenger", "80", "1.00", "80.00", "80.00", "0.00", ["711"]),
-        # 18.5 km x 5.30 = 98.05: 64.75 tax-free (18.5 x 3.50), 33.30 taxable
-        ("t-2", "mileage", "18.5", "5.30", "98.05", "64.75", "33.30", ["710", "716"]),
-        ("t-2", "ferry", "184", None, "184.00", "184.00", "0.00", ["722"]),
+        # 100 km × 5.30 = 530.00 (350.00 tax-free, 180.00 taxable) + 40 km × 2 passengers × 1.00 = 80.00 tax-free;
+        # 07:31 UTC is 09:31 in Oslo (summer time), arrival 09:05 UTC is 11:05
+        ("t-1", "trip", "100.00", "09:31", "11:05", "610.00", "430.00", "180.00", ["710", "711", "716"]),
+        # 18.5 km × 5.30 = 98.05: 64.75 tax-free (18.5 × 3.50), 33.30 taxable; no arrival known
+        ("t-2", "trip", "18.50", "10:00", "", "98.05", "64.75", "33.30", ["710", "716"]),
+        ("t-2", "ferry", None, "10:00", "", "184.00", "184.00", "0.00", ["722"]),  # an outlay row has no km
     ]
-    assert rows[1]["passengers"] == ["Kari Hansen", "Per Olsen"]
+    assert rows[0]["supplement_km"] == {"passenger": "80.00"}
+    assert rows[0]["passengers"] == ["Kari Hansen", "@Per Olsen"]
     lines = [
         {"pay_item_code": line.pay_item_code, "salary_line_id": 900 + i, "ref": f"R{i}"}
         for i, line in enumerate(plan.lines)
     ]
-    text = report_csv(rows, lines)
-    assert text.startswith("\ufeffAnsattnummer;Navn;Måned;Dato;Tur;Formål;Fra;Til;Kjørt km;")
+    header = report_header("=Acme AS", {"from": "2026-10-01", "to": "2026-10-31"}, "20261101T080000Z-0a1b2c3d",
+                           "COMPLETED")  # fmt: skip
+    text = report_csv(rows, lines, header=header)
     table = [line.split(";") for line in text.lstrip("\ufeff").split("\r\n") if line]
-    first = table[1]
-    assert first[:9] == ["1001", "Ola Nordmann", "2026-10", "02.10.2026", "t-1", "'=Montering",
-                         "Karl Johans gate 1, Oslo", "Torget 2, Sandefjord", "100,00"]  # fmt: skip
-    assert first[13:20] == [
-        "5,30",
-        "530,00",
-        "350,00",
-        "180,00",
-        "710 + 716",
-        "900 + 902",
-        "R0 + R2",
-    ]  # lines in code order: 710, 711, 716, 722
-    # the employee's month: 530.00 + 80.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
-    assert table[-1][5] == "Sum 2026-10" and table[-1][14:17] == ["892,05", "678,75", "213,30"]
+    assert table[:4] == [["Firma", "'=Acme AS"], ["Periode", "01.10.2026–31.10.2026"],
+                         ["Eksport", "20261101T080000Z-0a1b2c3d"], ["Status", "COMPLETED"]]  # fmt: skip
+    columns = table[4]  # after the header and an empty row
+    assert columns[:13] == ["Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Avreise", "Ankomst", "Fra", "Til",
+                            "Formål", "Notater", "Kjøretøy", "Kategori"]  # fmt: skip
+    first = dict(zip(columns, table[5], strict=True))
+    assert (first["Måned"], first["Dato"], first["Avreise"], first["Ankomst"]) == ("oktober 2026", "02.10.2026",
+                                                                                 "09:31", "11:05")  # fmt: skip
+    # Every cell starting with = + - @ is neutralised, whatever its column.
+    assert (first["Formål"], first["Notater"], first["Kjøretøy"]) == (
+        "'=Montering",
+        "'+47 Hos Kari AS",
+        "'-Olas Golf",
+    )
+    assert first["Passasjerer"] == "Kari Hansen, @Per Olsen"  # not at the cell's start: harmless
+    assert (first["Kjørt km"], first["Tillegg km"], first["Sats"]) == ("100,00", "passasjer-km 80,00", "5,30")
+    assert (first["Beløp"], first["Trekkfritt"], first["Skattepliktig"]) == ("610,00", "430,00", "180,00")
+    assert first["Lønnsart"] == "710 + 711 + 716"
+    ferry = dict(zip(columns, table[7], strict=True))
+    assert (ferry["Kategori"], ferry["Kjørt km"], ferry["Beløp"]) == ("Ferje", "", "184,00")
+    assert sum(Decimal(row["Kjørt km"].replace(",", ".")) for row in (dict(zip(columns, r, strict=True))
+               for r in table[5:8]) if row["Kjørt km"]) == D("118.50")  # fmt: skip
+    # the employee's month: 610.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
+    total = dict(zip(columns, table[-1], strict=True))
+    assert total["Kategori"] == "Sum oktober 2026"
+    assert (total["Beløp"], total["Trekkfritt"], total["Skattepliktig"]) == ("892,05", "678,75", "213,30")
+
+
+def test_every_csv_cell_that_could_start_a_formula_is_neutralised():
+    from abax_payroll.domain.documentation import report_csv
+
+    hostile = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]
+    for value in hostile:
+        row = {"employee_number": value, "employee_name": value, "month": "2026-10", "date": "2026-10-01",
+               "trip_id": value, "departure": value, "arrival": value, "from": value, "to": value,
+               "purpose": value, "notes": value, "vehicle": value, "kind": "trip", "category": "mileage",
+               "km": "1.00", "passengers": [value], "supplement_km": {}, "rate": "5.30", "amount": "5.30",
+               "tax_free_amount": "3.50", "taxable_amount": "1.80", "lines": [0]}  # fmt: skip
+        line = {"pay_item_code": value, "salary_line_id": None, "ref": value}
+        text = report_csv([row], [line])
+        cells = list(
+            __import__("csv").reader(__import__("io").StringIO(text.lstrip("\ufeff")), delimiter=";")
+        )[1]
+        assert all(not cell or cell[0] not in "=+-@\t\r" for cell in cells), (value, cells)
 
 
 # ---- the rates screen: in force today, and from December next year's missing rates ---------------------------

@@ -128,7 +128,13 @@ def check_pay_item_reporting(
     for category in ALL_CATEGORIES:
         code = codes.get(category)
         pay_item = pay_items.get(code) if code else None
-        if not category.is_distance or pay_item is None or not pay_item.active or not pay_item.coding_known:
+        if (
+            not category.is_distance
+            or pay_item is None  # PAY_ITEM_NOT_FOUND says so
+            or not pay_item.active
+            or not pay_item.accepts(category)  # PAY_ITEM_INCOMPATIBLE says so
+            or not pay_item.coding_known
+        ):
             continue
         expected = PASSENGER_KM if category is Category.PASSENGER else CAR_KM
         where = {
