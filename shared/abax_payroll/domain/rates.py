@@ -17,10 +17,10 @@ from .categories import DISTANCE_CATEGORIES, Category
 SUPPLEMENTS = (Category.PASSENGER, Category.TRAILER, Category.FOREST_ROAD, Category.HEAVY_LOAD)
 STATE_YEARS = (2024, 2025, 2026)
 # How the passenger supplement is paid: per passenger and km, or per km whatever the number of passengers.
-# The default is per passenger: the state agreement's own words (Særavtale om dekning av utgifter til reise og
-# kost innenlands § 6 nr. 3 a: kr 1,00 pr. km per passasjer; restated so by employers that follow it, e.g.
-# from 1.1.2019) and Skatteetaten's tax-free table, which counts the supplement per passenger. Whatever a
-# company pays, the tax-free part is counted per passenger (README › Payroll rules).
+# The default is per passenger: Skatteetaten's tax-free table counts it so, and the state agreement (Særavtale
+# om dekning av utgifter til reise og kost innenlands § 6 nr. 3 a) is restated so by employers following it
+# from 1.1.2019 ("kr 1,00 pr. km per passasjer"); no text of the agreement saying "per km whatever the number
+# of passengers" was found. Whatever a company pays, the tax-free part counts per passenger (README, 4b).
 PER_PASSENGER = "per_passenger"
 PER_KM = "per_km"
 PASSENGER_BASES = (PER_PASSENGER, PER_KM)
