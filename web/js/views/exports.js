@@ -254,7 +254,9 @@ function reportPart(report, exportId, go) {
     h("dl", { class: "facts report-header", "data-testid": "report-header" },
       h("dt", {}, t("report.company")), h("dd", { "data-testid": "report-company" }, report.company || "–"),
       h("dt", {}, t("detail.period")), h("dd", {}, period(report.period)),
-      h("dt", {}, t("report.export")), h("dd", {}, exportId),
+      // The export as people know it (when and by whom it was started); its id is in the CSV's header.
+      h("dt", {}, t("report.export")), h("dd", {}, t("detail.started", { when: dateTime(report.created_at) }),
+        report.created_by ? ` (${report.created_by})` : ""),
       h("dt", {}, t("report.status")), h("dd", {}, statusBadge(report.status))),
     report.covers === "lines_in_poweroffice" ? notice("warn", null, h("p", { "data-testid": "report-partly-undone" }, t("report.partlyUndone"))) : null,
     h("p", {}, t("report.legal"), parts > 1 ? ` · ${t("report.part", { part: part + 1, parts })}` : ""),

@@ -31,6 +31,7 @@ export async function codesView(ctx) {
   const named = payItems.items !== null;
   const message = h("div", { id: "codes-message" });
   const inputs = {};
+  const benefits = {};
   // One list of suggestions per kind: the active pay items that fit it, as "code – name". The input stays
   // free text, so a code PowerOffice Go did not list can still be typed.
   const lists = named ? ["km", "outlay"].map((kind) => h("datalist", { id: `pay-items-${kind}` },
@@ -41,24 +42,24 @@ export async function codesView(ctx) {
   const describe = (name, cell) => {
     const code = inputs[name].value.trim();
     const item = code ? byCode.get(code) : null;
+    // Beside the name, the a-melding description: what the income report will say these amounts are.
+    clear(benefits[name], item ? (item.benefit_description || t("codes.noDescription")) : "");
     cell.className = "pay-item-name";
     if (!code) { clear(cell); return; }
     if (!item) { cell.classList.add("warn"); clear(cell, t("codes.unknown")); return; }
     const problem = !item.active ? t("codes.inactive") : item.fits !== KIND(name) ? t(`codes.misfit.${KIND(name)}`) : null;
     if (problem) cell.classList.add("warn");
-    // The a-melding description next to the name: what the income report will say these amounts are.
-    clear(cell, h("span", { class: "name" }, item.name),
-      h("span", { class: "benefit muted small", "data-testid": `benefit-${name}` },
-        ` · ${t("codes.description")}: ${item.benefit_description || t("codes.noDescription")}`),
-      problem ? h("span", { class: "problem" }, ` – ${problem}`) : null);
+    clear(cell, h("span", { class: "name" }, item.name), problem ? h("span", { class: "problem" }, ` – ${problem}`) : null);
   };
   const section = (titleKey, names) => h("fieldset", { class: "card" },
     h("legend", {}, h("strong", {}, t(titleKey))),
     h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
-        h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null)),
+        h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null,
+        named ? h("th", { scope: "col" }, t("codes.description")) : null)),
       h("tbody", {}, names.map((name) => {
         const cell = named ? h("td", { id: `code-name-${name}`, "data-testid": `pay-item-${name}` }) : null;
+        benefits[name] = h("td", { class: "muted small", "data-testid": `benefit-${name}` });
         inputs[name] = h("input", { type: "text", id: `code-${name}`, name, value: codes[name] || "", inputmode: "numeric",
           size: 8, maxlength: 20, pattern: "[A-Za-z0-9._\\-]+", placeholder: t("codes.none"), autocomplete: "off",
           list: named ? `pay-items-${KIND(name)}` : undefined, "aria-describedby": cell ? cell.id : undefined,
@@ -68,7 +69,7 @@ export async function codesView(ctx) {
           h("th", { scope: "row" }, h("label", { for: `code-${name}` }, category(name))),
           h("td", {}, t(`unit.${UNITS[name] || "km"}`)),
           h("td", {}, inputs[name]),
-          cell);
+          cell, named ? benefits[name] : null);
       })))));
   // The pay item for the part of a km allowance above the tax-free rate (taxable salary), if one is used.
   const excess = h("input", { type: "text", id: "code-taxable_excess", value: taxableExcess || "", size: 8, maxlength: 20,
