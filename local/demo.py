@@ -188,9 +188,14 @@ def story(stack: LocalStack) -> None:
         f"{done['taxable_amount']} kr (the km allowance above 3.50; pay item 710 withholds tax on it)"
     )
     report = payroll.get(f"/exports/{export_id}/report.csv").content.decode("utf-8-sig").splitlines()
-    say(f"  documentation report, GET /v1/exports/{export_id}/report.csv ({len(report) - 1} rows):")
-    for row in report[:3]:
-        say(f"    {row}")
+    columns = next(at for at, row in enumerate(report) if row.startswith("Ansattnummer;"))
+    say(f"  documentation report, GET /v1/exports/{export_id}/report.csv ({len(report) - columns - 1} rows):")
+    for row in [
+        *report[:columns],
+        *report[columns : columns + 3],
+    ]:  # the header (company, period...), then rows
+        if row:
+            say(f"    {row}")
     again = payroll.post("/exports", json={**OCTOBER, "logbook_ids": chosen})
     say(f"  exporting October again: {again.status_code} {again.json()['code']} — {again.json()['detail']}")
 

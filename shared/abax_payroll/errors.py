@@ -75,6 +75,10 @@ class ExportNotResumable(PayrollError):
     code, status, title = "EXPORT_NOT_RESUMABLE", 409, "Nothing of this export is left to resume"
 
 
+class NothingPaid(PayrollError):
+    code, status, title = "NOTHING_PAID", 409, "The export left nothing in PowerOffice Go"
+
+
 class InvalidRequest(PayrollError):
     code, status, title = "INVALID_REQUEST", 400, "Invalid request"
 

@@ -77,11 +77,19 @@ def test_the_csv_of_a_report_in_parts_is_one_file_and_the_printable_view_pages(
     assert download.suggested_filename == f"kjoregodtgjorelse-{export_id}.csv"
     with open(download.path(), "rb") as saved:
         text = saved.read().decode()
-    assert text == whole and text.startswith("\ufeffAnsattnummer;")  # with the BOM spreadsheets need
-    table = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert sum(1 for row in table if row[0] == "Ansattnummer") == 1
+    assert text == whole and text.startswith(
+        "\ufeffFirma;"
+    )  # with the BOM spreadsheets need, then the header
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert sum(1 for row in lines if row[:1] == ["Ansattnummer"]) == 1
+    table = lines[next(at for at, row in enumerate(lines) if row[:1] == ["Ansattnummer"]) :]
+    column = {name: at for at, name in enumerate(table[0])}
     assert sorted(row[4] for row in table[1:] if row[4]) == [f"trip-{n:03d}" for n in range(TRIPS)]
-    assert [row[0] for row in table[1:] if row[5].startswith("Sum ")] == ["1001", "1002", "1003"]
+    assert [row[0] for row in table[1:] if row[column["Kategori"]].startswith("Sum ")] == [
+        "1001",
+        "1002",
+        "1003",
+    ]
 
     page.get_by_test_id("report-print").click()
     expect(page.get_by_test_id("report-part").first).to_have_text("Del 1 av 3")

@@ -76,27 +76,27 @@ def test_payroll_role_rates_and_schedule(page: Page, shot, fresh) -> None:
     shot("lonnsansvarlig kan ikke aktivere")
 
     nav(page, "Satser")
-    first_rate = page.get_by_role("spinbutton", name="Sats (kr)").first
+    first_rate = page.get_by_role("textbox", name="Sats (kr)").first
     expect(first_rate).to_be_visible()
     # Listed per category by date, newest first, the one in force today marked.
-    marked = page.locator("tbody tr[data-in-force=true]")
+    marked = page.get_by_test_id("paid-rates").locator("tbody tr[data-in-force=true]")
     expect(marked).to_have_count(5)  # one per km category
     expect(marked.first).to_contain_text("gjelder nå")
-    page.get_by_role("button", name="Legg til sats").click()
-    new_row = page.locator("tbody tr").last
+    page.get_by_role("button", name="Legg til sats", exact=True).click()
+    new_row = page.get_by_test_id("paid-rates").locator("tbody tr").last
     new_row.get_by_label("Kategori").select_option("mileage")
     new_row.get_by_label("Gjelder fra").fill("2027-01-01")
     # A typo far above the state rate (5,30 kr) is asked about before it is saved.
-    new_row.get_by_role("spinbutton", name="Sats (kr)").fill("55.00")
+    new_row.get_by_role("textbox", name="Sats (kr)").fill("55.00")
     page.get_by_role("button", name="Lagre satser").click()
     doubt = page.get_by_test_id("confirm-dialog")
     expect(doubt).to_contain_text("mer enn dobbelt så mye som statens sats")
     expect(doubt).to_contain_text("55,00 kr")
     shot("uvanlig hoy sats")
-    doubt.get_by_role("button", name="Avbryt").click()
+    doubt.get_by_role("button", name="Endre").click()
     expect(doubt).to_have_count(0)
     assert "2027-01-01" not in str(api(fresh, "acme").get("/rates").json()["rates"])
-    new_row.get_by_role("spinbutton", name="Sats (kr)").fill("5.50")
+    new_row.get_by_role("textbox", name="Sats (kr)").fill("5,50")
     page.get_by_role("button", name="Lagre satser").click()
     expect(page.locator("#rates-message")).to_contain_text("Satsene er lagret.")
     rates = api(fresh, "acme").get("/rates").json()["rates"]

@@ -23,6 +23,7 @@ from local.aws import REGION, TABLE
 from local.stack import LocalStack
 from tests.support import (
     ACME_KEY,
+    ALL_CODES,
     export_and_wait,
     lock_all_lines,
     preview,
@@ -150,6 +151,8 @@ def test_thousands_of_warnings_are_kept_with_a_completed_export(
         for trip in trips
     ]
     fresh.abax.add_data("acme", trips, expenses)
+    # Unnamed passengers' supplement is taxable (issue 22): a pay item for the taxable part takes it.
+    assert acme.put("/payroll-codes", json={"codes": ALL_CODES, "taxable_excess": "740"}).status_code == 200
 
     record = export_and_wait(acme, AUGUST)
 

@@ -11,12 +11,13 @@ import gzip
 import io
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import boto3
 import httpx
 
+from abax_payroll.domain.trips import OSLO
 from abax_payroll.store.table import pack, tenant_pk
 from abax_payroll.workflow.services import services
 from local.aws import REGION, SNAPSHOT_BUCKET
@@ -39,6 +40,17 @@ from tests.support import (
 )
 
 RATE_2026, TAX_FREE_2026 = Decimal("5.30"), Decimal("3.50")
+
+
+def _report_table(response: httpx.Response) -> tuple[dict[str, str], list[str], list[list[str]]]:
+    """The report CSV as the clerk opens it: the header (name, value) rows, the column names, the rows."""
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    at = next(index for index, row in enumerate(rows) if row[:1] == ["Ansattnummer"])
+    return {row[0]: row[1] for row in rows[:at] if row}, rows[at], rows[at + 1 :]
+
+
+def _oslo_clock(timestamp: str) -> str:
+    return f"{datetime.fromisoformat(timestamp.replace('Z', '+00:00')).astimezone(OSLO):%H:%M}"
 
 
 def _october_km(employees: tuple[str, ...] = ("1001", "1002", "1003")) -> dict[str, Decimal]:
@@ -118,32 +130,48 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())  # UTF-8 with BOM, as Norwegian Excel opens it
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
-    header, body = rows[0], rows[1:]
-    assert header[:9] == ["Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Formål", "Fra", "Til", "Kjørt km"]
+    meta, header, body = _report_table(response)
+    # What the report proves, above its columns: the company, the period, the export and its status.
+    assert meta == {"Firma": "Acme Transport AS", "Periode": "01.10.2026–31.10.2026",
+                    "Eksport": record["export_id"], "Status": "COMPLETED"}  # fmt: skip
+    assert header[:12] == ["Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Avreise", "Ankomst", "Fra", "Til",
+                           "Formål", "Notater", "Kjøretøy"]  # fmt: skip
     column = {name: index for index, name in enumerate(header)}
     trips = [row for row in body if row[column["Tur"]]]
     sums = [row for row in body if not row[column["Tur"]]]
-    # Every October trip of the three employees has its mileage row, with its date, purpose, from and to.
+    # Every October trip of the three employees has one trip row: date, times, purpose, route, notes, vehicle.
     demo = [
         trip for number in km for trip, _ in demo_trips("acme", date(2026, 10, 1), date(2026, 10, 31), number)
     ]
-    mileage_rows = {
-        row[column["Tur"]]: row for row in trips if row[column["Kategori"]] == "Kilometergodtgjørelse"
+    trip_rows = {
+        row[column["Tur"]]: row
+        for row in trips
+        if row[column["Kategori"]].startswith("Kilometergodtgjørelse")
     }
-    assert set(mileage_rows) == {trip["id"] for trip in demo}
+    assert set(trip_rows) == {trip["id"] for trip in demo}
+    assert len(trip_rows) == len([row for row in trips if row[column["Kjørt km"]]])  # one km row per trip
     for trip in demo:
-        row = mileage_rows[trip["id"]]
+        row = trip_rows[trip["id"]]
         assert row[column["Dato"]] == f"{oslo_date(trip['start']['location']['timestamp']):%d.%m.%Y}"
-        assert (row[column["Formål"]], row[column["Fra"]], row[column["Til"]]) == (
-            trip.get("purpose", ""), trip["start"]["address"], trip["finish"]["address"]
+        assert row[column["Måned"]] == "oktober 2026"  # text, never a date in Norwegian Excel
+        assert (row[column["Avreise"]], row[column["Ankomst"]]) == (
+            _oslo_clock(trip["start"]["location"]["timestamp"]), _oslo_clock(trip["finish"]["location"]["timestamp"])
         )  # fmt: skip
+        assert (row[column["Formål"]], row[column["Fra"]], row[column["Til"]], row[column["Notater"]]) == (
+            trip.get("purpose", ""), trip["start"]["address"], trip["finish"]["address"], trip.get("notes", "")
+        )  # fmt: skip
+        assert row[column["Kjøretøy"]] == trip["vehicle"]["alias"]
         distance = Decimal(str(trip["distance"]))
         assert row[column["Kjørt km"]] == f"{distance:.2f}".replace(".", ",")  # Norwegian decimals
         assert row[column["Sats"]] == "5,30"
-        assert row[column["Trekkfritt"]] == f"{round2(distance * TAX_FREE_2026):.2f}".replace(".", ",")
-        assert int(row[column["Lønnslinje (PowerOffice)"]]) in ids.values()
-        assert row[column["Referanse"]] in ids
+        assert int(row[column["Lønnslinje (PowerOffice)"]].split(" + ")[0]) in ids.values()
+        assert row[column["Referanse"]].split(" + ")[0] in ids
+    # Outlay rows (toll, parking, ferry) carry no km: summing the column counts each trip once.
+    outlays = [row for row in trips if row[column["Kategori"]] in ("Bompenger", "Parkering", "Ferje")]
+    assert outlays and all(row[column["Kjørt km"]] == "" for row in outlays)
+    assert sum(Decimal(row[column["Kjørt km"]].replace(",", ".")) for row in trips if row[column["Kjørt km"]]) == sum(
+        Decimal(str(trip["distance"])) for trip in demo
+    )  # fmt: skip
     # One sum row per employee and month (October only): amount = tax-free + taxable.
     assert sorted(row[0] for row in sums) == sorted(km)
     for row in sums:
@@ -155,6 +183,7 @@ def test_the_withholding_pay_item_and_the_documentation_report(fresh: LocalStack
     printable = acme.get(f"/exports/{record['export_id']}/report")
     assert printable.status_code == 200
     assert len(printable.json()["rows"]) == len(trips)
+    assert (printable.json()["company"], printable.json()["covers"]) == ("Acme Transport AS", "all")
     assert acme.get("/exports/20200101T000000000Z-00000000/report.csv").status_code == 404
 
 

@@ -30,7 +30,12 @@ def build_trip(
     trip_class: str = "BusinessTrip",
     expenses: dict[str, str] | None = None,
     extras: dict[str, Any] | None = None,
+    purpose: str = "Kundemøte",
+    start_address: str = "Karl Johans gate 1, 0154 Oslo",
+    end_address: str = "Storgata 5, 3015 Drammen",
+    vehicle_alias: str = "",
 ) -> Trip:
+    """A documented trip (purpose, start and end place) unless told otherwise: undocumented ones are taxable."""
     extra_values = {
         key: Decimal(value) if key != "passenger_names" else value for key, value in (extras or {}).items()
     }
@@ -44,6 +49,10 @@ def build_trip(
         distance_km=Decimal(km),
         expenses=TripExpenses(**{key: Decimal(value) for key, value in (expenses or {}).items()}),
         extras=TripExtras(**extra_values),
+        purpose=purpose,
+        start_address=start_address,
+        end_address=end_address,
+        vehicle_alias=vehicle_alias,
     )
 
 

@@ -51,7 +51,10 @@ def trips(draw: st.DrawFn, trip_id: str) -> Trip:
     driver = draw(st.sampled_from(DRIVERS))
     private = draw(st.sampled_from(["Private", "Private", "Private", "Company"]))
     kind = draw(st.sampled_from(["BusinessTrip", "BusinessTrip", "BusinessTrip", "PrivateTrip", "Commute"]))
-    names = draw(st.lists(st.sampled_from(["Kari Hansen", "Per Olsen", "Ola Nordmann"]), max_size=3))
+    # Named (min 1): unnamed passengers make a wholly taxable line of their own (test_payroll_rules checks it).
+    names = draw(
+        st.lists(st.sampled_from(["Kari Hansen", "Per Olsen", "Ola Nordmann"]), min_size=1, max_size=3)
+    )
     return Trip(
         trip_id=trip_id,
         driver=driver,
@@ -60,6 +63,9 @@ def trips(draw: st.DrawFn, trip_id: str) -> Trip:
         trip_class=kind,
         started_at=FIRST + timedelta(minutes=draw(st.integers(0, MINUTES))),
         distance_km=draw(km),
+        purpose="Kundemøte",  # documented: the tax-free split is what these properties check
+        start_address="Bryggen 1, Bergen",
+        end_address="Torget 2, Stord",
         expenses=TripExpenses(
             parking=draw(small_nok),
             easy_park_private=draw(small_nok),

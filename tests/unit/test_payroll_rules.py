@@ -368,18 +368,137 @@ def test_capped_supplements_make_the_line_and_a_warning_in_the_preview(domain_tr
 # ---- 5. severity and passenger names --------------------------------------------------------------------
 
 
-def test_passenger_km_without_names_is_a_warning_on_the_line_not_a_block(domain_trip, domain_employees):
+def test_passenger_km_without_names_is_a_warning_and_the_supplement_is_taxable(domain_trip, domain_employees):
+    # Issue 22, finding 2: 30 passenger km without names. Paid 30 × 1.00 = 30.00 for one passenger, as before;
+    # the names are a condition of the tax-free supplement, so all 30.00 is taxable (before: 30.00 tax-free).
     trips = [domain_trip("t-1", km="30", extras={"passenger_km": "30"})]
-    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    plan = _plan(
+        trips, {"710": WITHHOLDING, "711": SUPPLEMENTS, "716": TAXABLE}, domain_employees, excess="716"
+    )
     assert plan.ready
     assert plan.errors == []
     (warning,) = plan.warnings
     assert warning.code == codes.PASSENGER_NAMES_MISSING
     assert warning.to_dict()["severity"] == "warning"
     assert warning.items[0]["trip_id"] == "t-1" and warning.items[0]["passenger_km"] == "30.00"
-    (passenger,) = [line for line in plan.lines if line.pay_item_code == "711"]
-    assert passenger.warnings == (codes.PASSENGER_NAMES_MISSING,)
-    assert passenger.to_dict()["warnings"] == ["PASSENGER_NAMES_MISSING"]
+    (passenger,) = [line for line in plan.lines if Category.PASSENGER in line.categories]
+    assert (
+        passenger.to_dict()["warnings"] == []
+    )  # the warning is on the problem; this line is the taxable part
+    assert (passenger.pay_item_code, passenger.quantity, passenger.rate, passenger.amount) == (
+        "716",
+        D("30.00"),
+        D("1.00"),
+        D("30.00"),
+    )
+    assert (passenger.tax_free_amount, passenger.taxable_amount) == (D("0"), D("30.00"))
+    (mileage,) = [line for line in plan.lines if line.pay_item_code == "710"]
+    assert (mileage.amount, mileage.tax_free_amount) == (D("159.00"), D("105.00"))  # 30 × 5.30, 30 × 3.50
+
+    # Without a pay item for the taxable part nothing withholds tax on it: blocked, and said so.
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    assert [problem.code for problem in plan.errors] == [codes.TAXABLE_EXCESS_NOT_HANDLED]
+    assert plan.errors[0].items[0]["code"] == "711" and plan.errors[0].items[0]["taxable_amount"] == "30.00"
+
+
+def test_an_undocumented_trip_is_paid_but_wholly_taxable_with_a_warning(domain_trip, domain_employees):
+    # Issue 22, finding 1: 50 km, no purpose and no addresses. Paid 50 × 5.30 = 265.00 as before; before the
+    # fix 175.00 (50 × 3.50) of it was reported tax-free with no warning. Now tax-free 0, taxable 265.00.
+    trips = [
+        domain_trip(
+            "t-1", km="50", started="2026-10-05T07:00:00Z", purpose="", start_address="", end_address=""
+        ),
+        domain_trip("t-2", km="20", started="2026-10-06T07:00:00Z"),  # documented: 70.00 tax-free of 106.00
+    ]
+    pay_items = {"710": WITHHOLDING, "711": SUPPLEMENTS, "716": TAXABLE}
+    plan = _plan(trips, pay_items, domain_employees, excess="716")
+    assert plan.ready and plan.errors == []
+    (warning,) = plan.warnings
+    assert warning.code == codes.TRIP_UNDOCUMENTED and not warning.blocking
+    (item,) = warning.items
+    assert (item["trip_id"], item["date"], item["driver_name"], item["km"]) == (
+        "t-1",
+        "2026-10-05",
+        "Ola Nordmann",
+        "50.00",
+    )
+    assert item["missing"] == ["purpose", "start_address", "end_address"]
+    assert "ABAX" in item["fix"]
+    by_kind = {(line.pay_item_code, line.rate): line for line in plan.lines}
+    assert by_kind[("716", D("5.30"))].amount == D("265.00")  # the whole allowance, on the withholding item
+    assert by_kind[("716", D("5.30"))].tax_free_amount == D("0")
+    assert by_kind[("710", D("5.30"))].amount == D("106.00")  # t-2 only: Go splits 70.00 / 36.00 itself
+    assert sum((line.amount for line in plan.lines), D(0)) == D("371.00")  # 265.00 + 106.00: all paid
+    assert sum((line.tax_free_amount for line in plan.lines), D(0)) == D("70.00")
+
+    # A plain (non-withholding) km pay item splits through the taxable-excess item the same way.
+    plan = _plan(trips, {"710": PLAIN_KM, "711": SUPPLEMENTS, "716": TAXABLE}, domain_employees, excess="716")
+    assert sorted((line.pay_item_code, line.quantity, line.rate, line.amount) for line in plan.lines) == [
+        ("710", D("20.00"), D("3.50"), D("70.00")),
+        ("716", D("20.00"), D("1.80"), D("36.00")),
+        ("716", D("50.00"), D("5.30"), D("265.00")),
+    ]
+
+
+def test_the_company_can_block_undocumented_trips(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="12", purpose="  ", end_address="")]
+    plan = plan_export(trips, OCTOBER, _codes(), RateTable.default(), {"710": WITHHOLDING, "711": SUPPLEMENTS},
+                       domain_employees, undocumented_trips="block")  # fmt: skip
+    (error,) = [problem for problem in plan.errors if problem.code == codes.TRIP_UNDOCUMENTED]
+    assert error.blocking and error.items[0]["missing"] == ["purpose", "end_address"]
+    assert not plan.ready
+
+
+def test_a_business_trip_in_a_vehicle_of_unknown_class_is_left_out_with_a_warning(
+    domain_trip, domain_employees
+):
+    # Issue 22, finding 3: before, the clerk saw only "no delivered logbooks" and the driver was underpaid.
+    trips = [
+        domain_trip("t-1", km="42.5", vehicle_id="v-9", vehicle_class="Unknown", vehicle_alias="Olas Tesla"),
+        domain_trip("t-2", km="7.5", vehicle_id="v-9", vehicle_class="Unknown", vehicle_alias="Olas Tesla"),
+        domain_trip("t-3", km="99", vehicle_id="v-8", vehicle_class="Company"),  # excluded as before, no word
+    ]
+    plan = _plan(trips, {"710": WITHHOLDING, "711": SUPPLEMENTS}, domain_employees)
+    assert plan.lines == [] and plan.logbooks == []
+    (warning,) = [problem for problem in plan.problems if problem.code == codes.VEHICLE_CLASS_UNKNOWN]
+    assert not warning.blocking
+    (item,) = warning.items
+    assert (item["vehicle_alias"], item["trips"], item["km"], item["trip_ids"]) == (
+        "Olas Tesla",
+        2,
+        "50.00",
+        ["t-1", "t-2"],
+    )
+    assert "class" in item["fix"] and "ABAX" in item["fix"]
+    assert warning.params["km"] == "50.00"
+
+
+def test_the_passenger_supplement_per_passenger_by_default_or_per_km_with_the_tax_free_part_per_passenger(
+    domain_trip, domain_employees
+):
+    # 40 km with two named passengers. Per passenger (the state agreement): 80 passenger-km × 1.00 = 80.00,
+    # all tax-free. Per km: 40 × 1.00 = 40.00 paid, tax-free still per passenger (2 × 40 × 1.00 = 80.00 ≥ 40.00).
+    trips = [domain_trip("t-1", km="40", extras={"passenger_km": "40", "passenger_names": ("Kari", "Per")})]
+    pay_items = {"710": WITHHOLDING, "711": SUPPLEMENTS}
+    (line,) = [
+        line for line in _plan(trips, pay_items, domain_employees).lines if line.pay_item_code == "711"
+    ]
+    assert (line.quantity, line.amount, line.tax_free_amount) == (D("80.00"), D("80.00"), D("80.00"))
+    assert RateTable.default().passenger_basis == "per_passenger"
+
+    per_km = RateTable(RateTable.default().entries(), passenger_basis="per_km")
+    (line,) = [line for line in _plan(trips, pay_items, domain_employees, rates=per_km).lines
+               if line.pay_item_code == "711"]  # fmt: skip
+    assert (line.quantity, line.amount, line.tax_free_amount) == (D("40.00"), D("40.00"), D("40.00"))
+    # A company paying 1.80 per km: 72.00, of which 2 × 40 × 1.00 = 80.00 could be tax-free, so all 72.00 is.
+    rich = RateTable(
+        [rate if rate.category is not Category.PASSENGER else replace(rate, rate=D("1.80"))
+         for rate in RateTable.default().entries()],
+        passenger_basis="per_km",
+    )  # fmt: skip
+    (line,) = [line for line in _plan(trips, pay_items, domain_employees, rates=rich).lines
+               if line.pay_item_code == "711"]  # fmt: skip
+    assert (line.amount, line.tax_free_amount, line.taxable_amount) == (D("72.00"), D("72.00"), D("0.00"))
 
 
 def test_errors_carry_their_severity():
@@ -411,15 +530,22 @@ def test_outlay_comment_in_norwegian_with_the_lines_own_dates(domain_trip, domai
 # ---- 5. the documentation report --------------------------------------------------------------------------
 
 
-def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain_trip, domain_employees):
-    from abax_payroll.domain.documentation import documentation_rows, report_csv
+def test_the_documentation_report_has_one_row_per_trip_and_outlay_with_times_notes_and_vehicle(
+    domain_trip, domain_employees
+):
+    # Issue 22, finding 5: the report lacked departure and arrival time, notes and the vehicle, repeated the km on
+    # outlay rows (so summing the km column overcounted) and wrote Måned as "2026-10" (a date in Excel).
+    from datetime import datetime
+
+    from abax_payroll.domain.documentation import documentation_rows, report_csv, report_header
 
     trips = [
         replace(
-            domain_trip("t-1", km="100", extras={"passenger_km": "40", "passenger_names": ("Kari Hansen", "Per Olsen")}),
-            purpose="=Montering", start_address="Karl Johans gate 1, Oslo", end_address="Torget 2, Sandefjord",
+            domain_trip("t-1", km="100", extras={"passenger_km": "40", "passenger_names": ("Kari Hansen", "@Per Olsen")}),
+            purpose="=Montering", notes="+47 Hos Kari AS", vehicle_alias="-Olas Golf",
+            ended_at=datetime.fromisoformat("2026-10-02T09:05:00+00:00"),
         ),
-        domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}),
+        domain_trip("t-2", started="2026-10-20T08:00:00Z", km="18.5", expenses={"ferry": "184"}, vehicle_alias="Golf"),
     ]  # fmt: skip
     codes = _codes(ferry="722")
     pay_items = {
@@ -433,39 +559,70 @@ def test_the_documentation_report_has_every_trip_with_its_parts_and_lines(domain
     rows = documentation_rows(
         plan.logbooks, plan.lines, codes, RateTable.default(), RateTable.default_tax_free()
     )
-    summary = [(r["trip_id"], r["category"], r["quantity"], r["rate"], r["amount"], r["tax_free_amount"], r["taxable_amount"],
-                [plan.lines[i].pay_item_code for i in r["lines"]]) for r in rows]  # fmt: skip
+    summary = [(r["trip_id"], r["kind"], r["km"], r["departure"], r["arrival"], r["amount"], r["tax_free_amount"],
+                r["taxable_amount"], sorted(plan.lines[i].pay_item_code for i in r["lines"])) for r in rows]  # fmt: skip
     assert summary == [
-        # 100 km x 5.30 = 530.00: 350.00 tax-free (x 3.50), 180.00 taxable; on the 710 part and the 716 excess
-        ("t-1", "mileage", "100", "5.30", "530.00", "350.00", "180.00", ["710", "716"]),
-        # 40 km x 2 passengers = 80 passenger-km x 1.00, all tax-free
-        ("t-1", "passenger", "80", "1.00", "80.00", "80.00", "0.00", ["711"]),
-        # 18.5 km x 5.30 = 98.05: 64.75 tax-free (18.5 x 3.50), 33.30 taxable
-        ("t-2", "mileage", "18.5", "5.30", "98.05", "64.75", "33.30", ["710", "716"]),
-        ("t-2", "ferry", "184", None, "184.00", "184.00", "0.00", ["722"]),
+        # 100 km × 5.30 = 530.00 (350.00 tax-free, 180.00 taxable) + 40 km × 2 passengers × 1.00 = 80.00 tax-free;
+        # 07:31 UTC is 09:31 in Oslo (summer time), arrival 09:05 UTC is 11:05
+        ("t-1", "trip", "100.00", "09:31", "11:05", "610.00", "430.00", "180.00", ["710", "711", "716"]),
+        # 18.5 km × 5.30 = 98.05: 64.75 tax-free (18.5 × 3.50), 33.30 taxable; no arrival known
+        ("t-2", "trip", "18.50", "10:00", "", "98.05", "64.75", "33.30", ["710", "716"]),
+        ("t-2", "ferry", None, "10:00", "", "184.00", "184.00", "0.00", ["722"]),  # an outlay row has no km
     ]
-    assert rows[1]["passengers"] == ["Kari Hansen", "Per Olsen"]
+    assert rows[0]["supplement_km"] == {"passenger": "80.00"}
+    assert rows[0]["passengers"] == ["Kari Hansen", "@Per Olsen"]
     lines = [
         {"pay_item_code": line.pay_item_code, "salary_line_id": 900 + i, "ref": f"R{i}"}
         for i, line in enumerate(plan.lines)
     ]
-    text = report_csv(rows, lines)
-    assert text.startswith("\ufeffAnsattnummer;Navn;Måned;Dato;Tur;Formål;Fra;Til;Kjørt km;")
+    header = report_header("=Acme AS", {"from": "2026-10-01", "to": "2026-10-31"}, "20261101T080000Z-0a1b2c3d",
+                           "COMPLETED")  # fmt: skip
+    text = report_csv(rows, lines, header=header)
     table = [line.split(";") for line in text.lstrip("\ufeff").split("\r\n") if line]
-    first = table[1]
-    assert first[:9] == ["1001", "Ola Nordmann", "2026-10", "02.10.2026", "t-1", "'=Montering",
-                         "Karl Johans gate 1, Oslo", "Torget 2, Sandefjord", "100,00"]  # fmt: skip
-    assert first[13:20] == [
-        "5,30",
-        "530,00",
-        "350,00",
-        "180,00",
-        "710 + 716",
-        "900 + 902",
-        "R0 + R2",
-    ]  # lines in code order: 710, 711, 716, 722
-    # the employee's month: 530.00 + 80.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
-    assert table[-1][5] == "Sum 2026-10" and table[-1][14:17] == ["892,05", "678,75", "213,30"]
+    assert table[:4] == [["Firma", "'=Acme AS"], ["Periode", "01.10.2026–31.10.2026"],
+                         ["Eksport", "20261101T080000Z-0a1b2c3d"], ["Status", "COMPLETED"]]  # fmt: skip
+    columns = table[4]  # after the header and an empty row
+    assert columns[:13] == ["Ansattnummer", "Navn", "Måned", "Dato", "Tur", "Avreise", "Ankomst", "Fra", "Til",
+                            "Formål", "Notater", "Kjøretøy", "Kategori"]  # fmt: skip
+    first = dict(zip(columns, table[5], strict=True))
+    assert (first["Måned"], first["Dato"], first["Avreise"], first["Ankomst"]) == ("oktober 2026", "02.10.2026",
+                                                                                 "09:31", "11:05")  # fmt: skip
+    # Every cell starting with = + - @ is neutralised, whatever its column.
+    assert (first["Formål"], first["Notater"], first["Kjøretøy"]) == (
+        "'=Montering",
+        "'+47 Hos Kari AS",
+        "'-Olas Golf",
+    )
+    assert first["Passasjerer"] == "Kari Hansen, @Per Olsen"  # not at the cell's start: harmless
+    assert (first["Kjørt km"], first["Tillegg km"], first["Sats"]) == ("100,00", "passasjer-km 80,00", "5,30")
+    assert (first["Beløp"], first["Trekkfritt"], first["Skattepliktig"]) == ("610,00", "430,00", "180,00")
+    assert first["Lønnsart"] == "710 + 711 + 716"
+    ferry = dict(zip(columns, table[7], strict=True))
+    assert (ferry["Kategori"], ferry["Kjørt km"], ferry["Beløp"]) == ("Ferje", "", "184,00")
+    assert sum(Decimal(row["Kjørt km"].replace(",", ".")) for row in (dict(zip(columns, r, strict=True))
+               for r in table[5:8]) if row["Kjørt km"]) == D("118.50")  # fmt: skip
+    # the employee's month: 610.00 + 98.05 + 184.00 = 892.05, of it 180.00 + 33.30 = 213.30 taxable
+    total = dict(zip(columns, table[-1], strict=True))
+    assert total["Kategori"] == "Sum oktober 2026"
+    assert (total["Beløp"], total["Trekkfritt"], total["Skattepliktig"]) == ("892,05", "678,75", "213,30")
+
+
+def test_every_csv_cell_that_could_start_a_formula_is_neutralised():
+    from abax_payroll.domain.documentation import report_csv
+
+    hostile = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]
+    for value in hostile:
+        row = {"employee_number": value, "employee_name": value, "month": "2026-10", "date": "2026-10-01",
+               "trip_id": value, "departure": value, "arrival": value, "from": value, "to": value,
+               "purpose": value, "notes": value, "vehicle": value, "kind": "trip", "category": "mileage",
+               "km": "1.00", "passengers": [value], "supplement_km": {}, "rate": "5.30", "amount": "5.30",
+               "tax_free_amount": "3.50", "taxable_amount": "1.80", "lines": [0]}  # fmt: skip
+        line = {"pay_item_code": value, "salary_line_id": None, "ref": value}
+        text = report_csv([row], [line])
+        cells = list(
+            __import__("csv").reader(__import__("io").StringIO(text.lstrip("\ufeff")), delimiter=";")
+        )[1]
+        assert all(not cell or cell[0] not in "=+-@\t\r" for cell in cells), (value, cells)
 
 
 # ---- the rates screen: in force today, and from December next year's missing rates ---------------------------
@@ -514,3 +671,88 @@ def test_from_december_next_years_missing_rates_are_a_warning():
         "warnings"
     ]  # the paid rates are there, the tax-free not yet
     assert still["params"]["categories"] == [] and "mileage" in still["params"]["tax_free_categories"]
+
+
+# ---- 8. a-melding coding of the pay items (issue 22, finding 4) -----------------------------------------------
+
+
+def _coded(code, processing, description, tax="NoTax", contribution=False, reported=True):
+    return PayItem(f"p-{code}", code, f"Lønnsart {code}", True, processing, benefit_description=description,
+                   tax_deduction=tax, employer_contribution_basis=contribution, include_in_income_report=reported)  # fmt: skip
+
+
+CAR = _coded("710", "QuantityAndRateSubjectToWithholdingTax", "KilometergodtgjoerelseBil", tax="Percentage")
+PASSENGER = _coded("711", "QuantityAndRate", "KilometergodtgjoerelsePassasjertillegg")
+CAR_SUPPLEMENTS = {
+    "trailer": "710",
+    "forest_road": "710",
+    "heavy_load": "710",
+}  # the car's, as the a-melding has it
+EXCESS = _coded("716", "QuantityAndRate", None, tax="TaxTable", contribution=True)
+
+
+def test_passenger_km_on_the_car_pay_item_is_blocked_by_its_a_melding_description(
+    domain_trip, domain_employees
+):
+    trips = [domain_trip("t-1", km="30", extras={"passenger_km": "30", "passenger_names": ("Kari",)})]
+    plan = _plan(
+        trips,
+        {"710": CAR, "711": PASSENGER},
+        domain_employees,
+        codes=_codes(passenger="710", **CAR_SUPPLEMENTS),
+    )
+    (error,) = plan.errors
+    assert error.code == codes.PAY_ITEM_REPORTING_MISMATCH
+    assert [(item["code"], item["category"], item["expected"]) for item in error.items] == [
+        ("710", "passenger", "KilometergodtgjoerelsePassasjertillegg")
+    ]
+    assert _plan(
+        trips, {"710": CAR, "711": PASSENGER}, domain_employees, codes=_codes(**CAR_SUPPLEMENTS)
+    ).ready
+
+
+def test_a_taxable_excess_pay_item_without_withholding_or_contribution_is_blocked(
+    domain_trip, domain_employees
+):
+    trips = [domain_trip("t-1", km="10")]
+    plain = _coded("710", "QuantityAndRate", "KilometergodtgjoerelseBil")
+    untaxed = _coded("716", "QuantityAndRate", None, tax="NoTax", contribution=False)
+    plan = _plan(
+        trips,
+        {"710": plain, "711": PASSENGER, "716": untaxed},
+        domain_employees,
+        excess="716",
+        codes=_codes(**CAR_SUPPLEMENTS),
+    )
+    (error,) = plan.errors
+    assert error.code == codes.PAY_ITEM_REPORTING_MISMATCH and error.items[0]["category"] == "taxable_excess"
+    plan = _plan(
+        trips,
+        {"710": plain, "711": PASSENGER, "716": EXCESS},
+        domain_employees,
+        excess="716",
+        codes=_codes(**CAR_SUPPLEMENTS),
+    )
+    assert plan.ready and plan.errors == []
+
+
+def test_a_km_pay_item_without_description_is_a_warning(domain_trip, domain_employees):
+    trips = [domain_trip("t-1", km="10")]
+    bare = _coded("710", "QuantityAndRateSubjectToWithholdingTax", None, tax="Percentage")
+    plan = _plan(trips, {"710": bare, "711": PASSENGER}, domain_employees, codes=_codes(**CAR_SUPPLEMENTS))
+    assert plan.ready
+    (warning,) = plan.warnings
+    assert warning.code == codes.PAY_ITEM_REPORTING_MISMATCH and warning.items[0]["code"] == "710"
+    assert warning.items[0]["categories"] == ["mileage", "trailer", "forest_road", "heavy_load"]
+
+
+def test_the_poweroffice_pay_item_dto_carries_its_a_melding_coding():
+    from abax_payroll.poweroffice.dtos import pay_item_from_dto
+
+    item = pay_item_from_dto({"Id": "x", "Code": "711", "Name": "Passasjertillegg", "IsActive": True,
+                              "ProcessingType": "QuantityAndRate",
+                              "BenefitDescription": "KilometergodtgjoerelsePassasjertillegg", "TaxDeduction": "NoTax",
+                              "EmployerContributionBasis": False, "IncludeInIncomeReport": True})  # fmt: skip
+    assert item is not None
+    assert (item.benefit_description, item.tax_deduction, item.employer_contribution_basis,
+            item.include_in_income_report) == ("KilometergodtgjoerelsePassasjertillegg", "NoTax", False, True)  # fmt: skip

@@ -13,7 +13,7 @@ const ROUTES = [
   [/^\/?$/, integrationView],
   [/^\/integration$/, integrationView],
   [/^\/codes$/, codesView],
-  [/^\/rates$/, ratesView],
+  [/^\/rates(?:\/(\d{4}))?$/, ratesView],
   [/^\/schedule$/, scheduleView],
   [/^\/export\/new$/, newExportView],
   [/^\/exports$/, exportListView],

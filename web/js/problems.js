@@ -14,6 +14,7 @@ const FIX_LINKS = {
   ABAX_INACTIVE: ["#/integration", "fix.connectAbax"],
   ABAX_CREDENTIALS_REJECTED: ["#/integration", "fix.connectAbax"],
   TAXABLE_EXCESS_NOT_HANDLED: ["#/codes", "fix.codes"],
+  PAY_ITEM_REPORTING_MISMATCH: ["#/codes", "fix.codes"],
 };
 
 // Item fields that are keys for programs, not words for people.
@@ -72,6 +73,8 @@ export function problemSentence(problem) {
     count: v.count ?? itemCount(problem),
     findings: v.findings ?? itemCount(problem),
     trips: v.trips ?? "",
+    vehicles: names(v.vehicles),
+    km: v.km ? quantity(v.km, "km") : "",
   });
 }
 
@@ -108,6 +111,22 @@ const ITEMS = {
     driver: item.driver_name, date: day(item.date), category: category(item.category),
     claimed: quantity(item.claimed_km, "km"), paid: quantity(item.paid_km, "km"),
   }),
+  TRIP_UNDOCUMENTED: (item) => t("item.tripUndocumented", {
+    driver: item.driver_name, date: day(item.date), km: quantity(item.km, "km"),
+    missing: (item.missing || []).map((name) => t(`item.missing.${name}`)).join(", "),
+  }),
+  VEHICLE_CLASS_UNKNOWN: (item) => t("item.vehicleUnknown", {
+    vehicle: item.vehicle_alias || t("new.vehicleUnknown"), trips: item.trips, km: quantity(item.km, "km"),
+    drivers: (item.drivers || []).join(", "),
+  }),
+  PAY_ITEM_REPORTING_MISMATCH: (item) => {
+    if (item.reason_code === "TAXABLE_WITHOUT_WITHHOLDING") return t("item.reportingUntaxed", { payItem: payItem(item) });
+    if (item.reason_code === "NOT_IN_INCOME_REPORT") return t("item.reportingNotReported", { payItem: payItem(item) });
+    if (item.reason_code === "WRONG_DESCRIPTION") {
+      return t("item.reportingMismatch", { payItem: payItem(item), category: category(item.category), expected: item.expected, actual: item.benefit_description });
+    }
+    return t("item.reportingUndescribed", { payItem: payItem(item), categories: list(item.categories, category) });
+  },
   PAY_ITEM_RATE_OVERRIDDEN: (item) => t("item.rateOverridden", { payItem: payItem(item), own: money(item.pay_item_rate), rate: money(item.rate) }),
   INVALID_FIELD: (item) => t("item.field", { field: item.field, reason: has(`field.type.${item.type}`) ? t(`field.type.${item.type}`) : t("field.type.other") }),
 };

@@ -98,7 +98,7 @@ export function logbookLabel(logbook) {
 }
 
 /** The app's own yes/no dialog (modal, focus kept inside, Esc = no). Resolves true when confirmed. */
-export function confirmDialog({ title, body = [], confirm, cancel, danger = false }) {
+export function confirmDialog({ title, body = [], confirm, cancel, danger = false, focusCancel = false }) {
   return new Promise((resolve) => {
     const yes = h("button", { type: "button", class: danger ? "danger" : "primary", "data-testid": "confirm-yes" }, confirm || t("dialog.yes"));
     const no = h("button", { type: "button", "data-testid": "confirm-no" }, cancel || t("dialog.cancel"));
@@ -127,7 +127,7 @@ export function confirmDialog({ title, body = [], confirm, cancel, danger = fals
     });
     document.body.append(dialog);
     dialog.showModal();
-    (danger ? no : yes).focus();
+    (danger || focusCancel ? no : yes).focus();
   });
 }
 

@@ -265,7 +265,7 @@ def _map_trip(
 
     if errors or driver is None or started_at is None or distance is None:
         return None
-    purpose = raw.get("purpose")
+    purpose, notes = raw.get("purpose"), raw.get("notes")
     return Trip(
         trip_id=trip_id,
         driver=driver,
@@ -280,6 +280,8 @@ def _map_trip(
         expenses=expenses,
         extras=extras,
         vehicle_alias=vehicle_alias if isinstance(vehicle_alias, str) else "",
+        notes=notes if isinstance(notes, str) else "",
+        ended_at=_started_at(raw, "finish"),
     )
 
 
@@ -323,8 +325,9 @@ def _driver(
     return driver
 
 
-def _started_at(raw: Mapping[str, Any]) -> datetime | None:
-    start = raw.get("start")
+def _started_at(raw: Mapping[str, Any], end: str = "start") -> datetime | None:
+    """When the trip started (or, with end="finish", arrived), from `<end>.location.timestamp`."""
+    start = raw.get(end)
     if not isinstance(start, dict):
         return None
     location = start.get("location")

@@ -49,7 +49,9 @@ def get_codes() -> PayrollCodesAnswer:
 def put_codes(body: PayrollCodes) -> PayrollCodesAnswer:
     who = caller(router)
     return PayrollCodesAnswer.model_validate(
-        configuration.put_codes(services(), who.tenant_id, body.codes, who.user, body.taxable_excess)
+        configuration.put_codes(
+            services(), who.tenant_id, body.codes, who.user, body.taxable_excess, body.undocumented_trips
+        )
     )
 
 
@@ -82,7 +84,9 @@ def put_rates(body: Rates) -> RatesAnswer:
         ]
     )
     return RatesAnswer.model_validate(
-        configuration.put_rates(services(), who.tenant_id, rates, who.user, tax_free)
+        configuration.put_rates(
+            services(), who.tenant_id, rates, who.user, tax_free, body.passenger_supplement
+        )
     )
 
 

@@ -82,6 +82,12 @@ class PayrollCodes(Strict):
         description="Pay item for the part of a km allowance above the tax-free rate (taxable salary), sent as a line "
         "of its own; null when the km pay items withhold it themselves (QuantityAndRateSubjectToWithholdingTax).",
     )
+    undocumented_trips: Literal["taxable", "block"] | None = Field(
+        None,
+        description="A trip without a purpose or a start and end place: 'taxable' (the default) pays it with its "
+        "whole allowance taxable and warns (TRIP_UNDOCUMENTED); 'block' stops the export until it is documented. "
+        "Unchanged when left out.",
+    )
 
 
 class RateEntry(Strict):
@@ -113,6 +119,12 @@ class Rates(Strict):
     tax_free_rates: Annotated[list[RateEntry], Field(min_length=1, max_length=500)] | None = Field(
         None,
         description="Tax-free rates per km category and year (default 3.50 own car, 1.00 supplements); unchanged when left out.",
+    )
+    passenger_supplement: Literal["per_passenger", "per_km"] | None = Field(
+        None,
+        description="How the passenger supplement's rate is paid: per passenger and km (the state agreement's "
+        "default) or per km whatever the number of passengers; its tax-free part counts per passenger either way. "
+        "Unchanged when left out.",
     )
 
 

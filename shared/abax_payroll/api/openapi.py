@@ -42,7 +42,8 @@ ERRORS = {
     "401": "No valid Bearer token",
     "403": "Role or tenant not allowed, or PowerOffice Go privileges missing",
     "404": "Not found",
-    "409": "EXPORT_IN_PROGRESS, ALREADY_EXPORTED or INTEGRATION_INACTIVE",
+    "409": "EXPORT_IN_PROGRESS, ALREADY_EXPORTED or INTEGRATION_INACTIVE; for a report, NOTHING_PAID (the export "
+    "was refused, failed, rolled back or undone, so it left nothing in PowerOffice Go)",
     "413": "Body too large",
     "422": "The body does not match this document",
     "500": "Internal error",

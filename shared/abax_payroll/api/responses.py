@@ -60,6 +60,9 @@ class Deactivated(Answer):
 class PayrollCodesAnswer(Answer):
     codes: dict[str, str | None] = Field(description="Pay-item code per category; null when not mapped.")
     taxable_excess: str | None = None
+    undocumented_trips: Literal["taxable", "block"] = Field(
+        "taxable", description="What a trip without purpose or start and end place does (TRIP_UNDOCUMENTED)."
+    )
 
 
 class PayItemAnswer(Answer):
@@ -68,6 +71,15 @@ class PayItemAnswer(Answer):
     active: bool
     processing_type: str | None = None
     fits: Literal["km", "outlay", "none"]
+    benefit_description: str | None = Field(
+        None,
+        description="The a-melding description (PowerOffice's BenefitDescription), e.g. KilometergodtgjoerelseBil.",
+    )
+    tax_deduction: str | None = Field(
+        None, description="NoTax, Percentage or TaxTable (PowerOffice's TaxDeduction)."
+    )
+    employer_contribution_basis: bool | None = None
+    include_in_income_report: bool | None = None
 
 
 class PayItemsAnswer(Answer):
@@ -91,6 +103,9 @@ class RateInForce(Answer):
 
 class RatesAnswer(Answer):
     rates: list[RateAnswer]
+    passenger_supplement: Literal["per_passenger", "per_km"] = Field(
+        "per_passenger", description="Paid per passenger and km (the state agreement) or per km."
+    )
     tax_free_rates: list[RateAnswer] = Field(default_factory=list)
     state_rates: list[RateAnswer] = Field(
         default_factory=list, description="The state's rates (statens satser)."
@@ -330,22 +345,37 @@ class ReportSalaryLine(Answer):
 
 
 class ReportRow(Answer):
-    """One trip in one category, as the employer documents it (skattebetalingsforskriften § 5-6-12)."""
+    """One trip (its km and supplements) or one of its outlays, as the employer documents it
+    (skattebetalingsforskriften § 5-6-12)."""
 
     employee_number: str
     employee_name: str
     month: str
     date: str
+    departure: str | None = Field(None, description="Departure time, HH:MM in Oslo time.")
+    arrival: str | None = Field(
+        None, description="Arrival time, HH:MM in Oslo time (empty when ABAX has none)."
+    )
     trip_id: str
     purpose: str
+    notes: str | None = Field(None, description="The trip's notes in ABAX (who was visited).")
     start: str = Field(alias="from")
     end: str = Field(alias="to")
-    km: str
+    vehicle: str | None = Field(None, description="The car's ABAX alias.")
+    kind: str | None = Field(
+        None,
+        description="trip: the trip's km and supplements; toll, parking or ferry: an outlay refunded at cost.",
+    )
+    km: str | None = Field(None, description="The trip's km, on its trip row only (never on an outlay row).")
     category: str
+    categories: list[str] | None = Field(None, description="The categories paid on this row.")
     quantity: str
     unit: str
     passengers: list[str]
-    rate: str | None = None
+    supplement_km: dict[str, str] | None = Field(
+        None, description="Supplement km per category (passenger: passenger-km) on a trip row."
+    )
+    rate: str | None = Field(None, description="The km rate of the car (trip rows).")
     amount: str
     tax_free_amount: str
     taxable_amount: str
@@ -353,6 +383,12 @@ class ReportRow(Answer):
 
 
 class Report(ExportSummary):
+    company: str | None = Field(None, description="The company in PowerOffice Go the export went to.")
+    covers: Literal["all", "lines_in_poweroffice"] = Field(
+        "all",
+        description="lines_in_poweroffice: a partly undone export (ROLLBACK_INCOMPLETE): only the rows on salary lines "
+        "still in PowerOffice Go.",
+    )
     part: int = Field(0, description="Which part of the report this is, from 0")
     parts: int = Field(1, description="How many parts the report has (GET ...?part=0 to parts-1, in order)")
     rows: list[ReportRow]

@@ -16,6 +16,7 @@ from .payroll import PayItem
 from .period import Period
 from .problems import PASSENGER_NAMES_MISSING
 from .rates import RateMissing, RateTable
+from .taxfree import tax_free_rate
 from .trips import Trip
 
 ALLOWANCE = "allowance"
@@ -228,6 +229,9 @@ def group_lines(
 ) -> list[SalaryLineDraft]:
     """Sum trips exactly per (employee, pay item, rate, tax-free rate), round half-up once at the end.
 
+    The tax-free rate is the trip's own (domain.taxfree): 0 for an undocumented trip or unnamed passengers, so
+    their allowance goes on a line of its own whose whole amount is taxable.
+
     Categories without a code and drivers without an employee number are skipped here:
     validation reports them and stops the export before anything is sent. A trip on a date without a rate
     (paid or tax-free) is left out and its date noted in `missing` (RATE_MISSING); without `missing`,
@@ -242,7 +246,7 @@ def group_lines(
             continue
         name = names.get(number, logbook.driver.name)
         for trip in logbook.trips:
-            for category, quantity in trip.quantities().items():
+            for category, quantity in trip.quantities(rates.per_passenger).items():
                 code = codes.get(category)
                 if not code:
                     continue
@@ -257,7 +261,8 @@ def group_lines(
                                     raise RateMissing(category, trip.date, table)
                                 missing.setdefault((table, category), set()).add(trip.date)
                         continue
-                    rate, free = found[0].rate, found[1].rate
+                    rate = found[0].rate
+                    free = tax_free_rate(trip, category, found[1].rate, rates.per_passenger)
                 group = groups.get((number, code, rate, free))
                 if group is None:
                     group = groups[(number, code, rate, free)] = _Accumulator(employee_name=name)

@@ -8,6 +8,10 @@ from decimal import Decimal
 from .categories import Category
 
 FIXED_RATE = "QuantityAndFixedRate"
+# The a-melding descriptions (PowerOffice's BenefitDescriptionType) km categories must report under.
+CAR_KM = "KilometergodtgjoerelseBil"  # the car's km, with the trailer, forest-road and equipment supplements
+PASSENGER_KM = "KilometergodtgjoerelsePassasjertillegg"
+NO_TAX = "NoTax"
 WITHHOLDING = "QuantityAndRateSubjectToWithholdingTax"
 AMOUNT_TYPES = frozenset({"ExpenseRefund", "FixedAmount"})
 REPORTING_ZERO = "ReportingZeroAsQuantity"
@@ -31,6 +35,21 @@ class PayItem:
     rate: Decimal | None = (
         None  # the pay item's own rate (QuantityAndFixedRate), which a line's Rate overrides
     )
+    # Its a-melding coding (PowerOffice's PayItemDto): what the income report says the amounts are.
+    benefit_description: str | None = None  # e.g. KilometergodtgjoerelseBil
+    tax_deduction: str | None = None  # NoTax | Percentage | TaxTable
+    employer_contribution_basis: bool | None = None
+    include_in_income_report: bool | None = None
+
+    @property
+    def coding_known(self) -> bool:
+        """Whether the a-melding coding was read (PowerOffice always sends its booleans)."""
+        return self.employer_contribution_basis is not None or self.include_in_income_report is not None
+
+    @property
+    def withholds_and_contributes(self) -> bool:
+        """Tax is withheld and employer's contribution counted: what taxable salary needs."""
+        return bool(self.tax_deduction and self.tax_deduction != NO_TAX and self.employer_contribution_basis)
 
     @property
     def sends_quantity(self) -> bool:

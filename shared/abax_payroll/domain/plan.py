@@ -14,12 +14,15 @@ from .period import Period
 from .problems import Problem
 from .rates import RateTable
 from .tax import apply_tax_rules, note_pay_item_rates
+from .taxfree import UNDOCUMENTED_TAXABLE
 from .trips import Trip
 from .validation import (
     check_codes_configured,
     check_employees,
+    check_pay_item_reporting,
     check_pay_items,
     check_trip_documentation,
+    check_unknown_vehicles,
     rate_missing_problem,
 )
 
@@ -63,10 +66,13 @@ def plan_export(
     logbook_ids: Iterable[str] | None = None,
     tax_free: RateTable | None = None,
     taxable_excess_code: str | None = None,
+    undocumented_trips: str = UNDOCUMENTED_TAXABLE,
 ) -> ExportPlan:
     """Build, select, validate and group. `exported_trips` maps trip ids already paid to their export."""
+    trips = list(trips)
     all_logbooks = build_logbooks(trips, period)
     problems = list(data_problems)
+    problems += check_unknown_vehicles(trip for trip in trips if trip.date in period)
     selected = all_logbooks
     if logbook_ids is not None:
         wanted = list(dict.fromkeys(logbook_ids))
@@ -110,6 +116,7 @@ def plan_export(
         )
 
     problems += check_pay_items(codes, pay_items, taxable_excess_code)
+    problems += check_pay_item_reporting(codes, pay_items, taxable_excess_code)
     problems += check_employees(selected, employees)
     problems += check_codes_configured(selected, codes)
     names = {number: employee.name for number, employee in employees.items()}
@@ -122,8 +129,8 @@ def plan_export(
     problems += tax_problems
     lines, rate_notes = note_pay_item_rates(lines, pay_items)
     problems += rate_notes
-    problems += check_trip_documentation(selected, codes)
-    if not selected and not problems:
+    problems += check_trip_documentation(selected, codes, undocumented_trips)
+    if not selected and not any(problem.blocking for problem in problems):
         problems.append(
             Problem(
                 codes_.NOTHING_TO_EXPORT,

@@ -18,10 +18,15 @@ NOTHING_TO_EXPORT = "NOTHING_TO_EXPORT"
 LOGBOOK_NOT_FOUND = "LOGBOOK_NOT_FOUND"
 RATE_MISSING = "RATE_MISSING"
 TAXABLE_EXCESS_NOT_HANDLED = "TAXABLE_EXCESS_NOT_HANDLED"
+# A pay item's a-melding coding contradicts its category (blocking), or it has no description (a warning).
+PAY_ITEM_REPORTING_MISMATCH = "PAY_ITEM_REPORTING_MISMATCH"
+# A trip without purpose or start/end place: taxable with a warning, or blocking (company setting).
+TRIP_UNDOCUMENTED = "TRIP_UNDOCUMENTED"
 # Warnings: shown in the preview and kept with the export, never blocking.
 PASSENGER_NAMES_MISSING = "PASSENGER_NAMES_MISSING"
 SUPPLEMENT_CAPPED = "SUPPLEMENT_CAPPED"
 PAY_ITEM_RATE_OVERRIDDEN = "PAY_ITEM_RATE_OVERRIDDEN"
+VEHICLE_CLASS_UNKNOWN = "VEHICLE_CLASS_UNKNOWN"
 
 ERROR = "error"
 WARNING = "warning"

@@ -16,6 +16,14 @@ from .categories import DISTANCE_CATEGORIES, Category
 
 SUPPLEMENTS = (Category.PASSENGER, Category.TRAILER, Category.FOREST_ROAD, Category.HEAVY_LOAD)
 STATE_YEARS = (2024, 2025, 2026)
+# How the passenger supplement is paid: per passenger and km, or per km whatever the number of passengers.
+# The default is per passenger: Skatteetaten's tax-free table counts it so, and the state agreement (Særavtale
+# om dekning av utgifter til reise og kost innenlands § 6 nr. 3 a) is restated so by employers following it
+# from 1.1.2019 ("kr 1,00 pr. km per passasjer"); no text of the agreement saying "per km whatever the number
+# of passengers" was found. Whatever a company pays, the tax-free part counts per passenger (README, 4b).
+PER_PASSENGER = "per_passenger"
+PER_KM = "per_km"
+PASSENGER_BASES = (PER_PASSENGER, PER_KM)
 
 
 class RateMissing(LookupError):
@@ -65,14 +73,20 @@ TAX_FREE_RATES: tuple[Rate, ...] = _yearly(
 
 
 class RateTable:
-    """Rates by category and validity: a trip is paid at the rate in force on its date.
+    """Rates by category and validity: a trip is paid at the rate in force on its date; the paid table also
+    says whether the passenger supplement is paid per passenger (the default) or per km.
 
     A rate without `valid_to` lasts until the next rate of its category starts (or for good when it is the
     last); one with `valid_to` ends on that day, and the days after it have no rate unless another covers them.
     """
 
-    def __init__(self, rates: Iterable[Rate], table: str = "paid"):
+    def __init__(self, rates: Iterable[Rate], table: str = "paid", passenger_basis: str = PER_PASSENGER):
+        if passenger_basis not in PASSENGER_BASES:
+            raise ValueError(
+                f"passenger supplement is paid {' or '.join(PASSENGER_BASES)}, not {passenger_basis!r}"
+            )
         self.table = table
+        self.passenger_basis = passenger_basis
         by_category: dict[Category, list[Rate]] = {}
         for rate in sorted(rates):
             if not rate.category.is_distance:
@@ -101,6 +115,10 @@ class RateTable:
     @classmethod
     def default_tax_free(cls) -> RateTable:
         return cls(TAX_FREE_RATES, table="tax_free")
+
+    @property
+    def per_passenger(self) -> bool:
+        return self.passenger_basis == PER_PASSENGER
 
     def find(self, category: Category, day: date) -> Rate | None:
         """The entry in force on the day: the latest that started on or before it, if it still covers it."""

@@ -34,21 +34,24 @@ def apply_tax_rules(
             or not line.excess_rate
             or pay_item is None  # PAY_ITEM_NOT_FOUND says so
             or not all(pay_item.accepts(category) for category in line.categories)  # PAY_ITEM_INCOMPATIBLE
-            or pay_item.withholds_taxable_part
+            # Go's own split counts the state's tax-free rate as tax-free: right for a documented trip, wrong
+            # for one whose allowance is wholly taxable (domain.taxfree), which needs the taxable-excess pay item.
+            or (pay_item.withholds_taxable_part and line.tax_free_rate)
         ):
             sent.append(line)
             continue
         if taxable_excess_code:
             assert line.tax_free_rate is not None and line.rate is not None
             excess = line.rate - line.tax_free_rate
-            sent.append(
-                replace(
-                    line,
-                    rate=line.tax_free_rate,
-                    amount=round2(line.quantity * line.tax_free_rate),
-                    paid_rate=line.rate,
+            if line.tax_free_rate:  # a wholly taxable line has no tax-free part to send
+                sent.append(
+                    replace(
+                        line,
+                        rate=line.tax_free_rate,
+                        amount=round2(line.quantity * line.tax_free_rate),
+                        paid_rate=line.rate,
+                    )
                 )
-            )
             sent.append(
                 replace(
                     line,
@@ -91,7 +94,10 @@ def apply_tax_rules(
                 "tax_free_rates": sorted(entry["tax_free_rates"]),
                 "employees": sorted(entry["employees"]),
                 "taxable_amount": fmt2(entry["taxable_amount"]),
-                "fix": f"set pay item {entry['code']} to processing type QuantityAndRateSubjectToWithholdingTax in "
+                "fix": "map a pay item for the taxable excess in the payroll codes: the allowance of trips without "
+                f"documentation is wholly taxable, which pay item {entry['code']}'s own split does not know"
+                if pay_item_withholds(pay_items, entry["code"])
+                else f"set pay item {entry['code']} to processing type QuantityAndRateSubjectToWithholdingTax in "
                 "PowerOffice Go, or map a pay item for the taxable excess in the payroll codes",
             }
             for entry in unhandled.values()
@@ -112,6 +118,11 @@ def apply_tax_rules(
             )
         )
     return sorted(sent, key=_line_order), problems
+
+
+def pay_item_withholds(pay_items: Mapping[str, PayItem], code: str) -> bool:
+    pay_item = pay_items.get(code)
+    return pay_item is not None and pay_item.withholds_taxable_part
 
 
 def note_pay_item_rates(

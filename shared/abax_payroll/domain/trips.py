@@ -13,7 +13,13 @@ from .money import ZERO
 OSLO = ZoneInfo("Europe/Oslo")
 
 PRIVATE_VEHICLE = "Private"
+UNKNOWN_VEHICLE = (
+    "Unknown"  # ABAX has no class for the car: it may be private, so it is never left out silently
+)
 BUSINESS_TRIP = "BusinessTrip"
+# What the travel claim must hold for the allowance to be tax-free (Altinn "Krav til reiserekning"; Skatte-ABC
+# A-13-3.7.1): a purpose and a route with a start and an end. ABAX's GPS logbook gives date, times and distance.
+PURPOSE, START_PLACE, END_PLACE = "purpose", "start_address", "end_address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,8 @@ class Trip:
     expenses: TripExpenses = field(default_factory=TripExpenses)
     extras: TripExtras = field(default_factory=TripExtras)
     vehicle_alias: str = ""  # ABAX vehicle.alias: what people call the car ("Olas Golf")
+    notes: str = ""  # ABAX notes: who was visited, for the documentation report
+    ended_at: datetime | None = None  # arrival (finish.location.timestamp), timezone-aware
 
     @property
     def date(self) -> date:
@@ -77,14 +85,17 @@ class Trip:
         """Only business trips in the employee's own (private) car earn allowance."""
         return self.vehicle_class == PRIVATE_VEHICLE and self.trip_class == BUSINESS_TRIP
 
-    def quantities(self) -> dict[Category, Decimal]:
+    def quantities(self, per_passenger: bool = True) -> dict[Category, Decimal]:
         """What this trip counts in each category (km, passenger-km or NOK); zero categories left out.
+
+        The passenger supplement counts passenger-km (km × passengers) or, when the company's rate table pays
+        it per km whatever the number of passengers (`per_passenger` False), the km once.
 
         Supplements are bounded by the trip: no supplement covers more km than the trip drove, and trailer,
         caravan and heavy load are one equipment supplement ("utstyr og materiell"), paid at most once per
         driven km (trailer and caravan first, heavy load on the km left).
         """
-        return {category: paid for category, (_, paid) in self._counted().items() if paid}
+        return {category: paid for category, (_, paid) in self._counted(per_passenger).items() if paid}
 
     def capped_supplements(self) -> list[tuple[Category, Decimal, Decimal]]:
         """(category, km claimed, km paid) for each supplement cut to the trip's distance."""
@@ -93,6 +104,22 @@ class Trip:
             for category, (claimed, paid) in self._supplement_km().items()
             if paid < claimed
         ]
+
+    @property
+    def in_unknown_vehicle(self) -> bool:
+        """A business trip in a car ABAX has no class for: left out, but said so (VEHICLE_CLASS_UNKNOWN)."""
+        return self.vehicle_class == UNKNOWN_VEHICLE and self.trip_class == BUSINESS_TRIP
+
+    @property
+    def missing_documentation(self) -> tuple[str, ...]:
+        """What the travel claim lacks for the allowance to be tax-free: purpose, start place, end place."""
+        given = {PURPOSE: self.purpose, START_PLACE: self.start_address, END_PLACE: self.end_address}
+        return tuple(name for name, value in given.items() if not value.strip())
+
+    @property
+    def passenger_count(self) -> int:
+        """Passengers on the passenger km: the names given, at least one."""
+        return max(1, len(self.extras.passenger_names))
 
     @property
     def passengers_unnamed(self) -> bool:
@@ -112,8 +139,8 @@ class Trip:
             Category.FOREST_ROAD: (extras.bad_road_km, min(extras.bad_road_km, distance)),
         }
 
-    def _counted(self) -> dict[Category, tuple[Decimal, Decimal]]:
-        passengers = max(1, len(self.extras.passenger_names))
+    def _counted(self, per_passenger: bool = True) -> dict[Category, tuple[Decimal, Decimal]]:
+        passengers = self.passenger_count if per_passenger else 1
         supplements = self._supplement_km()
         claimed_pkm, paid_pkm = supplements[Category.PASSENGER]
         counted = {

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from . import problems as codes_
 from .categories import ALL_CATEGORIES, Category
 from .logbooks import Logbook
 from .money import ZERO, fmt2
-from .payroll import Employee, PayItem
+from .payroll import CAR_KM, PASSENGER_KM, Employee, PayItem
 from .problems import Problem
+from .taxfree import UNDOCUMENTED_BLOCK, UNDOCUMENTED_TAXABLE
+from .trips import END_PLACE, PURPOSE, START_PLACE, Trip
 
 
 def check_pay_items(
@@ -104,6 +107,109 @@ def check_pay_items(
                 "outlays an amount pay item.",
                 incompatible,
                 params={"codes": sorted({item["code"] for item in incompatible})},
+            )
+        )
+    return found
+
+
+def check_pay_item_reporting(
+    codes: Mapping[Category, str | None],
+    pay_items: Mapping[str, PayItem],
+    taxable_excess_code: str | None = None,
+) -> list[Problem]:
+    """Each mapped pay item's a-melding coding fits what it carries (PowerOffice's PayItemDto).
+
+    km and the car's supplements report as KilometergodtgjoerelseBil, passenger km as
+    KilometergodtgjoerelsePassasjertillegg, both in the income report; the taxable excess is salary: withholding
+    and employer's contribution on. A contradiction blocks; a km pay item with no description is a warning.
+    """
+    mismatched: list[dict[str, Any]] = []
+    undescribed: dict[str, dict[str, Any]] = {}
+    for category in ALL_CATEGORIES:
+        code = codes.get(category)
+        pay_item = pay_items.get(code) if code else None
+        if (
+            not category.is_distance
+            or pay_item is None  # PAY_ITEM_NOT_FOUND says so
+            or not pay_item.active
+            or not pay_item.accepts(category)  # PAY_ITEM_INCOMPATIBLE says so
+            or not pay_item.coding_known
+        ):
+            continue
+        expected = PASSENGER_KM if category is Category.PASSENGER else CAR_KM
+        where = {
+            "code": pay_item.code,
+            "pay_item_name": pay_item.name,
+            "category": category.value,
+            "benefit_description": pay_item.benefit_description,
+        }
+        if pay_item.benefit_description is None:
+            entry = undescribed.setdefault(pay_item.code, {**where, "categories": [], "expected": expected})
+            entry.pop("category", None)
+            entry["categories"].append(category.value)
+        elif pay_item.benefit_description != expected:
+            mismatched.append(
+                {
+                    **where,
+                    "expected": expected,
+                    "reason_code": "WRONG_DESCRIPTION",
+                    "reason": f"{category.value} reports as {expected} in the a-melding, but pay item {pay_item.code} "
+                    f"reports as {pay_item.benefit_description}",
+                }
+            )
+        if pay_item.include_in_income_report is False:
+            mismatched.append(
+                {
+                    **where,
+                    "reason_code": "NOT_IN_INCOME_REPORT",
+                    "reason": f"pay item {pay_item.code} is left out of the income report (a-melding), where "
+                    f"{category.value} must be reported",
+                }
+            )
+    excess = pay_items.get(taxable_excess_code) if taxable_excess_code else None
+    if (
+        excess is not None
+        and excess.active
+        and excess.coding_known
+        and (not excess.withholds_and_contributes or excess.include_in_income_report is False)
+    ):
+        mismatched.append(
+            {
+                "code": excess.code,
+                "pay_item_name": excess.name,
+                "category": "taxable_excess",
+                "tax_deduction": excess.tax_deduction,
+                "employer_contribution_basis": excess.employer_contribution_basis,
+                "reason_code": "TAXABLE_WITHOUT_WITHHOLDING",
+                "reason": f"the taxable excess is salary: pay item {excess.code} must withhold tax (TaxDeduction "
+                f"{excess.tax_deduction or 'none'}), count for employer's contribution "
+                f"({'yes' if excess.employer_contribution_basis else 'no'}) and be in the income report",
+            }
+        )
+    found: list[Problem] = []
+    if mismatched:
+        found.append(
+            Problem(
+                codes_.PAY_ITEM_REPORTING_MISMATCH,
+                "Pay items' a-melding coding contradicts what they would carry: "
+                + "; ".join(item["reason"] for item in mismatched)
+                + ". Map another pay item, or correct the pay item in PowerOffice Go.",
+                mismatched,
+                params={"codes": sorted({item["code"] for item in mismatched})},
+            )
+        )
+    if undescribed:
+        items = list(undescribed.values())
+        found.append(
+            Problem(
+                codes_.PAY_ITEM_REPORTING_MISMATCH,
+                "Pay items without an a-melding description: "
+                + ", ".join(f"{item['code']} ({'/'.join(item['categories'])})" for item in items)
+                + ". Give each its description in PowerOffice Go (KilometergodtgjoerelseBil, or "
+                "KilometergodtgjoerelsePassasjertillegg for passenger km).",
+                items,
+                severity=codes_.WARNING,
+                params={"codes": [item["code"] for item in items]},
             )
         )
     return found
@@ -208,11 +314,15 @@ def check_codes_configured(
 
 
 def check_trip_documentation(
-    logbooks: Iterable[Logbook], codes: Mapping[Category, str | None]
+    logbooks: Iterable[Logbook],
+    codes: Mapping[Category, str | None],
+    undocumented: str = UNDOCUMENTED_TAXABLE,
 ) -> list[Problem]:
-    """Warnings: passenger km without the passengers' names, and supplements cut to the trip's distance."""
+    """Trips without purpose or start/end place (taxable, or blocking when the company says so); warnings for
+    passenger km without the passengers' names (taxable supplement) and supplements cut to the trip's distance."""
     unnamed: list[dict[str, Any]] = []
     capped: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
     for logbook in logbooks:
         driver = logbook.driver
         for trip in logbook.trips:
@@ -222,6 +332,20 @@ def check_trip_documentation(
                 "employee_number": driver.employee_number,
                 "driver_name": driver.name,
             }
+            if trip.missing_documentation and any(
+                codes.get(category) for category in trip.quantities() if category.is_distance
+            ):
+                missing.append(
+                    {
+                        **where,
+                        "km": fmt2(trip.distance_km),
+                        "vehicle_alias": trip.vehicle_alias,
+                        "missing": list(trip.missing_documentation),
+                        "fix": "add the "
+                        + " and ".join(MISSING_NAMES[name] for name in trip.missing_documentation)
+                        + " to the trip in ABAX's logbook, then search again",
+                    }
+                )
             if trip.passengers_unnamed and codes.get(Category.PASSENGER):
                 unnamed.append({**where, "passenger_km": fmt2(trip.extras.passenger_km)})
             for category, claimed, paid in trip.capped_supplements():
@@ -236,12 +360,35 @@ def check_trip_documentation(
                         }
                     )
     found = []
+    if missing:
+        blocking = undocumented == UNDOCUMENTED_BLOCK
+        listed = "; ".join(
+            f"{item['date']} {item['driver_name']} {item['km']} km (no {', '.join(item['missing'])})"
+            for item in missing[:10]
+        ) + (f"; and {len(missing) - 10} more" if len(missing) > 10 else "")
+        found.append(
+            Problem(
+                codes_.TRIP_UNDOCUMENTED,
+                f"{len(missing)} trip(s) lack what the travel claim must hold for a tax-free allowance (a purpose, a "
+                f"start and an end place; Skatte-ABC A-13-3.7.1): {listed}. "
+                + (
+                    "The company's setting blocks such trips: add what is missing in ABAX and search again."
+                    if blocking
+                    else "They are paid, but their km and supplements are taxable. Add what is missing in ABAX and "
+                    "search again to pay them tax-free."
+                ),
+                missing,
+                severity=codes_.ERROR if blocking else codes_.WARNING,
+                params={"trips": len(missing), "setting": undocumented},
+            )
+        )
     if unnamed:
         found.append(
             Problem(
                 codes_.PASSENGER_NAMES_MISSING,
                 f"{len(unnamed)} trip(s) claim passenger km without the passengers' names, which the travel claim must "
-                "hold (skattebetalingsforskriften § 5-6-12); they are paid for one passenger. Add the names in ABAX.",
+                "hold (skattebetalingsforskriften § 5-6-12); they are paid for one passenger, and the supplement is "
+                "taxable. Add the names in ABAX to pay it tax-free.",
                 unnamed,
                 severity=codes_.WARNING,
                 params={"trips": len(unnamed)},
@@ -259,6 +406,62 @@ def check_trip_documentation(
             )
         )
     return found
+
+
+MISSING_NAMES = {PURPOSE: "purpose", START_PLACE: "start address", END_PLACE: "end address"}
+
+
+def check_unknown_vehicles(trips: Iterable[Trip]) -> list[Problem]:
+    """Business trips in a car ABAX has no class for are left out (it may be a company car), never silently."""
+    by_vehicle: dict[str, dict[str, Any]] = {}
+    for trip in trips:
+        if not trip.in_unknown_vehicle:
+            continue
+        entry = by_vehicle.setdefault(
+            trip.vehicle_id,
+            {
+                "vehicle_id": trip.vehicle_id,
+                "vehicle_alias": trip.vehicle_alias,
+                "trips": 0,
+                "km": ZERO,
+                "drivers": set(),
+                "trip_ids": [],
+            },
+        )
+        entry["vehicle_alias"] = trip.vehicle_alias or entry["vehicle_alias"]
+        entry["trips"] += 1
+        entry["km"] += trip.distance_km
+        entry["drivers"].add(trip.driver.name)
+        entry["trip_ids"].append(trip.trip_id)
+    if not by_vehicle:
+        return []
+    items = [
+        {
+            **entry,
+            "km": fmt2(entry["km"]),
+            "drivers": sorted(entry["drivers"]),
+            "fix": "set the vehicle's class (private or company) in ABAX, then search again",
+        }
+        for _, entry in sorted(by_vehicle.items())
+    ]
+    listed = ", ".join(
+        f"{item['vehicle_alias'] or item['vehicle_id']} ({item['trips']} trip(s), {item['km']} km)"
+        for item in items
+    )
+    return [
+        Problem(
+            codes_.VEHICLE_CLASS_UNKNOWN,
+            f"Business trips in vehicles whose class is Unknown in ABAX are left out: {listed}. Set each vehicle's "
+            "class in ABAX (Private for the employee's own car) and search again, or the drivers are not paid for them.",
+            items,
+            severity=codes_.WARNING,
+            params={
+                "vehicles": [item["vehicle_alias"] or item["vehicle_id"] for item in items],
+                "trips": sum(item["trips"] for item in items),
+                "km": fmt2(sum((Decimal(item["km"]) for item in items), ZERO)),
+            },
+        )
+    ]
 
 
 def rate_missing_problem(missing: Mapping[tuple[str, Category], set[date]]) -> Problem:

@@ -97,7 +97,19 @@ def pay_item_from_dto(dto: dict[str, Any]) -> PayItem | None:
         active=bool(dto.get("IsActive")),
         processing_type=dto.get("ProcessingType") or "",
         rate=_own_rate(dto.get("Rate")),
+        benefit_description=_text_or_none(dto.get("BenefitDescription")),
+        tax_deduction=_text_or_none(dto.get("TaxDeduction")),
+        employer_contribution_basis=_flag(dto.get("EmployerContributionBasis")),
+        include_in_income_report=_flag(dto.get("IncludeInIncomeReport")),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _own_rate(value: Any) -> Decimal | None:

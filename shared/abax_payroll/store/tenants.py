@@ -11,7 +11,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from ..domain.categories import ALL_CATEGORIES, Category
-from ..domain.rates import Rate, RateTable
+from ..domain.rates import PER_PASSENGER, Rate, RateTable
+from ..domain.taxfree import UNDOCUMENTED_TAXABLE
 from ..records import AbaxIntegration, Integration, ScheduleSetting
 from .table import Table, now_iso, plain, tenant_pk
 
@@ -79,6 +80,7 @@ class TenantStore:
         codes: Mapping[Category, str | None],
         updated_by: str,
         taxable_excess: str | None = None,
+        undocumented_trips: str = UNDOCUMENTED_TAXABLE,
     ) -> None:
         self.table.put(
             tenant_pk(tenant_id),
@@ -86,6 +88,7 @@ class TenantStore:
             {
                 "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
                 "taxable_excess": taxable_excess,
+                "undocumented_trips": undocumented_trips,
                 "updated_at": now_iso(),
                 "updated_by": updated_by,
             },
@@ -96,11 +99,19 @@ class TenantStore:
         item = self.table.get(tenant_pk(tenant_id), CODES) or {}
         return item.get("taxable_excess") or None
 
+    def get_undocumented_trips(self, tenant_id: str) -> str:
+        """What a trip without purpose or start and end place does: taxable (the default) or block."""
+        item = self.table.get(tenant_pk(tenant_id), CODES) or {}
+        return item.get("undocumented_trips") or UNDOCUMENTED_TAXABLE
+
     def get_rates(self, tenant_id: str) -> RateTable:
         item = self.table.get(tenant_pk(tenant_id), RATES)
         if not item:
             return RateTable.default()
-        return RateTable(_rate(entry) for entry in item["rates"])
+        return RateTable(
+            (_rate(entry) for entry in item["rates"]),
+            passenger_basis=item.get("passenger_supplement") or PER_PASSENGER,
+        )
 
     def get_tax_free_rates(self, tenant_id: str) -> RateTable:
         item = self.table.get(tenant_pk(tenant_id), RATES)
@@ -113,6 +124,7 @@ class TenantStore:
     ) -> None:
         attributes: dict[str, Any] = {
             "rates": [_rate_entry(rate) for rate in rates.entries()],
+            "passenger_supplement": rates.passenger_basis,
             "updated_at": now_iso(),
             "updated_by": updated_by,
         }

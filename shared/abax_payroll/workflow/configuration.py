@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.categories import ALL_CATEGORIES, DISTANCE_CATEGORIES, Category
 from ..domain.money import fmt2
-from ..domain.rates import STATE_RATES, Rate, RateTable
+from ..domain.rates import PER_PASSENGER, STATE_RATES, Rate, RateTable
 from ..domain.trips import OSLO
 from ..errors import InvalidRequest
 from ..records import ScheduleSetting
@@ -21,6 +21,7 @@ def get_codes(services: Services, tenant_id: str) -> dict[str, Any]:
     return {
         "codes": {category.value: codes.get(category) for category in ALL_CATEGORIES},
         "taxable_excess": services.store.tenants.get_taxable_excess_code(tenant_id),
+        "undocumented_trips": services.store.tenants.get_undocumented_trips(tenant_id),
     }
 
 
@@ -30,9 +31,16 @@ def put_codes(
     codes: Mapping[Category, str | None],
     user: str,
     taxable_excess: str | None = None,
+    undocumented_trips: str | None = None,
 ) -> dict[str, Any]:
     cleaned = {category: (codes.get(category) or None) for category in ALL_CATEGORIES}
-    services.store.tenants.put_codes(tenant_id, cleaned, user, taxable_excess or None)
+    services.store.tenants.put_codes(
+        tenant_id,
+        cleaned,
+        user,
+        taxable_excess or None,
+        undocumented_trips or services.store.tenants.get_undocumented_trips(tenant_id),
+    )
     return get_codes(services, tenant_id)
 
 
@@ -48,6 +56,10 @@ def list_pay_items(services: Services, tenant_id: str) -> dict[str, Any]:
                 "active": item.active,
                 "processing_type": item.processing_type,
                 "fits": "km" if item.sends_quantity else "outlay" if item.sends_amount else "none",
+                "benefit_description": item.benefit_description,
+                "tax_deduction": item.tax_deduction,
+                "employer_contribution_basis": item.employer_contribution_basis,
+                "include_in_income_report": item.include_in_income_report,
             }
             for item in items
         ]
@@ -105,6 +117,7 @@ def get_rates(services: Services, tenant_id: str) -> dict[str, Any]:
             )
     return {
         "rates": _entries(table),
+        "passenger_supplement": table.passenger_basis,
         "tax_free_rates": _entries(tax_free),
         # The state's rates beside the tenant's, so a client can question a rate far above them (a typo).
         "state_rates": _entries(RateTable(STATE_RATES)),
@@ -114,10 +127,10 @@ def get_rates(services: Services, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def _table(rates: list[Rate], name: str) -> RateTable:
+def _table(rates: list[Rate], name: str, passenger_basis: str = PER_PASSENGER) -> RateTable:
     label = "tax-free " if name == "tax_free" else ""
     try:
-        table = RateTable(rates, table=name)
+        table = RateTable(rates, table=name, passenger_basis=passenger_basis)
     except ValueError as error:
         raise InvalidRequest(
             f"{label}{error}", params={"reason": "INVALID_RATE_TABLE", "table": name}
@@ -133,10 +146,17 @@ def _table(rates: list[Rate], name: str) -> RateTable:
 
 
 def put_rates(
-    services: Services, tenant_id: str, rates: list[Rate], user: str, tax_free: list[Rate] | None = None
+    services: Services,
+    tenant_id: str,
+    rates: list[Rate],
+    user: str,
+    tax_free: list[Rate] | None = None,
+    passenger_supplement: str | None = None,
 ) -> dict[str, Any]:
-    """Replace the rate table (and the tax-free table when given; the stored or default one stays otherwise)."""
-    table = _table(rates, "paid")
+    """Replace the rate table (and the tax-free table, and how the passenger supplement is paid, when given;
+    the stored or default ones stay otherwise)."""
+    basis = passenger_supplement or services.store.tenants.get_rates(tenant_id).passenger_basis
+    table = _table(rates, "paid", basis)
     tax_free_table = (
         _table(tax_free, "tax_free")
         if tax_free is not None

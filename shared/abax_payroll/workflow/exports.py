@@ -7,12 +7,12 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from ..domain.documentation import report_csv
+from ..domain.documentation import report_csv, report_header
 from ..domain.logbooks import build_logbooks
 from ..domain.money import ZERO, fmt2
 from ..domain.period import Period
 from ..domain.problems import summarized
-from ..errors import AlreadyExported, ExportInProgress, NotFound
+from ..errors import AlreadyExported, ExportInProgress, NotFound, NothingPaid
 from ..observability import logger
 from ..records import (
     ExportCredentials,
@@ -462,6 +462,12 @@ ACTIONS = {
 }
 
 
+# An export that ended with nothing in PowerOffice Go (refused, failed, rolled back, undone) paid nothing: its
+# report would list amounts that could be filed as proof of a payment that never happened.
+NOTHING_PAID = frozenset({ExportStatus.VALIDATION_FAILED, ExportStatus.ROLLED_BACK, ExportStatus.FAILED})
+PARTLY_UNDONE_NOTE = "Eksporten ble delvis angret: rapporten viser bare turene på lønnslinjene som fortsatt er i PowerOffice Go."
+
+
 def _report_part(
     services: Services, tenant_id: str, export_id: str, part: int
 ) -> tuple[Any, dict[str, Any], int]:
@@ -469,6 +475,12 @@ def _report_part(
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise NotFound(f"no export {export_id} for this company")
+    if record.status in NOTHING_PAID:
+        raise NothingPaid(
+            f"export {export_id} ended {record.status.value} and left nothing in PowerOffice Go, so it has no "
+            "documentation report: nothing was paid",
+            params={"export_id": export_id, "status": record.status.value},
+        )
     # New exports: parts in S3 (how many on the record); older ones: one S3 object, or REPORT# items: one part.
     if record.report_parts:
         parts = record.report_parts
@@ -507,8 +519,8 @@ def documentation_report(services: Services, tenant_id: str, export_id: str, par
     """One part of the documentation report of an export: every trip per employee and month with the line it
     went into (`parts`: how many; the rows of all parts in order are the whole report)."""
     record, content, parts = _report_part(services, tenant_id, export_id, part)
-    rows: list[dict[str, Any]] = content["rows"]
-    lines = _lines_of(services, tenant_id, export_id, rows)
+    lines = _lines_of(services, tenant_id, export_id, content["rows"])
+    rows = _still_paid(record, content["rows"], lines)
     for row in rows:
         row["salary_lines"] = [
             {
@@ -519,7 +531,29 @@ def documentation_report(services: Services, tenant_id: str, export_id: str, par
             for index in row.pop("lines", [])
             if index in lines
         ]
-    return {**summary(record), "part": part, "parts": parts, "rows": rows}
+    return {
+        **summary(record),
+        "company": record.credentials.poweroffice_client_name if record.credentials else None,
+        "covers": "lines_in_poweroffice" if record.status is ExportStatus.ROLLBACK_INCOMPLETE else "all",
+        "part": part,
+        "parts": parts,
+        "rows": rows,
+    }
+
+
+def _still_paid(
+    record: Any, rows: list[dict[str, Any]], lines: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows the report proves: all, or after a partial rollback those on lines still in PowerOffice Go (a
+    deleted line's id is forgotten), each naming only those lines."""
+    if record.status is not ExportStatus.ROLLBACK_INCOMPLETE:
+        return rows
+    kept = []
+    for row in rows:
+        in_go = [index for index in row.get("lines", []) if lines.get(index, {}).get("salary_line_id")]
+        if in_go:
+            kept.append({**row, "lines": in_go})
+    return kept
 
 
 def documentation_csv(services: Services, tenant_id: str, export_id: str, part: int = 0) -> tuple[str, int]:
@@ -527,11 +561,20 @@ def documentation_csv(services: Services, tenant_id: str, export_id: str, part: 
     others carry rows only, so the parts joined in order are the CSV of the whole report."""
     record, content, parts = _report_part(services, tenant_id, export_id, part)
     lines = _lines_of(services, tenant_id, export_id, content["rows"])
+    partly_undone = record.status is ExportStatus.ROLLBACK_INCOMPLETE
     text = report_csv(
-        content["rows"],
+        _still_paid(record, content["rows"], lines),
         lines,
         first=part == 0,
-        carry=content.get("carry"),
-        continued=bool(content.get("continued")),
+        # A partly undone export's sums are of the rows kept: the carry of the parts before is not.
+        carry=None if partly_undone else content.get("carry"),
+        continued=bool(content.get("continued")) and not partly_undone,
+        header=report_header(
+            record.credentials.poweroffice_client_name if record.credentials else None,
+            record.period.stored(),
+            export_id,
+            record.status.value,
+            PARTLY_UNDONE_NOTE if partly_undone else None,
+        ),
     )
     return text, parts

@@ -35,7 +35,10 @@ class PreparedPlan:
         digest = hashlib.sha256()
         for logbook in self.plan.logbooks:
             for trip in logbook.trips:
-                digest.update(repr((trip.trip_id, trip.started_at.isoformat(), trip.quantities())).encode())
+                fingerprint: tuple[Any, ...] = (trip.trip_id, trip.started_at.isoformat(), trip.quantities())
+                if trip.missing_documentation:  # it decides the tax-free part (domain.taxfree)
+                    fingerprint += (trip.missing_documentation,)
+                digest.update(repr(fingerprint).encode())
         return digest.hexdigest()
 
 
@@ -65,6 +68,7 @@ def prepare_plan(
     store = services.store
     codes = store.tenants.get_codes(tenant_id)
     taxable_excess = store.tenants.get_taxable_excess_code(tenant_id)
+    undocumented_trips = store.tenants.get_undocumented_trips(tenant_id)
     rates = store.tenants.get_rates(tenant_id)
     tax_free = store.tenants.get_tax_free_rates(tenant_id)
     if batch is None:
@@ -88,6 +92,7 @@ def prepare_plan(
         logbook_ids=logbook_ids,
         tax_free=tax_free,
         taxable_excess_code=taxable_excess,
+        undocumented_trips=undocumented_trips,
     )
     return PreparedPlan(plan, pay_items, employees, codes, rates, tax_free)
 

@@ -178,8 +178,11 @@ async function reportCsv(ctx, exportId, onPart) {
 }
 
 /** The documentation report of an export with lines: the CSV to keep, and a printable view. */
+// An export that left nothing in PowerOffice Go paid nothing: no report to keep as proof (the API answers 409).
+const NOTHING_PAID = new Set(["ROLLED_BACK", "VALIDATION_FAILED", "FAILED"]);
+
 function documentation(ctx, item) {
-  if (!item.line_count) return null;
+  if (!item.line_count || NOTHING_PAID.has(item.status)) return null;
   const message = h("div", { "aria-live": "polite" });
   const download = async () => {
     clear(message);
@@ -228,34 +231,49 @@ function reportPart(report, exportId, go) {
     groups.get(key).push(row);
   }
   const sum = (rows, name) => rows.reduce((total, row) => total + Number(row[name]), 0);
-  const columns = ["report.date", "report.purpose", "report.from", "report.to", "report.km", "new.categories", "new.quantity",
-    "report.passengers", "new.rate", "new.amount", "new.taxFree", "new.taxable", "report.salaryLine"];
-  const numeric = new Set(["report.km", "new.quantity", "new.rate", "new.amount", "new.taxFree", "new.taxable"]);
+  // Nine columns that fit A4 portrait with every money column: the trip's facts stacked in two cells.
+  const columns = ["report.date", "report.trip", "report.km", "report.passengers", "new.rate", "new.amount", "new.taxFree",
+    "new.taxable", "report.salaryLine"];
+  const numeric = new Set(["report.km", "new.rate", "new.amount", "new.taxFree", "new.taxable"]);
   const parts = report.parts || 1;
   const part = report.part || 0;
   const pager = () => parts > 1 ? h("nav", { class: "row no-print report-pager", "aria-label": t("report.parts") },
     h("button", { type: "button", disabled: part === 0, onclick: () => go(part - 1), "data-testid": "report-previous" }, `← ${t("report.previous")}`),
     h("span", { "data-testid": "report-part" }, t("report.part", { part: part + 1, parts })),
     h("button", { type: "button", disabled: part + 1 >= parts, onclick: () => go(part + 1), "data-testid": "report-next" }, `${t("report.next")} →`)) : null;
+  const small = (...parts_) => h("div", { class: "muted small" }, ...parts_);
+  const tripCell = (row) => h("td", {},
+    h("div", {}, row.kind && row.kind !== "trip" ? category(row.category) : `${row.from || "–"} → ${row.to || "–"}`),
+    row.kind && row.kind !== "trip" ? null : small(row.purpose || "–", row.notes ? ` · ${row.notes}` : ""),
+    row.vehicle ? small(`${t("report.vehicle")}: ${row.vehicle}`) : null);
+  const kmCell = (row) => h("td", { class: "num" }, row.km == null ? "" : number(row.km),
+    Object.entries(row.supplement_km || {}).map(([name, km]) => small(`${category(name)} ${number(km)}`)));
   return [
     h("p", { class: "breadcrumb no-print" }, h("a", { href: `#/exports/${exportId}` }, `← ${t("detail.back")}`)),
     h("h1", {}, t("report.title")),
-    h("p", {}, t("detail.title", { period: period(report.period) }), " · ", t("report.legal"),
-      parts > 1 ? ` · ${t("report.part", { part: part + 1, parts })}` : ""),
+    h("dl", { class: "facts report-header", "data-testid": "report-header" },
+      h("dt", {}, t("report.company")), h("dd", { "data-testid": "report-company" }, report.company || "–"),
+      h("dt", {}, t("detail.period")), h("dd", {}, period(report.period)),
+      // The export as people know it (when and by whom it was started); its id is in the CSV's header.
+      h("dt", {}, t("report.export")), h("dd", {}, t("detail.started", { when: dateTime(report.created_at) }),
+        report.created_by ? ` (${report.created_by})` : ""),
+      h("dt", {}, t("report.status")), h("dd", {}, statusBadge(report.status))),
+    report.covers === "lines_in_poweroffice" ? notice("warn", null, h("p", { "data-testid": "report-partly-undone" }, t("report.partlyUndone"))) : null,
+    h("p", {}, t("report.legal"), parts > 1 ? ` · ${t("report.part", { part: part + 1, parts })}` : ""),
     h("p", { class: "no-print" }, h("button", { type: "button", class: "primary", onclick: () => window.print() }, t("report.print"))),
     pager(),
     [...groups.values()].map((rows) => h("section", { class: "card report-group", "data-testid": "report-group" },
       h("h2", {}, `${rows[0].employee_name} (${rows[0].employee_number}) – ${monthName(rows[0].month)}`),
-      h("div", { class: "table-wrap" }, h("table", { class: "stack" },
+      h("div", { class: "table-wrap" }, h("table", { class: "stack report-table" },
         h("thead", {}, h("tr", {}, columns.map((key) => h("th", { scope: "col", class: numeric.has(key) ? "num" : "" }, t(key))))),
         h("tbody", {}, rows.map((row) => h("tr", {},
-          h("td", {}, day(row.date)), h("td", {}, row.purpose || "–"), h("td", {}, row.from || "–"), h("td", {}, row.to || "–"),
-          h("td", { class: "num" }, number(row.km)), h("td", {}, category(row.category)),
-          h("td", { class: "num" }, number(row.quantity)), h("td", {}, row.passengers.join(", ") || "–"),
-          h("td", { class: "num" }, row.rate === null ? "–" : money(row.rate)), h("td", { class: "num" }, money(row.amount)),
+          h("td", {}, day(row.date), row.departure ? small(`${row.departure}–${row.arrival || ""}`) : null),
+          tripCell(row), kmCell(row),
+          h("td", {}, row.passengers.join(", ") || "–"),
+          h("td", { class: "num" }, row.rate == null ? "–" : money(row.rate)), h("td", { class: "num" }, money(row.amount)),
           h("td", { class: "num" }, money(row.tax_free_amount)), h("td", { class: "num" }, money(row.taxable_amount)),
           h("td", {}, row.salary_lines.map((line) => `${line.pay_item_code}${line.salary_line_id ? ` #${line.salary_line_id}` : ""}`).join(" + "))))),
-        h("tfoot", {}, h("tr", {}, h("td", { colspan: "9" }, t(parts > 1 ? "report.partTotal" : "new.total")),
+        h("tfoot", {}, h("tr", { "data-testid": "report-sum" }, h("td", { colspan: "5" }, t(parts > 1 ? "report.partTotal" : "new.total")),
           h("td", { class: "num" }, money(sum(rows, "amount"))), h("td", { class: "num" }, money(sum(rows, "tax_free_amount"))),
           h("td", { class: "num" }, money(sum(rows, "taxable_amount"))), h("td", {}))))))),
     pager(),
