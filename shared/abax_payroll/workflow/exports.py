@@ -295,6 +295,10 @@ def summary(record: ExportRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "created_by": record.created_by,
         "finished_at": record.finished_at,
+        # An export a user undid is not a failure: who did it (none for a rollback after a failed push).
+        "undone_by": record.recovery_by
+        if record.status is ExportStatus.ROLLED_BACK and record.error is None
+        else None,
     }
 
 
