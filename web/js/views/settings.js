@@ -1,7 +1,7 @@
 // Payroll codes per category, the rate table and the monthly schedule.
 import { t } from "../i18n.js";
 import { errorView } from "../problems.js";
-import { announce, category, clear, confirmDialog, day, field, h, money, notice } from "../ui.js";
+import { announce, category, clear, confirmDialog, day, field, h, money, notice, setup } from "../ui.js";
 
 const DISTANCE = ["mileage", "passenger", "trailer", "forest_road", "heavy_load"];
 const OUTLAY = ["toll", "parking", "ferry"];
@@ -85,6 +85,7 @@ export async function codesView(ctx) {
         input.dispatchEvent(new Event("input"));
       }
       excess.value = result.taxable_excess || "";
+      setup.changedAt = Date.now();
       saved(message, t("codes.saved"));
     } catch (error) {
       clear(message, errorView(error));
@@ -184,6 +185,7 @@ export async function ratesView(ctx) {
       const sorted = [...result.rates].sort(byCategoryAndDate);
       current = inForce(sorted);
       sorted.forEach((rate) => addRow(rate));
+      setup.changedAt = Date.now();
       saved(message, t("rates.saved"));
     } catch (error) {
       clear(message, errorView(error));
@@ -199,7 +201,7 @@ export async function ratesView(ctx) {
       `${t("rates.taxFreeToday")}: `, inForceToday.filter((rate) => rate.tax_free_rate)
         .map((rate) => `${category(rate.category)} ${money(rate.tax_free_rate)}`).join(" · ")) : null,
     h("form", { onsubmit: save, class: "card", "aria-label": t("rates.title") },
-      h("div", { class: "table-wrap" }, h("table", { class: "rates" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
+      h("div", { class: "table-wrap" }, h("table", { class: "rates stack" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
         h("th", { scope: "col" }, t("rates.validTo")), h("th", { scope: "col", class: "num" }, t("rates.rate")), h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
       message,
       h("div", { class: "row", style: "margin-top:.8rem" },
