@@ -32,7 +32,7 @@ def test_forced_failure_shows_the_rollback(page: Page, shot, fresh) -> None:
     expect(detail).to_have_attribute("data-status", "ROLLED_BACK", timeout=60_000)
     expect(page.get_by_test_id("status")).to_have_text(re.compile("Feilet – rullet tilbake"))
     outcome = page.get_by_test_id("outcome")
-    expect(outcome.get_by_role("heading")).to_have_text("Eksporten feilet og er rullet tilbake")
+    expect(outcome.get_by_role("heading", level=2)).to_have_text("Eksporten feilet og er rullet tilbake")
     message = page.get_by_test_id("rollback-message")
     expect(message).to_contain_text("1 lønnslinje som allerede var opprettet, er slettet igjen")
     expect(page.get_by_test_id("error")).to_be_visible()

@@ -5,8 +5,9 @@ import { announce, category, clear, dateTime, day, h, keepFocus, logbookList, mo
 import { exportState, historyView, outcomeView } from "./recovery.js";
 import { leftOut } from "./new-export.js";
 
-// A running export is followed every second at first, then less often, up to every 5 s (issue 21: many open
-// tabs must not take the API's throttle from other companies); ctx.poll waits while the tab is hidden.
+// A running export is followed every second at first, then less often, up to every 5 s, from the start of
+// each phase (issue 21: many open tabs must not take the API's throttle from other companies); ctx.poll
+// waits while the tab is hidden.
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 const slower = (delay) => Math.min(POLL_MAX_MS, Math.round(delay * 1.5));
@@ -275,7 +276,7 @@ export async function exportDetailView(ctx, exportId) {
     const notInGo = t(state === "UNDONE" ? "detail.deleted" : ["ROLLED_BACK", "ROLLBACK_INCOMPLETE"].includes(state) ? "detail.notInGo" : "detail.notPushed");
     clear(container,
       h("p", { class: "breadcrumb" }, h("a", { href: "#/exports" }, `← ${t("detail.back")}`)),
-      h("h1", {}, t("detail.title", { period: period(item.period) })),
+      h("h1", { id: "export-title" }, t("detail.title", { period: period(item.period) })),
       h("p", { class: "muted subtitle" }, t("detail.started", { when: dateTime(item.created_at) })),
       h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcomeView(ctx, item, () => tick())),
       leftOutView(ctx, item),
@@ -323,6 +324,8 @@ export async function exportDetailView(ctx, exportId) {
       const item = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}`);
       if (!ctx.isCurrent(id)) return;
       if (previous && previous !== item.status) announce(`${t("detail.status")}: ${t(`status.${item.status}`)}`);
+      // A new phase (checking → sending) is followed closely again from its start.
+      if (item.phase !== latest?.phase) delay = POLL_FIRST_MS;
       previous = item.status;
       // A re-render keeps the focus where it was, or, when that button is gone (the export ran), on the headline.
       keepFocus(container, () => draw(item), "#outcome-title");

@@ -101,6 +101,8 @@ function actionsView(ctx, item, state, refresh) {
       });
       if (!ok) return;
       clear(message);
+      // The buttons are disabled, then gone once the run starts: the keyboard waits on the state's headline.
+      document.getElementById("outcome-title")?.focus();
       for (const other of buttons) other.disabled = true;
       try {
         if (action === "retry") {
@@ -169,6 +171,7 @@ export function progressView(item) {
   const totals = count ? t("progress.totals", { count, amount: money(item.total_amount) }) : null;
   const counting = count > 0 && key !== "rollingBack";
   return h("div", { class: "notice info", "data-testid": "progress", dataset: { phase: key, totals: item.totals_source || "none" } },
+    h("h2", { id: "outcome-title", tabindex: "-1" }, t(key === "rollingBack" ? "progress.rollingBackTitle" : "progress.title")),
     h("p", { "data-testid": "phase" }, h("strong", {}, t(`progress.${key}`)), totals ? ` · ${totals}` : "",
       totals && item.totals_source === "preview" ? h("span", { class: "small" }, ` (${t("progress.fromPreview")})`) : null),
     h("label", { for: "push-progress" }, t("detail.progressLabel")), " ",
