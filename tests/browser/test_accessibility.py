@@ -8,6 +8,7 @@ address in one page, so the whole check costs a few page loads."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -73,6 +74,90 @@ def every_state(stack: Any) -> tuple[httpx.Client, dict[str, str]]:
     }
 
 
+def _buttons(page: Page) -> Any:
+    return page.get_by_test_id("outcome").get_by_test_id("actions").get_by_role("button")
+
+
+def _headline(page: Page) -> Any:
+    return page.get_by_test_id("outcome").get_by_role("heading", level=2)
+
+
+def _says(page: Page, name: str, exports: dict[str, str]) -> None:
+    """What each screen says in Norwegian on a phone: one state, one headline, only the actions that agree."""
+    main = page.get_by_role("main")
+    if name == "eksport-fullfort":
+        expect(_headline(page)).to_have_text("Eksporten er fullført")
+        expect(_buttons(page)).to_have_text(["Angre eksporten"])
+    elif name == "eksport-angring-avvist":
+        # The refusal is the state, on top: which line is in a payroll, and what the clerk can do about it.
+        expect(_headline(page)).to_have_text("Angring avvist: 1 lønnslinje er allerede i en lønnskjøring")
+        expect(page.get_by_test_id("status")).to_have_text(re.compile("Fullført"))
+        expect(page.get_by_test_id("refused-lines").locator("li")).to_have_count(1)
+        expect(page.get_by_test_id("outcome")).to_contain_text("beholde eksporten som den er")
+        expect(page.get_by_test_id("outcome")).to_contain_text("reverseres i lønnskjøringen i PowerOffice Go")
+        expect(_buttons(page)).to_have_text(["Angre på nytt"])
+        expect(main).not_to_contain_text("slett eller rett")
+    elif name == "eksport-angret":
+        # A user's own undo is not a failure: who did it, when, and the lines were deleted, not "not sent".
+        expect(_headline(page)).to_have_text("Eksporten er angret")
+        expect(page.get_by_test_id("outcome")).to_contain_text(
+            re.compile(r"admin@acme\.example angret eksporten \d")
+        )
+        expect(page.get_by_test_id("status")).to_have_text(re.compile("^↶?Angret$"))
+        expect(_buttons(page)).to_have_text(["Eksporter på nytt"])
+        expect(page.get_by_test_id("export-lines")).to_contain_text("slettet ved angring")
+        for wrong in ("feilet", "ikke overført", "Prøv igjen"):
+            expect(main).not_to_contain_text(wrong)
+    elif name == "eksport-rullet-tilbake":
+        expect(_headline(page)).to_have_text("Eksporten feilet og er rullet tilbake")
+        expect(page.get_by_test_id("error")).to_contain_text(
+            "feil hos PowerOffice Go (feilkode 500), ikke i selve linjen"
+        )
+        expect(_buttons(page)).to_have_text(["Prøv igjen"])
+    elif name == "eksport-delvis-angret":
+        # One piece of advice: the two ways forward, each under the condition it is for.
+        expect(_headline(page)).to_have_text("Eksporten feilet: 2 lønnslinjer ligger igjen i PowerOffice Go")
+        expect(page.get_by_test_id("rollback-message")).to_contain_text("allerede tatt inn i en lønnskjøring")
+        expect(_buttons(page)).to_have_text(["Angre på nytt", "Fullfør eksporten"])
+        expect(page.get_by_test_id("actions")).to_contain_text("Skal lønnskjøringen gå videre")
+        expect(page.get_by_test_id("actions")).to_contain_text("Skal lønnskjøringen ikke gå videre")
+        expect(main).not_to_contain_text("slett eller rett")
+        expect(main).not_to_contain_text("svarte med feilkode")
+    elif name == "eksporthistorikk":
+        rows = page.get_by_test_id("exports")
+        badge = lambda key: rows.locator(f"tr[data-export-id='{exports[key]}'] .badge")  # noqa: E731
+        expect(badge("fullfort")).to_have_text(re.compile("Fullført$"))
+        expect(badge("angret")).to_have_text(re.compile("Angret$"))
+        expect(rows.locator(f"tr[data-export-id='{exports['angret']}']")).to_contain_text(
+            "av admin@acme.example"
+        )
+        expect(badge("rullet-tilbake")).to_have_text(re.compile("Feilet – rullet tilbake$"))
+        expect(badge("delvis-angret")).to_have_text(re.compile("Feilet – linjer ligger igjen$"))
+    elif name == "satser":
+        _stacks(page, "table.rates")
+    elif name == "manedlig-eksport":
+        # Day 31 of a 1–28 field: the app's own Norwegian message, not the browser's English one.
+        page.locator("#schedule-day").fill("31")
+        main.get_by_role("button", name="Lagre").click()
+        message = page.locator("#schedule-day").evaluate("(el) => el.validationMessage")
+        assert message == "Verdien må være 28 eller mindre.", message
+    elif name == "integrasjoner":
+        # Both roles set up pay items, rates and the schedule: the menu says "Oppsett", not "Admin".
+        expect(page.locator("#nav h2")).to_have_text(
+            ["Oppsett", "Lønnseksport"]
+        )
+
+
+def _stacks(page: Page, table: str) -> None:
+    """On a phone the table shows as label/value rows, with nothing to scroll sideways."""
+    display = page.locator(f"{table} tbody tr").first.evaluate("(row) => getComputedStyle(row).display")
+    assert display == "block", (table, display)
+    wide = page.locator(f"{table}").evaluate(
+        "(t) => { const box = t.closest('.table-wrap'); return box.scrollWidth > box.clientWidth + 1; }"
+    )
+    assert not wide, f"{table} scrolls sideways on a phone"
+
+
 def _visit(page: Page, address: str, ready: Any) -> None:
     page.evaluate("(hash) => { location.hash = hash; }", address)
     expect(ready).to_be_visible()
@@ -111,6 +196,8 @@ def test_no_serious_axe_violation_on_any_screen_or_state(page: Page, shot, fresh
                 assert_accessible(page, f"{where} {name}", found)
                 if language == "nb" and name.startswith("eksport-"):
                     shot(f"nb-{width['width']}-{name}")
+                if language == "nb" and width is PHONE:
+                    _says(page, name, exports)
             # A search with problems (Nils has no employee number, Lise's is not in PowerOffice Go).
             _visit(page, "#/export/new", main.locator("form"))
             page.locator("#export-from").fill("2026-10-01")
@@ -119,6 +206,15 @@ def test_no_serious_axe_violation_on_any_screen_or_state(page: Page, shot, fresh
             expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)
             expect(page.get_by_test_id("problems")).to_be_visible()
             assert_accessible(page, f"{where} sok-med-problemer", found)
+            if language == "nb" and width is PHONE:
+                problems = page.get_by_test_id("problems")
+                expect(problems).to_contain_text("(1 kjørebok)")
+                expect(problems).not_to_contain_text("1 kjørebøker")
+                _stacks(page, "[data-testid=totals]")
+                # Part of October is exported (Per's lines are in a payroll): whose km are still unpaid.
+                expect(page.get_by_test_id("unpaid")).to_contain_text("Ola Nordmann (oktober 2026)")
+                exported = page.get_by_test_id("logbooks").locator("tr.exported").first
+                expect(exported).to_contain_text(re.compile(r"Allerede eksportert i eksporten \d"))
             # The dialogs: deactivating asks first.
             _visit(page, "#/integration", page.get_by_test_id("client-name"))
             page.locator("#main button.danger").first.click()
