@@ -37,7 +37,9 @@ def test_forced_failure_shows_the_rollback(page: Page, shot, fresh) -> None:
     expect(message).to_contain_text("1 lønnslinje som allerede var opprettet, er slettet igjen")
     expect(page.get_by_test_id("error")).to_be_visible()
     # What Go's 500 means for the clerk, not a bare "feilkode 500".
-    expect(page.get_by_test_id("error")).to_contain_text("feil hos PowerOffice Go (feilkode 500), ikke i selve linjen")
+    expect(page.get_by_test_id("error")).to_contain_text(
+        "feil hos PowerOffice Go (feilkode 500), ikke i selve linjen"
+    )
     expect(page.get_by_test_id("left-behind")).to_have_count(0)
     shot("rullet tilbake")
 
@@ -67,7 +69,9 @@ def test_rollback_that_cannot_finish_lists_the_lines_left_behind(page: Page, sho
         "Eksporten feilet: 2 lønnslinjer ligger igjen i PowerOffice Go"
     )
     # One piece of advice: the two ways forward, each under the condition it is for.
-    expect(page.get_by_test_id("rollback-message")).to_contain_text("PowerOffice Go slettet ikke alle linjene")
+    expect(page.get_by_test_id("rollback-message")).to_contain_text(
+        "PowerOffice Go slettet ikke alle linjene"
+    )
     expect(outcome.get_by_test_id("actions").get_by_role("button")).to_have_text(
         ["Angre på nytt", "Fullfør eksporten"]
     )

@@ -64,7 +64,9 @@ def test_the_story_with_the_keyboard_only(page: Page, shot, fresh: Any) -> None:
     _tab_to(page, r"^#export-from$")
     ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert ring not in ("none", ""), ring
-    page.locator("#export-from").fill("2026-10-01")  # typed digits follow the browser's date order; fill does not
+    page.locator("#export-from").fill(
+        "2026-10-01"
+    )  # typed digits follow the browser's date order; fill does not
     page.keyboard.press("Tab")
     page.locator("#export-to").fill("2026-10-31")
     page.keyboard.press("Enter")
