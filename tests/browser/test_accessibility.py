@@ -143,9 +143,7 @@ def _says(page: Page, name: str, exports: dict[str, str]) -> None:
         assert message == "Verdien må være 28 eller mindre.", message
     elif name == "integrasjoner":
         # Both roles set up pay items, rates and the schedule: the menu says "Oppsett", not "Admin".
-        expect(page.locator("#nav h2")).to_have_text(
-            ["Oppsett", "Lønnseksport"]
-        )
+        expect(page.locator("#nav h2")).to_have_text(["Oppsett", "Lønnseksport"])
 
 
 def _stacks(page: Page, table: str) -> None:
