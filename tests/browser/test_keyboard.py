@@ -110,6 +110,8 @@ def test_the_story_with_the_keyboard_only(page: Page, shot, fresh: Any) -> None:
         page.keyboard.press("Enter")
         expect(page.locator("#results-summary")).to_be_focused(timeout=30_000)
     expect(page.get_by_test_id("ready")).to_be_visible()
+    # What was taken out is still unpaid, and the search says so.
+    expect(page.get_by_test_id("not-selected")).to_contain_text("Nils Bakke")
     shot("tastatur klar")
 
     # The export: the dialog takes the focus; the export's page puts it on its heading.

@@ -300,8 +300,17 @@ export async function newExportView(ctx) {
       } }, t("new.rerun")));
   }
 
-  /** Part of the period is exported and part is not: whose km are still unpaid, and which export left them out. */
+  /** Logbooks taken out of this selection, or a period partly exported: whose km are still unpaid (and which
+   *  export left them out). */
   function unpaidView(preview) {
+    const out = preview.logbooks.filter((logbook) => !logbook.already_exported && !state.selected.has(logbook.logbook_id));
+    const outNotice = out.length ? h("section", { class: "notice info", "aria-labelledby": "left-out-title", "data-testid": "not-selected" },
+      h("h2", { id: "left-out-title" }, t("new.notSelectedTitle")),
+      h("p", {}, t("new.notSelected", { logbooks: logbookList(out.map((logbook) => ({ driver: logbook.driver.name, month: logbook.month }))) }))) : null;
+    return [outNotice, partlyExported(preview)];
+  }
+
+  function partlyExported(preview) {
     if (!preview.logbooks.some((logbook) => logbook.already_exported)) return null;
     const unpaid = preview.logbooks.filter((logbook) => !logbook.already_exported);
     if (!unpaid.length) return null;

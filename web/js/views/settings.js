@@ -50,7 +50,7 @@ export async function codesView(ctx) {
   };
   const section = (titleKey, names) => h("fieldset", { class: "card" },
     h("legend", {}, h("strong", {}, t(titleKey))),
-    h("div", { class: "table-wrap" }, h("table", {},
+    h("div", { class: "table-wrap" }, h("table", { class: "stack" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
         h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null)),
       h("tbody", {}, names.map((name) => {
