@@ -268,6 +268,13 @@ def test_no_serious_axe_violation_on_any_screen_or_state(page: Page, shot, fresh
     assert_accessible(page, "nb 390 eksport-pagar", found)
     page.set_viewport_size(LAPTOP)
     assert_accessible(page, "nb 1366 eksport-pagar", found)
+
+    # The client-key dialog of a company whose PowerOffice Go is not active yet.
+    page.get_by_role("button", name="Logg ut").click()
+    login(page, "beta", "admin")
+    page.get_by_role("button", name="Aktiver").click()
+    expect(page.get_by_test_id("client-key-dialog")).to_be_visible()
+    assert_accessible(page, "nb 1366 klientnokkel", found)
     assert not found, "axe found serious or critical violations:\n" + json.dumps(
         found, indent=1, ensure_ascii=False
     )
