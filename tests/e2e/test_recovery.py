@@ -109,6 +109,7 @@ def test_rollback_again_after_go_released_the_lines_deletes_them_and_frees_every
     assert done["rollback"]["left_behind"] == [] and done["rollback"]["deleted"] == 2
     assert not any(_exported_drivers(acme, logbooks).values())
     assert "500" in done["error"]["message"]  # the first failure is still told
+    assert done["undone_by"] is None  # a failed export rolled back again, not a completed one undone
     history = [(entry["action"], entry["outcome"], entry["by"]) for entry in done["history"]]
     assert history == [
         ("rollback", "ROLLBACK_INCOMPLETE", "system"),
