@@ -107,6 +107,7 @@ def _says(page: Page, name: str, exports: dict[str, str]) -> None:
         expect(page.get_by_test_id("status")).to_have_text(re.compile("^↶?Angret$"))
         expect(_buttons(page)).to_have_text(["Eksporter på nytt"])
         expect(page.get_by_test_id("export-lines")).to_contain_text("slettet ved angring")
+        expect(page.get_by_test_id("report-csv")).to_have_count(0)  # nothing is paid: nothing to document
         for wrong in ("feilet", "ikke overført", "Prøv igjen"):
             expect(main).not_to_contain_text(wrong)
     elif name == "eksport-rullet-tilbake":

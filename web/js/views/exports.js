@@ -174,7 +174,8 @@ async function reportCsv(ctx, exportId, onPart) {
 
 /** The documentation report of an export with lines: the CSV to keep, and a printable view. */
 function documentation(ctx, item) {
-  if (!item.line_count) return null;
+  // Nothing of a rolled back, undone or failed export is paid: there is nothing to document (the API says 409).
+  if (!item.line_count || ["ROLLED_BACK", "FAILED", "VALIDATION_FAILED"].includes(item.status)) return null;
   const message = h("div", { "aria-live": "polite" });
   const download = async () => {
     clear(message);
