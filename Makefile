@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core (pinned in tests/browser/package-lock.json), which the browser tests inject into the web app.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 CDK_OUT ?= cdk.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: install test test-matrix demo serve lint openapi synth local-roles bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(AXE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-test: $(STAMP)
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $(AXE)
+
+test: $(STAMP) $(AXE)
 	$(BIN)/pytest -n 2 -q
 
 # The failure matrix at every position k (make test runs positions 1, the middle and N).
@@ -58,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(CDK_OUT) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CDK_OUT) build .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

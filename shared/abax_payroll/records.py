@@ -146,6 +146,9 @@ class ExportRecord(Record):
     recovery_action: RecoveryAction | None = None  # the last rollback again / resume asked for
     recovery_by: str | None = None
     recovering_from: ExportStatus | None = None  # the status that run started from
+    finished_before: str | None = (
+        None  # when the export had finished before that run (a refused undo keeps it)
+    )
 
     @property
     def running(self) -> bool:

@@ -21,6 +21,10 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The set kept with the documentation: with DOCS_SCREENSHOTS=1 a step whose name is a file there
+# ("nb-390-eksport-angret") writes it again (`DOCS_SCREENSHOTS=1 pytest -n 0 tests/browser/test_accessibility.py
+# tests/browser/test_language_and_phone.py`); put a new file there to keep a new step.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -182,6 +186,9 @@ class Shots:
             / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
         )
         self.page.screenshot(path=str(path), full_page=True)
+        kept = DOCS_SCREENSHOTS / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
+        if os.environ.get("DOCS_SCREENSHOTS") == "1" and kept.is_file():
+            shutil.copyfile(path, kept)
         return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ OCTOBER = ("2026-10-01", "2026-10-31")
 def login(page: Page, tenant: str = "acme", role: str = "admin") -> None:
     page.goto(f"{page.base_url}/")  # type: ignore[attr-defined]
     expect(page.get_by_role("heading", name="Utviklerinnlogging")).to_be_visible()
-    page.get_by_label("Firma (tenant)").fill(tenant)
+    page.get_by_label("Firma", exact=True).fill(tenant)
     page.get_by_label("Rolle").select_option(role)
     page.get_by_role("button", name="Logg inn").click()
     expect(page.get_by_test_id("who")).to_contain_text(tenant)
@@ -75,3 +76,33 @@ def start_export(page: Page) -> None:
 
 def wait_results(page: Page) -> None:
     expect(page.locator("#results[data-state=ready]")).to_be_attached(timeout=30_000)
+
+
+# axe-core from npm (tests/browser/package.json, pinned by its lockfile; `make test` runs `npm ci` for it).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe's serious and critical violations of WCAG 2.1 A/AA on what the page shows now."""
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix tests/browser` (make test does)"
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        """async (tags) => {
+        const answer = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+        return answer.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}: ${(n.failureSummary || '').split('\\n').slice(1, 2).join('')}`),
+        }));
+    }""",
+        AXE_TAGS,
+    )
+    return list(results)
+
+
+def assert_accessible(page: Page, where: str, found: dict[str, list[dict[str, Any]]]) -> None:
+    """Collect the violations of one screen (the test reports every screen's at once)."""
+    violations = axe_violations(page)
+    if violations:
+        found[where] = violations

@@ -164,7 +164,7 @@ def _screens(page: Page, exports: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("manedlig-eksport", "#/schedule", main.locator("form")),
         ("eksporthistorikk", "#/exports", page.get_by_test_id("exports")),
         ("eksport-fullfort", f"#/exports/{exports['completed']}", page.get_by_test_id("export-lines")),
-        ("eksport-angret", f"#/exports/{exports['undone']}", page.get_by_test_id("rollback-message")),
+        ("eksport-rullet-tilbake", f"#/exports/{exports['undone']}", page.get_by_test_id("rollback-message")),
         ("eksport-delvis-angret", f"#/exports/{exports['partly']}", page.get_by_test_id("left-behind")),
         (
             "dokumentasjon",

@@ -112,7 +112,7 @@ def test_undo_a_completed_export_in_english_names_the_line_in_a_payroll(page: Pa
     _confirm(page, "Undo the export", "Delete the salary lines")
 
     refused = page.get_by_test_id("history").locator("li[data-outcome=REFUSED]")
-    expect(refused).to_contain_text("Undo refused: 1 salary lines are in a payroll run", timeout=60_000)
+    expect(refused).to_contain_text("Undo refused: 1 salary line is in a payroll run", timeout=60_000)
     expect(refused).to_contain_text(f"line {locked}: is taken into a payroll run")
     expect(page.locator("#export-detail")).to_have_attribute("data-status", "COMPLETED")
     shot("undo refused english")

@@ -36,7 +36,7 @@ def test_beta_never_sees_acme_data(page: Page, shot, fresh) -> None:
     # Beta activates its own integration and searches: only beta's drivers, nothing marked exported.
     nav(page, "Integrasjoner")
     page.get_by_role("button", name="Aktiver").click()
-    page.get_by_label("Klientnøkkel (Client Key)").fill("beta-demo-client-key-91c2")
+    page.get_by_label("Klientnøkkel", exact=True).fill("beta-demo-client-key-91c2")
     page.get_by_role("button", name="Bekreft").click()
     expect(page.get_by_test_id("client-name")).to_have_text("Beta Bygg AS")
     nav(page, "Ny eksport")

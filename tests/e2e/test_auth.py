@@ -74,8 +74,17 @@ def test_the_tenant_comes_from_the_token_not_the_request(
 def test_payroll_role_can_preview_and_export(acme_admin: httpx.Client, acme_payroll: httpx.Client) -> None:
     acme_admin.post("/integrations/poweroffice/activate", json={"client_key": ACME_KEY}).raise_for_status()
     connect_abax(acme_admin)
-    # payroll maps the codes itself: configuration is payroll's job
+    # payroll maps the codes itself: configuration is payroll's job (README › Roles; the web app's "Oppsett")
     assert acme_payroll.put("/payroll-codes", json={"codes": ALL_CODES}).status_code == 200
+    rates = [
+        {key: rate[key] for key in ("category", "valid_from", "valid_to", "rate") if key in rate}
+        for rate in acme_payroll.get("/rates").json()["rates"]
+    ]
+    assert acme_payroll.put("/rates", json={"rates": rates}).status_code == 200
+    schedule = acme_payroll.put("/schedule", json={"enabled": True, "day_of_month": 5})
+    assert schedule.status_code == 200, schedule.text
+    # ... and only an administrator switches an integration on or off
+    assert acme_payroll.post("/integrations/poweroffice/deactivate").json()["code"] == "FORBIDDEN"
     logbooks = good_logbooks(acme_payroll)
     assert acme_payroll.post(
         "/exports/preview", json={"from": "2026-10-01", "to": "2026-10-31", "logbook_ids": logbooks}

@@ -109,6 +109,7 @@ def test_rollback_again_after_go_released_the_lines_deletes_them_and_frees_every
     assert done["rollback"]["left_behind"] == [] and done["rollback"]["deleted"] == 2
     assert not any(_exported_drivers(acme, logbooks).values())
     assert "500" in done["error"]["message"]  # the first failure is still told
+    assert done["undone_by"] is None  # a failed export rolled back again, not a completed one undone
     history = [(entry["action"], entry["outcome"], entry["by"]) for entry in done["history"]]
     assert history == [
         ("rollback", "ROLLBACK_INCOMPLETE", "system"),
@@ -191,6 +192,9 @@ def test_a_completed_export_is_undone_unless_a_line_is_in_a_payroll(
 
     assert refused["status"] == "COMPLETED"
     assert len(salary_lines(fresh, ACME_KEY)) == record["line_count"]  # nothing else changed
+    # The export still finished when it finished: the refused undo is in the history, not in "Ferdig".
+    assert refused["finished_at"] == record["finished_at"], (refused["finished_at"], record["finished_at"])
+    assert refused["undone_by"] is None
     last = refused["history"][-1]
     assert last["outcome"] == "REFUSED" and [item["salary_line_id"] for item in last["left_behind"]] == [
         locked
@@ -202,6 +206,10 @@ def test_a_completed_export_is_undone_unless_a_line_is_in_a_payroll(
     assert _act(acme, record["export_id"], "rollback").status_code == 202
     undone = wait_for_export(acme, record["export_id"])
     assert undone["status"] == "ROLLED_BACK" and undone["rollback"]["deleted"] == record["line_count"]
+    # Undone by a user, not failed: the list says who (a rollback after a failed push names nobody).
+    assert undone["undone_by"] == "admin@acme.example" and undone["error"] is None
+    listed = {e["export_id"]: e for e in acme.get("/exports").json()["exports"]}
+    assert listed[record["export_id"]]["undone_by"] == "admin@acme.example"
     assert salary_lines(fresh, ACME_KEY) == []
     assert not any(_exported_drivers(acme, logbooks).values())
 

@@ -25,10 +25,17 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const ctx = { config: null, session: null, api: null, main, pollTimer: null, renderId: 0, loginMessage: "" };
 
+// One timer at a time, for the page shown; while the tab is hidden nothing is fetched: the call waits until the
+// tab is seen again.
 ctx.poll = (fn, ms) => {
   clearTimeout(ctx.pollTimer);
   const id = ctx.renderId;
-  ctx.pollTimer = setTimeout(() => { if (id === ctx.renderId) fn(); }, ms);
+  const run = () => {
+    if (id !== ctx.renderId) return;
+    if (document.hidden) { document.addEventListener("visibilitychange", run, { once: true }); return; }
+    fn();
+  };
+  ctx.pollTimer = setTimeout(run, ms);
 };
 ctx.navigate = (hash) => { if (location.hash === hash) route(); else location.hash = hash; };
 ctx.isCurrent = (id) => id === ctx.renderId;
@@ -63,6 +70,8 @@ function chrome() {
   toggle.setAttribute("aria-expanded", document.body.classList.contains("menu-open") ? "true" : "false");
   const current = (location.hash.replace(/^#/, "") || "/integration").replace(/^\/exports\/.+/, "/exports");
   const link = (path, key) => h("li", {}, h("a", { href: `#${path}`, "aria-current": current === path ? "page" : false }, t(key)));
+  // Roles (README › Roles): an administrator and a payroll user both set up pay items, rates and the monthly
+  // export; only an administrator switches an integration on or off (the Integrasjoner screen says so).
   clear(nav,
     h("h2", {}, t("nav.admin")),
     h("ul", {}, link("/integration", "nav.integration"), link("/codes", "nav.codes"), link("/rates", "nav.rates"), link("/schedule", "nav.schedule")),
@@ -117,7 +126,36 @@ function labelStackedCells(root) {
   }
 }
 
+/** A table wrapper that scrolls sideways is a named region in the tab order, so a keyboard can scroll it
+ *  (WCAG 2.1.1; axe's scrollable-region-focusable); one that fits is not a tab stop. */
+function markScrollRegions(root) {
+  for (const wrap of root.querySelectorAll(".table-wrap")) {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (scrolls === wrap.hasAttribute("tabindex")) continue;
+    if (scrolls) {
+      const title = wrap.closest("section, fieldset, form")?.querySelector("h2, legend, h1")?.textContent?.trim();
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", title ? t("table.scrolls", { title }) : t("table.scrollsPlain"));
+    } else {
+      for (const name of ["tabindex", "role", "aria-label"]) wrap.removeAttribute(name);
+    }
+  }
+}
+
+/** The app's own sentence for a field the browser finds invalid (day 31 of a 1–28 field, an empty date ...). */
+function validationMessage(input) {
+  if (!input.setCustomValidity) return;
+  input.setCustomValidity("");
+  const v = input.validity;
+  const reason = ["valueMissing", "badInput", "rangeUnderflow", "rangeOverflow", "stepMismatch", "patternMismatch", "typeMismatch", "tooLong"]
+    .find((name) => v[name]);
+  if (reason) input.setCustomValidity(t(`validation.${reason}`, { min: input.min, max: input.max || input.maxLength }));
+}
+
 async function route() {
+  ctx.previousPath = ctx.currentPath;
+  ctx.currentPath = location.hash.replace(/^#/, "") || "/integration";
   ctx.renderId += 1;
   setMenu(false);
   clearTimeout(ctx.pollTimer);
@@ -160,8 +198,30 @@ async function start() {
       ctx.loginMessage = t("login.failed", { detail: failure.message });
     }
   }
-  document.getElementById("menu-toggle").addEventListener("click", () => setMenu(!document.body.classList.contains("menu-open")));
-  new MutationObserver(() => labelStackedCells(main)).observe(main, { childList: true, subtree: true });
+  const toggle = document.getElementById("menu-toggle");
+  toggle.addEventListener("click", () => setMenu(!document.body.classList.contains("menu-open")));
+  // The folded menu comes after the top bar in the page: Tab from "Meny" goes into it, Shift+Tab from its first
+  // link back to "Meny", and Esc folds it and puts the focus back on "Meny".
+  toggle.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab" || event.shiftKey || !document.body.classList.contains("menu-open")) return;
+    event.preventDefault();
+    nav.querySelector("a")?.focus();
+  });
+  nav.addEventListener("keydown", (event) => {
+    if (!document.body.classList.contains("menu-open")) return;
+    if (event.key === "Tab" && event.shiftKey && event.target === nav.querySelector("a")) { event.preventDefault(); toggle.focus(); }
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("menu-open") && !document.querySelector("dialog[open]")) {
+      setMenu(false);
+      toggle.focus();
+    }
+  });
+  // The browser's own validation messages follow its language, not the app's: each is said here instead.
+  document.addEventListener("invalid", (event) => validationMessage(event.target), true);
+  document.addEventListener("input", (event) => { if (event.target.setCustomValidity) event.target.setCustomValidity(""); }, true);
+  new MutationObserver(() => { labelStackedCells(main); markScrollRegions(main); }).observe(main, { childList: true, subtree: true });
+  window.addEventListener("resize", () => markScrollRegions(main));
   document.getElementById("lang-switch").addEventListener("click", () => {
     setLang(lang() === "nb" ? "en" : "nb");
     route();

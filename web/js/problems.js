@@ -283,9 +283,16 @@ export function failureSentence(failure) {
   const v = failure.params || {};
   if (code === "PUSH_FAILED" && v.employee_name) {
     const said = t("failure.PUSH_FAILED", { employee: v.employee_name, number: v.employee_number, code: v.pay_item_code, amount: money(v.amount) });
-    return v.status ? `${said} ${t("failure.PUSH_FAILED.status", { status: v.status })}` : said;
+    return v.status ? `${said} ${statusReason(v)}` : said;
   }
   return has(`failure.${code}`) ? t(`failure.${code}`) : t("failure.other");
 }
 
 export function reasonText(item) { return reason(item); }
+
+/** Why PowerOffice Go refused a line, from its HTTP status: what it means and where to look, never a bare code. */
+function statusReason(v) {
+  const status = Number(v.status);
+  const key = status >= 500 ? "5xx" : status === 403 ? "401" : [401, 404, 409, 429].includes(status) ? String(status) : "4xx";
+  return t(`failure.status.${key}`, { status, code: v.pay_item_code, number: v.employee_number });
+}

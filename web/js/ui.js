@@ -22,6 +22,9 @@ function append(el, children) {
   }
 }
 
+/** When the company's setup (pay items, rates) last changed in this app: a search older than that is stale. */
+export const setup = { changedAt: 0 };
+
 export function clear(el, ...children) { el.replaceChildren(); append(el, children); return el; }
 
 let liveTimer;
@@ -138,11 +141,43 @@ const STATUS = {
   ROLLED_BACK: ["warn", "↺"], ROLLBACK_INCOMPLETE: ["bad", "✗"], FAILED: ["bad", "✗"],
 };
 
-/** A status is said in words; the colour and the sign only repeat it. */
-export function statusBadge(status) {
-  const [tone, sign] = STATUS[status] || ["off", "•"];
-  return h("span", { class: `badge ${tone}`, dataset: { status } }, h("span", { "aria-hidden": "true" }, sign),
-    has(`status.${status}`) ? t(`status.${status}`) : status);
+/** A status is said in words; the colour and the sign only repeat it. An export a user undid is "Angret", not a
+ *  failure (`item.undone_by`). */
+export function statusBadge(status, item = null) {
+  const shown = status === "ROLLED_BACK" && item?.undone_by ? "UNDONE" : status;
+  const [tone, sign] = shown === "UNDONE" ? ["off", "↶"] : STATUS[status] || ["off", "•"];
+  return h("span", { class: `badge ${tone}`, dataset: { status, state: shown } }, h("span", { "aria-hidden": "true" }, sign),
+    has(`status.${shown}`) ? t(`status.${shown}`) : status);
+}
+
+/** Redraw `container` without losing the keyboard's place: the element that had focus gets it back when the
+ *  redraw has it again (by id, test id, action or value), else `fallback` (a selector) does. */
+export function keepFocus(container, redraw, fallback) {
+  const active = document.activeElement;
+  const inside = active && active !== container && container.contains(active);
+  const key = inside ? focusKey(active) : null;
+  redraw();
+  if (!inside) return;
+  const again = (key && container.querySelector(key)) || (fallback && container.querySelector(fallback));
+  if (again) {
+    if (again.tabIndex < 0 && !again.hasAttribute("tabindex")) again.tabIndex = -1;
+    again.focus();
+  }
+}
+
+function focusKey(el) {
+  if (el.id) return `#${CSS.escape(el.id)}`;
+  for (const name of ["data-testid", "data-action", "data-fix", "data-show-all"]) {
+    if (el.hasAttribute(name)) return `${el.tagName.toLowerCase()}[${name}="${CSS.escape(el.getAttribute(name))}"]`;
+  }
+  if (el.value && el.type === "checkbox") return `input[type=checkbox][value="${CSS.escape(el.value)}"]`;
+  if (el.href) return `a[href="${CSS.escape(el.getAttribute("href"))}"]`;
+  return null;
+}
+
+/** Logbooks as a sentence's list: "Nils Bakke (oktober 2026), Lise Moe (oktober 2026)". */
+export function logbookList(logbooks) {
+  return logbooks.map((logbook) => `${logbook.driver} (${monthName(logbook.month)})`).join(", ");
 }
 
 export function notice(tone, title, ...body) {

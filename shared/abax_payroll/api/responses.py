@@ -273,6 +273,10 @@ class ExportSummary(Answer):
     created_at: str | None = None
     created_by: str | None = None
     finished_at: str | None = None
+    undone_by: str | None = Field(
+        None,
+        description="ROLLED_BACK because this user undid the completed export (not a failure); null otherwise.",
+    )
 
 
 class ExportList(Answer):

@@ -22,6 +22,7 @@ from ..records import (
     ExportRecord,
     ExportStatus,
     PlannedLine,
+    RecoveryAction,
 )
 from ..store import now_iso
 from . import previews
@@ -295,6 +296,12 @@ def summary(record: ExportRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "created_by": record.created_by,
         "finished_at": record.finished_at,
+        # An export a user undid (a rollback asked for from COMPLETED) is not a failure: who did it.
+        "undone_by": record.recovery_by
+        if record.status is ExportStatus.ROLLED_BACK
+        and record.recovery_action is RecoveryAction.ROLLBACK
+        and record.recovering_from is ExportStatus.COMPLETED
+        else None,
     }
 
 

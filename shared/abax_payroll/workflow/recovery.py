@@ -63,7 +63,12 @@ def request(
             export_id,
             PHASE[action],
             STARTS_FROM[action],
-            {"recovery_action": action, "recovery_by": user, "execution_arn": arn},
+            {
+                "recovery_action": action,
+                "recovery_by": user,
+                "execution_arn": arn,
+                "finished_before": record.finished_at or "",
+            },
             {"action": action.value, "by": user, "outcome": "STARTED", "execution_arn": arn},
         )
     except ExportInProgress:

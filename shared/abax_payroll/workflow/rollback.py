@@ -17,6 +17,7 @@ from ..errors import CredentialsGone
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLineLocked
 from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, PlannedLine, RecoveryAction
+from ..store import now_iso
 from .services import Services
 
 RECOVERED_CHUNK = 99_999  # where ids found by reference (not recorded by the push) are written down
@@ -88,12 +89,16 @@ def rollback(
                 refused = _lines_in_a_payroll(in_go, by_reference)
                 if refused:
                     # Undoing a completed export while part of it is in a payroll would leave half of it
-                    # behind: name those lines and change nothing.
-                    store.exports.finish_export(
+                    # behind: name those lines and change nothing, not even when the export finished (so
+                    # not finish_export, which stamps now).
+                    store.exports.update_export(
                         tenant_id,
                         export_id,
-                        ExportStatus.COMPLETED,
-                        {"phase": ExportPhase.DONE},
+                        {
+                            "status": ExportStatus.COMPLETED,
+                            "phase": ExportPhase.DONE,
+                            "finished_at": record.finished_before or now_iso(),
+                        },
                         history={
                             "action": ROLLBACK,
                             "by": who,

@@ -1,10 +1,16 @@
 // The list of exports (newest first) and one export: progress while running, lines with PowerOffice ids, rollback.
 import { t } from "../i18n.js";
-import { errorView, failureSentence, moreLinesButton, problemTitle, problemView, reasonText, wholeProblem } from "../problems.js";
-import { announce, category, clear, dateTime, day, h, money, monthName, notice, number, period, statusBadge } from "../ui.js";
-import { historyView, progressView, recoveryActions } from "./recovery.js";
+import { errorView, moreLinesButton, problemTitle, problemView, reasonText, wholeProblem } from "../problems.js";
+import { announce, category, clear, dateTime, day, h, keepFocus, logbookList, money, monthName, number, period, statusBadge } from "../ui.js";
+import { exportState, historyView, outcomeView } from "./recovery.js";
+import { leftOut } from "./new-export.js";
 
-const POLL_MS = 1000;
+// A running export is followed every second at first, then less often, up to every 5 s, from the start of
+// each phase (issue 21: many open tabs must not take the API's throttle from other companies); ctx.poll
+// waits while the tab is hidden.
+const POLL_FIRST_MS = 1000;
+const POLL_MAX_MS = 5000;
+const slower = (delay) => Math.min(POLL_MAX_MS, Math.round(delay * 1.5));
 
 function trigger(value) { return t(`trigger.${value}`) !== `trigger.${value}` ? t(`trigger.${value}`) : value; }
 
@@ -19,7 +25,8 @@ export async function exportListView(ctx) {
   const row = (item) => h("tr", { dataset: { exportId: item.export_id, status: item.status } },
     cell("list.created", dateTime(item.created_at)),
     cell("list.period", period(item.period)),
-    cell("list.status", statusBadge(item.status)),
+    cell("list.status", [statusBadge(item.status, item),
+      item.undone_by ? h("span", { class: "small muted" }, ` ${t("list.undoneBy", { who: item.undone_by })}`) : null]),
     cell("list.trigger", trigger(item.trigger)),
     cell("list.lines", item.status !== "RUNNING" ? item.line_count
       : item.phase === "PUSHING" ? `${item.lines_pushed} / ${item.line_count}` : t(`progress.${item.phase === "ROLLING_BACK" ? "rollingBack" : "checking"}`), { class: "num" }),
@@ -41,8 +48,10 @@ export async function exportListView(ctx) {
   }
 
   // While something runs, the first page refreshes itself (statuses and pushed lines).
+  let delay = POLL_FIRST_MS;
   async function refresh() {
     if (!shown.some((item) => item.status === "RUNNING")) return;
+    delay = slower(delay);
     ctx.poll(async () => {
       try {
         const page = await ctx.api.get("/exports?limit=20");
@@ -52,10 +61,10 @@ export async function exportListView(ctx) {
           if (now && now.status !== item.status) announce(`${dateTime(now.created_at)}: ${t(`status.${now.status}`)}`);
         }
         shown = shown.map((item) => fresh.get(item.export_id) || item);
-        draw();
+        keepFocus(body, draw);
       } catch { /* try again on the next tick */ }
       refresh();
-    }, POLL_MS);
+    }, delay);
   }
 
   draw();
@@ -91,26 +100,12 @@ function consoleLink(ctx, arn) {
   return h("a", { href, target: "_blank", rel: "noopener" }, t("detail.executionLink"));
 }
 
-function outcome(item) {
-  const rollback = item.rollback || {};
-  const left = { length: leftCount(rollback) };
-  switch (item.status) {
-    case "RUNNING":
-      return progressView(item);
-    case "COMPLETED":
-      return notice("ok", null, h("p", {}, t("detail.completed", { count: item.lines_pushed })));
-    case "ROLLED_BACK":
-      return notice("warn", t("status.ROLLED_BACK"), h("p", { "data-testid": "rollback-message" }, t("detail.rolledBack", { deleted: rollback.deleted ?? 0 })));
-    case "ROLLBACK_INCOMPLETE":
-      return notice("bad", t("status.ROLLBACK_INCOMPLETE"),
-        h("p", { "data-testid": "rollback-message" }, t("detail.rollbackIncomplete", { left: left.length })));
-    case "VALIDATION_FAILED":
-      return notice("warn", null, h("p", {}, t("detail.validationFailed")));
-    case "FAILED":
-      return notice("bad", null, h("p", {}, t("detail.failed")));
-    default:
-      return null;
-  }
+/** The logbooks of the period the clerk took out of this export (remembered by this browser when it started):
+ *  their km are not paid until a later export. */
+function leftOutView(ctx, item) {
+  const left = leftOut(ctx.session.tenant, item.export_id);
+  if (!left.length || !["COMPLETED", "RUNNING"].includes(item.status)) return null;
+  return h("div", { class: "notice info", "data-testid": "left-out" }, h("p", {}, t("detail.leftOut", { logbooks: logbookList(left) })));
 }
 
 /** How many lines a rollback left in Go: the record names the first of a long list (left_behind_count: all). */
@@ -294,17 +289,17 @@ export async function exportDetailView(ctx, exportId) {
     if (nextOffset === undefined || !moreLines.length) nextOffset = item.lines_next_offset;
     const lines = [...(item.lines || []), ...moreLines];
     const morePage = (page, next) => { moreLines = moreLines.concat(page); nextOffset = next; draw(latest); };
+    // A line without an id: deleted by the user's undo, gone after a rollback, or not sent (yet).
+    const state = exportState(item);
+    const notInGo = t(state === "UNDONE" ? "detail.deleted" : ["ROLLED_BACK", "ROLLBACK_INCOMPLETE"].includes(state) ? "detail.notInGo" : "detail.notPushed");
     clear(container,
       h("p", { class: "breadcrumb" }, h("a", { href: "#/exports" }, `← ${t("detail.back")}`)),
-      h("h1", {}, t("detail.title", { period: period(item.period) })),
+      h("h1", { id: "export-title" }, t("detail.title", { period: period(item.period) })),
       h("p", { class: "muted subtitle" }, t("detail.started", { when: dateTime(item.created_at) })),
-      h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcome(item)),
-      item.error ? notice("bad", t("detail.error"), h("p", { "data-testid": "error", dataset: { code: item.error.problem_code || item.error.code } },
-        failureSentence(item.error)),
-        (item.error.problem_code || item.error.code) === "ABAX_INACTIVE"
-          ? h("p", {}, h("a", { href: "#/integration", "data-testid": "connect-abax" }, t("fix.connectAbax"))) : null) : null,
+      h("div", { "aria-live": "polite", "data-testid": "outcome" }, outcomeView(ctx, item, () => tick())),
+      leftOutView(ctx, item),
       h("section", { class: "card" }, h("dl", { class: "facts" },
-        h("dt", {}, t("detail.status")), h("dd", { "data-testid": "status" }, statusBadge(item.status)),
+        h("dt", {}, t("detail.status")), h("dd", { "data-testid": "status" }, statusBadge(item.status, item)),
         h("dt", {}, t("detail.period")), h("dd", {}, period(item.period)),
         h("dt", {}, t("detail.trigger")), h("dd", {}, trigger(item.trigger)),
         h("dt", {}, t("detail.createdBy")), h("dd", {}, item.created_by || "–"),
@@ -316,7 +311,6 @@ export async function exportDetailView(ctx, exportId) {
           h("dt", {}, t("new.taxFree")), h("dd", { "data-testid": "tax-free-amount" }, money(item.tax_free_amount)),
           h("dt", {}, t("new.taxable")), h("dd", { "data-testid": "taxable-amount" }, money(item.taxable_amount))] : null)),
       historyView(item),
-      recoveryActions(ctx, item, () => tick()),
       documentation(ctx, item),
       leftBehindTable(ctx, item),
       item.problems?.length ? h("section", { class: "card", "aria-labelledby": "detail-problems" },
@@ -337,7 +331,7 @@ export async function exportDetailView(ctx, exportId) {
             h("td", { class: "num" }, money(line.amount)),
             h("td", { class: "num" }, money(line.tax_free_amount ?? line.amount)),
             h("td", { class: "num" }, money(line.taxable_amount ?? 0)),
-            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, t("detail.notPushed")))))))),
+            h("td", {}, line.salary_line_id ? String(line.salary_line_id) : h("span", { class: "muted" }, notInGo))))))),
         moreLinesButton(ctx.api, base, nextOffset, lines.length, item.line_count || lines.length, morePage)) : null,
       technical(ctx, item));
     container.dataset.status = item.status;
@@ -348,18 +342,24 @@ export async function exportDetailView(ctx, exportId) {
       const item = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}`);
       if (!ctx.isCurrent(id)) return;
       if (previous && previous !== item.status) announce(`${t("detail.status")}: ${t(`status.${item.status}`)}`);
+      // A new phase (checking → sending) is followed closely again from its start.
+      if (item.phase !== latest?.phase) delay = POLL_FIRST_MS;
       previous = item.status;
-      draw(item);
-      if (item.status === "RUNNING") ctx.poll(tick, POLL_MS);
+      // A re-render keeps the focus where it was, or, when that button is gone (the export ran), on the headline.
+      keepFocus(container, () => draw(item), "#outcome-title");
+      if (item.status === "RUNNING") follow();
+      else delay = POLL_FIRST_MS;
     } catch {
-      if (ctx.isCurrent(id)) ctx.poll(tick, POLL_MS * 2);
+      if (ctx.isCurrent(id)) follow();
     }
   };
+  let delay = POLL_FIRST_MS;
+  const follow = () => { ctx.poll(tick, delay); delay = slower(delay); };
 
   const id = ctx.renderId;
   const item = await ctx.api.get(`/exports/${encodeURIComponent(exportId)}`);
   previous = item.status;
   draw(item);
-  if (item.status === "RUNNING") ctx.poll(tick, POLL_MS);
+  if (item.status === "RUNNING") follow();
   return container;
 }

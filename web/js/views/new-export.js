@@ -2,11 +2,30 @@
 import { ApiError } from "../api.js";
 import { t } from "../i18n.js";
 import { errorView, moreLinesButton, problemSentence, problemTitle, problemView, wholeProblem } from "../problems.js";
-import { announce, category, clear, confirmDialog, exportLink, field, h, money, monthName, notice, number, period } from "../ui.js";
+import { announce, category, clear, confirmDialog, exportLink, field, h, keepFocus, logbookList, money, monthName, notice, number, period, setup, shortDateTime } from "../ui.js";
 
 const REFRESH_MS = 350; // a changed selection refreshes the preview after the last click settles
 
 let state = null; // kept while the app is open, so a language switch or a visit to the codes screen keeps the search
+
+// The logbooks a clerk took out of an export, remembered in this browser per company (the newest exports), so
+// the export and the next search of its period can say whose km are still unpaid.
+const LEFT_OUT_KEY = (tenant) => `abax-payroll.left-out.${tenant}`;
+const LEFT_OUT_KEPT = 50;
+
+function leftOutMemory(tenant) {
+  try { return JSON.parse(localStorage.getItem(LEFT_OUT_KEY(tenant)) || "{}"); } catch { return {}; }
+}
+
+function rememberLeftOut(tenant, exportId, logbooks) {
+  const memory = leftOutMemory(tenant);
+  memory[exportId] = logbooks;
+  const newest = Object.keys(memory).sort().slice(-LEFT_OUT_KEPT);
+  try { localStorage.setItem(LEFT_OUT_KEY(tenant), JSON.stringify(Object.fromEntries(newest.map((id) => [id, memory[id]])))); } catch { /* full or private: not remembered */ }
+}
+
+/** The logbooks taken out of an export when it was started here: [{logbook_id, driver, month}]. */
+export function leftOut(tenant, exportId) { return leftOutMemory(tenant)[exportId] || []; }
 
 function previousMonth() {
   const today = new Date(new Date().toLocaleString("en-US", { timeZone: "Europe/Oslo" }));
@@ -18,8 +37,10 @@ function previousMonth() {
 export async function newExportView(ctx) {
   if (!state || state.tenant !== ctx.session.tenant) {
     const [from, to] = previousMonth();
-    state = { tenant: ctx.session.tenant, from, to, preview: null, selected: new Set(), dirty: false, error: null };
+    state = { tenant: ctx.session.tenant, from, to, preview: null, selected: new Set(), dirty: false, error: null, chosen: false };
   }
+  // Back from another screen (Lønnsarter through "Til eksport", Satser ...): the result shown is the old one.
+  if (state.preview && ctx.previousPath && ctx.previousPath !== "/export/new") state.returned = true;
   const fromInput = h("input", { type: "date", value: state.from, required: true });
   const toInput = h("input", { type: "date", value: state.to, required: true });
   const results = h("div", { id: "results", "aria-live": "off" });
@@ -59,6 +80,9 @@ export async function newExportView(ctx) {
       state.error = null;
       state.selected = new Set(preview.logbooks.filter((logbook) => logbook.selected).map((logbook) => logbook.logbook_id));
       state.dirty = false;
+      state.searchedAt = Date.now();
+      state.returned = false;
+      if (!logbookIds) state.chosen = false;
       const blocking = preview.problems.filter((problem) => problem.code !== "NOTHING_TO_EXPORT" && problem.severity !== "warning");
       announce(preview.ready
         ? t("new.ready", { lines: preview.totals.lines, amount: money(preview.totals.amount) })
@@ -74,9 +98,14 @@ export async function newExportView(ctx) {
         busy.textContent = "";
         searchButton.disabled = false;
         results.removeAttribute("aria-busy");
-        render();
+        // The keyboard keeps its place (a ticked box refreshes the whole list); focus lost with the search button
+        // (disabled while it searched) goes to the result's summary.
+        keepFocus(results, render);
         results.dataset.state = "ready";
         if (focusAfter) { results.querySelector(focusAfter)?.focus(); focusAfter = null; }
+        if (!document.activeElement || document.activeElement === document.body) {
+          (results.querySelector("#results-summary") || searchButton).focus();
+        }
       }
     }
   }
@@ -97,6 +126,7 @@ export async function newExportView(ctx) {
   };
 
   const deselect = (ids) => {
+    state.chosen = true;
     const before = state.selected.size;
     for (const id of ids) state.selected.delete(id);
     announce(t("new.removed", { count: before - state.selected.size }));
@@ -117,6 +147,9 @@ export async function newExportView(ctx) {
     clear(message, h("p", { class: "muted", role: "status" }, t("new.exporting")));
     try {
       const started = await ctx.api.post("/exports", { from: state.from, to: state.to, logbook_ids: [...state.selected] });
+      const left = preview.logbooks.filter((logbook) => !logbook.already_exported && !state.selected.has(logbook.logbook_id))
+        .map((logbook) => ({ logbook_id: logbook.logbook_id, driver: logbook.driver.name, month: logbook.month }));
+      if (left.length) rememberLeftOut(state.tenant, started.export_id, left);
       state.preview = null;
       announce(t("new.started"));
       ctx.navigate(`#/exports/${started.export_id}`);
@@ -134,6 +167,7 @@ export async function newExportView(ctx) {
         "aria-label": t("new.selectLogbook", { driver: logbook.driver.name, month: monthName(logbook.month) }),
         onchange: () => {
           if (box.checked) state.selected.add(logbook.logbook_id); else state.selected.delete(logbook.logbook_id);
+          state.chosen = true;
           refreshSoon();
           render();
           results.querySelector(`input[value="${CSS.escape(logbook.logbook_id)}"]`)?.focus();
@@ -147,7 +181,8 @@ export async function newExportView(ctx) {
         h("td", { class: "num" }, logbook.trips),
         h("td", { class: "num" }, number(logbook.km)),
         h("td", {}, exported
-          ? h("span", {}, h("span", { class: "badge off" }, h("span", { "aria-hidden": "true" }, "✓ "), t("new.exported")), " ",
+          ? h("span", {}, h("span", { class: "badge off" }, h("span", { "aria-hidden": "true" }, "✓ "), t("new.exported")),
+            (logbook.exported_in || []).length ? ` ${t("new.exportedIn")} ` : "",
             (logbook.exported_in || []).flatMap((id, i) => [i ? ", " : "", exportLink(id)]))
           : h("span", { class: "muted" }, t("new.notExported"))));
     });
@@ -197,7 +232,7 @@ export async function newExportView(ctx) {
         preview.preview_id ? moreLinesButton(ctx.api, searchBase(preview), preview.lines_next_offset, lines.length, preview.totals.lines, morePage) : null),
       lines.length ? h("section", { class: "card", "aria-labelledby": "totals-title" },
         h("h2", { id: "totals-title" }, t("new.totals")),
-        h("div", { class: "table-wrap" }, h("table", { "data-testid": "totals" },
+        h("div", { class: "table-wrap" }, h("table", { "data-testid": "totals", class: "stack" },
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("new.employee")), h("th", { scope: "col", class: "num" }, t("new.amount")),
             h("th", { scope: "col", class: "num" }, t("new.taxFree")), h("th", { scope: "col", class: "num" }, t("new.taxable")))),
           h("tbody", {}, employees),
@@ -229,6 +264,8 @@ export async function newExportView(ctx) {
     const exportedCount = preview.logbooks.filter((logbook) => logbook.already_exported).length;
     const summaryHeading = (text) => h("h2", { id: "results-summary", tabindex: "-1" }, text);
     clear(results,
+      staleView(),
+      unpaidView(preview),
       problems.length
         ? h("section", { class: "notice bad", "aria-labelledby": "results-summary", "data-testid": "problems" },
           summaryHeading(t("new.problems", { count: problems.length })),
@@ -247,6 +284,44 @@ export async function newExportView(ctx) {
       ...(preview.logbooks.length ? lineTables(preview) : []),
       preview.logbooks.length ? h("div", { class: "card row spread" }, reason, exportButton) : null,
       message);
+  }
+
+  /** A result older than a change of the setup, or left for another screen, says so and re-runs in one click. */
+  function staleView() {
+    const changed = setup.changedAt > (state.searchedAt || 0);
+    if (!changed && !state.returned) return null;
+    const when = shortDateTime(new Date(state.searchedAt).toISOString());
+    return h("section", { class: "notice warn", "aria-labelledby": "stale-title", "data-testid": "stale" },
+      h("h2", { id: "stale-title" }, t("new.staleTitle")),
+      h("p", {}, changed ? t("new.staleChanged", { when }) : t("new.stale", { when })),
+      h("button", { type: "button", class: "primary", "data-testid": "rerun", onclick: () => {
+        focusAfter = "#results-summary";
+        load(state.chosen ? [...state.selected] : null);
+      } }, t("new.rerun")));
+  }
+
+  /** Logbooks taken out of this selection, or a period partly exported: whose km are still unpaid (and which
+   *  export left them out). */
+  function unpaidView(preview) {
+    const out = preview.logbooks.filter((logbook) => !logbook.already_exported && !state.selected.has(logbook.logbook_id));
+    const outNotice = out.length ? h("section", { class: "notice info", "aria-labelledby": "left-out-title", "data-testid": "not-selected" },
+      h("h2", { id: "left-out-title" }, t("new.notSelectedTitle")),
+      h("p", {}, t("new.notSelected", { logbooks: logbookList(out.map((logbook) => ({ driver: logbook.driver.name, month: logbook.month }))) }))) : null;
+    return [outNotice, partlyExported(preview)];
+  }
+
+  function partlyExported(preview) {
+    if (!preview.logbooks.some((logbook) => logbook.already_exported)) return null;
+    const unpaid = preview.logbooks.filter((logbook) => !logbook.already_exported);
+    if (!unpaid.length) return null;
+    const ids = new Set(unpaid.map((logbook) => logbook.logbook_id));
+    const memory = leftOutMemory(state.tenant);
+    const removedIn = Object.keys(memory).filter((id) => memory[id].some((logbook) => ids.has(logbook.logbook_id)));
+    return h("section", { class: "notice info", "aria-labelledby": "unpaid-title", "data-testid": "unpaid" },
+      h("h2", { id: "unpaid-title" }, t("new.unpaidTitle")),
+      h("p", {}, t("new.unpaid", { logbooks: logbookList(unpaid.map((logbook) => ({ driver: logbook.driver.name, month: logbook.month }))) })),
+      removedIn.map((id) => h("p", { class: "small" }, `${t("new.unpaidRemoved")} `, exportLink(id), ": ",
+        logbookList(memory[id].filter((logbook) => ids.has(logbook.logbook_id))))));
   }
 
   render();

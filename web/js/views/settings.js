@@ -1,7 +1,7 @@
 // Payroll codes per category, the rate table and the monthly schedule.
 import { lang, t } from "../i18n.js";
 import { errorView } from "../problems.js";
-import { announce, category, clear, confirmDialog, day, field, h, money, notice } from "../ui.js";
+import { announce, category, clear, confirmDialog, day, field, h, money, notice, setup } from "../ui.js";
 
 const DISTANCE = ["mileage", "passenger", "trailer", "forest_road", "heavy_load"];
 const OUTLAY = ["toll", "parking", "ferry"];
@@ -53,7 +53,7 @@ export async function codesView(ctx) {
   };
   const section = (titleKey, names) => h("fieldset", { class: "card" },
     h("legend", {}, h("strong", {}, t(titleKey))),
-    h("div", { class: "table-wrap" }, h("table", {},
+    h("div", { class: "table-wrap" }, h("table", { class: "stack" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("codes.category")), h("th", { scope: "col" }, t("codes.unit")),
         h("th", { scope: "col" }, t("codes.code")), named ? h("th", { scope: "col" }, t("codes.payItem")) : null,
         named ? h("th", { scope: "col" }, t("codes.description")) : null)),
@@ -93,6 +93,7 @@ export async function codesView(ctx) {
         input.dispatchEvent(new Event("input"));
       }
       excess.value = result.taxable_excess || "";
+      setup.changedAt = Date.now();
       saved(message, t("codes.saved"));
     } catch (error) {
       clear(message, errorView(error));
@@ -167,10 +168,10 @@ function rateTable(kind, entries, current) {
     amount.addEventListener("blur", () => { const parsed = parseRate(amount.value); if (parsed !== null) amount.value = shownRate(parsed); });
     amount.addEventListener("input", () => amount.setCustomValidity(""));
     const row = h("tr", { class: active ? "in-force" : "", dataset: { inForce: active ? "true" : "false", year: rate.valid_from.slice(0, 4) } },
-      h("td", {}, select),
-      h("td", {}, from, active ? h("span", { class: "badge ok in-force-badge" }, h("span", { "aria-hidden": "true" }, "✓"), t("rates.inForce")) : null),
-      h("td", {}, to),
-      h("td", { class: "num" }, amount),
+      h("td", { "data-label": t("rates.category") }, select),
+      h("td", { "data-label": t("rates.validFrom") }, from, active ? h("span", { class: "badge ok in-force-badge" }, h("span", { "aria-hidden": "true" }, "✓"), t("rates.inForce")) : null),
+      h("td", { "data-label": t("rates.validTo") }, to),
+      h("td", { class: "num", "data-label": t(kind === "paid" ? "rates.rate" : "rates.trekkfriRate") }, amount),
       h("td", {}, h("button", { type: "button", "aria-label": t("rates.removeLabel", { category: category(rate.category), date: rate.valid_from }),
         onclick: () => { row.remove(); body.querySelector("select")?.focus(); } }, t("rates.remove"))));
     row.read = () => {
@@ -195,7 +196,7 @@ function rateTable(kind, entries, current) {
   const element = h("fieldset", { class: "card", "data-testid": `${kind}-rates` },
     h("legend", {}, h("strong", {}, label)),
     h("p", { class: "muted small" }, t(kind === "paid" ? "rates.paidIntro" : "rates.trekkfriIntro")),
-    h("div", { class: "table-wrap" }, h("table", { class: "rates", "aria-label": label },
+    h("div", { class: "table-wrap" }, h("table", { class: "rates stack", "aria-label": label },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rates.category")), h("th", { scope: "col" }, t("rates.validFrom")),
         h("th", { scope: "col" }, t("rates.validTo")), h("th", { scope: "col", class: "num" }, t(kind === "paid" ? "rates.rate" : "rates.trekkfriRate")),
         h("th", {}, h("span", { class: "visually-hidden" }, t("rates.remove"))))), body)),
@@ -244,6 +245,7 @@ export async function ratesView(ctx, addYearParam) {
     }
     try {
       build(await ctx.api.put("/rates", { rates: entries, tax_free_rates: free, passenger_supplement: basis.value }));
+      setup.changedAt = Date.now();
       if (location.hash !== "#/rates") history.replaceState(null, "", "#/rates"); // the year's rows are added
       saved(message, t("rates.saved"));
     } catch (error) {
