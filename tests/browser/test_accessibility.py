@@ -150,12 +150,15 @@ def _says(page: Page, name: str, exports: dict[str, str]) -> None:
 
 def _stacks(page: Page, table: str) -> None:
     """On a phone the table shows as label/value rows, with nothing to scroll sideways."""
-    display = page.locator(f"{table} tbody tr").first.evaluate("(row) => getComputedStyle(row).display")
-    assert display == "block", (table, display)
-    wide = page.locator(f"{table}").evaluate(
-        "(t) => { const box = t.closest('.table-wrap'); return box.scrollWidth > box.clientWidth + 1; }"
-    )
-    assert not wide, f"{table} scrolls sideways on a phone"
+    tables = page.locator(table)
+    assert tables.count() > 0, table
+    for at in range(tables.count()):  # e.g. the rates screen's paid and trekkfri tables
+        display = tables.nth(at).locator("tbody tr").first.evaluate("(row) => getComputedStyle(row).display")
+        assert display == "block", (table, at, display)
+        wide = tables.nth(at).evaluate(
+            "(t) => { const box = t.closest('.table-wrap'); return box.scrollWidth > box.clientWidth + 1; }"
+        )
+        assert not wide, f"{table} ({at}) scrolls sideways on a phone"
 
 
 def _hidden(page: Page, hidden: bool) -> None:
