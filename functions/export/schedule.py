@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.domain.period import Period
-from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
+from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow.schedule import dispatch_monthly, start_scheduled
 from abax_payroll.workflow.services import services
 
@@ -26,6 +26,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @inject_lambda_context()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@count_unexpected_errors()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The schedule's time (Scheduler sends scheduled_time, an EventBridge rule sends time; else now), in Oslo,
     # decides which day of the month it is.

@@ -105,6 +105,18 @@ class SourceChanged(Exception):
     """The logbooks changed between validation and grouping; the export must be started again."""
 
 
+# What the state machine's tasks raise on purpose, for its Catch and Retry: control flow, not faults (the
+# unexpected-errors alarm leaves them out, observability.count_unexpected_errors).
+STEP_OUTCOMES: tuple[type[Exception], ...] = (
+    ExportValidationFailed,
+    PushFailed,
+    PushLeaseBusy,
+    SourceUnavailable,
+    CredentialsGone,
+    SourceChanged,
+)
+
+
 # ---- failures of PowerOffice Go ---------------------------------------------------------------------
 class PowerOfficeError(Exception):
     """Any failure talking to PowerOffice Go; `status`, `title`, `detail` come from its ProblemDetails."""

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def _tracer_kind(env: dict[str, str]) -> str:
     code = "from abax_payroll.observability import tracer; import sys; print(type(tracer).__name__, 'aws_xray_sdk' in sys.modules)"
@@ -53,30 +55,58 @@ def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
         assert entry["tenant_id"] == "acme" and entry["correlation_id"] == "20261101T000000000Z-0000beef"
 
 
-def test_the_state_machines_control_flow_is_counted_apart_from_faults():
-    """The ExportSteps alarm subtracts ExportStepsControlFlow from the function's errors (infra monitoring.py):
-    a lease wait is counted, a real fault is not; both still fail the invocation."""
-    code = """
-import json, sys
-from abax_payroll.errors import ExportValidationFailed, PushLeaseBusy
-from abax_payroll.observability import count_control_flow, metrics
+def _flushed(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
-@metrics.log_metrics
-@count_control_flow
-def handler(event, context):
-    raise {"wait": PushLeaseBusy, "problems": ExportValidationFailed, "fault": KeyError}[event]("x")
 
-raised = 0
-for event in ("wait", "problems", "fault"):
-    try:
-        handler(event, None)
-    except Exception:
-        raised += 1
-print("raised", raised, file=sys.stderr)
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True
-    )
-    flushed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [entry.get("ExportStepsControlFlow") for entry in flushed] == [[1.0], [1.0]], result.stdout
-    assert "raised 3" in result.stderr
+def test_a_fault_is_counted_by_cause_and_the_state_machines_control_flow_is_not(capsys):
+    """The operators' alarm reads UnexpectedErrors (infra monitoring.py), counted when the error happens: a
+    KeyError in a step is; a lease wait, a changed source or a run still pushing (control flow the ASL or
+    EventBridge retries on) is not. Every one still fails the invocation."""
+    from abax_payroll.errors import STEP_OUTCOMES, PushLeaseBusy, SourceChanged
+    from abax_payroll.observability import count_unexpected_errors, metrics
+    from abax_payroll.workflow.ended import RunStillPushing
+
+    @metrics.log_metrics
+    @count_unexpected_errors(expected=(*STEP_OUTCOMES, RunStillPushing))
+    def handler(event, context):
+        raise {
+            "wait": PushLeaseBusy,
+            "changed": SourceChanged,
+            "pushing": RunStillPushing,
+            "fault": KeyError,
+        }[event]("x")
+
+    raised = 0
+    for event in ("wait", "changed", "pushing", "fault"):
+        try:
+            handler(event, None)
+        except Exception:
+            raised += 1
+    assert raised == 4
+    counted = [entry for entry in _flushed(capsys) if "UnexpectedErrors" in entry]
+    by_dimensions = {
+        tuple(sorted(entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])): entry for entry in counted
+    }
+    assert set(by_dimensions) == {("service",), ("cause", "service")}, counted
+    assert by_dimensions[("cause", "service")]["cause"] == "KeyError"
+    assert all(entry["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "AbaxPayroll" for entry in counted)
+
+
+def test_the_export_steps_handler_counts_what_no_state_of_its_machine_branches_on(capsys, monkeypatch):
+    """The deployed handler's own list: an unknown step (a bug) is counted, a wait for the push lease is not."""
+    from abax_payroll.errors import PushLeaseBusy
+    from functions.export import steps as handler_module
+
+    def wait(*_args, **_kwargs):
+        raise PushLeaseBusy("another export pushes")
+
+    monkeypatch.setattr(handler_module.steps, "validate", wait)
+    monkeypatch.setattr(handler_module, "services", lambda: None)
+    context = type("Context", (), {"function_name": "steps", "memory_limit_in_mb": 128,
+                                    "invoked_function_arn": "arn", "aws_request_id": "1"})()  # fmt: skip
+    for step, error in (("validate", PushLeaseBusy), ("no-such-step", ValueError)):
+        with pytest.raises(error):
+            handler_module.handler({"step": step, "tenant_id": "acme", "export_id": "e1"}, context)
+    counted = [entry for entry in _flushed(capsys) if "UnexpectedErrors" in entry]
+    assert [entry.get("cause") for entry in counted if "cause" in entry] == ["ValueError"]

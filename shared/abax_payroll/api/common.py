@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from ..domain.period import InvalidPeriod
 from ..errors import PayrollError
-from ..observability import logger
+from ..observability import count_unexpected_error, logger
 
 PROBLEM_JSON = "application/problem+json"
 ROLES = ("admin", "payroll")
@@ -279,6 +279,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
+        count_unexpected_error(error)
         return problem(
             500, "INTERNAL_ERROR", "Internal error", "something went wrong on our side; the error is logged"
         )
