@@ -13,6 +13,25 @@ from constructs import Construct
 
 from infra.cdk.constructs.nag import acknowledge
 
+# The stack every deploy made before stages had names of their own: its secrets keep the names they have.
+DEFAULT_STACK_NAME = "AbaxPayroll"
+
+
+def stage_secret_names(stack_name: str) -> dict[str, str]:
+    """The secrets' names of one stage (one stack): its tenants' prefixes and its platform secret.
+
+    A second stack in the same account and region (a staging copy) gets `abax-payroll-<stack name>/...`, so its
+    IAM patterns (`prefix*`) match none of another stage's secrets: `abax-payroll/` and `abax-payroll-X/` never
+    share a prefix, and a stack name holds no `/`. The default stack keeps `abax-payroll/...`, the names its
+    companies' secrets already have.
+    """
+    root = "abax-payroll" if stack_name == DEFAULT_STACK_NAME else f"abax-payroll-{stack_name}"
+    return {
+        "client_key_secret_prefix": f"{root}/client-keys/",
+        "abax_client_secret_prefix": f"{root}/abax-clients/",
+        "poweroffice_keys_secret_name": f"{root}/poweroffice-keys",
+    }
+
 
 class Secrets(Construct):
     def __init__(

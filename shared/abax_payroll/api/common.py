@@ -171,6 +171,35 @@ def within_response_limit(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Each company's share of the API, over windows of this many seconds (store/quotas.py).
+QUOTA_WINDOW_S = 10
+
+
+def _company_share(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """429 THROTTLED to a company past TENANT_REQUESTS_PER_SECOND (averaged over 10 s), so that one company's
+    open tabs cannot spend the stage's limit, which every company shares. Unset or 0: no per-company limit."""
+    per_second = float(os.environ.get("TENANT_REQUESTS_PER_SECOND") or 0)
+    claims = ((app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+    tenant_id = (claims or {}).get("custom:tenant_id")
+    if per_second <= 0 or not tenant_id:
+        return next_middleware(app)  # an unsigned request gets its 401 from the route
+    from ..workflow.services import services
+
+    limit = max(1, int(per_second * QUOTA_WINDOW_S))
+    wait = services().store.quotas.admit(str(tenant_id), limit, QUOTA_WINDOW_S)
+    if wait is None:
+        return next_middleware(app)
+    answer = problem(
+        429,
+        "THROTTLED",
+        "Too many requests",
+        f"your company sent more than {limit} requests in {QUOTA_WINDOW_S} s; try again in {wait} s",
+        params={"limit": limit, "window_s": QUOTA_WINDOW_S, "retry_after_s": wait},
+    )
+    answer.headers["Retry-After"] = str(wait)
+    return answer
+
+
 class _Resolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         return within_response_limit(super().resolve(event, context))
@@ -214,7 +243,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
         return invalid_request(summary, items)
 
-    app.use(middlewares=[_no_control_characters, _no_unknown_query_parameters])
+    app.use(middlewares=[_no_control_characters, _company_share, _no_unknown_query_parameters])
 
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
