@@ -99,11 +99,15 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             log_retention=retention,
             cloudwatch_role=_flag(app, "api_gateway_cloudwatch_role"),
         ),
-        client_key_secret_prefix=str(_get(app, "client_key_secret_prefix", names["client_key_secret_prefix"])),
+        client_key_secret_prefix=str(
+            _get(app, "client_key_secret_prefix", names["client_key_secret_prefix"])
+        ),
         poweroffice_keys_secret_name=str(
             _get(app, "poweroffice_keys_secret_name", names["poweroffice_keys_secret_name"])
         ),
-        abax_client_secret_prefix=str(_get(app, "abax_client_secret_prefix", names["abax_client_secret_prefix"])),
+        abax_client_secret_prefix=str(
+            _get(app, "abax_client_secret_prefix", names["abax_client_secret_prefix"])
+        ),
         schedule_hour=int(str(_get(app, "schedule_hour", 6))),
         alarm_email=str(alarm_email) if alarm_email else None,
     )

@@ -253,7 +253,9 @@ def _api_stack(tmp_path, name: str, **config):
 
     from infra.cdk.constructs.api import Api, ApiConfig
 
-    stack = Stack(App(outdir=str(tmp_path / name)), name, env={"account": "123456789012", "region": "eu-north-1"})
+    stack = Stack(
+        App(outdir=str(tmp_path / name)), name, env={"account": "123456789012", "region": "eu-north-1"}
+    )
     handler = {
         "runtime": lambda_.Runtime.PYTHON_3_13,
         "handler": "app.handler",

@@ -7,6 +7,8 @@ import pytest
 from aws_cdk.assertions import Match
 
 from abax_payroll.settings import load_settings
+from infra.cdk.constructs.secrets import stage_secret_names
+from tests.infra.conftest import STACK_NAME
 
 HANDLERS = {
     "functions.activate.app.handler": "Activate",
@@ -64,7 +66,10 @@ def test_environment_passes_the_settings_model(synthesized, handler):
     assert environment["POWERTOOLS_SERVICE_NAME"] == "abax-payroll"
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "AbaxPayroll"
     if "CLIENT_KEY_SECRET_PREFIX" in environment:  # only where the role may read them (test_iam.py)
-        assert environment["CLIENT_KEY_SECRET_PREFIX"] == "abax-payroll/client-keys/"
+        assert (
+            environment["CLIENT_KEY_SECRET_PREFIX"]
+            == stage_secret_names(STACK_NAME)["client_key_secret_prefix"]
+        )
     assert ("STATE_MACHINE_ARN" in environment) == (handler in STARTS_EXPORTS)
 
 

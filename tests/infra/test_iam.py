@@ -49,7 +49,8 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                 continue
             allowed = (
                 f":secret:{NAMES['client_key_secret_prefix']}*" in text
-                or f":secret:{NAMES['abax_client_secret_prefix']}*" in text  # each company's own ABAX API client
+                or f":secret:{NAMES['abax_client_secret_prefix']}*"
+                in text  # each company's own ABAX API client
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
@@ -290,7 +291,9 @@ def test_each_stage_reads_and_deletes_only_its_own_tenants_secrets(synthesized):
     stages = {"default": default, "staging": staging, "test": NAMES}
     for stage, names in stages.items():
         for other, other_names in stages.items():
-            secrets = [other_names[k] + "acme" for k in ("client_key_secret_prefix", "abax_client_secret_prefix")]
+            secrets = [
+                other_names[k] + "acme" for k in ("client_key_secret_prefix", "abax_client_secret_prefix")
+            ]
             secrets.append(other_names["poweroffice_keys_secret_name"] + "-AbCdEf")
             granted = [f"{names[k]}*" for k in ("client_key_secret_prefix", "abax_client_secret_prefix")]
             matched = [secret for secret in secrets for pattern in granted if fnmatchcase(secret, pattern)]
@@ -302,3 +305,52 @@ def test_each_stage_reads_and_deletes_only_its_own_tenants_secrets(synthesized):
             ("ABAX_CLIENT_SECRET_PREFIX", "abax_client_secret_prefix"),
         ):
             assert variables.get(variable, NAMES[key]) == NAMES[key], name
+
+
+def _role_statements(synthesized, function: str) -> list[tuple[dict, list[str]]]:
+    role = _function_roles(synthesized)[function]
+    found = []
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                found.append((statement, actions))
+    return found
+
+
+def test_no_role_holds_actions_its_code_never_calls(synthesized):
+    """Activation creates, replaces, reads back and deletes secrets (Secrets Manager encrypts with
+    GenerateDataKey); the daily schedule only sends to the queue whose URL it is given."""
+    activate = _role_statements(synthesized, "Activate")
+    assert not {"secretsmanager:DescribeSecret", "secretsmanager:TagResource"} & {
+        action for _, actions in activate for action in actions
+    }
+    # kms:Encrypt stays only on the table's key, which DynamoDB uses on the role's behalf.
+    encrypt_on = [
+        json.dumps(statement["Resource"]) for statement, actions in activate if "kms:Encrypt" in actions
+    ]
+    assert all("DataTableKey" in resource for resource in encrypt_on), encrypt_on
+    schedule = {action for _, actions in _role_statements(synthesized, "Schedule") for action in actions}
+    assert "sqs:SendMessage" in schedule
+    assert not {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"} & schedule
+
+
+def test_the_table_key_is_usable_only_through_dynamodb_and_s3(synthesized):
+    """The table's key (also the snapshot bucket's) is granted for the calls DynamoDB and S3 make on a
+    function's behalf, never for the function's own KMS calls."""
+    keyed = [
+        (name, statement)
+        for name in FUNCTION_NAMES.values()
+        for statement, actions in _role_statements(synthesized, name)
+        if any(action.startswith("kms:") for action in actions)
+        and "DataTableKey" in json.dumps(statement["Resource"])
+    ]
+    assert {name for name, _ in keyed} == set(FUNCTION_NAMES.values())
+    for name, statement in keyed:
+        via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        assert via is not None, (name, statement)
+        services = via if isinstance(via, list) else [via]
+        text = json.dumps(services)
+        assert text.count(".amazonaws.com") == len(services) and ("dynamodb." in text or "s3." in text), via

@@ -187,7 +187,13 @@ class Functions(Construct):
             timeout=Duration.minutes(5),
         )
         self._data.grant_schedule_index(role_of(function))
-        self.scheduled_starts.grant_send_messages(function)
+        # SendMessage only (grant_send_messages adds GetQueueAttributes and GetQueueUrl, which it never calls:
+        # it has the queue's URL). The queue is SQS-managed encrypted: no KMS grant.
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="QueueStarts", actions=["sqs:SendMessage"], resources=[self.scheduled_starts.queue_arn]
+            )
+        )
         function.add_environment("SCHEDULED_STARTS_QUEUE_URL", self.scheduled_starts.queue_url)
         return function
 
