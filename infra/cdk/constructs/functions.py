@@ -70,7 +70,8 @@ class Functions(Construct):
         self.scheduled_start = self._scheduled_start()
 
     def _dead_letter_queue(self) -> sqs.Queue:
-        """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
+        """Asynchronous invocations (the daily schedule, the run-ended event) that fail after Lambda's retries, and
+        run-ended events EventBridge could not deliver, land here."""
         return sqs.Queue(
             self,
             "AsyncDeadLetterQueue",
@@ -293,6 +294,8 @@ class Functions(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(self._config.log_level),
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            # Asynchronous invocations (the daily schedule, the run-ended event): Lambda retries a function error
+            # twice (its maximum; about 1 and 2 minutes later), then the dead-letter queue.
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
         )
