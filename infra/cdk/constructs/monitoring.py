@@ -231,8 +231,9 @@ class Monitoring(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(
-                title="API latency (p90)",
+                title="API latency (p90); requests over a company's share",
                 left=[rest_api.metric_latency(period=FIVE_MINUTES, statistic="p90")],
+                right=[export_metric("CompanyRequestsThrottled")],
                 width=12,
             ),
         )

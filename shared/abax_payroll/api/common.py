@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from ..domain.period import InvalidPeriod
 from ..errors import PayrollError
-from ..observability import count_unexpected_error, logger
+from ..observability import count_unexpected_error, logger, metrics
 
 PROBLEM_JSON = "application/problem+json"
 ROLES = ("admin", "payroll")
@@ -189,6 +189,11 @@ def _company_share(app: APIGatewayRestResolver, next_middleware: NextMiddleware)
     wait = services().store.quotas.admit(str(tenant_id), limit, QUOTA_WINDOW_S)
     if wait is None:
         return next_middleware(app)
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(
+        name="CompanyRequestsThrottled", unit=MetricUnit.Count, value=1
+    )  # graphed, not alarmed
     answer = problem(
         429,
         "THROTTLED",
