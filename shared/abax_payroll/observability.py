@@ -133,20 +133,20 @@ def count_unexpected_error(error: BaseException) -> None:
 
 
 def count_unexpected_errors(
-    expected: tuple[type[BaseException], ...] = (),
+    expected: frozenset[str] = frozenset(),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Count an exception that escapes the handler unless it is one of `expected` (the outcomes its caller
-    branches on); re-raise it either way, so Lambda, the state machine or the queue retries as before."""
+    """Count an exception that escapes the handler unless its class, or a class it derives from, is named in
+    `expected` (the outcomes its caller branches on, as the ASL's ErrorEquals names them); re-raise it either
+    way, so Lambda, the state machine or the queue retries as before."""
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def counted(event: Any, context: Any) -> Any:
             try:
                 return handler(event, context)
-            except expected:
-                raise
             except Exception as error:
-                count_unexpected_error(error)
+                if not expected & {cls.__name__ for cls in type(error).__mro__}:
+                    count_unexpected_error(error)
                 raise
 
         return counted

@@ -78,7 +78,7 @@ from abax_payroll.observability import count_unexpected_errors, metrics
 from abax_payroll.workflow.ended import RunStillPushing
 
 @metrics.log_metrics
-@count_unexpected_errors(expected=(*STEP_OUTCOMES, RunStillPushing))
+@count_unexpected_errors(expected=STEP_OUTCOMES)
 def handler(event, context):
     raise {"wait": PushLeaseBusy, "changed": SourceChanged, "pushing": RunStillPushing, "fault": KeyError}[event]("x")
 
