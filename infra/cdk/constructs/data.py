@@ -105,8 +105,10 @@ class Data(Construct):
         """The key used on the role's behalf by `service` only (the table and the bucket share the key)."""
         return {"StringEquals": {"kms:ViaService": f"{service}.{Stack.of(self).region}.amazonaws.com"}}
 
-    def _grant_bucket_key(self, role: iam.IRole, *, write: bool) -> None:
-        """S3 encrypts (GenerateDataKey) and decrypts the bucket's objects with the key on the caller's behalf."""
+    def grant_bucket_key(self, role: iam.IRole, *, write: bool) -> None:
+        """S3 encrypts (GenerateDataKey) and decrypts the bucket's objects with the key on the caller's behalf.
+        Every grant on the bucket's objects needs it: the table's key grant (grant_items) works through
+        DynamoDB only."""
         actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -119,7 +121,7 @@ class Data(Construct):
 
     def grant_snapshots(self, role: iam.IRole) -> None:
         """Read, write and delete snapshot objects, and list under their prefix; nothing else in the bucket."""
-        self._grant_bucket_key(role, write=True)
+        self.grant_bucket_key(role, write=True)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SnapshotObjects",
@@ -156,7 +158,7 @@ class Data(Construct):
 
     def grant_write_reports(self, role: iam.IRole) -> None:
         """Write documentation reports (Group); no read, no delete, nothing outside reports/."""
-        self._grant_bucket_key(role, write=True)
+        self.grant_bucket_key(role, write=True)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportWrite",
@@ -168,7 +170,7 @@ class Data(Construct):
 
     def grant_read_reports(self, role: iam.IRole) -> None:
         """Read documentation reports (the API); no write, no list, nothing outside reports/."""
-        self._grant_bucket_key(role, write=False)
+        self.grant_bucket_key(role, write=False)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportRead",

@@ -131,7 +131,8 @@ def _cors() -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["X-Report-Parts", "X-Report-Part"],
+        # Retry-After: a company past its share is told when to ask again (_company_share).
+        expose_headers=["X-Report-Parts", "X-Report-Part", "Retry-After"],
         max_age=600,
     )
 
