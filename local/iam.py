@@ -166,6 +166,11 @@ class _Policy(IAMPolicy):
             result = _Statement(statement).is_action_permitted(
                 action, resource, principal, incoming_condition_values
             )
+            if result == PermissionResult.DENIED and statement.get("Effect") == "Allow":
+                # moto answers DENIED for an Allow whose condition does not hold (checked before its Resource);
+                # IAM simply does not apply that statement: the table key's Allow through DynamoDB must not
+                # refuse a call through Secrets Manager on another key.
+                continue
             if result == PermissionResult.DENIED:
                 return result
             permitted = permitted or result == PermissionResult.PERMITTED

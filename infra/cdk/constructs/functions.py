@@ -70,7 +70,8 @@ class Functions(Construct):
         self.scheduled_start = self._scheduled_start()
 
     def _dead_letter_queue(self) -> sqs.Queue:
-        """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
+        """Asynchronous invocations (the daily schedule, the run-ended event) that fail after Lambda's retries, and
+        run-ended events EventBridge could not deliver, land here."""
         return sqs.Queue(
             self,
             "AsyncDeadLetterQueue",
@@ -187,7 +188,13 @@ class Functions(Construct):
             timeout=Duration.minutes(5),
         )
         self._data.grant_schedule_index(role_of(function))
-        self.scheduled_starts.grant_send_messages(function)
+        # SendMessage only (grant_send_messages adds GetQueueAttributes and GetQueueUrl, which it never calls:
+        # it has the queue's URL). The queue is SQS-managed encrypted: no KMS grant.
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="QueueStarts", actions=["sqs:SendMessage"], resources=[self.scheduled_starts.queue_arn]
+            )
+        )
         function.add_environment("SCHEDULED_STARTS_QUEUE_URL", self.scheduled_starts.queue_url)
         return function
 
@@ -287,6 +294,8 @@ class Functions(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(self._config.log_level),
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            # Asynchronous invocations (the daily schedule, the run-ended event): Lambda retries a function error
+            # twice (its maximum; about 1 and 2 minutes later), then the dead-letter queue.
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
         )

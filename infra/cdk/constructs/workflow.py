@@ -87,7 +87,14 @@ class Workflow(Construct):
     def route_ended_runs(self, function: lambda_.IFunction, dead_letter_queue: sqs.IQueue) -> events.Rule:
         """A run that ends without its Catch (stopped in the console, past TimeoutSeconds, a States.Runtime
         error) leaves its export RUNNING and the company's slot taken: EventBridge tells `function`, which
-        records the end (shared/abax_payroll/workflow/ended.py). Retried for 24 h, then the dead-letter queue."""
+        records the end (shared/abax_payroll/workflow/ended.py).
+
+        Two retry policies apply, one after the other. The target's (185 attempts over 24 h) covers only
+        delivering the event to Lambda, when Lambda does not accept the asynchronous invocation (throttled, an
+        AWS fault). Once accepted, a function error (RunStillPushing while the stopped run's last chunk holds the
+        push lease) is retried by Lambda's own asynchronous retries as the function sets them (Functions:
+        retry_attempts=2, about 1 and 2 minutes later), then it goes to `dead_letter_queue` (alarmed). An export
+        still RUNNING after that is ended by the reconciliation sweep."""
         return events.Rule(
             self,
             "RunEnded",
@@ -103,7 +110,7 @@ class Workflow(Construct):
             targets=[
                 targets.LambdaFunction(
                     function,
-                    dead_letter_queue=dead_letter_queue,
+                    dead_letter_queue=dead_letter_queue,  # events EventBridge could not deliver
                     retry_attempts=185,
                     max_event_age=Duration.hours(24),
                 )

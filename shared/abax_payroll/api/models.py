@@ -30,7 +30,7 @@ MAX_LOGBOOK_IDS = 1000
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ActivateRequest(Strict):
