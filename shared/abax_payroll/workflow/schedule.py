@@ -71,7 +71,16 @@ def start_scheduled(services: Services, tenant_id: str, period: Period) -> dict[
             "skipped": f"the export of {month} was already started",
         }
     try:
-        start_export(services, tenant_id, period, None, "schedule", "schedule", export_id=export_id)
+        start_export(
+            services,
+            tenant_id,
+            period,
+            None,
+            "schedule",
+            "schedule",
+            export_id=export_id,
+            leave_out_exported=True,
+        )
     except PayrollError as error:
         _not_started(services, tenant_id, period, export_id, error.code, error.detail)
         return {"tenant_id": tenant_id, "month": month, "export_id": export_id, "failed": error.code}
