@@ -47,7 +47,8 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
                 or (
-                    logical_id.split("Role")[0] in ("FunctionsExportApi", "FunctionsExportSteps")
+                    logical_id.split("Role")[0]
+                    in ("FunctionsExportApi", "FunctionsExportSteps", "FunctionsScheduledStart")
                     and '"DataSnapshots' in text
                     and text.endswith('"/snapshots/*"]]}')
                 )
@@ -233,8 +234,14 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
                 resources
             )
-    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names).
-    assert users == {"FunctionsExportApi", "FunctionsExportSteps", "FunctionsRollback"}
+    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names);
+    # ScheduledStart reads the month's trips when the ledger holds some (issue 21, finding 1).
+    assert users == {
+        "FunctionsExportApi",
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+    }
 
 
 def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):

@@ -138,6 +138,8 @@ class Secrets(Construct):
                     "secretsmanager:DescribeSecret",
                     "secretsmanager:GetSecretValue",
                     "secretsmanager:TagResource",
+                    # Activation right after switching off: a secret still scheduled for deletion is restored.
+                    "secretsmanager:RestoreSecret",
                 ],
                 resources=[arn_pattern],
             )
