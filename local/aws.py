@@ -226,6 +226,7 @@ class LocalAws:
             "SecretsClientKeysKey.Arn": client_keys_key,
             "WorkflowExportStateMachine.Ref": self.state_machine_arn,
             "WorkflowExportStateMachine.Arn": self.state_machine_arn,
+            "WorkflowExportStateMachine.Name": STATE_MACHINE,
             "FunctionsAsyncDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:abax-payroll-async-dlq",
             "FunctionsAsyncDeadLetterQueue.Ref": dead_letters["QueueUrl"],
             "FunctionsScheduledStarts.Arn": starts_arn,

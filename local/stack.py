@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .aws import TABLE, LocalAws
+from .controls import control_routes
 from .emulators import abax as abax_emulator
 from .emulators import poweroffice as poweroffice_emulator
 from .gateway import INTEGRATION_TIMEOUT_S, gateway_routes, openapi_document
@@ -128,6 +129,7 @@ class LocalStack:
             Route("/health", health),
             Route("/config.json", web_config, methods=["GET"]),
             Route("/local/token", dev_token, methods=["POST"]),
+            *control_routes(self),
             *gateway_routes(route_to, openapi_document, lambda: self.gateway_timeout_s),
             Mount("/emulators/poweroffice", app=self.poweroffice_app),
             Mount("/emulators/abax", app=self.abax_app),
@@ -209,7 +211,10 @@ class LocalStack:
         from .aws import _load_handler
         from .lambda_runtime import LocalContext
 
-        handlers = {"Schedule": "functions.export.schedule:handler"}
+        handlers = {
+            "Schedule": "functions.export.schedule:handler",
+            "Reconcile": "functions.export.reconcile:handler",
+        }
         handler = self.aws.as_function(function, _load_handler(handlers[function]))
         return handler(event, LocalContext(function_name=function))
 

@@ -45,6 +45,17 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                 or ":secret:abax-payroll/abax-clients/*" in text  # each company's own ABAX API client
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
+                or (
+                    actions == ["lambda:InvokeFunction"] and logical_id.startswith("ReconciliationInvokeRole")
+                )
+                # the reconciliation sweep: DescribeExecution on the export state machine's executions only
+                or (
+                    actions == ["states:DescribeExecution"]
+                    and logical_id.startswith("FunctionsReconcileRole")
+                    and text.endswith(
+                        '":execution:", {"Fn::GetAtt": ["WorkflowExportStateMachineC19B3F5E", "Name"]}, ":*"]]}'
+                    )
+                )
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
                 or (
                     logical_id.split("Role")[0]
@@ -84,11 +95,12 @@ def test_table_actions_are_item_level_on_this_table_only(synthesized):
 
 def test_only_the_schedule_function_queries_the_schedule_index(synthesized):
     readers = {
-        logical_id
+        logical_id.split("Role")[0]
         for logical_id, _statement, _actions, resources in _statements(synthesized)
         if any("/index/gsi1" in json.dumps(resource) for resource in resources)
     }
-    assert len(readers) == 1 and next(iter(readers)).startswith("FunctionsScheduleRole")
+    # The reconciliation sweep finds the export locks in the same (sparse) index.
+    assert readers == {"FunctionsSchedule", "FunctionsReconcile"}
 
 
 def _function_roles(synthesized) -> dict[str, str]:
@@ -146,6 +158,7 @@ FUNCTION_NAMES = {
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
+    "functions.export.reconcile.handler": "Reconcile",
 }
 MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
 # Each company's own ABAX API client (issue 13): created, replaced and deleted by activation only.
@@ -161,6 +174,7 @@ SECRETS_READ = {
     "Rollback": {"client-keys", "poweroffice"},
     "Schedule": set(),
     "ScheduledStart": {"abax"},
+    "Reconcile": set(),  # the sweep reads the table and Step Functions only
 }
 # The environment variable that names each kind of secret.
 SECRET_VARIABLES = {
@@ -176,7 +190,7 @@ def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
         readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
         assert readable == kinds, name
     assert access["Activate"] >= MANAGE | MANAGE_ABAX
-    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"):
+    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart", "Reconcile"):
         assert not (MANAGE | MANAGE_ABAX) & access[name], name
 
 

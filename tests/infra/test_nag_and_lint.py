@@ -14,6 +14,9 @@ EXPECTED_ACKNOWLEDGMENTS = {
     # Each company's own ABAX API client, one secret per tenant under this prefix (issue 13).
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:abax-payroll/abax-clients/*]",
     "AwsSolutions-IAM5[Resource::<FunctionsSchedule01D2ACCF.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::<FunctionsReconcileA7FC4E8E.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+    "<WorkflowExportStateMachineC19B3F5E.Name>:*]",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-L1",
     "AwsSolutions-COG8",

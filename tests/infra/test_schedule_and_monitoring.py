@@ -39,7 +39,12 @@ def _alarms(synthesized) -> list[dict]:
 
 def test_alarm_on_rollbacks_that_left_lines_behind_failed_exports_and_scheduled_starts(synthesized):
     by_metric = {a.get("MetricName"): a for a in _alarms(synthesized) if a.get("Namespace") == "AbaxPayroll"}
-    assert set(by_metric) == {"RollbackIncomplete", "ExportsFailed", "ScheduledStartsFailed"}
+    assert set(by_metric) == {
+        "RollbackIncomplete",
+        "ExportsFailed",
+        "ScheduledStartsFailed",
+        "ExportsReconciled",
+    }
     for alarm in by_metric.values():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "abax-payroll"}]
         assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1

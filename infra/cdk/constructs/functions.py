@@ -68,6 +68,7 @@ class Functions(Construct):
         self.scheduled_starts, self.scheduled_starts_dead_letters = self._scheduled_starts_queue()
         self.schedule = self._schedule()
         self.scheduled_start = self._scheduled_start()
+        self.reconcile = self._reconcile()
 
     def _dead_letter_queue(self) -> sqs.Queue:
         """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
@@ -235,6 +236,17 @@ class Functions(Construct):
         )
         return function
 
+    def _reconcile(self) -> lambda_.Function:
+        """The reconciliation sweep: the lock index, export records, DescribeExecution (Workflow grants it)."""
+        function = self._function(
+            "Reconcile",
+            handler="functions.export.reconcile.handler",
+            description="Every 10 minutes: end exports whose run ended unseen or never started",
+            timeout=Duration.minutes(5),
+        )
+        self._data.grant_items(role_of(function), query_schedule_index=True)
+        return function
+
     @property
     def all(self) -> dict[str, lambda_.Function]:
         return {
@@ -244,6 +256,7 @@ class Functions(Construct):
             "Rollback": self.rollback,
             "Schedule": self.schedule,
             "ScheduledStart": self.scheduled_start,
+            "Reconcile": self.reconcile,
         }
 
     def _function(

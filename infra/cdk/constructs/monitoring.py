@@ -114,6 +114,12 @@ class Monitoring(Construct):
             "A scheduled monthly export did not start; the tenant's export list shows it as FAILED with the reason. "
             "The month's claim was released: the next daily run tries again.",
         )
+        self._alarm(
+            "ExportsReconciled",
+            export_metric("ExportsReconciled"),
+            "The reconciliation sweep ended an export left RUNNING: its run ended and the run-ended event was lost, "
+            "or its start died before StartExecution. The export shows its way forward; look at why in the logs.",
+        )
 
     def _workflow_alarms(self) -> None:
         # Step Functions counts validation failures and rollbacks as failed executions too (they end in Fail

@@ -23,6 +23,9 @@ ORPHAN_LOCK_SECONDS = 60
 PREVIEW_TOTALS_REFRESH_S = 300
 LOCK = "LOCK#EXPORT"
 EXPORT = "EXPORT#"
+# The index partition of the tenants' locks taken since the reconciliation sweep last looked (a sparse index:
+# the sweep takes a lock out of it once its export has ended), so it finds RUNNING exports without a Scan.
+LOCKS_TO_RECONCILE = "RECONCILE#LOCKS"
 
 
 def _export(export_id: str) -> str:
@@ -75,6 +78,8 @@ class ExportStore:
                 "export_id": export_id,
                 "created_at": now_iso(),
                 "claimed_at": Decimal(str(round(time.time(), 3))),
+                "gsi1pk": LOCKS_TO_RECONCILE,
+                "gsi1sk": pk,
             },
             ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
             **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
@@ -137,6 +142,31 @@ class ExportStore:
         """The export that holds the tenant's lock while it runs (what a key change must wait for), if any."""
         held = self.table.get(tenant_pk(tenant_id), LOCK, consistent=True)
         return str(held["export_id"]) if held is not None and self._lock_live(tenant_id, held) else None
+
+    def locks_to_reconcile(self) -> list[dict[str, Any]]:
+        """The tenants' locks taken since the sweep last saw their export ended: tenant_id, export_id and
+        claimed_at (epoch seconds) of each."""
+        items = self.table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(LOCKS_TO_RECONCILE)
+        )
+        return [
+            {
+                "tenant_id": str(item["gsi1sk"]).removeprefix(tenant_pk("")),
+                "export_id": str(item["export_id"]),
+                "claimed_at": float(item.get("claimed_at", 0)),
+            }
+            for item in items
+        ]
+
+    def reconciled(self, tenant_id: str, export_id: str) -> None:
+        """Take the lock out of the sweep's index (its export has ended), unless another export took it."""
+        self.table.conditional(
+            self.table.resource.update_item,
+            Key={"pk": tenant_pk(tenant_id), "sk": LOCK},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="export_id = :id",
+            ExpressionAttributeValues={":id": export_id},
+        )
 
     def put_failed_start(self, record: ExportRecord) -> bool:
         """Record an export that failed before it started (no lock taken); False when its record exists."""

@@ -343,6 +343,7 @@ _STEP_ERRORS = {
     "AbaxInactive": "ABAX_INACTIVE",
     "States.Timeout": "TIMED_OUT",
     "ExecutionAborted": "RUN_STOPPED",  # stopped in the Step Functions console (workflow/ended.py)
+    "ExecutionNeverStarted": "START_FAILED",  # claimed, never started (workflow/reconcile.py)
     "States.Runtime": "TASK_FAILED",
     "States.TaskFailed": "TASK_FAILED",
     "Lambda.Unknown": "TASK_FAILED",
