@@ -294,6 +294,15 @@ def requests_of(
         return [
             Request(action, name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"))
         ]
+    if service == "ses" and "Source" in params:  # SES authorizes a send on the sender's identity
+        source = str(params["Source"]).rsplit("<", 1)[-1].rstrip(">")
+        return [
+            Request(
+                action,
+                f"arn:aws:ses:{region}:{account}:identity/{source}",
+                {"ses:FromAddress": source},
+            )
+        ]
     if service == "s3" and "Bucket" in params:
         key = params.get("Key")
         if operation == "DeleteObjects":  # one s3:DeleteObject per key

@@ -152,6 +152,8 @@ class LocalStack:
             # Paced to the emulator's limit (ABAX's own: 60 per 60 s); a test that scales one scales both.
             "ABAX_REQUESTS_PER_WINDOW": str(abax_emulator.DEFAULT_REQUESTS_PER_MINUTE),
             "ABAX_RATE_WINDOW_S": str(abax_emulator.RATE_WINDOW_S),
+            # The link in a scheduled export's e-mail: the web app this gateway serves.
+            "WEB_APP_URL": self.url,
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",

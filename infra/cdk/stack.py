@@ -59,6 +59,7 @@ class AbaxPayrollStack(Stack):
         # The web app's bucket and distribution come before the API: its CORS origins and the hosted-UI
         # callback URLs name the distribution; the content (with config.json naming the API) comes after.
         self.web = Web(self, "Web", log_retention=settings.functions.log_retention)
+        self.functions.set_web_app_url(self.web.url)
         self.api = Api(
             self,
             "Api",

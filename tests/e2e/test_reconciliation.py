@@ -20,7 +20,7 @@ from abax_payroll.store.exports import ExportStore
 from abax_payroll.store.table import Table
 from local.aws import REGION, TABLE
 from local.stack import LocalStack
-from tests.support import OCTOBER, export_and_wait, good_logbooks, start_export
+from tests.support import OCTOBER, export_and_wait, good_logbooks, set_faults, start_export
 
 
 def _control(stack: LocalStack, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -39,11 +39,19 @@ def test_a_run_stopped_with_its_event_lost_stays_running_until_the_sweep_ends_it
     fresh: LocalStack, acme: httpx.Client
 ) -> None:
     logbooks = good_logbooks(acme)
-    rule = {"method": "GET", "path": "/v1/trips", "nth": 1, "times": 1, "delay_s": 3}
-    assert (
-        httpx.post(f"{fresh.url}/emulators/abax/_control/faults", json={"rules": [rule]}).status_code == 200
+    # Validate's reads of PowerOffice Go answer 3 s late: the run is stopped before it sends anything.
+    set_faults(
+        fresh,
+        [
+            {"method": "GET", "path": path, "nth": 1, "times": 1, "status": None, "delay_s": 3}
+            for path in ("/Employees", "/PayItems")
+        ],
     )
     export_id = start_export(acme, OCTOBER, logbooks)
+    deadline = time.monotonic() + 30
+    while _status(acme, export_id).get("phase") != "VALIDATING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
 
     stopped = _control(
         fresh, "executions/stop", {"export_id": export_id, "tenant_id": "acme", "deliver_event": False}

@@ -275,3 +275,26 @@ def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_p
         "FunctionsRollback": {"s3:PutObject"},
         "FunctionsExportApi": {"s3:GetObject"},
     }
+
+
+def test_only_the_functions_that_end_scheduled_exports_may_send_e_mail_and_only_as_the_sender(synthesized):
+    """ses:SendEmail from the configured sender identity (cdk.json notification_sender), nothing else."""
+    senders = set()
+    for logical_id, statement, actions, resources in _statements(synthesized):
+        if not any(action.startswith("ses:") for action in actions):
+            continue
+        senders.add(logical_id.split("Role")[0])
+        assert actions == ["ses:SendEmail"]
+        assert statement["Condition"] == {
+            "StringEquals": {"ses:FromAddress": "lonn-noreply@abax-payroll.example"}
+        }
+        assert sorted(resources) == [
+            "arn:aws:ses:eu-north-1:123456789012:identity/abax-payroll.example",
+            "arn:aws:ses:eu-north-1:123456789012:identity/lonn-noreply@abax-payroll.example",
+        ]
+    assert senders == {
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+        "FunctionsReconcile",
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as lambda_event_sources
@@ -40,6 +40,9 @@ class FunctionsConfig:
     abax_requests_per_window: str = "60"  # ABAX's limit per API client and 60 s, paced across instances
     log_level: str = "INFO"
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+    # SES's verified sender identity (an address, or an address in a verified domain) for the e-mails to a
+    # company about its scheduled exports; empty: none are sent and no function may send.
+    notification_sender: str = ""
 
 
 class Functions(Construct):
@@ -69,6 +72,9 @@ class Functions(Construct):
         self.schedule = self._schedule()
         self.scheduled_start = self._scheduled_start()
         self.reconcile = self._reconcile()
+        # Wherever a scheduled export ends or is refused, the company hears of it (workflow/notifications.py).
+        for function in (self.export_steps, self.rollback, self.scheduled_start, self.reconcile):
+            self._grant_send_notifications(function)
 
     def _dead_letter_queue(self) -> sqs.Queue:
         """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
@@ -246,6 +252,32 @@ class Functions(Construct):
         )
         self._data.grant_items(role_of(function), query_schedule_index=True)
         return function
+
+    def _grant_send_notifications(self, function: lambda_.Function) -> None:
+        """ses:SendEmail from the configured sender only (its address identity, or its domain's)."""
+        sender = self._config.notification_sender
+        if not sender:
+            return
+        stack = Stack.of(self)
+        domain = sender.rsplit("@", 1)[-1]
+        function.add_environment("NOTIFICATION_SENDER", sender)
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SendNotifications",
+                actions=["ses:SendEmail"],
+                resources=[
+                    stack.format_arn(service="ses", resource="identity", resource_name=name)
+                    for name in dict.fromkeys((sender, domain))
+                ],
+                conditions={"StringEquals": {"ses:FromAddress": sender}},
+            )
+        )
+
+    def set_web_app_url(self, url: str) -> None:
+        """The web app's address, for the link to the export in an e-mail (known once the site exists)."""
+        if self._config.notification_sender:
+            for function in (self.export_steps, self.rollback, self.scheduled_start, self.reconcile):
+                function.add_environment("WEB_APP_URL", url)
 
     @property
     def all(self) -> dict[str, lambda_.Function]:

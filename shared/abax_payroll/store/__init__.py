@@ -13,6 +13,7 @@ from .exports import ExportStore
 from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
+from .mail import Mailer, SesMailer
 from .pacing import PacingStore
 from .reports import ReportStore
 from .secrets import ClientKeyVault
@@ -44,10 +45,12 @@ __all__ = [
     "LedgerStore",
     "LeaseStore",
     "LineStore",
+    "Mailer",
     "PacingStore",
     "PayrollStore",
     "ReportStore",
     "ScheduledStarts",
+    "SesMailer",
     "SqsScheduledStarts",
     "SnapshotStore",
     "StepFunctionsRuns",

@@ -64,7 +64,6 @@ class StepFunctionsRuns:
         )
         return str(execution["executionArn"])
 
-
     def describe(self, execution_arn: str) -> dict[str, Any] | None:
         try:
             return dict(self.client.describe_execution(executionArn=execution_arn))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -62,6 +62,9 @@ def _entry(history: Mapping[str, Any]) -> list[dict[str, Any]]:
 class ExportStore:
     def __init__(self, table: Table):
         self.table = table
+        # Told of every export that reached a terminal status (tenant, export, status), after the write: the
+        # company's e-mail about a scheduled export (workflow/notifications.py). One that fails is logged only.
+        self.finished_hooks: list[Callable[[str, str, ExportStatus], None]] = []
 
     # One running export per tenant: the tenant's lock item names the export that holds it, and it holds it
     # while that export's record says RUNNING. Finishing an export is then one write (its record), and the
@@ -235,6 +238,8 @@ class ExportStore:
         self.update_export(
             tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history
         )
+        for hook in self.finished_hooks:
+            hook(tenant_id, export_id, status)
 
     # A recovery run (rollback again, resume) of a finished export marks its record RUNNING again (a write
     # conditioned on the status it starts from, so two clicks cannot start two runs) and then takes the

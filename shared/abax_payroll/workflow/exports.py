@@ -350,6 +350,11 @@ _STEP_ERRORS = {
 }
 
 
+def problem_code(error_code: str) -> str:
+    """The stable problem code an export's error is reported as (PushFailed -> PUSH_FAILED)."""
+    return _STEP_ERRORS.get(error_code, error_code)
+
+
 def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None:
