@@ -4,6 +4,7 @@ would have been sent. Each answers 200 with what it did."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,7 @@ def stop_execution(stack: LocalStack, tenant_id: str, export_id: str, deliver_ev
     except sfn.exceptions.ExecutionDoesNotExist:
         raise LookupError(f"export {export_id} has no run {arn}") from None
     if before == "RUNNING":
-        sfn.stop_execution(
-            executionArn=arn, error="ExecutionAborted", cause="stopped with /_control/executions/stop"
-        )
+        _stop(sfn, arn)
     return {
         "export_id": export_id,
         "tenant_id": tenant_id,
@@ -64,6 +63,20 @@ def stop_execution(stack: LocalStack, tenant_id: str, export_id: str, deliver_ev
         "event": "delivered" if deliver_event else "lost",
         "export_status": item.get("status"),
     }
+
+
+def _stop(sfn: Any, arn: str) -> None:
+    """StopExecution; moto refuses it (a 500) in the instant between StartExecution and its interpreter's
+    first state, so it is asked again for a few seconds."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            sfn.stop_execution(executionArn=arn, error="ExecutionAborted", cause="/_control/executions/stop")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def notifications() -> list[dict[str, Any]]:

@@ -193,6 +193,8 @@ class Enforcer:
             for name, policy in statements.items()
         }
         self.refused: list[tuple[str, Request]] = []
+        # Every (role, action) a call was allowed: what the roles grant that no path uses (tests/e2e).
+        self.used: set[tuple[str, str]] = set()
 
     def allows(self, function: str, request: Request) -> bool:
         policy = self._policies.get(function)
@@ -203,7 +205,9 @@ class Enforcer:
 
     def check(self, function: str, operation: str, requests: list[Request]) -> None:
         for request in requests:
-            if not self.allows(function, request):
+            if self.allows(function, request):
+                self.used.add((function, request.action))
+            else:
                 self.refused.append((function, request))
                 message = (
                     f"User: arn:aws:sts::{self.account}:assumed-role/{function}Role/{function} is not authorized to "

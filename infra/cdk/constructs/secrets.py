@@ -91,8 +91,18 @@ class Secrets(Construct):
         self._grant_read_secrets(role, "ClientKey", self.client_keys_arn_pattern)
 
     def grant_read_poweroffice_keys(self, function: lambda_.Function) -> None:
-        """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together."""
-        self.poweroffice_keys.grant_read(role_of(function))
+        """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together.
+
+        GetSecretValue only (Secret.grant_read adds DescribeSecret, which no code path calls: issue 21's walk
+        of every path, tests/e2e/test_iam_matrix.py)."""
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadPowerOfficeKeys",
+                actions=["secretsmanager:GetSecretValue"],
+                # Secrets Manager appends a random 6-character suffix to the name it was created with.
+                resources=[f"{self.poweroffice_keys.secret_arn}-??????"],
+            )
+        )
         function.add_environment("POWEROFFICE_KEYS_SECRET_ARN", self.poweroffice_keys.secret_arn)
 
     def _acknowledge_abax_clients_wildcard(self, role: iam.IRole) -> None:

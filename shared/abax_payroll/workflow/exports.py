@@ -226,7 +226,7 @@ def _refuse_already_exported(
         return logbook_ids
     batch = previews.ready_trips(services, tenant_id, period)
     if batch is None:
-        status, _ = previews.search(services, tenant_id, period, logbook_ids)
+        status, _ = previews.search(services, tenant_id, period, logbook_ids, plan=False)
         if status != 200:
             return logbook_ids
         batch = previews.ready_trips(services, tenant_id, period)
