@@ -181,8 +181,8 @@ class ExportStore:
         )
         return written is not None
 
-    def get_export(self, tenant_id: str, export_id: str) -> ExportRecord | None:
-        item = self.table.get(tenant_pk(tenant_id), _export(export_id))
+    def get_export(self, tenant_id: str, export_id: str, consistent: bool = False) -> ExportRecord | None:
+        item = self.table.get(tenant_pk(tenant_id), _export(export_id), consistent=consistent)
         return ExportRecord.model_validate(plain(strip_keys(item))) if item else None
 
     def list_exports(

@@ -171,7 +171,8 @@ def export_finished(services: Services, tenant_id: str, export_id: str, status: 
     """ExportStore's finished hook: the scheduled export's own run ended (a refused start is sent by the
     schedule itself, `send_about`, once it recorded it)."""
     try:
-        record = services.store.exports.get_export(tenant_id, export_id)
+        # Consistent: the write that finished it was a moment ago.
+        record = services.store.exports.get_export(tenant_id, export_id, consistent=True)
         if record is not None and record.phase is not ExportPhase.NOT_STARTED:
             send_about(services, record)
     except Exception as error:  # noqa: BLE001 - never fail the step that finished the export

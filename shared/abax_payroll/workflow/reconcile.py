@@ -36,7 +36,7 @@ def reconcile(services: Services) -> dict[str, Any]:
     found: dict[str, list[Any]] = {"ended": [], "running": [], "released": []}
     for lock in services.store.exports.locks_to_reconcile():
         tenant_id, export_id = lock["tenant_id"], lock["export_id"]
-        record = services.store.exports.get_export(tenant_id, export_id)
+        record = services.store.exports.get_export(tenant_id, export_id, consistent=True)
         if record is None:  # a claim that died between its two writes: the lock lapses by itself
             if time.time() - lock["claimed_at"] > NEVER_STARTED_AFTER_S:
                 services.store.exports.reconciled(tenant_id, export_id)
