@@ -146,3 +146,19 @@ def test_a_month_partly_exported_by_hand_has_the_rest_exported_by_the_schedule(
     assert export["status"] == "COMPLETED", export
     assert set(export["logbook_ids"]) & set(logbooks[:1]) == set()
     assert set(logbooks[1:]) <= set(export["logbook_ids"])
+
+
+def test_the_schedule_runs_at_an_instant_from_the_stacks_control(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    """`POST /_control/schedule/run` (SPEC §6): the daily run as EventBridge Scheduler sends it at that instant;
+    the start then goes through the queue."""
+    _scheduled(acme)
+    bad = httpx.post(f"{fresh.url}/_control/schedule/run", json={"at": "the fifth"}, timeout=10)
+    assert bad.status_code == 400 and "ISO 8601" in bad.text
+    answer = httpx.post(f"{fresh.url}/_control/schedule/run", json={"at": DAY_5}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"at": "2026-12-05T05:00:00+00:00", "month": "2026-11", "queued": 1}
+    fresh.wait_for_scheduled_starts()
+    (started,) = _exports(acme)
+    assert wait_for_export(acme, started["export_id"])["status"] == "COMPLETED"
