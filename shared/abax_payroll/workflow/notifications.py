@@ -9,10 +9,12 @@ scheduled export sends nothing (they are looking at it).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..domain.lines import nok
 from ..observability import logger, metrics
 from ..records import ExportPhase, ExportRecord, ExportStatus
 from .exports import problem_code
@@ -73,17 +75,6 @@ def _link(services: Services, export_id: str) -> str:
     return f"{base}/#/exports/{export_id}" if base else f"eksport-ID {export_id}"
 
 
-def _amount(value: str | None) -> str:
-    """'1234.50' -> '1 234,50' (Norwegian number format)."""
-    if not value:
-        return "0,00"
-    whole, _, cents = value.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    digits = whole.lstrip("-")
-    grouped = " ".join(digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)[::-1])
-    return f"{sign}{grouped},{(cents + '00')[:2]}"
-
-
 def _problem_reason(record: ExportRecord) -> str:
     codes = [
         str(problem.get("code")) for problem in record.problems if problem.get("severity", "error") == "error"
@@ -110,7 +101,7 @@ def message(services: Services, record: ExportRecord) -> tuple[str, str] | None:
         subject = f"Kjøregodtgjørelse for {period} er sendt til PowerOffice Go"
         lines = [
             f"Den planlagte eksporten av kjørebøker for {period} er fullført.",
-            f"{record.line_count} lønnslinjer, til sammen {_amount(record.total_amount)} kr, ligger nå som "
+            f"{record.line_count} lønnslinjer, til sammen {nok(Decimal(record.total_amount or '0'))} kr, ligger nå som "
             "importert lønnsgrunnlag i PowerOffice Go og blir med i neste lønnskjøring.",
         ]
     elif status is ExportStatus.VALIDATION_FAILED:
