@@ -86,6 +86,7 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             abax_requests_per_window=str(_get(app, "abax_requests_per_minute", "60")),
             log_level=str(_get(app, "log_level", "INFO")).upper(),
             log_retention=retention,
+            notification_sender=str(_get(app, "notification_sender", "")),
         ),
         api=ApiConfig(
             cors_allowed_origins=_as_list(_get(app, "cors_allowed_origins", [])),

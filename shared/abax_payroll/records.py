@@ -218,6 +218,8 @@ class AbaxIntegration(Connection):
 class ScheduleSetting(Record):
     enabled: bool = False
     day_of_month: int = 1
+    # Who hears of a scheduled export's outcome by e-mail (the company's admins; empty: nobody).
+    notification_emails: list[str] = Field(default_factory=list)
 
 
 # Line index -> PowerOffice Go salary-line id.

@@ -17,9 +17,12 @@ HANDLERS = {
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
+    "functions.export.reconcile.handler": "Reconcile",
 }
 WEB_DEPLOY_HANDLER = "CustomCDKBucketDeployment"
 STARTS_EXPORTS = {"functions.export.app.handler", "functions.export.schedule.start_handler"}
+# Told the state machine: those that start exports, and the sweep that describes their runs.
+KNOWS_THE_STATE_MACHINE = STARTS_EXPORTS | {"functions.export.reconcile.handler"}
 
 
 def test_one_function_per_handler(synthesized):
@@ -70,7 +73,7 @@ def test_environment_passes_the_settings_model(synthesized, handler):
             environment["CLIENT_KEY_SECRET_PREFIX"]
             == stage_secret_names(STACK_NAME)["client_key_secret_prefix"]
         )
-    assert ("STATE_MACHINE_ARN" in environment) == (handler in STARTS_EXPORTS)
+    assert ("STATE_MACHINE_ARN" in environment) == (handler in KNOWS_THE_STATE_MACHINE)
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(template):

@@ -53,9 +53,21 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                 in text  # each company's own ABAX API client
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
+                or (
+                    actions == ["lambda:InvokeFunction"] and logical_id.startswith("ReconciliationInvokeRole")
+                )
+                # the reconciliation sweep: DescribeExecution on the export state machine's executions only
+                or (
+                    actions == ["states:DescribeExecution"]
+                    and logical_id.startswith("FunctionsReconcileRole")
+                    and text.endswith(
+                        '":execution:", {"Fn::GetAtt": ["WorkflowExportStateMachineC19B3F5E", "Name"]}, ":*"]]}'
+                    )
+                )
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
                 or (
-                    logical_id.split("Role")[0] in ("FunctionsExportApi", "FunctionsExportSteps")
+                    logical_id.split("Role")[0]
+                    in ("FunctionsExportApi", "FunctionsExportSteps", "FunctionsScheduledStart")
                     and '"DataSnapshots' in text
                     and text.endswith('"/snapshots/*"]]}')
                 )
@@ -91,11 +103,12 @@ def test_table_actions_are_item_level_on_this_table_only(synthesized):
 
 def test_only_the_schedule_function_queries_the_schedule_index(synthesized):
     readers = {
-        logical_id
+        logical_id.split("Role")[0]
         for logical_id, _statement, _actions, resources in _statements(synthesized)
         if any("/index/gsi1" in json.dumps(resource) for resource in resources)
     }
-    assert len(readers) == 1 and next(iter(readers)).startswith("FunctionsScheduleRole")
+    # The reconciliation sweep finds the export locks in the same (sparse) index.
+    assert readers == {"FunctionsSchedule", "FunctionsReconcile"}
 
 
 def _function_roles(synthesized) -> dict[str, str]:
@@ -153,6 +166,7 @@ FUNCTION_NAMES = {
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
+    "functions.export.reconcile.handler": "Reconcile",
 }
 MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
 # Each company's own ABAX API client (issue 13): created, replaced and deleted by activation only.
@@ -168,6 +182,7 @@ SECRETS_READ = {
     "Rollback": {"client-keys", "poweroffice"},
     "Schedule": set(),
     "ScheduledStart": {"abax"},
+    "Reconcile": set(),  # the sweep reads the table and Step Functions only
 }
 # The environment variable that names each kind of secret.
 SECRET_VARIABLES = {
@@ -183,7 +198,7 @@ def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
         readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
         assert readable == kinds, name
     assert access["Activate"] >= MANAGE | MANAGE_ABAX
-    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"):
+    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart", "Reconcile"):
         assert not (MANAGE | MANAGE_ABAX) & access[name], name
 
 
@@ -241,8 +256,14 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
                 resources
             )
-    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names).
-    assert users == {"FunctionsExportApi", "FunctionsExportSteps", "FunctionsRollback"}
+    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names);
+    # ScheduledStart reads the month's trips when the ledger holds some (issue 21, finding 1).
+    assert users == {
+        "FunctionsExportApi",
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+    }
 
 
 def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):
@@ -354,3 +375,26 @@ def test_the_table_key_is_usable_only_through_dynamodb_and_s3(synthesized):
         services = via if isinstance(via, list) else [via]
         text = json.dumps(services)
         assert text.count(".amazonaws.com") == len(services) and ("dynamodb." in text or "s3." in text), via
+
+
+def test_only_the_functions_that_end_scheduled_exports_may_send_e_mail_and_only_as_the_sender(synthesized):
+    """ses:SendEmail from the configured sender identity (cdk.json notification_sender), nothing else."""
+    senders = set()
+    for logical_id, statement, actions, resources in _statements(synthesized):
+        if not any(action.startswith("ses:") for action in actions):
+            continue
+        senders.add(logical_id.split("Role")[0])
+        assert actions == ["ses:SendEmail"]
+        assert statement["Condition"] == {
+            "StringEquals": {"ses:FromAddress": "lonn-noreply@abax-payroll.example"}
+        }
+        assert sorted(resources) == [
+            "arn:aws:ses:eu-north-1:123456789012:identity/abax-payroll.example",
+            "arn:aws:ses:eu-north-1:123456789012:identity/lonn-noreply@abax-payroll.example",
+        ]
+    assert senders == {
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+        "FunctionsReconcile",
+    }

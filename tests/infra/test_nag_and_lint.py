@@ -19,6 +19,10 @@ EXPECTED_ACKNOWLEDGMENTS = {
     # Each company's own ABAX API client, one secret per tenant under this prefix (issue 13).
     f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{NAMES['abax_client_secret_prefix']}*]",
     "AwsSolutions-IAM5[Resource::<FunctionsSchedule01D2ACCF.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::<FunctionsReconcileA7FC4E8E.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+    "<WorkflowExportStateMachineC19B3F5E.Name>:*]",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-L1",
     "AwsSolutions-COG8",
     "AwsSolutions-APIG3",

@@ -95,6 +95,9 @@ def test_only_the_export_api_and_the_scheduled_start_may_start_executions(synthe
     for logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if actions == ["states:DescribeExecution"]:  # the reconciliation sweep (tests/infra/test_iam.py)
+                assert logical_id.startswith("FunctionsReconcileRole")
+                continue
             if any(action.startswith("states:") for action in actions):
                 assert actions == ["states:StartExecution"] or actions == "states:StartExecution"
                 assert statement["Resource"] == {"Ref": "WorkflowExportStateMachineC19B3F5E"}

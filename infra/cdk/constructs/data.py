@@ -18,13 +18,11 @@ SCHEDULE_INDEX = "gsi1"
 # What every function may do with items. No Scan, no table management.
 ITEM_ACTIONS = [
     "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
 ]
 # What a caller needs on the table's customer-managed key (DynamoDB calls KMS on its behalf), through DynamoDB
 # only (kms:ViaService): the key is no key for the role's own KMS calls.

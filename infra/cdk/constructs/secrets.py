@@ -119,6 +119,7 @@ class Secrets(Construct):
             iam.PolicyStatement(
                 sid="ReadPowerOfficeKeys",
                 actions=["secretsmanager:GetSecretValue"],
+                # Secrets Manager appends a random 6-character suffix to the name it was created with.
                 resources=[f"{self.poweroffice_keys.secret_arn}-??????"],
             )
         )
@@ -166,6 +167,8 @@ class Secrets(Construct):
                     "secretsmanager:PutSecretValue",
                     "secretsmanager:DeleteSecret",
                     "secretsmanager:GetSecretValue",
+                    # Activation right after switching off: a secret still scheduled for deletion is restored.
+                    "secretsmanager:RestoreSecret",
                 ],
                 resources=[arn_pattern],
             )

@@ -13,6 +13,7 @@ from .exports import ExportStore
 from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
+from .mail import Mailer, SesMailer
 from .pacing import PacingStore
 from .quotas import QuotaStore
 from .reports import ReportStore
@@ -46,11 +47,13 @@ __all__ = [
     "LedgerStore",
     "LeaseStore",
     "LineStore",
+    "Mailer",
     "PacingStore",
     "PayrollStore",
     "QuotaStore",
     "ReportStore",
     "ScheduledStarts",
+    "SesMailer",
     "SqsScheduledStarts",
     "SnapshotStore",
     "StepFunctionsRuns",
