@@ -15,6 +15,7 @@ HANDLERS = (
     "functions.export.app",
     "functions.export.steps",
     "functions.export.schedule",
+    "functions.export.reconcile",
     "functions.rollback.app",
 )
 BASELINE = "boto3"

@@ -226,6 +226,7 @@ class LocalAws:
             "SecretsClientKeysKey.Arn": client_keys_key,
             "WorkflowExportStateMachine.Ref": self.state_machine_arn,
             "WorkflowExportStateMachine.Arn": self.state_machine_arn,
+            "WorkflowExportStateMachine.Name": STATE_MACHINE,
             "FunctionsAsyncDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:abax-payroll-async-dlq",
             "FunctionsAsyncDeadLetterQueue.Ref": dead_letters["QueueUrl"],
             "FunctionsScheduledStarts.Arn": starts_arn,
@@ -239,6 +240,7 @@ class LocalAws:
         )
         self._names = names
         self.use_roles(self._roles or local_iam.load_roles())
+        self.verify_notification_senders()
         # Lambda's event source mapping of the scheduled-start function (batch size 10, as the CDK app sets it).
         self.scheduled_starts = SqsEventSource(
             starts_url,
@@ -291,6 +293,13 @@ class LocalAws:
         )
         local_iam.enforce(self.enforcer)
 
+    def verify_notification_senders(self) -> None:
+        """The sender identity the functions are given, verified in moto's SES (the operator does it in AWS)."""
+        ses = boto3.client("ses", region_name=REGION)
+        for environment in self._resource_environment.values():
+            if environment.get("NOTIFICATION_SENDER"):
+                ses.verify_email_identity(EmailAddress=environment["NOTIFICATION_SENDER"])
+
     def create_platform_secrets(self) -> None:
         """The platform's PowerOffice Go keys, as the operator stores them (DEPLOY.md)."""
         secrets = boto3.client("secretsmanager", region_name=REGION)
@@ -338,9 +347,9 @@ class LocalAws:
 
 
 # Variables that name a resource even when their value is a plain string.
-RESOURCE_VARIABLES = {"TABLE_NAME", "CLIENT_KEY_SECRET_PREFIX", "STATE_MACHINE_ARN"}
-# The deployment's web origin: the local gateway serves the web app from its own origin.
-LOCAL_VARIABLES = {"CORS_ALLOWED_ORIGINS"}
+RESOURCE_VARIABLES = {"TABLE_NAME", "CLIENT_KEY_SECRET_PREFIX", "STATE_MACHINE_ARN", "NOTIFICATION_SENDER"}
+# The deployment's web origin and address: the local gateway serves the web app from its own origin.
+LOCAL_VARIABLES = {"CORS_ALLOWED_ORIGINS", "WEB_APP_URL"}
 
 
 def _settings_variables() -> frozenset[str]:

@@ -192,6 +192,10 @@ class ExecutionEndEvents:
             except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: look again
                 continue
 
+    def lose(self, execution_arn: str) -> None:
+        """Never deliver this run's end (EventBridge delivers best effort): the reconciliation sweep's case."""
+        self._delivered.add(execution_arn)
+
     def deliver(self) -> int:
         """Invoke the target for every ended run not delivered yet; the number delivered."""
         delivered = 0

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .aws import TABLE, LocalAws
+from .controls import control_routes
 from .emulators import abax as abax_emulator
 from .emulators import poweroffice as poweroffice_emulator
 from .gateway import INTEGRATION_TIMEOUT_S, gateway_routes, openapi_document
@@ -128,6 +129,7 @@ class LocalStack:
             Route("/health", health),
             Route("/config.json", web_config, methods=["GET"]),
             Route("/local/token", dev_token, methods=["POST"]),
+            *control_routes(self),
             *gateway_routes(route_to, openapi_document, lambda: self.gateway_timeout_s),
             Mount("/emulators/poweroffice", app=self.poweroffice_app),
             Mount("/emulators/abax", app=self.abax_app),
@@ -150,6 +152,8 @@ class LocalStack:
             # Paced to the emulator's limit (ABAX's own: 60 per 60 s); a test that scales one scales both.
             "ABAX_REQUESTS_PER_WINDOW": str(abax_emulator.DEFAULT_REQUESTS_PER_MINUTE),
             "ABAX_RATE_WINDOW_S": str(abax_emulator.RATE_WINDOW_S),
+            # The link in a scheduled export's e-mail: the web app this gateway serves.
+            "WEB_APP_URL": self.url,
             "POWERTOOLS_SERVICE_NAME": "abax-payroll",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "AbaxPayroll",
@@ -209,7 +213,10 @@ class LocalStack:
         from .aws import _load_handler
         from .lambda_runtime import LocalContext
 
-        handlers = {"Schedule": "functions.export.schedule:handler"}
+        handlers = {
+            "Schedule": "functions.export.schedule:handler",
+            "Reconcile": "functions.export.reconcile:handler",
+        }
         handler = self.aws.as_function(function, _load_handler(handlers[function]))
         return handler(event, LocalContext(function_name=function))
 

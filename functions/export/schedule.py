@@ -5,27 +5,30 @@ PowerOffice Go, no ABAX). `start_handler`: the scheduled-starts queue (SQS event
 responses); starts one tenant's export per message, so a failing tenant is retried alone.
 """
 
+from __future__ import annotations
+
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.domain.period import Period
-from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
+from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow.schedule import dispatch_monthly, start_scheduled
 from abax_payroll.workflow.services import services
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 OSLO = ZoneInfo("Europe/Oslo")
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @inject_lambda_context()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@count_unexpected_errors()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The schedule's time (Scheduler sends scheduled_time, an EventBridge rule sends time; else now), in Oslo,
     # decides which day of the month it is.
@@ -44,4 +47,9 @@ def _start(record: SQSRecord) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def start_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported here: powertools' batch utility costs the daily Schedule function, which shares this module and
+    # never reads a queue, almost half an `import boto3` at every cold start.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=_start, processor=processor, context=context)

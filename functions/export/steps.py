@@ -5,7 +5,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import count_control_flow, inject_lambda_context, logger, metrics, tracer
+from abax_payroll.errors import STEP_OUTCOMES
+from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow import ended, previews, resume, steps
 from abax_payroll.workflow.services import services
 
@@ -13,7 +14,7 @@ from abax_payroll.workflow.services import services
 @inject_lambda_context(correlation_id_path="export_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@count_control_flow
+@count_unexpected_errors(expected=STEP_OUTCOMES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("source") == "aws.states":  # EventBridge: a run ended where no Catch could record it
         return ended.execution_ended(services(), event.get("detail") or {})

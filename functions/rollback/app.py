@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from abax_payroll.observability import inject_lambda_context, logger, metrics, tracer
+from abax_payroll.errors import STEP_OUTCOMES
+from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
 from abax_payroll.workflow.rollback import rollback
 from abax_payroll.workflow.services import services
 
@@ -12,6 +13,7 @@ from abax_payroll.workflow.services import services
 @inject_lambda_context(correlation_id_path="export_id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@count_unexpected_errors(expected=STEP_OUTCOMES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(tenant_id=event["tenant_id"])
     return rollback(

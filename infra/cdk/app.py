@@ -5,11 +5,14 @@ Context values (cdk.json holds the defaults; override with `-c name=value`), see
   poweroffice_keys_secret_name   platform secret {"application_key", "subscription_key"}
   abax_client_secret_prefix      tenants' ABAX API-client secrets: prefix + tenant id
   client_key_secret_prefix       tenants' client-key secrets: prefix + tenant id
-  cors_allowed_origins           web frontend origin(s): a list, or comma-separated
+                                 (these three default to the stage's names: secrets.stage_secret_names)
+  cors_allowed_origins           other web frontend origin(s) than the hosted web app: a list, or comma-separated
+  api_gateway_cloudwatch_role    true: this stack sets the account's (region's) API Gateway CloudWatch role
   user_pool_id                   import this Cognito user pool instead of creating one
   web_app_urls                   hosted-UI callback and sign-out URLs (default: each CORS origin + "/")
   cognito_domain_prefix          hosted-UI domain prefix (default: <stack name>-<account id>)
   alarm_email                    required: the alarm topic's subscriber (deploy with -c alarm_email=...)
+  tenant_requests_per_second     each company's share of the API (the stage's throttling_* limits are the total)
   waf_web_acl_arn, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
   poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url, abax_scope (the sandbox:
   https://api-test.abax.cloud with "open_api.sandbox open_api.sandbox.trips"),
@@ -38,6 +41,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from infra.cdk import build_assets  # noqa: E402
 from infra.cdk.constructs.api import ApiConfig  # noqa: E402
 from infra.cdk.constructs.functions import FunctionsConfig  # noqa: E402
+from infra.cdk.constructs.secrets import DEFAULT_STACK_NAME, stage_secret_names  # noqa: E402
 from infra.cdk.stack import AbaxPayrollStack, StackSettings  # noqa: E402
 
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -54,7 +58,12 @@ def _as_list(value: object) -> list[str]:
     return [str(item) for item in value or []]
 
 
+def _flag(app: cdk.App, name: str) -> bool:
+    return str(_get(app, name, False)).strip().lower() in ("true", "1", "yes")
+
+
 def settings_from_context(app: cdk.App) -> StackSettings:
+    names = stage_secret_names(stack_name(app))
     assets_dir = _get(app, "assets_dir")
     assets = build_assets.assets_in(Path(str(assets_dir)).resolve()) if assets_dir else build_assets.build()
     retention = logs.RetentionDays[str(_get(app, "log_retention", "THREE_MONTHS")).upper()]
@@ -73,29 +82,40 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             abax_token_url=str(_get(app, "abax_token_url", "https://identity.abax.cloud/connect/token")),
             abax_scope=str(_get(app, "abax_scope", "open_api open_api.trips")),
             poweroffice_requests_per_second=str(_get(app, "poweroffice_requests_per_second", "10")),
-            push_chunk_size=str(_get(app, "push_chunk_size", "100")),
+            push_chunk_size=str(_get(app, "push_chunk_size", "50")),
             abax_requests_per_window=str(_get(app, "abax_requests_per_minute", "60")),
             log_level=str(_get(app, "log_level", "INFO")).upper(),
             log_retention=retention,
+            notification_sender=str(_get(app, "notification_sender", "")),
         ),
         api=ApiConfig(
             cors_allowed_origins=_as_list(_get(app, "cors_allowed_origins", [])),
-            throttling_rate_limit=float(str(_get(app, "throttling_rate_limit", 20))),
-            throttling_burst_limit=int(str(_get(app, "throttling_burst_limit", 40))),
+            throttling_rate_limit=float(str(_get(app, "throttling_rate_limit", 200))),
+            throttling_burst_limit=int(str(_get(app, "throttling_burst_limit", 400))),
+            tenant_requests_per_second=float(str(_get(app, "tenant_requests_per_second", 10))),
             user_pool_id=str(user_pool_id) if user_pool_id else None,
             web_app_urls=_as_list(_get(app, "web_app_urls", [])) or None,
             cognito_domain_prefix=str(_get(app, "cognito_domain_prefix", "")) or None,
             waf_web_acl_arn=str(waf) if waf else None,
             log_retention=retention,
+            cloudwatch_role=_flag(app, "api_gateway_cloudwatch_role"),
         ),
-        client_key_secret_prefix=str(_get(app, "client_key_secret_prefix", "abax-payroll/client-keys/")),
+        client_key_secret_prefix=str(
+            _get(app, "client_key_secret_prefix", names["client_key_secret_prefix"])
+        ),
         poweroffice_keys_secret_name=str(
-            _get(app, "poweroffice_keys_secret_name", "abax-payroll/poweroffice-keys")
+            _get(app, "poweroffice_keys_secret_name", names["poweroffice_keys_secret_name"])
         ),
-        abax_client_secret_prefix=str(_get(app, "abax_client_secret_prefix", "abax-payroll/abax-clients/")),
+        abax_client_secret_prefix=str(
+            _get(app, "abax_client_secret_prefix", names["abax_client_secret_prefix"])
+        ),
         schedule_hour=int(str(_get(app, "schedule_hour", 6))),
         alarm_email=str(alarm_email) if alarm_email else None,
     )
+
+
+def stack_name(app: cdk.App) -> str:
+    return str(_get(app, "stack_name", DEFAULT_STACK_NAME))
 
 
 def create_app(context: dict | None = None, outdir: str | None = None) -> tuple[cdk.App, AbaxPayrollStack]:
@@ -108,7 +128,7 @@ def create_app(context: dict | None = None, outdir: str | None = None) -> tuple[
     app = cdk.App(context=merged, outdir=outdir)
     stack = AbaxPayrollStack(
         app,
-        str(_get(app, "stack_name", "AbaxPayroll")),
+        stack_name(app),
         settings=settings_from_context(app),
         description="abax-payroll: ABAX trip logbooks to PowerOffice Go salary lines",
         env=cdk.Environment(

@@ -18,6 +18,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The local stack's account and region (local/aws.py): the synth is bound to them, as `cdk deploy` binds it.
 ACCOUNT, REGION = "123456789012", "eu-north-1"
+NOTIFICATION_SENDER = "lonn-noreply@abax-payroll.example"
 
 
 def synthesize_template(directory: Path, context: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -32,7 +33,13 @@ def synthesize_template(directory: Path, context: dict[str, Any] | None = None) 
     os.environ.update(CDK_DEFAULT_ACCOUNT=ACCOUNT, CDK_DEFAULT_REGION=REGION)
     try:
         app, stack = create_app(
-            {"assets_dir": str(assets), "alarm_email": "alarms@example.invalid", **(context or {})},
+            {
+                "assets_dir": str(assets),
+                "alarm_email": "alarms@example.invalid",
+                # The local stack sends the companies' e-mails through moto's SES from this identity.
+                "notification_sender": NOTIFICATION_SENDER,
+                **(context or {}),
+            },
             outdir=str(directory / "cdk.out"),
         )
     finally:

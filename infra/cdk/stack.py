@@ -11,7 +11,7 @@ from infra.cdk.constructs.api import Api, ApiConfig
 from infra.cdk.constructs.data import Data
 from infra.cdk.constructs.functions import Functions, FunctionsConfig
 from infra.cdk.constructs.monitoring import Monitoring
-from infra.cdk.constructs.schedule import DailySchedule
+from infra.cdk.constructs.schedule import DailySchedule, ReconciliationSweep
 from infra.cdk.constructs.secrets import Secrets
 from infra.cdk.constructs.web import Web
 from infra.cdk.constructs.workflow import Workflow
@@ -54,9 +54,12 @@ class AbaxPayrollStack(Stack):
         self.workflow.grant_start(self.functions.scheduled_start)
         # A run stopped in the console or timed out: its export is recorded as ended (workflow/ended.py).
         self.workflow.route_ended_runs(self.functions.export_steps, self.functions.dead_letter_queue)
+        # And every 10 minutes a sweep ends what that rule missed (a lost event, a start that died).
+        self.workflow.grant_describe_runs(self.functions.reconcile)
         # The web app's bucket and distribution come before the API: its CORS origins and the hosted-UI
         # callback URLs name the distribution; the content (with config.json naming the API) comes after.
         self.web = Web(self, "Web", log_retention=settings.functions.log_retention)
+        self.functions.set_web_app_url(self.web.url)
         self.api = Api(
             self,
             "Api",
@@ -76,6 +79,12 @@ class AbaxPayrollStack(Stack):
             function=self.functions.schedule,
             dead_letter_queue=self.functions.dead_letter_queue,
             hour=settings.schedule_hour,
+        )
+        self.reconciliation = ReconciliationSweep(
+            self,
+            "Reconciliation",
+            function=self.functions.reconcile,
+            dead_letter_queue=self.functions.dead_letter_queue,
         )
         self.monitoring = Monitoring(
             self,

@@ -210,3 +210,21 @@ class AbaxRequestRejected(AbaxError):
     def __init__(self, message: str, status_code: int):
         super().__init__(message)
         self.status_code = status_code
+
+
+# What the state machine's tasks raise on purpose, by name as its Catch and Retry match them (and EventBridge's
+# retry of a run that ended while pushing): control flow, never counted as a fault (observability's
+# count_unexpected_errors). Names, not classes: a handler need not import every module that raises one.
+STEP_OUTCOMES = frozenset(
+    {
+        "ExportValidationFailed",
+        "PushFailed",
+        "PushLeaseBusy",
+        "SourceUnavailable",
+        "CredentialsGone",
+        "SourceChanged",
+        "RunSuperseded",  # a run that is no longer its export's current run: a normal event
+        "RunStillPushing",  # workflow/ended.py
+        "PayrollError",  # a problem the company can act on, recorded on the export
+    }
+)

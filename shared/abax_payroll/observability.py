@@ -12,8 +12,10 @@ from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "abax-payroll"
 
+NAMESPACE = "AbaxPayroll"
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="AbaxPayroll", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 class _InvocationTracing:
@@ -105,26 +107,48 @@ def inject_lambda_context(
     return decorate
 
 
-# Outcomes the export state machine branches on, raised by its tasks because a Task state catches errors, not
-# values: a validation that found problems, a wait for the shared push lease, a push that must be rolled back.
-# Lambda counts each as an error; the ExportSteps faults alarm subtracts this count (infra monitoring.py).
-CONTROL_FLOW_METRIC = "ExportStepsControlFlow"
+# The alarm on faults counts what the code sees the moment it happens: an exception that escapes a handler
+# (or that the API answers 500) and is not one of the outcomes the caller branches on. The state machine's
+# tasks raise those outcomes (a validation with problems, a wait for the push lease, a push to roll back,
+# ABAX not answering yet, a run still pushing) because a Task state catches errors, not values: they are
+# control flow, never counted. Lambda's own Errors cannot tell the two apart, so no alarm reads it.
+UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
 
 
-def count_control_flow(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Count the control-flow outcomes a state machine task raises (see CONTROL_FLOW_METRIC); re-raise them."""
-    from functools import wraps
+def count_unexpected_error(error: BaseException) -> None:
+    """Count one unexpected error: UnexpectedErrors (the alarm's metric, dimension service) and the same by
+    cause (the exception's class name), for the dashboard and the operator's first question."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-    from aws_lambda_powertools.metrics import MetricUnit
+    metrics.add_metric(name=UNEXPECTED_ERRORS_METRIC, unit=MetricUnit.Count, value=1)
+    cause = {"service": SERVICE, "cause": type(error).__name__}
+    with single_metric(
+        name=UNEXPECTED_ERRORS_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions=cause,
+    ):
+        pass
 
-    from .errors import ExportValidationFailed, PushFailed, PushLeaseBusy
 
-    @wraps(handler)
-    def counted(event: Any, context: Any) -> Any:
-        try:
-            return handler(event, context)
-        except (ExportValidationFailed, PushLeaseBusy, PushFailed):
-            metrics.add_metric(name=CONTROL_FLOW_METRIC, unit=MetricUnit.Count, value=1)
-            raise
+def count_unexpected_errors(
+    expected: frozenset[str] = frozenset(),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Count an exception that escapes the handler unless its class, or a class it derives from, is named in
+    `expected` (the outcomes its caller branches on, as the ASL's ErrorEquals names them); re-raise it either
+    way, so Lambda, the state machine or the queue retries as before."""
 
-    return counted
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def counted(event: Any, context: Any) -> Any:
+            try:
+                return handler(event, context)
+            except Exception as error:
+                if not expected & {cls.__name__ for cls in type(error).__mro__}:
+                    count_unexpected_error(error)
+                raise
+
+        return counted
+
+    return decorate

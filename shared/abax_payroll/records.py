@@ -49,7 +49,8 @@ class RecoveryAction(StrEnum):
 class Record(BaseModel):
     """A stored record: fields the store does not know are ignored, values are checked on the way in."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: a model's validator is built when it is first used, not at import (a cold start uses few).
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     def stored(self) -> dict[str, Any]:
         """The item's attributes as DynamoDB takes them (JSON types; numbers stay ints, money stays text)."""
@@ -217,6 +218,8 @@ class AbaxIntegration(Connection):
 class ScheduleSetting(Record):
     enabled: bool = False
     day_of_month: int = 1
+    # Who hears of a scheduled export's outcome by e-mail (the company's admins; empty: nobody).
+    notification_emails: list[str] = Field(default_factory=list)
 
 
 # Line index -> PowerOffice Go salary-line id.

@@ -61,6 +61,11 @@ class Settings(BaseModel):
     preview_inline_seconds: float = Field(15.0, alias="PREVIEW_INLINE_SECONDS", ge=0, le=20)
     preview_fresh_seconds: int = Field(900, alias="PREVIEW_FRESH_SECONDS", ge=0)
 
+    # E-mails to a company about its scheduled exports: SES's verified sender identity (unset: none are sent)
+    # and the web app's address, for the link to the export.
+    notification_sender: str | None = Field(None, alias="NOTIFICATION_SENDER")
+    web_app_url: str = Field("", alias="WEB_APP_URL")
+
     # Origins of the web app allowed to call the API (comma-separated); API Gateway's proxy answers need them.
     cors_allowed_origins: str = Field("", alias="CORS_ALLOWED_ORIGINS")
 

@@ -106,10 +106,15 @@ def test_payroll_role_rates_and_schedule(page: Page, shot, fresh) -> None:
     nav(page, "Månedlig eksport")
     page.get_by_label("Eksporter forrige måned automatisk").check()
     page.get_by_label("Dag i måneden (1–28)").fill("5")
+    page.get_by_label("Varsle på e-post").fill("lonn@acme.no, okonomi@acme.no")
     page.get_by_role("button", name="Lagre").click()
     expect(page.locator("#schedule-message")).to_contain_text("Planen er lagret.")
     expect(page.get_by_text("Slått på: forrige måned eksporteres den 5.")).to_be_visible()
-    assert api(fresh, "acme").get("/schedule").json() == {"enabled": True, "day_of_month": 5}
+    assert api(fresh, "acme").get("/schedule").json() == {
+        "enabled": True,
+        "day_of_month": 5,
+        "notification_emails": ["lonn@acme.no", "okonomi@acme.no"],
+    }
     shot("manedlig eksport")
 
 

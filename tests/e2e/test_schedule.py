@@ -11,7 +11,7 @@ import httpx
 
 from local.aws import REGION, TABLE
 from local.stack import LocalStack
-from tests.support import activate, map_codes, wait_for_export
+from tests.support import GOOD_EMPLOYEES, activate, map_codes, preview, start_export, wait_for_export
 
 DAY_5 = "2026-12-05T05:00:00Z"  # 06:00 in Oslo on the 5th: November is due
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -117,3 +117,48 @@ def test_a_scheduled_start_without_abax_is_refused_with_its_code(
     detail = acme_admin.get(f"/exports/{refused['export_id']}").json()
     assert detail["error"]["code"] == "ABAX_INACTIVE"
     assert detail["error"]["problem_code"] == "ABAX_INACTIVE"
+
+
+def test_a_month_partly_exported_by_hand_has_the_rest_exported_by_the_schedule(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    """Issue 21, finding 1: the scheduled start reads the month's trips when the ledger holds some of them (the
+    snapshot bucket); its role could not (AccessDenied on s3:ListBucket) and the month failed every day. Now
+    the logbooks left out by hand are exported by the schedule, and nothing is paid twice."""
+    _scheduled(acme)
+    logbooks = [
+        logbook["logbook_id"]
+        for logbook in preview(acme, NOVEMBER)["logbooks"]
+        if logbook["driver"]["employee_number"] in GOOD_EMPLOYEES
+    ]
+    assert len(logbooks) >= 2
+    by_hand = wait_for_export(acme, start_export(acme, NOVEMBER, logbooks[:1]))
+    assert by_hand["status"] == "COMPLETED", by_hand
+    assert fresh.aws.enforcer is not None
+    refused_before = len(fresh.aws.enforcer.refused)
+
+    fresh.run_schedule(DAY_5)
+
+    assert fresh.aws.enforcer.refused[refused_before:] == []
+    scheduled = [e for e in _exports(acme) if e["trigger"] == "schedule"]
+    assert len(scheduled) == 1, scheduled
+    export = wait_for_export(acme, scheduled[0]["export_id"])
+    assert export["status"] == "COMPLETED", export
+    assert set(export["logbook_ids"]) & set(logbooks[:1]) == set()
+    assert set(logbooks[1:]) <= set(export["logbook_ids"])
+
+
+def test_the_schedule_runs_at_an_instant_from_the_stacks_control(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    """`POST /_control/schedule/run` (SPEC §6): the daily run as EventBridge Scheduler sends it at that instant;
+    the start then goes through the queue."""
+    _scheduled(acme)
+    bad = httpx.post(f"{fresh.url}/_control/schedule/run", json={"at": "the fifth"}, timeout=10)
+    assert bad.status_code == 400 and "ISO 8601" in bad.text
+    answer = httpx.post(f"{fresh.url}/_control/schedule/run", json={"at": DAY_5}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"at": "2026-12-05T05:00:00+00:00", "month": "2026-11", "queued": 1}
+    fresh.wait_for_scheduled_starts()
+    (started,) = _exports(acme)
+    assert wait_for_export(acme, started["export_id"])["status"] == "COMPLETED"

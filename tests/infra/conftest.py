@@ -20,6 +20,8 @@ STACK_NAME = "AbaxPayrollTest"
 CORS_ORIGIN = "https://payroll.example.no"
 ALARM_EMAIL = "payroll-alarms@example.no"
 ACCOUNT, REGION = "123456789012", "eu-north-1"
+# The companies' e-mails about their scheduled exports (the same sender `make local-roles` synthesizes with).
+NOTIFICATION_SENDER = "lonn-noreply@abax-payroll.example"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def synthesize(directory: Path) -> Synthesized:
                 "stack_name": STACK_NAME,
                 "cors_allowed_origins": CORS_ORIGIN,
                 "alarm_email": ALARM_EMAIL,
+                "notification_sender": NOTIFICATION_SENDER,
             },
             outdir=str(outdir),
         )

@@ -116,8 +116,8 @@ def test_stage_v1_traces_throttles_and_writes_access_logs(template):
                         "DataTraceEnabled": False,
                         "LoggingLevel": "ERROR",
                         "MetricsEnabled": True,
-                        "ThrottlingRateLimit": 20,
-                        "ThrottlingBurstLimit": 40,
+                        "ThrottlingRateLimit": 200,
+                        "ThrottlingBurstLimit": 400,
                         "HttpMethod": "*",
                         "ResourcePath": "/*",
                     }
@@ -224,6 +224,59 @@ def test_api_functions_know_the_allowed_origins(synthesized):
         origins = function["Properties"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"]
         # the configured origin, then the hosted web app's (test_web.py)
         assert origins["Fn::Join"][1][0] == f"{CORS_ORIGIN},https://"
+
+
+def test_each_company_has_its_own_share_of_the_api_below_the_stages_total(synthesized):
+    """The stage's throttling is the service's total, shared by every company: the API functions count each
+    company's requests against its own share (api/common.py), so one company cannot starve the others."""
+    for handler in ("functions.activate.app.handler", "functions.export.app.handler"):
+        _, function = synthesized.function_by_handler(handler)
+        share = float(function["Properties"]["Environment"]["Variables"]["TENANT_REQUESTS_PER_SECOND"])
+        (stage,) = synthesized.resources("AWS::ApiGateway::Stage").values()
+        (settings,) = stage["Properties"]["MethodSettings"]
+        assert 0 < share * 10 <= settings["ThrottlingRateLimit"]
+
+
+def test_production_context_has_no_localhost_origin_or_callback(synthesized):
+    """cdk.json is what a plain `cdk deploy` uses: the web app's own CloudFront origin is always allowed,
+    nothing on the operator's laptop is."""
+    from infra.cdk.app import CDK_JSON
+
+    assert "localhost" not in CDK_JSON.read_text()
+    assert "localhost" not in json.dumps(synthesized.template)
+
+
+def _api_stack(tmp_path, name: str, **config):
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from infra.cdk.constructs.api import Api, ApiConfig
+
+    stack = Stack(
+        App(outdir=str(tmp_path / name)), name, env={"account": "123456789012", "region": "eu-north-1"}
+    )
+    handler = {
+        "runtime": lambda_.Runtime.PYTHON_3_13,
+        "handler": "app.handler",
+        "code": lambda_.Code.from_inline("def handler(event, context): ..."),
+    }
+    Api(
+        stack,
+        "Api",
+        config=ApiConfig(cors_allowed_origins=[CORS_ORIGIN], **config),
+        activate=lambda_.Function(stack, "Activate", **handler),
+        export_api=lambda_.Function(stack, "Export", **handler),
+    )
+    return Template.from_stack(stack)
+
+
+def test_the_accounts_api_gateway_logging_role_is_set_only_when_asked_for(tmp_path, synthesized):
+    """AWS::ApiGateway::Account is one per account and region: a second stage (or another application) would
+    overwrite it, so a stack writes it only with -c api_gateway_cloudwatch_role=true."""
+    assert not synthesized.resources("AWS::ApiGateway::Account")
+    asked = _api_stack(tmp_path, "Owner", cloudwatch_role=True, user_pool_id="eu-north-1_Abc123")
+    asked.resource_count_is("AWS::ApiGateway::Account", 1)
 
 
 def test_an_existing_user_pool_can_be_imported(tmp_path):

@@ -7,6 +7,8 @@ import pytest
 from aws_cdk.assertions import Match
 
 from abax_payroll.settings import load_settings
+from infra.cdk.constructs.secrets import stage_secret_names
+from tests.infra.conftest import STACK_NAME
 
 HANDLERS = {
     "functions.activate.app.handler": "Activate",
@@ -15,9 +17,12 @@ HANDLERS = {
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
+    "functions.export.reconcile.handler": "Reconcile",
 }
 WEB_DEPLOY_HANDLER = "CustomCDKBucketDeployment"
 STARTS_EXPORTS = {"functions.export.app.handler", "functions.export.schedule.start_handler"}
+# Told the state machine: those that start exports, and the sweep that describes their runs.
+KNOWS_THE_STATE_MACHINE = STARTS_EXPORTS | {"functions.export.reconcile.handler"}
 
 
 def test_one_function_per_handler(synthesized):
@@ -64,8 +69,11 @@ def test_environment_passes_the_settings_model(synthesized, handler):
     assert environment["POWERTOOLS_SERVICE_NAME"] == "abax-payroll"
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "AbaxPayroll"
     if "CLIENT_KEY_SECRET_PREFIX" in environment:  # only where the role may read them (test_iam.py)
-        assert environment["CLIENT_KEY_SECRET_PREFIX"] == "abax-payroll/client-keys/"
-    assert ("STATE_MACHINE_ARN" in environment) == (handler in STARTS_EXPORTS)
+        assert (
+            environment["CLIENT_KEY_SECRET_PREFIX"]
+            == stage_secret_names(STACK_NAME)["client_key_secret_prefix"]
+        )
+    assert ("STATE_MACHINE_ARN" in environment) == (handler in KNOWS_THE_STATE_MACHINE)
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(template):
@@ -99,3 +107,29 @@ def _ref_like(synthesized, suffix: str, name: str) -> str:
         k for k in synthesized.resources("AWS::Logs::LogGroup") if k.startswith(f"Functions{name}{suffix}")
     ]
     return logical_id
+
+
+def test_deploy_guide_states_the_defaults_cdk_json_sets():
+    """DEPLOY.md's context table says what a plain `cdk deploy` gets: each number and switch cdk.json sets
+    (push_chunk_size, throttling, the company share, schedule hour, ...) is the default the table names."""
+    import json
+    import re
+
+    from infra.cdk.app import CDK_JSON, REPO_ROOT
+
+    context = json.loads(CDK_JSON.read_text())["context"]
+    rows = {}
+    for line in (REPO_ROOT / "infra" / "cdk" / "DEPLOY.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            names = re.findall(r"`([a-z_]+)`", cells[0])
+            defaults = re.findall(r"`([^`]+)`", cells[1])
+            rows.update(zip(names, defaults, strict=False))
+    checked = 0
+    for name, value in context.items():
+        if name.startswith("@"):  # CDK's feature flags
+            continue
+        if isinstance(value, bool) or re.fullmatch(r"\d+", str(value)):
+            assert rows.get(name) == json.dumps(value).strip('"'), (name, value, rows.get(name))
+            checked += 1
+    assert checked >= 6

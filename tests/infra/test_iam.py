@@ -4,6 +4,13 @@ permissions; client-key secrets only under their prefix; table access only to th
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
+
+from infra.cdk.constructs.secrets import stage_secret_names
+from tests.infra.conftest import STACK_NAME
+
+# The test stack is a stage of its own (not the default AbaxPayroll): its secrets carry its name.
+NAMES = stage_secret_names(STACK_NAME)
 
 # Actions AWS documents without resource-level permissions (X-Ray, Step Functions log delivery).
 RESOURCELESS_ACTIONS = {
@@ -41,13 +48,26 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
             if resource == "*" or "*" not in text:
                 continue
             allowed = (
-                ":secret:abax-payroll/client-keys/*" in text
-                or ":secret:abax-payroll/abax-clients/*" in text  # each company's own ABAX API client
+                f":secret:{NAMES['client_key_secret_prefix']}*" in text
+                or f":secret:{NAMES['abax_client_secret_prefix']}*"
+                in text  # each company's own ABAX API client
                 # EventBridge Scheduler's grant: the schedule function and its versions
                 or (actions == ["lambda:InvokeFunction"] and logical_id.startswith("ScheduleInvokeRole"))
+                or (
+                    actions == ["lambda:InvokeFunction"] and logical_id.startswith("ReconciliationInvokeRole")
+                )
+                # the reconciliation sweep: DescribeExecution on the export state machine's executions only
+                or (
+                    actions == ["states:DescribeExecution"]
+                    and logical_id.startswith("FunctionsReconcileRole")
+                    and text.endswith(
+                        '":execution:", {"Fn::GetAtt": ["WorkflowExportStateMachineC19B3F5E", "Name"]}, ":*"]]}'
+                    )
+                )
                 # the export functions' snapshots of ABAX answers: objects under snapshots/ only
                 or (
-                    logical_id.split("Role")[0] in ("FunctionsExportApi", "FunctionsExportSteps")
+                    logical_id.split("Role")[0]
+                    in ("FunctionsExportApi", "FunctionsExportSteps", "FunctionsScheduledStart")
                     and '"DataSnapshots' in text
                     and text.endswith('"/snapshots/*"]]}')
                 )
@@ -83,11 +103,12 @@ def test_table_actions_are_item_level_on_this_table_only(synthesized):
 
 def test_only_the_schedule_function_queries_the_schedule_index(synthesized):
     readers = {
-        logical_id
+        logical_id.split("Role")[0]
         for logical_id, _statement, _actions, resources in _statements(synthesized)
         if any("/index/gsi1" in json.dumps(resource) for resource in resources)
     }
-    assert len(readers) == 1 and next(iter(readers)).startswith("FunctionsScheduleRole")
+    # The reconciliation sweep finds the export locks in the same (sparse) index.
+    assert readers == {"FunctionsSchedule", "FunctionsReconcile"}
 
 
 def _function_roles(synthesized) -> dict[str, str]:
@@ -145,6 +166,7 @@ FUNCTION_NAMES = {
     "functions.rollback.app.handler": "Rollback",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
+    "functions.export.reconcile.handler": "Reconcile",
 }
 MANAGE = {"client-keys:CreateSecret", "client-keys:DeleteSecret", "client-keys:PutSecretValue"}
 # Each company's own ABAX API client (issue 13): created, replaced and deleted by activation only.
@@ -160,6 +182,7 @@ SECRETS_READ = {
     "Rollback": {"client-keys", "poweroffice"},
     "Schedule": set(),
     "ScheduledStart": {"abax"},
+    "Reconcile": set(),  # the sweep reads the table and Step Functions only
 }
 # The environment variable that names each kind of secret.
 SECRET_VARIABLES = {
@@ -175,7 +198,7 @@ def test_each_function_reads_exactly_the_secrets_its_path_needs(synthesized):
         readable = {entry.split(":")[0] for entry in access[name] if entry.endswith(":GetSecretValue")}
         assert readable == kinds, name
     assert access["Activate"] >= MANAGE | MANAGE_ABAX
-    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"):
+    for name in ("ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart", "Reconcile"):
         assert not (MANAGE | MANAGE_ABAX) & access[name], name
 
 
@@ -196,7 +219,7 @@ def test_no_function_is_given_a_secret_its_role_may_not_read(synthesized):
 def test_platform_secrets_are_referenced_by_name_never_defined(synthesized):
     assert not synthesized.resources("AWS::SecretsManager::Secret")
     text = json.dumps(synthesized.template)
-    assert ":secret:abax-payroll/poweroffice-keys" in text
+    assert f":secret:{NAMES['poweroffice_keys_secret_name']}" in text
     # No platform ABAX secret: every company connects its own ABAX API client.
     assert "abax-credentials" not in text and 'ABAX_CLIENT_SECRET"' not in text
 
@@ -233,8 +256,14 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
                 resources
             )
-    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names).
-    assert users == {"FunctionsExportApi", "FunctionsExportSteps", "FunctionsRollback"}
+    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names);
+    # ScheduledStart reads the month's trips when the ledger holds some (issue 21, finding 1).
+    assert users == {
+        "FunctionsExportApi",
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+    }
 
 
 def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):
@@ -253,4 +282,119 @@ def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_p
         "FunctionsExportSteps": {"s3:PutObject"},
         "FunctionsRollback": {"s3:PutObject"},
         "FunctionsExportApi": {"s3:GetObject"},
+    }
+
+
+def _secret_patterns(synthesized) -> set[str]:
+    """Every secretsmanager resource pattern the roles hold, with the ARN's account and region parts cut."""
+    found = set()
+    for _logical_id, _statement, actions, resources in _statements(synthesized):
+        if any(action.startswith("secretsmanager:") for action in actions):
+            for resource in resources:
+                text = json.dumps(resource)
+                found.add(text.split(":secret:", 1)[1].split('"', 1)[0])
+    return found
+
+
+def test_each_stage_reads_and_deletes_only_its_own_tenants_secrets(synthesized):
+    """A second stack in the account (a staging copy) could read and delete the first one's tenant secrets when
+    both used one prefix. Each stage's names carry its stack name; the default stack keeps the names its
+    companies' secrets already have."""
+    patterns = _secret_patterns(synthesized)
+    assert patterns and all(p.startswith(f"abax-payroll-{STACK_NAME}/") for p in patterns), patterns
+    default = stage_secret_names("AbaxPayroll")
+    assert default == {
+        "client_key_secret_prefix": "abax-payroll/client-keys/",
+        "abax_client_secret_prefix": "abax-payroll/abax-clients/",
+        "poweroffice_keys_secret_name": "abax-payroll/poweroffice-keys",
+    }
+    staging = stage_secret_names("AbaxPayrollStaging")
+    stages = {"default": default, "staging": staging, "test": NAMES}
+    for stage, names in stages.items():
+        for other, other_names in stages.items():
+            secrets = [
+                other_names[k] + "acme" for k in ("client_key_secret_prefix", "abax_client_secret_prefix")
+            ]
+            secrets.append(other_names["poweroffice_keys_secret_name"] + "-AbCdEf")
+            granted = [f"{names[k]}*" for k in ("client_key_secret_prefix", "abax_client_secret_prefix")]
+            matched = [secret for secret in secrets for pattern in granted if fnmatchcase(secret, pattern)]
+            assert len(matched) == (2 if stage == other else 0), (stage, other, matched)
+    for handler, name in FUNCTION_NAMES.items():
+        variables = synthesized.function_by_handler(handler)[1]["Properties"]["Environment"]["Variables"]
+        for variable, key in (
+            ("CLIENT_KEY_SECRET_PREFIX", "client_key_secret_prefix"),
+            ("ABAX_CLIENT_SECRET_PREFIX", "abax_client_secret_prefix"),
+        ):
+            assert variables.get(variable, NAMES[key]) == NAMES[key], name
+
+
+def _role_statements(synthesized, function: str) -> list[tuple[dict, list[str]]]:
+    role = _function_roles(synthesized)[function]
+    found = []
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                found.append((statement, actions))
+    return found
+
+
+def test_no_role_holds_actions_its_code_never_calls(synthesized):
+    """Activation creates, replaces, reads back and deletes secrets (Secrets Manager encrypts with
+    GenerateDataKey); the daily schedule only sends to the queue whose URL it is given."""
+    activate = _role_statements(synthesized, "Activate")
+    assert not {"secretsmanager:DescribeSecret", "secretsmanager:TagResource"} & {
+        action for _, actions in activate for action in actions
+    }
+    # kms:Encrypt stays only on the table's key, which DynamoDB uses on the role's behalf.
+    encrypt_on = [
+        json.dumps(statement["Resource"]) for statement, actions in activate if "kms:Encrypt" in actions
+    ]
+    assert all("DataTableKey" in resource for resource in encrypt_on), encrypt_on
+    schedule = {action for _, actions in _role_statements(synthesized, "Schedule") for action in actions}
+    assert "sqs:SendMessage" in schedule
+    assert not {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"} & schedule
+
+
+def test_the_table_key_is_usable_only_through_dynamodb_and_s3(synthesized):
+    """The table's key (also the snapshot bucket's) is granted for the calls DynamoDB and S3 make on a
+    function's behalf, never for the function's own KMS calls."""
+    keyed = [
+        (name, statement)
+        for name in FUNCTION_NAMES.values()
+        for statement, actions in _role_statements(synthesized, name)
+        if any(action.startswith("kms:") for action in actions)
+        and "DataTableKey" in json.dumps(statement["Resource"])
+    ]
+    assert {name for name, _ in keyed} == set(FUNCTION_NAMES.values())
+    for name, statement in keyed:
+        via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        assert via is not None, (name, statement)
+        services = via if isinstance(via, list) else [via]
+        text = json.dumps(services)
+        assert text.count(".amazonaws.com") == len(services) and ("dynamodb." in text or "s3." in text), via
+
+
+def test_only_the_functions_that_end_scheduled_exports_may_send_e_mail_and_only_as_the_sender(synthesized):
+    """ses:SendEmail from the configured sender identity (cdk.json notification_sender), nothing else."""
+    senders = set()
+    for logical_id, statement, actions, resources in _statements(synthesized):
+        if not any(action.startswith("ses:") for action in actions):
+            continue
+        senders.add(logical_id.split("Role")[0])
+        assert actions == ["ses:SendEmail"]
+        assert statement["Condition"] == {
+            "StringEquals": {"ses:FromAddress": "lonn-noreply@abax-payroll.example"}
+        }
+        assert sorted(resources) == [
+            "arn:aws:ses:eu-north-1:123456789012:identity/abax-payroll.example",
+            "arn:aws:ses:eu-north-1:123456789012:identity/lonn-noreply@abax-payroll.example",
+        ]
+    assert senders == {
+        "FunctionsExportSteps",
+        "FunctionsRollback",
+        "FunctionsScheduledStart",
+        "FunctionsReconcile",
     }

@@ -8,12 +8,20 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_file
 
+from infra.cdk.constructs.secrets import stage_secret_names
+from tests.infra.conftest import STACK_NAME
+
+NAMES = stage_secret_names(STACK_NAME)  # the test stack's stage
+
 EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-IAM5[Resource::*]",  # X-Ray and log delivery actions have no resource-level permissions
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:abax-payroll/client-keys/*]",
+    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{NAMES['client_key_secret_prefix']}*]",
     # Each company's own ABAX API client, one secret per tenant under this prefix (issue 13).
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:abax-payroll/abax-clients/*]",
+    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{NAMES['abax_client_secret_prefix']}*]",
     "AwsSolutions-IAM5[Resource::<FunctionsSchedule01D2ACCF.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::<FunctionsReconcileA7FC4E8E.Arn>:*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+    "<WorkflowExportStateMachineC19B3F5E.Name>:*]",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-L1",
     "AwsSolutions-COG8",

@@ -32,6 +32,8 @@ def test_allowed_origin_is_echoed_and_others_are_not(monkeypatch):
     assert headers.get("Access-Control-Allow-Origin") == "https://lonn.example.no"
     # The web app reads how many parts a documentation report has (GET …/report.csv?part=N) from a header.
     assert "X-Report-Parts" in headers.get("Access-Control-Expose-Headers", "")
+    # and, answered 429 past its company's share, when to ask again (not a CORS-safelisted header).
+    assert "Retry-After" in headers.get("Access-Control-Expose-Headers", "")
     assert json.loads(answer["body"])["code"] == "UNAUTHORIZED"
     foreign = app.resolve(_event("https://evil.example"), None)
     foreign_headers = {

@@ -1,6 +1,7 @@
 """Tracing: Lambda's active tracing by default; powertools subsegments only when asked (they cost cold start)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -53,30 +54,71 @@ def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
         assert entry["tenant_id"] == "acme" and entry["correlation_id"] == "20261101T000000000Z-0000beef"
 
 
-def test_the_state_machines_control_flow_is_counted_apart_from_faults():
-    """The ExportSteps alarm subtracts ExportStepsControlFlow from the function's errors (infra monitoring.py):
-    a lease wait is counted, a real fault is not; both still fail the invocation."""
-    code = """
-import json, sys
-from abax_payroll.errors import ExportValidationFailed, PushLeaseBusy
-from abax_payroll.observability import count_control_flow, metrics
+def _counted(code: str) -> list[dict]:
+    """The UnexpectedErrors records a script flushes, run in a process of its own: powertools' metrics are one
+    set per process, which the local stack's handlers (on other threads of a test worker) flush too."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "", "PYTHONPATH": os.pathsep.join(sys.path), "AWS_DEFAULT_REGION": "eu-north-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    flushed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return [entry for entry in flushed if "UnexpectedErrors" in entry]
+
+
+def test_a_fault_is_counted_by_cause_and_the_state_machines_control_flow_is_not():
+    """The operators' alarm reads UnexpectedErrors (infra monitoring.py), counted when the error happens: a
+    KeyError in a step is; a lease wait, a changed source or a run still pushing (control flow the ASL or
+    EventBridge retries on) is not. Every one still fails the invocation."""
+    counted = _counted("""
+from abax_payroll.errors import STEP_OUTCOMES, PushLeaseBusy, SourceChanged
+from abax_payroll.observability import count_unexpected_errors, metrics
+from abax_payroll.workflow.ended import RunStillPushing
 
 @metrics.log_metrics
-@count_control_flow
+@count_unexpected_errors(expected=STEP_OUTCOMES)
 def handler(event, context):
-    raise {"wait": PushLeaseBusy, "problems": ExportValidationFailed, "fault": KeyError}[event]("x")
+    raise {"wait": PushLeaseBusy, "changed": SourceChanged, "pushing": RunStillPushing, "fault": KeyError}[event]("x")
 
 raised = 0
-for event in ("wait", "problems", "fault"):
+for event in ("wait", "changed", "pushing", "fault"):
     try:
         handler(event, None)
     except Exception:
         raised += 1
-print("raised", raised, file=sys.stderr)
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True
-    )
-    flushed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [entry.get("ExportStepsControlFlow") for entry in flushed] == [[1.0], [1.0]], result.stdout
-    assert "raised 3" in result.stderr
+assert raised == 4
+""")
+    by_dimensions = {
+        tuple(sorted(entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])): entry for entry in counted
+    }
+    assert set(by_dimensions) == {("service",), ("cause", "service")}, counted
+    assert by_dimensions[("cause", "service")]["cause"] == "KeyError"
+    assert all(entry["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "AbaxPayroll" for entry in counted)
+    assert [entry["UnexpectedErrors"] for entry in counted] == [[1.0], [1.0]]
+
+
+def test_the_export_steps_handler_counts_what_no_state_of_its_machine_branches_on():
+    """The deployed handler's own list: an unknown step (a bug) is counted, a wait for the push lease is not."""
+    counted = _counted("""
+from abax_payroll.errors import PushLeaseBusy
+from functions.export import steps as handler_module
+
+def wait(*_args, **_kwargs):
+    raise PushLeaseBusy("another export pushes")
+
+handler_module.steps.validate = wait
+handler_module.services = lambda: None
+context = type("Context", (), {"function_name": "steps", "memory_limit_in_mb": 128,
+                                "invoked_function_arn": "arn", "aws_request_id": "1"})()
+for step, error in (("validate", PushLeaseBusy), ("no-such-step", ValueError)):
+    try:
+        handler_module.handler({"step": step, "tenant_id": "acme", "export_id": "e1"}, context)
+    except error:
+        pass
+    else:
+        raise AssertionError(step)
+""")
+    assert [entry.get("cause") for entry in counted if "cause" in entry] == ["ValueError"]
+    assert len(counted) == 2

@@ -71,8 +71,12 @@ GATEWAY_PROBLEMS: dict[apigw.ResponseType, tuple[str, int | None, str]] = {
 @dataclass(frozen=True)
 class ApiConfig:
     cors_allowed_origins: list[str]
-    throttling_rate_limit: float = 20
-    throttling_burst_limit: int = 40
+    # The stage's limit is the whole service's ceiling, shared by every company; each company's own share is
+    # counted by the API functions (TENANT_REQUESTS_PER_SECOND, api/common.py), so no company can spend the
+    # stage's budget for the others.
+    throttling_rate_limit: float = 200
+    throttling_burst_limit: int = 400
+    tenant_requests_per_second: float = 10
     user_pool_id: str | None = None  # import an existing pool instead of creating one
     # The web app signs in through the hosted UI (authorization code + PKCE); it returns to these URLs.
     # Default: each CORS origin followed by "/".
@@ -81,6 +85,9 @@ class ApiConfig:
     cognito_domain_prefix: str | None = None
     waf_web_acl_arn: str | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+    # AWS::ApiGateway::Account is one per account and region, whichever stack writes it last wins: exactly one
+    # stack (or the operator, once) sets it; the others expect it (DEPLOY.md).
+    cloudwatch_role: bool = False
 
 
 class Api(Construct):
@@ -105,6 +112,7 @@ class Api(Construct):
         # one of these (settings ignores the variable; the API layer reads it).
         for function in (activate, export_api):
             function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(self.origins))
+            function.add_environment("TENANT_REQUESTS_PER_SECOND", str(config.tenant_requests_per_second))
         self.web_client: cognito.UserPoolClient | None = None
         self.domain: cognito.UserPoolDomain | None = None
         self.user_pool = self._user_pool(config)
@@ -149,9 +157,10 @@ class Api(Construct):
             "RestApi",
             description="abax-payroll: ABAX logbooks to PowerOffice Go salary lines",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # The account-wide role API Gateway needs for execution logs; kept when the stack goes.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # The account-wide role API Gateway needs for execution and access logs, only when asked for (one
+            # stack per account and region may own it); kept when the stack goes.
+            cloud_watch_role=config.cloudwatch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if config.cloudwatch_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 tracing_enabled=True,
@@ -215,12 +224,13 @@ class Api(Construct):
         return methods
 
     def _waf_and_nag(self, config: ApiConfig) -> None:
-        acknowledge(
-            self.rest_api.node.find_child("CloudWatchRole"),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-            reason="The account-level role API Gateway uses to write execution logs; this AWS-managed policy is the one "
-            "AWS documents for it and is scoped to CloudWatch Logs.",
-        )
+        if config.cloudwatch_role:
+            acknowledge(
+                self.rest_api.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                reason="The account-level role API Gateway uses to write execution logs; this AWS-managed policy is the "
+                "one AWS documents for it and is scoped to CloudWatch Logs.",
+            )
         if not config.waf_web_acl_arn:
             acknowledge(
                 self.rest_api.deployment_stage,

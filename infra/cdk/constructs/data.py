@@ -18,15 +18,14 @@ SCHEDULE_INDEX = "gsi1"
 # What every function may do with items. No Scan, no table management.
 ITEM_ACTIONS = [
     "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
 ]
-# What a caller needs on the table's customer-managed key (DynamoDB calls KMS on its behalf).
+# What a caller needs on the table's customer-managed key (DynamoDB calls KMS on its behalf), through DynamoDB
+# only (kms:ViaService): the key is no key for the role's own KMS calls.
 TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
 SNAPSHOT_PREFIX = "snapshots/"
 # Trip data is personal data: an export reads its snapshot within hours, a search reuses one for minutes.
@@ -100,8 +99,27 @@ class Data(Construct):
         )
         return bucket
 
+    def _via(self, service: str) -> dict[str, dict[str, str]]:
+        """The key used on the role's behalf by `service` only (the table and the bucket share the key)."""
+        return {"StringEquals": {"kms:ViaService": f"{service}.{Stack.of(self).region}.amazonaws.com"}}
+
+    def grant_bucket_key(self, role: iam.IRole, *, write: bool) -> None:
+        """S3 encrypts (GenerateDataKey) and decrypts the bucket's objects with the key on the caller's behalf.
+        Every grant on the bucket's objects needs it: the table's key grant (grant_items) works through
+        DynamoDB only."""
+        actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="BucketKeyWrite" if write else "BucketKeyRead",
+                actions=actions,
+                resources=[self.key.key_arn],
+                conditions=self._via("s3"),
+            )
+        )
+
     def grant_snapshots(self, role: iam.IRole) -> None:
         """Read, write and delete snapshot objects, and list under their prefix; nothing else in the bucket."""
+        self.grant_bucket_key(role, write=True)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SnapshotObjects",
@@ -138,6 +156,7 @@ class Data(Construct):
 
     def grant_write_reports(self, role: iam.IRole) -> None:
         """Write documentation reports (Group); no read, no delete, nothing outside reports/."""
+        self.grant_bucket_key(role, write=True)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportWrite",
@@ -149,6 +168,7 @@ class Data(Construct):
 
     def grant_read_reports(self, role: iam.IRole) -> None:
         """Read documentation reports (the API); no write, no list, nothing outside reports/."""
+        self.grant_bucket_key(role, write=False)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReportRead",
@@ -170,7 +190,12 @@ class Data(Construct):
             )
         )
         role.add_to_principal_policy(
-            iam.PolicyStatement(sid="TableKey", actions=["kms:Decrypt"], resources=[self.key.key_arn])
+            iam.PolicyStatement(
+                sid="TableKey",
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions=self._via("dynamodb"),
+            )
         )
 
     def grant_items(self, role: iam.IRole, *, query_schedule_index: bool = False) -> None:
@@ -185,5 +210,10 @@ class Data(Construct):
                 )
             )
         role.add_to_principal_policy(
-            iam.PolicyStatement(sid="TableKey", actions=TABLE_KEY_ACTIONS, resources=[self.key.key_arn])
+            iam.PolicyStatement(
+                sid="TableKey",
+                actions=TABLE_KEY_ACTIONS,
+                resources=[self.key.key_arn],
+                conditions=self._via("dynamodb"),
+            )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as lambda_event_sources
@@ -40,6 +40,9 @@ class FunctionsConfig:
     abax_requests_per_window: str = "60"  # ABAX's limit per API client and 60 s, paced across instances
     log_level: str = "INFO"
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+    # SES's verified sender identity (an address, or an address in a verified domain) for the e-mails to a
+    # company about its scheduled exports; empty: none are sent and no function may send.
+    notification_sender: str = ""
 
 
 class Functions(Construct):
@@ -68,9 +71,14 @@ class Functions(Construct):
         self.scheduled_starts, self.scheduled_starts_dead_letters = self._scheduled_starts_queue()
         self.schedule = self._schedule()
         self.scheduled_start = self._scheduled_start()
+        self.reconcile = self._reconcile()
+        # Wherever a scheduled export ends or is refused, the company hears of it (workflow/notifications.py).
+        for function in (self.export_steps, self.rollback, self.scheduled_start, self.reconcile):
+            self._grant_send_notifications(function)
 
     def _dead_letter_queue(self) -> sqs.Queue:
-        """Asynchronous invocations (the daily schedule) that fail after Lambda's retries land here."""
+        """Asynchronous invocations (the daily schedule, the run-ended event) that fail after Lambda's retries, and
+        run-ended events EventBridge could not deliver, land here."""
         return sqs.Queue(
             self,
             "AsyncDeadLetterQueue",
@@ -187,7 +195,13 @@ class Functions(Construct):
             timeout=Duration.minutes(5),
         )
         self._data.grant_schedule_index(role_of(function))
-        self.scheduled_starts.grant_send_messages(function)
+        # SendMessage only (grant_send_messages adds GetQueueAttributes and GetQueueUrl, which it never calls:
+        # it has the queue's URL). The queue is SQS-managed encrypted: no KMS grant.
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="QueueStarts", actions=["sqs:SendMessage"], resources=[self.scheduled_starts.queue_arn]
+            )
+        )
         function.add_environment("SCHEDULED_STARTS_QUEUE_URL", self.scheduled_starts.queue_url)
         return function
 
@@ -221,6 +235,9 @@ class Functions(Construct):
             timeout=SCHEDULED_START_TIMEOUT,
         )
         self._data.grant_items(role_of(function))
+        # The already-exported check reads the month's trips from ABAX into a snapshot when the ledger holds
+        # trips of the month (issue 21: without it every such month failed with AccessDenied).
+        self._data.grant_snapshots(role_of(function))
         self._secrets.grant_read_abax_clients(function)
         function.add_event_source(
             lambda_event_sources.SqsEventSource(
@@ -232,6 +249,43 @@ class Functions(Construct):
         )
         return function
 
+    def _reconcile(self) -> lambda_.Function:
+        """The reconciliation sweep: the lock index, export records, DescribeExecution (Workflow grants it)."""
+        function = self._function(
+            "Reconcile",
+            handler="functions.export.reconcile.handler",
+            description="Every 10 minutes: end exports whose run ended unseen or never started",
+            timeout=Duration.minutes(5),
+        )
+        self._data.grant_items(role_of(function), query_schedule_index=True)
+        return function
+
+    def _grant_send_notifications(self, function: lambda_.Function) -> None:
+        """ses:SendEmail from the configured sender only (its address identity, or its domain's)."""
+        sender = self._config.notification_sender
+        if not sender:
+            return
+        stack = Stack.of(self)
+        domain = sender.rsplit("@", 1)[-1]
+        function.add_environment("NOTIFICATION_SENDER", sender)
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SendNotifications",
+                actions=["ses:SendEmail"],
+                resources=[
+                    stack.format_arn(service="ses", resource="identity", resource_name=name)
+                    for name in dict.fromkeys((sender, domain))
+                ],
+                conditions={"StringEquals": {"ses:FromAddress": sender}},
+            )
+        )
+
+    def set_web_app_url(self, url: str) -> None:
+        """The web app's address, for the link to the export in an e-mail (known once the site exists)."""
+        if self._config.notification_sender:
+            for function in (self.export_steps, self.rollback, self.scheduled_start, self.reconcile):
+                function.add_environment("WEB_APP_URL", url)
+
     @property
     def all(self) -> dict[str, lambda_.Function]:
         return {
@@ -241,6 +295,7 @@ class Functions(Construct):
             "Rollback": self.rollback,
             "Schedule": self.schedule,
             "ScheduledStart": self.scheduled_start,
+            "Reconcile": self.reconcile,
         }
 
     def _function(
@@ -287,6 +342,8 @@ class Functions(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(self._config.log_level),
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            # Asynchronous invocations (the daily schedule, the run-ended event): Lambda retries a function error
+            # twice (its maximum; about 1 and 2 minutes later), then the dead-letter queue.
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
         )

@@ -20,9 +20,8 @@ from constructs import Construct
 NAMESPACE = "AbaxPayroll"
 SERVICE_DIMENSION = {"service": "abax-payroll"}  # Powertools Metrics adds service=POWERTOOLS_SERVICE_NAME
 FIVE_MINUTES = Duration.minutes(5)
-# The state machine's tasks raise these outcomes as errors (shared/abax_payroll/observability.py).
-CONTROL_FLOW_METRIC = "ExportStepsControlFlow"
-# Functions whose Lambda errors are all faults; ExportSteps' errors include control flow (see _alarms).
+# Counted by the code when an error escapes a handler that its caller does not branch on (observability.py).
+UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
 TABLE_OPERATIONS = [
     dynamodb.Operation.GET_ITEM,
     dynamodb.Operation.BATCH_GET_ITEM,
@@ -94,13 +93,22 @@ class Monitoring(Construct):
         return key, topic
 
     def _outcome_alarms(self) -> None:
-        """The code's own outcome metrics: exports that failed unexpectedly, rollbacks that left lines behind,
-        scheduled exports that did not start. (Validation failures and rollbacks are outcomes the user
-        sees and acts on: they are graphed, not alarmed.)"""
+        """The code's own outcome metrics, each counted when the outcome happens (README › Observability ›
+        Alarms says what the operator does about each). Validation failures, rollbacks and scheduled starts the
+        company must fix (ScheduledStartsRefused: integration off, ABAX disconnected) are outcomes the company
+        sees and acts on: they are graphed, never alarmed."""
+        self._alarm(
+            "UnexpectedErrors",
+            export_metric(UNEXPECTED_ERRORS_METRIC),
+            "A handler raised an error that is not one of the outcomes its caller branches on (or the API answered "
+            "500): a bug, or a system we call failing in a way the code does not expect. The dashboard's "
+            "'Unexpected errors by cause' names the exception; the function's log has the traceback.",
+        )
         self._alarm(
             "ExportsFailed",
             export_metric("ExportsFailed"),
-            "An export failed unexpectedly (status FAILED); the export record and the execution history hold the error.",
+            "An export failed for a technical reason (status FAILED, nothing left in PowerOffice Go, its trips "
+            "free again); the export record and the execution history hold the error. The company can try again.",
         )
         self._alarm(
             "RollbackIncomplete",
@@ -109,10 +117,18 @@ class Monitoring(Construct):
             "Payroll must remove them by hand before the next payroll run.",
         )
         self._alarm(
+            "ExportsReconciled",
+            export_metric("ExportsReconciled"),
+            "The reconciliation sweep ended an export that said RUNNING while its execution had ended, or never got "
+            "one: a run-ended event was lost or a start crashed. The export is ended as the event would have "
+            "ended it; look for the cause in the function's log around its start.",
+        )
+        self._alarm(
             "ScheduledStartsFailed",
             export_metric("ScheduledStartsFailed"),
-            "A scheduled monthly export did not start; the tenant's export list shows it as FAILED with the reason. "
-            "The month's claim was released: the next daily run tries again.",
+            "A scheduled monthly export did not start for a technical reason (not one the company must fix: those "
+            "are ScheduledStartsRefused, graphed only); the tenant's export list shows it as FAILED with the "
+            "reason. The month's claim was released: the next daily run tries again.",
         )
 
     def _workflow_alarms(self) -> None:
@@ -130,34 +146,21 @@ class Monitoring(Construct):
                 label="Executions timed out or aborted",
                 period=FIVE_MINUTES,
             ),
-            "An export execution ran past the state machine's TimeoutSeconds or was aborted: no rollback ran, its "
-            "export still shows RUNNING (the tenant cannot start another) and lines it created may be in PowerOffice "
-            "Go. Find them by the export id's ExternalImportReference prefix.",
+            "An export execution ran past the state machine's TimeoutSeconds or was aborted: no rollback ran. The "
+            "run-ended rule (or the reconciliation sweep) ends its export: FAILED when nothing was sent, else "
+            "ROLLBACK_INCOMPLETE with rollback and resume offered to the company.",
         )
 
     def _function_alarms(self) -> None:
+        # Lambda's Errors are not alarmed: the export steps raise the state machine's control flow as errors,
+        # and what is a fault is counted by the code itself (UnexpectedErrors). A timeout or an out-of-memory
+        # crash, which no code sees, still ends in an outcome that is: an export FAILED (the state machine's
+        # Catch), a dead letter (asynchronous and queued invocations), an API 5xx.
         for name, function in self._functions.items():
-            errors = function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
-            if name == "ExportSteps":
-                # Its tasks raise the state machine's control flow (validation problems, the lease wait, a
-                # push to roll back) as errors; what is left are faults: crashes, timeouts, out of memory.
-                self._alarm(
-                    "ExportStepsFaults",
-                    cloudwatch.MathExpression(
-                        expression="MAX([errors - FILL(controlFlow, 0), 0])",
-                        using_metrics={"errors": errors, "controlFlow": export_metric(CONTROL_FLOW_METRIC)},
-                        label="ExportSteps errors that are not control flow",
-                        period=FIVE_MINUTES,
-                    ),
-                    "The ExportSteps function failed for a reason other than the state machine's control flow "
-                    "(validation problems, the push lease wait, a push to roll back): a crash, timeout or out of memory.",
-                )
-            else:
-                self._alarm(f"{name}Errors", errors, f"The {name} function raised errors.")
             self._alarm(
                 f"{name}Throttles",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
-                f"The {name} function was throttled.",
+                f"The {name} function was throttled: the account's or the function's concurrency is exhausted.",
             )
 
     def _api_alarms(self) -> None:
@@ -199,7 +202,9 @@ class Monitoring(Construct):
                         "ExportsRolledBack",
                         "ExportsFailed",
                         "RollbackIncomplete",
+                        "ExportsReconciled",
                         "ScheduledStartsFailed",
+                        "ScheduledStartsRefused",
                     )
                 ],
                 width=12,
@@ -226,8 +231,9 @@ class Monitoring(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(
-                title="API latency (p90)",
+                title="API latency (p90); requests over a company's share",
                 left=[rest_api.metric_latency(period=FIVE_MINUTES, statistic="p90")],
+                right=[export_metric("CompanyRequestsThrottled")],
                 width=12,
             ),
         )
@@ -250,6 +256,20 @@ class Monitoring(Construct):
                 ],
                 width=8,
             ),  # fmt: skip
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Unexpected errors by cause",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f"SEARCH('{{{NAMESPACE},cause,service}} MetricName=\"{UNEXPECTED_ERRORS_METRIC}\"', "
+                        "'Sum', 300)",
+                        label="",
+                        period=FIVE_MINUTES,
+                    )
+                ],
+                width=24,
+            )
         )
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24)

@@ -64,3 +64,50 @@ class DailySchedule(Construct):
             time_window=scheduler.TimeWindow.off(),
             target=self.target,
         )
+
+
+class ReconciliationSweep(Construct):
+    """Every 10 minutes EventBridge Scheduler runs the reconciliation sweep (workflow/reconcile.py): no export
+    stays RUNNING because a run-ended event was lost or a start died before StartExecution."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        dead_letter_queue: sqs.IQueue,
+        every_minutes: int = 10,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "InvokeRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            description="abax-payroll: EventBridge Scheduler invokes the reconciliation sweep",
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
+            reason="The Scheduler target grants invoke on the sweep function and its versions (Function.grantInvoke); "
+            "the wildcard covers only that one function's qualifiers.",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Every10Minutes",
+            description="abax-payroll: end exports whose run ended unseen or never started",
+            schedule=scheduler.ScheduleExpression.rate(Duration.minutes(every_minutes)),
+            time_window=scheduler.TimeWindow.off(),
+            target=targets.LambdaInvoke(
+                function,
+                input=scheduler.ScheduleTargetInput.from_object({"source": "abax-payroll.reconcile"}),
+                # The next sweep comes in 10 minutes: a late one is worth nothing.
+                retry_attempts=0,
+                max_event_age=Duration.minutes(10),
+                dead_letter_queue=dead_letter_queue,
+                role=self.role,
+            ),
+        )

@@ -13,6 +13,25 @@ from constructs import Construct
 
 from infra.cdk.constructs.nag import acknowledge
 
+# The stack every deploy made before stages had names of their own: its secrets keep the names they have.
+DEFAULT_STACK_NAME = "AbaxPayroll"
+
+
+def stage_secret_names(stack_name: str) -> dict[str, str]:
+    """The secrets' names of one stage (one stack): its tenants' prefixes and its platform secret.
+
+    A second stack in the same account and region (a staging copy) gets `abax-payroll-<stack name>/...`, so its
+    IAM patterns (`prefix*`) match none of another stage's secrets: `abax-payroll/` and `abax-payroll-X/` never
+    share a prefix, and a stack name holds no `/`. The default stack keeps `abax-payroll/...`, the names its
+    companies' secrets already have.
+    """
+    root = "abax-payroll" if stack_name == DEFAULT_STACK_NAME else f"abax-payroll-{stack_name}"
+    return {
+        "client_key_secret_prefix": f"{root}/client-keys/",
+        "abax_client_secret_prefix": f"{root}/abax-clients/",
+        "poweroffice_keys_secret_name": f"{root}/poweroffice-keys",
+    }
+
 
 class Secrets(Construct):
     def __init__(
@@ -78,7 +97,8 @@ class Secrets(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ClientKeysKeyEncrypt",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                # Secrets Manager encrypts a new value with GenerateDataKey (never Encrypt) on the caller's behalf.
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[self.client_keys_key.key_arn],
                 conditions=self._via_secrets_manager(),
             )
@@ -91,8 +111,18 @@ class Secrets(Construct):
         self._grant_read_secrets(role, "ClientKey", self.client_keys_arn_pattern)
 
     def grant_read_poweroffice_keys(self, function: lambda_.Function) -> None:
-        """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together."""
-        self.poweroffice_keys.grant_read(role_of(function))
+        """The platform's PowerOffice Go application and subscription keys: the grant and the ARN together.
+
+        GetSecretValue only (grant_read adds DescribeSecret, which no code path calls); `-??????` is Secrets
+        Manager's random suffix of a secret referenced by name. Its key is aws/secretsmanager: no KMS grant."""
+        role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadPowerOfficeKeys",
+                actions=["secretsmanager:GetSecretValue"],
+                # Secrets Manager appends a random 6-character suffix to the name it was created with.
+                resources=[f"{self.poweroffice_keys.secret_arn}-??????"],
+            )
+        )
         function.add_environment("POWEROFFICE_KEYS_SECRET_ARN", self.poweroffice_keys.secret_arn)
 
     def _acknowledge_abax_clients_wildcard(self, role: iam.IRole) -> None:
@@ -120,7 +150,8 @@ class Secrets(Construct):
         self._grant_read_secrets(role, "AbaxClient", self.abax_clients_arn_pattern)
 
     def _grant_manage_secrets(self, role: iam.IRole, noun: str, arn_pattern: str) -> None:
-        """Create (only under our key), replace, describe and delete the per-tenant secrets of one kind."""
+        """Create (only under our key), replace, read back and delete the per-tenant secrets of one kind: what
+        store/secrets.py calls (no Describe, no tags: the code makes neither call)."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid=f"Create{noun}Secret",
@@ -135,9 +166,9 @@ class Secrets(Construct):
                 actions=[
                     "secretsmanager:PutSecretValue",
                     "secretsmanager:DeleteSecret",
-                    "secretsmanager:DescribeSecret",
                     "secretsmanager:GetSecretValue",
-                    "secretsmanager:TagResource",
+                    # Activation right after switching off: a secret still scheduled for deletion is restored.
+                    "secretsmanager:RestoreSecret",
                 ],
                 resources=[arn_pattern],
             )

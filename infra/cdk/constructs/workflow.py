@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.cdk.constructs.nag import acknowledge
+from infra.cdk.constructs.secrets import role_of
 
 ASL_FILE = (
     Path(__file__).resolve().parents[3]
@@ -84,10 +85,38 @@ class Workflow(Construct):
         self.state_machine.grant_start_execution(function)
         function.add_environment("STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
 
+    def grant_describe_runs(self, function: lambda_.Function) -> None:
+        """Let a function read how the export runs ended (DescribeExecution), and tell it the state machine."""
+        stack = Stack.of(self)
+        # Pseudo-parameters: the ARN (and the cdk-nag finding that names it) is the same in every environment.
+        executions = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:"
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeExportRuns",
+                actions=["states:DescribeExecution"],
+                resources=[f"{executions}{self.state_machine.state_machine_name}:*"],
+            )
+        )
+        machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            role_of(function),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"<{stack.resolve(machine)}.Name>:*]",
+            reason="The executions of this one state machine (their names are export ids, made at run time).",
+        )
+        function.add_environment("STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+
     def route_ended_runs(self, function: lambda_.IFunction, dead_letter_queue: sqs.IQueue) -> events.Rule:
         """A run that ends without its Catch (stopped in the console, past TimeoutSeconds, a States.Runtime
         error) leaves its export RUNNING and the company's slot taken: EventBridge tells `function`, which
-        records the end (shared/abax_payroll/workflow/ended.py). Retried for 24 h, then the dead-letter queue."""
+        records the end (shared/abax_payroll/workflow/ended.py).
+
+        Two retry policies apply, one after the other. The target's (185 attempts over 24 h) covers only
+        delivering the event to Lambda, when Lambda does not accept the asynchronous invocation (throttled, an
+        AWS fault). Once accepted, a function error (RunStillPushing while the stopped run's last chunk holds the
+        push lease) is retried by Lambda's own asynchronous retries as the function sets them (Functions:
+        retry_attempts=2, about 1 and 2 minutes later), then it goes to `dead_letter_queue` (alarmed). An export
+        still RUNNING after that is ended by the reconciliation sweep."""
         return events.Rule(
             self,
             "RunEnded",
@@ -103,7 +132,7 @@ class Workflow(Construct):
             targets=[
                 targets.LambdaFunction(
                     function,
-                    dead_letter_queue=dead_letter_queue,
+                    dead_letter_queue=dead_letter_queue,  # events EventBridge could not deliver
                     retry_attempts=185,
                     max_event_age=Duration.hours(24),
                 )

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from ..domain.period import InvalidPeriod
 from ..errors import PayrollError
-from ..observability import logger
+from ..observability import count_unexpected_error, logger, metrics
 
 PROBLEM_JSON = "application/problem+json"
 ROLES = ("admin", "payroll")
@@ -131,7 +131,8 @@ def _cors() -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["X-Report-Parts", "X-Report-Part"],
+        # Retry-After: a company past its share is told when to ask again (_company_share).
+        expose_headers=["X-Report-Parts", "X-Report-Part", "Retry-After"],
         max_age=600,
     )
 
@@ -169,6 +170,40 @@ def within_response_limit(result: dict[str, Any]) -> dict[str, Any]:
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+# Each company's share of the API, over windows of this many seconds (store/quotas.py).
+QUOTA_WINDOW_S = 10
+
+
+def _company_share(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """429 THROTTLED to a company past TENANT_REQUESTS_PER_SECOND (averaged over 10 s), so that one company's
+    open tabs cannot spend the stage's limit, which every company shares. Unset or 0: no per-company limit."""
+    per_second = float(os.environ.get("TENANT_REQUESTS_PER_SECOND") or 0)
+    claims = ((app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}).get("claims")
+    tenant_id = (claims or {}).get("custom:tenant_id")
+    if per_second <= 0 or not tenant_id:
+        return next_middleware(app)  # an unsigned request gets its 401 from the route
+    from ..workflow.services import services
+
+    limit = max(1, int(per_second * QUOTA_WINDOW_S))
+    wait = services().store.quotas.admit(str(tenant_id), limit, QUOTA_WINDOW_S)
+    if wait is None:
+        return next_middleware(app)
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(
+        name="CompanyRequestsThrottled", unit=MetricUnit.Count, value=1
+    )  # graphed, not alarmed
+    answer = problem(
+        429,
+        "THROTTLED",
+        "Too many requests",
+        f"your company sent more than {limit} requests in {QUOTA_WINDOW_S} s; try again in {wait} s",
+        params={"limit": limit, "window_s": QUOTA_WINDOW_S, "retry_after_s": wait},
+    )
+    answer.headers["Retry-After"] = str(wait)
+    return answer
 
 
 class _Resolver(APIGatewayRestResolver):
@@ -214,7 +249,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         summary = f"unknown query parameter(s) {', '.join(unknown)}; this route reads {reads}"
         return invalid_request(summary, items)
 
-    app.use(middlewares=[_no_control_characters, _no_unknown_query_parameters])
+    app.use(middlewares=[_no_control_characters, _company_share, _no_unknown_query_parameters])
 
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
@@ -279,6 +314,7 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
+        count_unexpected_error(error)
         return problem(
             500, "INTERNAL_ERROR", "Internal error", "something went wrong on our side; the error is logged"
         )

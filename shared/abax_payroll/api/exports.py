@@ -100,7 +100,7 @@ def put_schedule(body: Schedule) -> Schedule:
     who = caller(router)
     return Schedule(
         **configuration.put_schedule(
-            services(), who.tenant_id, body.enabled, body.day_of_month, who.user
+            services(), who.tenant_id, body.enabled, body.day_of_month, who.user, body.notification_emails
         ).model_dump()
     )
 

@@ -20,7 +20,9 @@ _PRIVILEGE_ALTERNATIVES = {"Employee": ("Employee", "Employee_Full"), "PayItem":
 
 
 class _PascalModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
+    )
 
 
 class ClientIntegrationInformation(_PascalModel):

@@ -2,7 +2,7 @@
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
 tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
-the request windows of API clients (pacing), and the snapshots of ABAX's answers (their pages in S3); the
+the request windows of API clients (pacing), each company's share of the API (quotas), and the snapshots of ABAX's answers (their pages in S3); the
 documentation reports are S3 objects.
 """
 
@@ -13,7 +13,9 @@ from .exports import ExportStore
 from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
+from .mail import Mailer, SesMailer
 from .pacing import PacingStore
+from .quotas import QuotaStore
 from .reports import ReportStore
 from .secrets import ClientKeyVault
 from .snapshots import SnapshotStore
@@ -35,6 +37,7 @@ class PayrollStore:
         self.ledger = LedgerStore(self.table)
         self.leases = LeaseStore(self.table)
         self.pacing = PacingStore(self.table)
+        self.quotas = QuotaStore(self.table)
 
 
 __all__ = [
@@ -44,10 +47,13 @@ __all__ = [
     "LedgerStore",
     "LeaseStore",
     "LineStore",
+    "Mailer",
     "PacingStore",
     "PayrollStore",
+    "QuotaStore",
     "ReportStore",
     "ScheduledStarts",
+    "SesMailer",
     "SqsScheduledStarts",
     "SnapshotStore",
     "StepFunctionsRuns",

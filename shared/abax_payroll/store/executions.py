@@ -21,6 +21,11 @@ class ExportRuns(Protocol):
         """Go on reading a search's period from ABAX after the API call answered 202."""
         ...
 
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """The run as Step Functions describes it (status, input, stop date, error, cause); None if it was
+        never started."""
+        ...
+
 
 class StepFunctionsRuns:
     """One Step Functions execution per export, named by the export id (so a second start is refused)."""
@@ -58,6 +63,12 @@ class StepFunctionsRuns:
             input=json.dumps({"kind": "search", "tenant_id": tenant_id, "preview_id": preview_id}),
         )
         return str(execution["executionArn"])
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.client.describe_execution(executionArn=execution_arn))
+        except self.client.exceptions.ExecutionDoesNotExist:
+            return None
 
 
 def _name(export_id: str, action: str, attempt: int) -> str:

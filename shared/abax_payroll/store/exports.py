@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -23,6 +23,9 @@ ORPHAN_LOCK_SECONDS = 60
 PREVIEW_TOTALS_REFRESH_S = 300
 LOCK = "LOCK#EXPORT"
 EXPORT = "EXPORT#"
+# The index partition of the tenants' locks taken since the reconciliation sweep last looked (a sparse index:
+# the sweep takes a lock out of it once its export has ended), so it finds RUNNING exports without a Scan.
+LOCKS_TO_RECONCILE = "RECONCILE#LOCKS"
 
 
 def _export(export_id: str) -> str:
@@ -59,6 +62,9 @@ def _entry(history: Mapping[str, Any]) -> list[dict[str, Any]]:
 class ExportStore:
     def __init__(self, table: Table):
         self.table = table
+        # Told of every export that reached a terminal status (tenant, export, status), after the write: the
+        # company's e-mail about a scheduled export (workflow/notifications.py). One that fails is logged only.
+        self.finished_hooks: list[Callable[[str, str, ExportStatus], None]] = []
 
     # One running export per tenant: the tenant's lock item names the export that holds it, and it holds it
     # while that export's record says RUNNING. Finishing an export is then one write (its record), and the
@@ -75,6 +81,8 @@ class ExportStore:
                 "export_id": export_id,
                 "created_at": now_iso(),
                 "claimed_at": Decimal(str(round(time.time(), 3))),
+                "gsi1pk": LOCKS_TO_RECONCILE,
+                "gsi1sk": pk,
             },
             ConditionExpression="attribute_not_exists(pk)" if held is None else "export_id = :stale",
             **({} if held is None else {"ExpressionAttributeValues": {":stale": held["export_id"]}}),
@@ -138,6 +146,31 @@ class ExportStore:
         held = self.table.get(tenant_pk(tenant_id), LOCK, consistent=True)
         return str(held["export_id"]) if held is not None and self._lock_live(tenant_id, held) else None
 
+    def locks_to_reconcile(self) -> list[dict[str, Any]]:
+        """The tenants' locks taken since the sweep last saw their export ended: tenant_id, export_id and
+        claimed_at (epoch seconds) of each."""
+        items = self.table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(LOCKS_TO_RECONCILE)
+        )
+        return [
+            {
+                "tenant_id": str(item["gsi1sk"]).removeprefix(tenant_pk("")),
+                "export_id": str(item["export_id"]),
+                "claimed_at": float(item.get("claimed_at", 0)),
+            }
+            for item in items
+        ]
+
+    def reconciled(self, tenant_id: str, export_id: str) -> None:
+        """Take the lock out of the sweep's index (its export has ended), unless another export took it."""
+        self.table.conditional(
+            self.table.resource.update_item,
+            Key={"pk": tenant_pk(tenant_id), "sk": LOCK},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="export_id = :id",
+            ExpressionAttributeValues={":id": export_id},
+        )
+
     def put_failed_start(self, record: ExportRecord) -> bool:
         """Record an export that failed before it started (no lock taken); False when its record exists."""
         assert record.status is ExportStatus.FAILED
@@ -148,8 +181,8 @@ class ExportStore:
         )
         return written is not None
 
-    def get_export(self, tenant_id: str, export_id: str) -> ExportRecord | None:
-        item = self.table.get(tenant_pk(tenant_id), _export(export_id))
+    def get_export(self, tenant_id: str, export_id: str, consistent: bool = False) -> ExportRecord | None:
+        item = self.table.get(tenant_pk(tenant_id), _export(export_id), consistent=consistent)
         return ExportRecord.model_validate(plain(strip_keys(item))) if item else None
 
     def list_exports(
@@ -248,6 +281,8 @@ class ExportStore:
         self.update_export(
             tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history, run
         )
+        for hook in self.finished_hooks:
+            hook(tenant_id, export_id, status)
 
     # A recovery run (rollback again, resume) of a finished export marks its record RUNNING again (a write
     # conditioned on the status it starts from, so two clicks cannot start two runs) and then takes the

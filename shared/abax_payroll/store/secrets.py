@@ -7,6 +7,8 @@ admin has activated another key since (reading an older version needs no other p
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 _GONE = ("ResourceNotFoundException", "InvalidRequestException")
+# How long activation waits for a force-deleted secret to be gone (within API Gateway's 29 s).
+_GONE_WAIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -31,18 +35,45 @@ class ClientKeyVault:
         kms_key_id: str | None = None,
         client: Any | None = None,
         description: str = "PowerOffice Go client key of one tenant (ABAX payroll export)",
+        gone_wait_s: float = _GONE_WAIT_S,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self._prefix = prefix
         self._kms_key_id = kms_key_id
         self._client = client or boto3.client("secretsmanager")
         self._description = description
+        self._gone_wait_s, self._sleep = gone_wait_s, sleep
 
     def _name(self, tenant_id: str) -> str:
         return f"{self._prefix}{tenant_id}"
 
     def put(self, tenant_id: str, value: str) -> StoredSecret:
-        """Store (or replace) the tenant's secret as a new version; its ARN and VersionId."""
+        """Store (or replace) the tenant's secret as a new version; its ARN and VersionId.
+
+        A secret switched off a moment ago may still be on its way out: `delete` force-deletes, and Secrets
+        Manager deletes asynchronously, answering InvalidRequestException ("marked for deletion", "already
+        scheduled for deletion") until it is gone. One scheduled for deletion with a recovery window is
+        restored and written; one being force-deleted is created again once it is gone (AWS: "use appropriate
+        back off and retry logic"), within `_GONE_WAIT_S`.
+        """
         name = self._name(tenant_id)
+        deadline = time.monotonic() + self._gone_wait_s
+        delay, restored = 0.2, False
+        while True:
+            try:
+                return self._put_or_create(name, value)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "InvalidRequestException":
+                    raise
+                if not restored and self._restore(name):
+                    restored = True
+                    continue
+                if time.monotonic() + delay > deadline:
+                    raise
+            self._sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _put_or_create(self, name: str, value: str) -> StoredSecret:
         try:
             answer = self._client.put_secret_value(SecretId=name, SecretString=value)
             return StoredSecret(str(answer["ARN"]), str(answer["VersionId"]))
@@ -54,6 +85,16 @@ class ClientKeyVault:
             kwargs["KmsKeyId"] = self._kms_key_id
         answer = self._client.create_secret(**kwargs)
         return StoredSecret(str(answer["ARN"]), str(answer["VersionId"]))
+
+    def _restore(self, name: str) -> bool:
+        """Cancel a scheduled deletion; False when there is none to cancel (it is being force-deleted)."""
+        try:
+            self._client.restore_secret(SecretId=name)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _GONE:
+                return False
+            raise
+        return True
 
     def get(self, tenant_id: str, version_id: str | None = None) -> str | None:
         """The current secret, or the given version of it; None when it (or that version) no longer exists."""

@@ -137,13 +137,28 @@ class TenantStore:
         item = self.table.get(tenant_pk(tenant_id), SCHEDULE)
         if not item:
             return ScheduleSetting()
-        return ScheduleSetting(enabled=bool(item["enabled"]), day_of_month=int(item["day_of_month"]))
+        return ScheduleSetting(
+            enabled=bool(item["enabled"]),
+            day_of_month=int(item["day_of_month"]),
+            notification_emails=list(item.get("notification_emails") or []),
+        )
 
-    def put_schedule(self, tenant_id: str, enabled: bool, day_of_month: int, updated_by: str) -> None:
+    def put_schedule(
+        self,
+        tenant_id: str,
+        enabled: bool,
+        day_of_month: int,
+        updated_by: str,
+        notification_emails: list[str] | None = None,
+    ) -> None:
+        """`notification_emails` None keeps the addresses stored before."""
+        if notification_emails is None:
+            notification_emails = self.get_schedule(tenant_id).notification_emails
         attributes: dict[str, Any] = {
             "tenant_id": tenant_id,
             "enabled": enabled,
             "day_of_month": day_of_month,
+            "notification_emails": notification_emails,
             "updated_at": now_iso(),
             "updated_by": updated_by,
         }
@@ -157,6 +172,15 @@ class TenantStore:
             IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_scheduled_day(day_of_month))
         )
         return [item["gsi1sk"] for item in items]
+
+    def first_notice(self, tenant_id: str, key: str) -> bool:
+        """True the first time this notice (e.g. "2026-11#INTEGRATION_INACTIVE") is given to the tenant."""
+        written = self.table.conditional(
+            self.table.resource.put_item,
+            Item={"pk": tenant_pk(tenant_id), "sk": f"NOTICE#{key}", "at": now_iso()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return written is not None
 
     def scheduled_month(self, tenant_id: str, month: str) -> dict[str, Any] | None:
         """The month's claim: {"export_id", "claimed_at"} of the scheduled export that holds it, or None."""

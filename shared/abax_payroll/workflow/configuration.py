@@ -171,7 +171,14 @@ def get_schedule(services: Services, tenant_id: str) -> ScheduleSetting:
 
 
 def put_schedule(
-    services: Services, tenant_id: str, enabled: bool, day_of_month: int, user: str
+    services: Services,
+    tenant_id: str,
+    enabled: bool,
+    day_of_month: int,
+    user: str,
+    notification_emails: list[str] | None = None,
 ) -> ScheduleSetting:
-    services.store.tenants.put_schedule(tenant_id, enabled, day_of_month, user)
+    """`notification_emails` None keeps the stored addresses (a client that does not know the field)."""
+    emails = None if notification_emails is None else sorted({e.lower() for e in notification_emails})
+    services.store.tenants.put_schedule(tenant_id, enabled, day_of_month, user, emails)
     return get_schedule(services, tenant_id)

@@ -31,12 +31,21 @@ from . import fetching
 from .services import Services
 
 STOPPED = {"ABORTED", "TIMED_OUT", "FAILED"}
+# Not a Step Functions status: the reconciliation sweep's name for a claimed export whose run never started
+# (workflow/reconcile.py); it ends the same way as a run stopped before it sent anything.
+NEVER_STARTED = "NEVER_STARTED"
 # The error each end is recorded with (the names Step Functions' own history uses).
-ERRORS = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "States.Timeout", "FAILED": "States.Runtime"}
+ERRORS = {
+    "ABORTED": "ExecutionAborted",
+    "TIMED_OUT": "States.Timeout",
+    "FAILED": "States.Runtime",
+    NEVER_STARTED: "ExecutionNeverStarted",
+}
 WORDS = {
     "ABORTED": "was stopped (StopExecution, e.g. in the Step Functions console)",
     "TIMED_OUT": "ran past the state machine's time limit",
     "FAILED": "failed outside the steps that record an outcome",
+    NEVER_STARTED: "never started (its start ended between the claim and StartExecution)",
 }
 
 
@@ -46,7 +55,7 @@ class RunStillPushing(Exception):
 
 def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any]:
     status = str(detail.get("status") or "")
-    if status not in STOPPED:
+    if status not in ERRORS:
         return {"outcome": "ignored", "status": status}
     try:
         run = json.loads(detail.get("input") or "{}")

@@ -150,14 +150,19 @@ def start_export(
     trigger: str,
     user: str,
     export_id: str | None = None,
+    leave_out_exported: bool = False,
 ) -> dict[str, Any]:
-    """Claim the tenant's single running slot, then start the state machine (execution name = export id)."""
+    """Claim the tenant's single running slot, then start the state machine (execution name = export id).
+
+    `leave_out_exported` (the schedule): logbooks holding trips of an earlier export are left out and the
+    rest exported; refused (ALREADY_EXPORTED) only when no logbook is left.
+    """
     integration = services.active_integration(tenant_id)
     services.require_abax(tenant_id)  # a 409 now, not an export that fails once started
     running = services.store.exports.running_export(tenant_id)
     if running is not None:  # said first: the running export's trips may or may not be in the ledger yet
         raise ExportInProgress(f"export {running} is still running for this company; wait until it ends")
-    _refuse_already_exported(services, tenant_id, period, logbook_ids)
+    logbook_ids = _refuse_already_exported(services, tenant_id, period, logbook_ids, leave_out_exported)
     export_id = export_id or new_export_id(services)
     # What the user confirmed on the search screen, shown from the first second (computed by the server from
     # that search, never taken from the request); the export's own check replaces them seconds later.
@@ -205,32 +210,41 @@ def start_export(
 
 
 def _refuse_already_exported(
-    services: Services, tenant_id: str, period: Period, logbook_ids: list[str] | None
-) -> None:
-    """No double payment: answer 409 at once when the selection holds trips of an earlier export.
+    services: Services,
+    tenant_id: str,
+    period: Period,
+    logbook_ids: list[str] | None,
+    leave_out_exported: bool = False,
+) -> list[str] | None:
+    """No double payment: answer 409 at once when the selection holds trips of an earlier export; the
+    selection to export (with `leave_out_exported`, the logbooks holding no exported trip).
 
     The trips are the period's latest search (the user searches before exporting), or what can be read
     within this call; when neither has the whole period, Validate still refuses them (ALREADY_EXPORTED).
     """
     exported = services.store.ledger.exported_trips(tenant_id, months_of(period))
     if not exported:
-        return
+        return logbook_ids
     batch = previews.ready_trips(services, tenant_id, period)
     if batch is None:
-        status, _ = previews.search(services, tenant_id, period, logbook_ids)
+        status, _ = previews.search(services, tenant_id, period, logbook_ids, plan=False)
         if status != 200:
-            return
+            return logbook_ids
         batch = previews.ready_trips(services, tenant_id, period)
         if batch is None:
-            return
+            return logbook_ids
     wanted = set(logbook_ids) if logbook_ids is not None else None
-    blocked = []
+    blocked, free = [], []
     for logbook in build_logbooks(batch.trips, period):
         if wanted is not None and logbook.logbook_id not in wanted:
             continue
         exports = sorted({exported[trip.trip_id] for trip in logbook.trips if trip.trip_id in exported})
         if exports:
             blocked.append({**logbook.facts(), "exports": exports})
+        else:
+            free.append(logbook.logbook_id)
+    if blocked and leave_out_exported and free:
+        return sorted(free)
     if blocked:
         params = {"count": len(blocked), "from": period.start.isoformat(), "to": period.end.isoformat()}
         raise AlreadyExported(
@@ -246,6 +260,7 @@ def _refuse_already_exported(
             ],
             params,
         )
+    return logbook_ids
 
 
 def list_exports(services: Services, tenant_id: str, limit: int, next_token: str | None) -> dict[str, Any]:
@@ -335,10 +350,16 @@ _STEP_ERRORS = {
     "AbaxInactive": "ABAX_INACTIVE",
     "States.Timeout": "TIMED_OUT",
     "ExecutionAborted": "RUN_STOPPED",  # stopped in the Step Functions console (workflow/ended.py)
+    "ExecutionNeverStarted": "START_FAILED",  # claimed, never started (workflow/reconcile.py)
     "States.Runtime": "TASK_FAILED",
     "States.TaskFailed": "TASK_FAILED",
     "Lambda.Unknown": "TASK_FAILED",
 }
+
+
+def problem_code(error_code: str) -> str:
+    """The stable problem code an export's error is reported as (PushFailed -> PUSH_FAILED)."""
+    return _STEP_ERRORS.get(error_code, error_code)
 
 
 def get_export(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:

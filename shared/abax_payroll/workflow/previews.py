@@ -50,9 +50,17 @@ def _usable(snapshot: dict[str, Any] | None, fresh_s: float) -> bool:
 
 
 def search(
-    services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None
+    services: Services,
+    tenant_id: str,
+    period: Period,
+    logbook_ids: Iterable[str] | None,
+    plan: bool = True,
 ) -> tuple[int, dict[str, Any]]:
-    """(200, the preview) when the period could be read within the call, else (202, the preview resource)."""
+    """(200, the preview) when the period could be read within the call, else (202, the preview resource).
+
+    `plan` False: read the period's trips only (200 with the resource): no PowerOffice Go, so a path that
+    only needs the trips (the scheduled start's already-exported check) needs no PowerOffice key.
+    """
     from .exports import new_export_id
 
     # Before any snapshot is reused: a company that disconnected ABAX sees none of what was read with it.
@@ -66,6 +74,8 @@ def search(
         if _usable(current, services.settings.preview_fresh_seconds):
             assert current is not None
             if current["status"] == READY:
+                if not plan:
+                    return 200, resource(current)
                 if current.get("logbook_ids") != selection:  # its pages (lines, problems) follow this search
                     store.update(tenant_id, current["snapshot_id"], {"logbook_ids": selection})
                 return 200, _ready_body(services, tenant_id, current, selection)
@@ -105,7 +115,7 @@ def search(
     snapshot = store.get(tenant_id, preview_id)
     assert snapshot is not None
     if result["done"]:
-        return 200, _ready_body(services, tenant_id, snapshot, selection)
+        return 200, _ready_body(services, tenant_id, snapshot, selection) if plan else resource(snapshot)
     services.runs.start_search(tenant_id, preview_id)
     logger.info(
         "search goes on in the background", extra={"tenant_id": tenant_id, "preview_id": preview_id, **result}

@@ -4,8 +4,9 @@ The daily run only finds the tenants due and queues one start per tenant (`dispa
 its own invocation (`start_scheduled`), so one tenant's failure or slowness touches no other. A start claims
 the tenant's month first (a second delivery of the same day, or the next day's catch-up, starts nothing new);
 the claim never outlives a start that failed: it is given back, and the failure is written into the
-tenant's export list with its reason (FAILED, phase NOT_STARTED) and counted (`ScheduledStartsFailed`,
-alarmed). A claim whose start died before it could do either is taken over once that start cannot be
+tenant's export list with its reason (FAILED, phase NOT_STARTED) and counted: `ScheduledStartsFailed`
+(alarmed) for a fault, `ScheduledStartsRefused` (not alarmed; the company is e-mailed) for a reason only the
+company can fix. A claim whose start died before it could do either is taken over once that start cannot be
 running any more.
 """
 
@@ -23,8 +24,11 @@ from ..observability import logger, metrics
 from ..records import ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
 from .exports import new_export_id, start_export
+from .notifications import send_about
 from .services import Services
 
+# Refusals only the company can put right: e-mailed to it, never in the operators' failure alarm.
+REFUSED_BY_COMPANY = {"INTEGRATION_INACTIVE", "ABAX_INACTIVE", "ALREADY_EXPORTED", "EXPORT_IN_PROGRESS"}
 # A claim whose export record was never written belongs to a start that died (a Lambda runs 15 minutes at most).
 ABANDONED_CLAIM_SECONDS = 15 * 60
 
@@ -71,9 +75,20 @@ def start_scheduled(services: Services, tenant_id: str, period: Period) -> dict[
             "skipped": f"the export of {month} was already started",
         }
     try:
-        start_export(services, tenant_id, period, None, "schedule", "schedule", export_id=export_id)
+        start_export(
+            services,
+            tenant_id,
+            period,
+            None,
+            "schedule",
+            "schedule",
+            export_id=export_id,
+            leave_out_exported=True,
+        )
     except PayrollError as error:
-        _not_started(services, tenant_id, period, export_id, error.code, error.detail)
+        _not_started(
+            services, tenant_id, period, export_id, error.code, error.detail, error.code in REFUSED_BY_COMPANY
+        )
         return {"tenant_id": tenant_id, "month": month, "export_id": export_id, "failed": error.code}
     except Exception as error:
         _not_started(
@@ -111,26 +126,40 @@ def _claim_holds(services: Services, tenant_id: str, held: dict[str, Any]) -> bo
 
 
 def _not_started(
-    services: Services, tenant_id: str, period: Period, export_id: str, code: str, message: str
+    services: Services,
+    tenant_id: str,
+    period: Period,
+    export_id: str,
+    code: str,
+    message: str,
+    refused: bool = False,
 ) -> None:
-    """The tenant sees the failed start in its export list; the month is free again; the alarm counts it."""
+    """The tenant sees the failed start in its export list; the month is free again. A start the company must
+    fix (`refused`) is e-mailed to it (once a month for each reason) and counted apart from the failures the
+    operators' alarm counts."""
     now = now_iso()
-    services.store.exports.put_failed_start(
-        ExportRecord(
-            export_id=export_id,
-            tenant_id=tenant_id,
-            status=ExportStatus.FAILED,
-            phase=ExportPhase.NOT_STARTED,
-            period=ExportPeriod.of(period),
-            trigger="schedule",
-            created_at=now,
-            created_by="schedule",
-            finished_at=now,
-            error=ExportError(code=code, message=f"the scheduled export was not started: {message}"),
-        )
-    )  # False when start_export recorded the failure itself (the workflow did not start)
-    services.store.tenants.release_scheduled_month(tenant_id, period.start.strftime("%Y-%m"), export_id)
-    metrics.add_metric(name="ScheduledStartsFailed", unit=MetricUnit.Count, value=1)
+    record = ExportRecord(
+        export_id=export_id,
+        tenant_id=tenant_id,
+        status=ExportStatus.FAILED,
+        phase=ExportPhase.NOT_STARTED,
+        period=ExportPeriod.of(period),
+        trigger="schedule",
+        created_at=now,
+        created_by="schedule",
+        finished_at=now,
+        error=ExportError(code=code, message=f"the scheduled export was not started: {message}"),
+    )
+    # False when start_export recorded the failure itself (the workflow did not start)
+    services.store.exports.put_failed_start(record)
+    month = period.start.strftime("%Y-%m")
+    services.store.tenants.release_scheduled_month(tenant_id, month, export_id)
+    if refused:
+        metrics.add_metric(name="ScheduledStartsRefused", unit=MetricUnit.Count, value=1)
+        if services.store.tenants.first_notice(tenant_id, f"{month}#{code}"):
+            send_about(services, record)
+    else:
+        metrics.add_metric(name="ScheduledStartsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
         "scheduled export not started", extra={"tenant_id": tenant_id, "export_id": export_id, "code": code}
     )

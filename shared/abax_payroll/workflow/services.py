@@ -18,8 +18,10 @@ from ..settings import Settings, clear_settings, settings
 from ..store import (
     ClientKeyVault,
     ExportRuns,
+    Mailer,
     PayrollStore,
     ScheduledStarts,
+    SesMailer,
     SqsScheduledStarts,
     StepFunctionsRuns,
 )
@@ -94,6 +96,7 @@ class Services:
     runs: ExportRuns
     starts: ScheduledStarts | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    mailer: Mailer = field(default_factory=lambda: SesMailer(None))
 
     @property
     def keys(self) -> PlatformKeys:
@@ -227,7 +230,7 @@ def _load_keys(config: Settings) -> Callable[[], PlatformKeys]:
 
 def build_services(config: Settings | None = None) -> Services:
     config = config or settings()
-    return Services(
+    built = Services(
         settings=config,
         store=PayrollStore(config.table_name, config.snapshot_bucket),
         vault=ClientKeyVault(config.client_key_secret_prefix, config.secrets_kms_key_id),
@@ -239,7 +242,17 @@ def build_services(config: Settings | None = None) -> Services:
         keys_loader=_load_keys(config),
         runs=StepFunctionsRuns(config.state_machine_arn),
         starts=SqsScheduledStarts(config.scheduled_starts_queue_url),
+        mailer=SesMailer(config.notification_sender),
     )
+    if config.notification_sender:
+        # The company hears of its scheduled export's end, wherever the export is finished (a step, the
+        # rollback, the run-ended rule, the sweep). Imported here: notifications is a use case over Services.
+        from .notifications import export_finished
+
+        built.store.exports.finished_hooks.append(
+            lambda tenant_id, export_id, status: export_finished(built, tenant_id, export_id, status)
+        )
+    return built
 
 
 _services: dict[int, tuple[Settings, Services]] = {}

@@ -281,6 +281,8 @@ export async function scheduleView(ctx) {
   const message = h("div", { id: "schedule-message" });
   const enabled = h("input", { type: "checkbox", id: "schedule-enabled", checked: !!schedule.enabled });
   const dayInput = h("input", { type: "number", min: "1", max: "28", value: String(schedule.day_of_month || 5), required: true, style: "width:5rem" });
+  // Who is e-mailed about each scheduled export (comma-separated; the API checks each address).
+  const emailsInput = h("input", { type: "email", multiple: true, value: (schedule.notification_emails || []).join(", "), autocomplete: "off" });
   const summary = h("p", { class: "muted" });
   const describe = (s) => { summary.textContent = s.enabled ? t("schedule.summaryOn", { day: s.day_of_month }) : t("schedule.summaryOff"); };
   describe(schedule);
@@ -288,7 +290,8 @@ export async function scheduleView(ctx) {
     event.preventDefault();
     clear(message);
     try {
-      const result = await ctx.api.put("/schedule", { enabled: enabled.checked, day_of_month: Number(dayInput.value) });
+      const notification_emails = emailsInput.value.split(",").map((address) => address.trim()).filter(Boolean);
+      const result = await ctx.api.put("/schedule", { enabled: enabled.checked, day_of_month: Number(dayInput.value), notification_emails });
       describe(result);
       saved(message, t("schedule.saved"));
     } catch (error) {
@@ -301,6 +304,7 @@ export async function scheduleView(ctx) {
     h("form", { class: "card", onsubmit: save, "aria-label": t("schedule.title") },
       h("div", { class: "row field" }, enabled, h("label", { for: "schedule-enabled" }, t("schedule.enabled"))),
       field("schedule-day", t("schedule.day"), dayInput),
+      field("schedule-emails", t("schedule.emails"), emailsInput, t("schedule.emailsHelp")),
       summary, message,
       h("button", { type: "submit", class: "primary" }, t("schedule.save"))));
 }
