@@ -117,12 +117,20 @@ def count_control_flow(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from .errors import ExportValidationFailed, PushFailed, PushLeaseBusy
+    from .errors import ExportValidationFailed, PushFailed, PushLeaseBusy, RunSuperseded
 
     @wraps(handler)
     def counted(event: Any, context: Any) -> Any:
         try:
             return handler(event, context)
+        except RunSuperseded as superseded:
+            # A run that was stopped (or taken over) while this step ran: normal, and said once in the log.
+            logger.info(
+                "run superseded: this step stops here and writes nothing more",
+                extra={"reason": str(superseded)},
+            )
+            metrics.add_metric(name=CONTROL_FLOW_METRIC, unit=MetricUnit.Count, value=1)
+            raise
         except (ExportValidationFailed, PushLeaseBusy, PushFailed):
             metrics.add_metric(name=CONTROL_FLOW_METRIC, unit=MetricUnit.Count, value=1)
             raise

@@ -24,10 +24,12 @@ import json
 import time
 from typing import Any
 
+from ..errors import RunSuperseded
 from ..observability import logger
-from ..records import ExportError, ExportPhase, ExportStatus
+from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus
 from ..store.snapshots import RUNNING
 from . import fetching
+from .rollback import kept_left_behind, lines_left_in_go
 from .services import Services
 
 STOPPED = {"ABORTED", "TIMED_OUT", "FAILED"}
@@ -74,17 +76,47 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
         )
     error = ExportError(code=ERRORS[status], message=cause)
     history = {"action": "stopped", "by": "Step Functions", "outcome": status, "message": cause}
+    # The end is written on behalf of the run that ended (fenced by it): a rollback or resume that took the
+    # export over meanwhile keeps it. From here on that run's invocations still going write nothing more.
+    run = record.execution_arn
+    try:
+        return _record_end(services, tenant_id, export_id, record, run, status, error, cause, history)
+    except RunSuperseded:
+        return {"outcome": "nothing to do", "export_id": export_id, "reason": "the export moved on meanwhile"}
+
+
+def _record_end(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    record: ExportRecord,
+    run: str | None,
+    status: str,
+    error: ExportError,
+    cause: str,
+    history: dict[str, Any],
+) -> dict[str, Any]:
     if record.phase in (None, ExportPhase.VALIDATING):
         # Nothing was sent: the same end as mark_failed's (the trips claimed by Group, if it got that far, are free).
         from .steps import mark_failed
 
-        mark_failed(services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}})
+        mark_failed(services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}}, run)
         services.store.exports.update_export(tenant_id, export_id, {}, history=history)
         logger.warning(
             "export run ended before it sent anything", extra={"export_id": export_id, "status": status}
         )
         return {"outcome": ExportStatus.FAILED.value, "export_id": export_id}
     created = services.store.lines.get_created(tenant_id, export_id)
+    # Named by what PowerOffice Go holds under the export's references: a line whose id never reached the
+    # record (its invocation died, or was still deleting when the run stopped) is named as it is.
+    left_behind, unasked = lines_left_in_go(
+        services,
+        tenant_id,
+        record,
+        created,
+        run,
+        ("the run was stopped before the export ended", "RUN_STOPPED"),
+    )
     services.store.exports.finish_export(
         tenant_id,
         export_id,
@@ -94,22 +126,16 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
             "phase": ExportPhase.DONE,
             "rollback": {
                 "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
-                "error": cause,
-                "left_behind": [
-                    {
-                        "salary_line_id": salary_line_id,
-                        "reason": "the run was stopped before the export ended",
-                        "reason_code": "RUN_STOPPED",
-                    }
-                    for salary_line_id in sorted(created.values())
-                ],
+                "error": cause if unasked is None else f"{cause}; {unasked}",
+                **kept_left_behind(services, tenant_id, export_id, left_behind),
             },
         },
         history=history,
+        run=run,
     )
     logger.warning(
         "export run ended while it pushed; lines may be in PowerOffice Go",
-        extra={"export_id": export_id, "status": status, "recorded_lines": len(created)},
+        extra={"export_id": export_id, "status": status, "lines_in_go": len(left_behind)},
     )
     return {"outcome": ExportStatus.ROLLBACK_INCOMPLETE.value, "export_id": export_id}
 
