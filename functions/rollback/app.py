@@ -23,6 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             event.get("error"),
             event.get("action"),
             event.get("run"),
+            context.get_remaining_time_in_millis() / 1000,
         )
     except RunSuperseded as superseded:
         # Its run was stopped (and its end recorded) or another run took the export over: nothing more is

@@ -146,6 +146,9 @@ class ExportRecord(Record):
     recovery_action: RecoveryAction | None = None  # the last rollback again / resume asked for
     recovery_by: str | None = None
     recovering_from: ExportStatus | None = None  # the status that run started from
+    # While a rollback deletes the export's lines in Go: until when (epoch seconds) its invocation may still act
+    # there (its Lambda deadline). A stopped run's end is recorded only after it (workflow/ended.py).
+    deleting_until: float | None = None
 
     @property
     def running(self) -> bool:

@@ -46,6 +46,11 @@ class RunStillPushing(Exception):
     """The stopped run's last chunk still holds the push lease: record the end once it let go (retried)."""
 
 
+class RunStillDeleting(Exception):
+    """The stopped run's rollback may still delete lines in Go (its invocation's deadline has not passed):
+    record the end once it is over (retried), so no DELETE of it lands after a resume looked at Go."""
+
+
 def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any]:
     status = str(detail.get("status") or "")
     if status not in STOPPED:
@@ -96,6 +101,10 @@ def _record_end(
     cause: str,
     history: dict[str, Any],
 ) -> dict[str, Any]:
+    if record.deleting_until is not None and record.deleting_until > time.time():
+        raise RunStillDeleting(
+            f"export {export_id}: its rollback still deletes; the end is recorded after it"
+        )
     if record.phase in (None, ExportPhase.VALIDATING):
         # Nothing was sent: the same end as mark_failed's (the trips claimed by Group, if it got that far, are free).
         from .steps import mark_failed

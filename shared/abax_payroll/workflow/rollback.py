@@ -7,7 +7,9 @@ are not yet in a payroll. Either way the ledger ends holding exactly the trips o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -108,11 +110,16 @@ def rollback(
     error: dict[str, Any] | None,
     action: str | None = None,
     run: str | None = None,
+    remaining_s: float | None = None,
 ) -> dict[str, Any]:
-    """`run`: the execution this rollback works for. Once the export moved on from it (the run was stopped and
-    its end recorded, a resume took over) it deletes nothing more in PowerOffice Go and writes nothing
-    (RunSuperseded): a slow rollback that outlived its run would otherwise delete a resume's lines, free their
-    trips and offer Try again, and they would be paid twice."""
+    """`run`: the execution this rollback works for, and `remaining_s` its invocation's time left.
+
+    Before its first DELETE the record says until when this invocation may act in Go (`deleting_until`, its
+    Lambda deadline): a run stopped meanwhile is recorded as ended only after that (workflow/ended.py), so no
+    DELETE of a stopped run lands after a resume looked at Go. Should the export move on all the same (the
+    invocation outlived its deadline), it deletes nothing more and writes nothing (RunSuperseded): a slow
+    rollback that outlived its run would otherwise delete a resume's lines, free their trips and offer Try
+    again, and they would be paid twice."""
     store = services.store
     record = store.exports.get_export(tenant_id, export_id)
     if record is None:
@@ -188,6 +195,9 @@ def rollback(
                     recovered[line.index] = salary_line.id
                 targets.setdefault(salary_line.id, line)
             store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered, fence)
+            if run is not None and remaining_s is not None:
+                until = Decimal(int(time.time() + remaining_s) + 1)
+                store.exports.update_export(tenant_id, export_id, {"deleting_until": until}, run=run)
             answered_404: dict[int, PlannedLine | None] = {}
             still_current = partial(store.exports.ensure_current_run, tenant_id, export_id, run)
             for salary_line_id, line in sorted(targets.items()):
@@ -217,7 +227,12 @@ def rollback(
     }
     if cannot_run is not None:
         result["error"] = cannot_run
-    fields: dict[str, Any] = {"phase": ExportPhase.DONE, "rollback": result, "lines_pushed": len(left_behind)}
+    fields: dict[str, Any] = {
+        "phase": ExportPhase.DONE,
+        "rollback": result,
+        "lines_pushed": len(left_behind),
+        "deleting_until": None,
+    }
     if not asked:  # a user's rollback keeps the failure that stopped the export in view
         fields["error"] = ExportError.of_state(error, "PushFailed")
     history = {
