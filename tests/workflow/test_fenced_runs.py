@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from abax_payroll import crashpoints
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.store.lines import LineStore
 from local import lambda_runtime
@@ -79,17 +78,22 @@ def replace_handler() -> Iterator[Callable[[str, Callable[[Any, Any], Any]], Cal
 
 
 def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
-    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any, replace_handler: Any
+    fresh: LocalStack,
+    acme: httpx.Client,
+    stepfunctions: Any,
+    replace_handler: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Issue 24, sequence 3: stopped during Group, the export ended FAILED with Try again; Group then wrote the
     # ledger, and Try again answered 409 ALREADY_EXPORTED naming that FAILED export: trips stuck for ever.
     logbooks = good_logbooks(acme)
     in_group, release, group_done = threading.Event(), threading.Event(), threading.Event()
+    put_line_chunks = LineStore.put_line_chunks
 
-    def slow_group(point: str) -> None:  # Group's invocation, held before it writes anything
-        if point == "group.planned":
-            in_group.set()
-            release.wait(30)
+    def slow_group(store: LineStore, *args: Any) -> None:  # Group's invocation, held at its first write
+        in_group.set()
+        release.wait(30)
+        put_line_chunks(store, *args)
 
     def watched(event: Any, context: Any) -> Any:
         try:
@@ -99,8 +103,7 @@ def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
                 group_done.set()
 
     original = replace_handler(EXPORT_STEPS, watched)
-
-    crashpoints.install(slow_group)
+    monkeypatch.setattr(LineStore, "put_line_chunks", slow_group)
     try:
         export_id = start_export(acme, OCTOBER, logbooks)
         assert in_group.wait(30), "Group never ran"
@@ -110,7 +113,6 @@ def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
         assert not group_done.is_set()
     finally:
         release.set()
-        crashpoints.install(None)
     assert group_done.wait(30), "Group's invocation never finished"
 
     assert stopped["status"] == "FAILED", stopped
