@@ -8,14 +8,17 @@ start again. EventBridge delivers Step Functions' "Execution Status Change" even
 ExportSteps function, and this finishes the record the way the state machine would have:
 
 - stopped before anything was sent (phase VALIDATING): FAILED, its trips free again ("Try again");
-- stopped while pushing, rolling back or resuming: ROLLBACK_INCOMPLETE, with the ids it recorded, so the
+- stopped while pushing, rolling back or resuming: ROLLBACK_INCOMPLETE, naming the lines Go holds, so the
   export offers rollback (every line found by its ExternalImportReference is deleted) and resume (the missing
   lines are made). Nothing is deleted or sent on the user's behalf: the run was stopped, perhaps on purpose.
 
 A chunk that was pushing when the run stopped goes on in its Lambda invocation (AWS does not stop it): while
 it holds the push lease, the end is not recorded yet (`RunStillPushing`; EventBridge retries), so a rollback
-asked for afterwards sees every line that chunk made. The normal ends (the Fail states after a recorded
-outcome) arrive here too and change nothing: their record is finished already.
+asked for afterwards sees every line that chunk made. A rollback that was deleting lines does the same
+(`deleting_until`, its invocation's deadline; `RunStillDeleting`): no DELETE of the stopped run lands after
+a resume counted the lines in Go. The end is written on behalf of the run that ended (fenced by it), and from
+then on every write of that run's invocations still going is refused (ExportStore.fence). The normal ends
+(the Fail states after a recorded outcome) arrive here too and change nothing: their record is finished.
 """
 
 from __future__ import annotations
