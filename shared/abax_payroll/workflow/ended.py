@@ -112,8 +112,9 @@ def _record_end(
         # Nothing was sent: the same end as mark_failed's (the trips claimed by Group, if it got that far, are free).
         from .steps import mark_failed
 
-        mark_failed(services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}}, run)
-        services.store.exports.update_export(tenant_id, export_id, {}, history=history)
+        mark_failed(
+            services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}}, run, history
+        )
         logger.warning(
             "export run ended before it sent anything", extra={"export_id": export_id, "status": status}
         )

@@ -493,9 +493,15 @@ def complete(services: Services, tenant_id: str, export_id: str, run: str | None
 
 
 def mark_failed(
-    services: Services, tenant_id: str, export_id: str, state: dict[str, Any], run: str | None = None
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    state: dict[str, Any],
+    run: str | None = None,
+    history: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Anything unexpected: record it. Lines that may still exist make it ROLLBACK_INCOMPLETE, never FAILED.
+    `history`: the entry the end adds (workflow/ended.py's); by default a user's recovery says how it ended.
 
     The lines it names are every line PowerOffice Go holds under the export's references, not only those whose
     ids reached the record: a push that died between creating lines and writing their ids, then a rollback that
@@ -529,8 +535,7 @@ def mark_failed(
             tenant_id, export_id, record.ledger_months or months_of(_period(record))
         )
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
-    history = None
-    if (
+    if history is None and (
         record.recovery_action is not None
         and record.history
         and record.history[-1].get("outcome") == "STARTED"
