@@ -13,7 +13,6 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .. import crashpoints
 from ..domain.documentation import documentation_rows
 from ..domain.documentation import report_parts as report_parts_of
 from ..domain.ledger import held_trips
@@ -258,7 +257,6 @@ def group(services: Services, tenant_id: str, export_id: str, run: str | None = 
     # end of this step says: a stopped run's chunks (written after this check) are never read, its ledger claim
     # (fenced, below) never lands.
     exports = services.store.exports
-    crashpoints.reached("group.planned")
     exports.ensure_current_run(tenant_id, export_id, run)
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
     names = {number: employee.name for number, employee in prepared.employees.items()}
