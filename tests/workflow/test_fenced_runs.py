@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from abax_payroll.domain.lines import reference_prefix
+from abax_payroll.errors import RunSuperseded
 from abax_payroll.store.lines import LineStore
 from local import lambda_runtime
 from local.aws import FUNCTIONS
@@ -95,9 +96,14 @@ def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
         release.wait(30)
         put_line_chunks(store, *args)
 
+    refused: list[BaseException] = []
+
     def watched(event: Any, context: Any) -> Any:
         try:
             return original(event, context)
+        except RunSuperseded as error:
+            refused.append(error)
+            raise
         finally:
             if event.get("step") == "group":
                 group_done.set()
@@ -118,8 +124,9 @@ def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
     assert stopped["status"] == "FAILED", stopped
     assert stopped["error"]["problem_code"] == "RUN_STOPPED"
     assert "retry" in stopped["actions"]
-    # Group ran on after the end was recorded, and wrote nothing: the record is as the stop left it, and Try
-    # again pays every trip, once.
+    # Group ran on after the end was recorded, and its fenced write was refused: the record is as the stop left
+    # it, and Try again pays every trip, once.
+    assert len(refused) == 1, "Group's claim of the trips was not refused"
     assert acme.get(f"/exports/{export_id}").json()["status"] == "FAILED"
     _once_each(fresh, export_and_wait(acme, OCTOBER, logbooks))
 
@@ -141,7 +148,7 @@ def test_a_stopped_runs_rollback_deletes_to_its_end_before_the_export_moves_on(
                 "nth": 1,
                 "times": 100,
                 "status": None,
-                "delay_s": 1.0,
+                "delay_s": 1.5,
             },
         ],
     )
