@@ -10,6 +10,7 @@ the fence (and before the local stack stopped runs at once).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.errors import RunSuperseded
 from abax_payroll.store.lines import LineStore
 from local import lambda_runtime
-from local.aws import FUNCTIONS
+from local.aws import FUNCTIONS, asl_definition
 from local.stack import LocalStack
 from tests.support import (
     OCTOBER,
@@ -223,3 +224,21 @@ def test_an_export_whose_push_and_rollback_died_names_every_line_go_holds(
     undone = wait_for_export(acme, record["export_id"])
     assert undone["status"] == "ROLLED_BACK", undone
     assert _made_by(fresh, record["export_id"]) == []
+
+
+FENCED_TASKS = ("Validate", "Group", "Complete", "PrepareResume", "MarkFailed")
+
+
+def test_a_superseded_step_ends_its_run_without_marking_failed_or_rolling_back() -> None:
+    # A step whose export moved on raises RunSuperseded: caught ahead of any States.ALL (whose MarkFailed or
+    # Rollback would write as the superseded run) and never retried; a superseded rollback answers SUPERSEDED.
+    states = json.loads(asl_definition())["States"]
+    assert states["Superseded"]["Type"] == "Fail"
+    for name in FENCED_TASKS:
+        state = states[name]
+        assert state["Catch"][0] == {"ErrorEquals": ["RunSuperseded"], "Next": "Superseded"}, name
+        retriers = [retrier for retrier in state.get("Retry", []) if "States.ALL" in retrier["ErrorEquals"]]
+        if retriers:
+            assert state["Retry"][0] == {"ErrorEquals": ["RunSuperseded"], "MaxAttempts": 0}, name
+    choices = states["RollbackOutcome"]["Choices"]
+    assert {"Variable": "$.rollback.status", "StringEquals": "SUPERSEDED", "Next": "Superseded"} in choices
