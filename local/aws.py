@@ -7,15 +7,18 @@ import json
 import os
 import threading
 import zipfile
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import boto3
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
 from . import iam as local_iam
 from . import lambda_runtime
@@ -113,6 +116,52 @@ def keep_stopped_runs_stopped() -> None:
     Environment.set_error = _set_error_unless_ended  # type: ignore[method-assign]
 
 
+_original_stop = Execution.stop
+_original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
+_original_terminated = BaseExecutionWorkerCommunication.terminated
+# Called when a run ends (stopped, timed out, or its program ended): EventBridge's rule looks at once.
+_end_listeners: list[Callable[[], None]] = []
+_ENDED_AT_ONCE = (ExecutionStatus.ABORTED, ExecutionStatus.TIMED_OUT)
+
+
+def _stop_at_once(self: Execution, stop_date: Any, error: str | None, cause: str | None) -> None:
+    _original_stop(self, stop_date=stop_date, error=error, cause=cause)
+    if self.exec_status == ExecutionStatus.RUNNING:
+        self.exec_status = ExecutionStatus.ABORTED
+        self.stop_date = stop_date
+    _ended()
+
+
+def _reflect_unless_ended(self: BaseExecutionWorkerCommunication) -> None:
+    if self.execution.exec_status in _ENDED_AT_ONCE and self.execution.stop_date is not None:
+        return  # ended at its stop (or time limit), when AWS says so; the interpreter only caught up now
+    _original_reflect(self)
+
+
+def _terminated_and_said(self: BaseExecutionWorkerCommunication) -> None:
+    _original_terminated(self)
+    _ended()
+
+
+def _ended() -> None:
+    for listener in list(_end_listeners):
+        listener()
+
+
+def stop_runs_as_aws_does() -> None:
+    """A StopExecution ends the run at once, as in AWS: DescribeExecution says ABORTED (with its stop date) and
+    the status-change event goes out now, while the Lambda invocation of the task it was in runs on to its end
+    (AWS does not stop it; its writes are refused by the fence, see ExportStore.fence).
+
+    moto's interpreter marks a stopped run ABORTED only once its current task returned: a slow step hid that
+    a stopped run's invocation still writes after its end was recorded. A run past its TimeoutSeconds is
+    TIMED_OUT at once in moto already; both now tell the event source (ExecutionEndEvents) at once.
+    """
+    Execution.stop = _stop_at_once  # type: ignore[method-assign]
+    BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_unless_ended  # type: ignore[method-assign]
+    BaseExecutionWorkerCommunication.terminated = _terminated_and_said  # type: ignore[method-assign]
+
+
 def asl_definition() -> str:
     """The one ASL file the CDK app deploys, read from the installed package."""
     return resources.files("abax_payroll.workflow").joinpath("export_state_machine.asl.json").read_text()
@@ -167,6 +216,7 @@ class LocalAws:
         lambda_runtime.install()
         serialise_dynamodb()
         keep_stopped_runs_stopped()
+        stop_runs_as_aws_does()
         run_tasks_as_state_machine()
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         kms = boto3.client("kms", region_name=REGION)
@@ -257,6 +307,7 @@ class LocalAws:
             REGION,
             ACCOUNT,
         ).start()
+        _end_listeners.append(self.execution_ends.wake)
         return self
 
     def _function_arns_by_name(self) -> dict[str, str]:
@@ -337,10 +388,15 @@ class LocalAws:
         if self.scheduled_starts is not None:
             self.scheduled_starts.stop()
         if self.execution_ends is not None:
+            if self.execution_ends.wake in _end_listeners:
+                _end_listeners.remove(self.execution_ends.wake)
             self.execution_ends.stop()
         local_iam.enforce(None)
         DynamoHandler.call_action = _original_dynamodb_call  # type: ignore[method-assign]
         Environment.set_error = _original_set_error  # type: ignore[method-assign]
+        Execution.stop = _original_stop  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication._reflect_execution_status = _original_reflect  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication.terminated = _original_terminated  # type: ignore[method-assign]
         lambda_eval_utils.execute_lambda_function_integration = _original_lambda_task
         lambda_runtime.uninstall()
         self._mock.stop()

@@ -153,8 +153,9 @@ class ExecutionEndEvents:
     ExportSteps function (infra/cdk/constructs/workflow.py). moto emits no events, so this watches the state
     machine's executions (moto's Step Functions enforces the definition's TimeoutSeconds itself and
     StopExecution aborts a run) and invokes the handler once per ended run, with EventBridge's event shape
-    and the function's role. A failed invocation is tried again at the next look (EventBridge retries for up
-    to 24 h, then the target's dead-letter queue).
+    and the function's role. It looks every second, and at once when told a run ended (`wake`, called by
+    local/aws.py when a run stops or times out), as EventBridge delivers within moments. A failed invocation
+    is tried again at the next look (EventBridge retries for up to 24 h, then the target's dead-letter queue).
     """
 
     STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
@@ -173,6 +174,7 @@ class ExecutionEndEvents:
         self._client = boto3.client("stepfunctions", region_name=region)
         self._delivered: set[str] = set()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="eventbridge-sfn-status", daemon=True)
         self.invocations = 0
         self.failures = 0
@@ -183,10 +185,19 @@ class ExecutionEndEvents:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
 
+    def wake(self) -> None:
+        """A run ended: look now rather than at the next second."""
+        self._wake.set()
+
     def _watch(self) -> None:
-        while not self._stop.wait(self._every_s):
+        while True:
+            self._wake.wait(self._every_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.deliver()
             except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: look again

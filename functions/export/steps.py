@@ -21,21 +21,22 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("kind") == "search":  # a search the API could not finish within API Gateway's 29 s
         return _search_step(event, context)
     step, tenant_id, export_id = event["step"], event["tenant_id"], event["export_id"]
+    run = event.get("run")  # the execution this step works for: its writes are fenced by it
     logger.append_keys(step=step, tenant_id=tenant_id)
     if step == "fetch":
         return steps.fetch(services(), tenant_id, export_id, context.get_remaining_time_in_millis() / 1000)
     if step == "validate":
-        return steps.validate(services(), tenant_id, export_id)
+        return steps.validate(services(), tenant_id, export_id, run)
     if step == "group":
-        return steps.group(services(), tenant_id, export_id)
+        return steps.group(services(), tenant_id, export_id, run)
     if step == "push":
         return steps.push_chunk(services(), tenant_id, export_id, int(event["chunk"]))
     if step == "complete":
-        return steps.complete(services(), tenant_id, export_id)
+        return steps.complete(services(), tenant_id, export_id, run)
     if step == "prepare_resume":
-        return resume.prepare_resume(services(), tenant_id, export_id)
+        return resume.prepare_resume(services(), tenant_id, export_id, run)
     if step == "mark_failed":
-        return steps.mark_failed(services(), tenant_id, export_id, event.get("input") or {})
+        return steps.mark_failed(services(), tenant_id, export_id, event.get("input") or {}, run)
     raise ValueError(f"unknown step {step!r}")
 
 

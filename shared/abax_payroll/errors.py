@@ -225,6 +225,7 @@ STEP_OUTCOMES = frozenset(
         "SourceChanged",
         "RunSuperseded",  # a run that is no longer its export's current run: a normal event
         "RunStillPushing",  # workflow/ended.py
+        "RunStillDeleting",  # workflow/ended.py: a stopped run's rollback still deletes
         "PayrollError",  # a problem the company can act on, recorded on the export
     }
 )

@@ -150,6 +150,9 @@ class ExportRecord(Record):
     finished_before: str | None = (
         None  # when the export had finished before that run (a refused undo keeps it)
     )
+    # While a rollback deletes the export's lines in Go: until when (epoch seconds) its invocation may still act
+    # there (its Lambda deadline). A stopped run's end is recorded only after it (workflow/ended.py).
+    deleting_until: float | None = None
 
     @property
     def running(self) -> bool:

@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from abax_payroll import crashpoints
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.domain.period import Period
+from abax_payroll.errors import RunSuperseded
 from abax_payroll.poweroffice import SalaryLinePost
 from abax_payroll.records import ExportPeriod, ExportRecord, ExportStatus, PlannedLine
 from abax_payroll.workflow.rollback import LOCKED_REASON, rollback
@@ -168,3 +170,34 @@ def test_a_second_rollback_of_a_finished_export_changes_nothing(
 
     assert rollback(services(), "acme", EXPORT_ID, {"Error": "Other"}) == {"status": "ROLLED_BACK"}
     assert _record(services()).stored() == before
+
+
+def test_a_rollback_whose_run_the_export_moved_on_from_deletes_nothing_and_writes_nothing(
+    fresh: LocalStack, pushed: dict[int, int]
+) -> None:
+    # The saga's rollback of run 1 is under way when a resume (run 2) takes the export over, as when run 1 was
+    # stopped, its end recorded and the clerk resumed: run 1 must leave Go, the record and the ledger to run 2.
+    exports = services().store.exports
+    exports.update_export("acme", EXPORT_ID, {"execution_arn": "arn:run-1"})
+
+    def resume_takes_over(point: str) -> None:
+        if point == "rollback.started":
+            exports.update_export("acme", EXPORT_ID, {"execution_arn": "arn:run-2"})
+
+    crashpoints.install(resume_takes_over)
+    try:
+        with pytest.raises(RunSuperseded):
+            rollback(services(), "acme", EXPORT_ID, FAILURE, run="arn:run-1")
+    finally:
+        crashpoints.install(None)
+
+    assert _in_go(fresh) == set(pushed.values())  # not one DELETE
+    record = _record(services())
+    assert record.status is ExportStatus.RUNNING and record.execution_arn == "arn:run-2"
+    assert services().store.lines.get_created("acme", EXPORT_ID) == {0: pushed[0], 1: pushed[1]}
+    assert services().store.ledger.exported_trips("acme", ["2026-10"]) == dict.fromkeys(
+        TRIPS["2026-10"], EXPORT_ID
+    )
+    # The run the export is in now rolls it back as any run would.
+    assert rollback(services(), "acme", EXPORT_ID, FAILURE, run="arn:run-2")["status"] == "ROLLED_BACK"
+    assert _in_go(fresh) == set()

@@ -5,17 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from ..errors import ExportInProgress, InvalidRequest, RunSuperseded
 from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, Record
-from .table import Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
+from .table import TRANSACTION_WRITES, Table, now_iso, pack, plain, strip_keys, tenant_pk, unpack
 
 # A lock whose export record was never written (the claim died between its two writes) holds this long.
 ORPHAN_LOCK_SECONDS = 60
@@ -216,6 +217,18 @@ class ExportStore:
             }
         }
 
+    def run_fence(self, tenant_id: str, export_id: str, run: str | None) -> dict[str, Any] | None:
+        """fence() for a run, or None for a caller outside any run (a test, a tool): its writes are not fenced."""
+        return self.fence(tenant_id, export_id, run) if run is not None else None
+
+    def ensure_current_run(self, tenant_id: str, export_id: str, run: str | None) -> None:
+        """RunSuperseded unless `run` is still the export's current, running run (None: no run to check).
+
+        For writes that cannot carry the fence (S3 objects, items nobody reads once the run moved on) and before
+        a call to PowerOffice Go: a check, not a guarantee; the fenced write that follows is the guarantee."""
+        if run is not None and not self.is_current_run(tenant_id, export_id, run):
+            raise RunSuperseded(f"export {export_id} has moved on from the run {run.rsplit(':', 1)[-1]}")
+
     def is_current_run(self, tenant_id: str, export_id: str, run: str) -> bool:
         """Whether `run` is still the export's current, running run (a consistent read)."""
         item = self.table.get(tenant_pk(tenant_id), _export(export_id), consistent=True)
@@ -232,11 +245,14 @@ class ExportStore:
         fields: Mapping[str, Any],
         history: Mapping[str, Any] | None = None,
         run: str | None = None,
+        also: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Set fields of the record; `history` appends an entry to its history in the same write.
 
         With `run` (the writing execution's ARN) the write is fenced: it lands only while that run is the
-        export's current one and the export still runs, else RunSuperseded (nothing written)."""
+        export's current one and the export still runs, else RunSuperseded (nothing written). `also`: writes to
+        other items (TransactWriteItems actions) that land with this one, or not at all (past a transaction's
+        size, the first of them land before it, each group fenced)."""
         names, values, sets = {}, {}, []
         for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
             names[f"#f{index}"] = name
@@ -253,18 +269,55 @@ class ExportStore:
             values[":run"] = run
             values[":running"] = ExportStatus.RUNNING.value
             condition = "execution_arn = :run AND #status = :running"
-        written = self.table.conditional(
-            self.table.resource.update_item,
-            Key={"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ConditionExpression=condition,
-        )
+        update = {
+            "Key": {"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ConditionExpression": condition,
+        }
+        if also:
+            written = self._update_with(tenant_id, export_id, update, list(also), run)
+        else:
+            written = self.table.conditional(self.table.resource.update_item, **update)
         if written is None:
             if run is not None:
                 raise RunSuperseded(f"export {export_id} has moved on from the run {run.rsplit(':', 1)[-1]}")
             raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
+
+    def _update_with(
+        self,
+        tenant_id: str,
+        export_id: str,
+        update: dict[str, Any],
+        also: list[dict[str, Any]],
+        run: str | None,
+    ) -> bool | None:
+        """The record's update in one transaction with `also` (True), or None when its condition failed."""
+        room = TRANSACTION_WRITES - 1
+        if len(also) > room:
+            first, also = also[:-room], also[-room:]
+            if run is not None:
+                self.table.write_fenced(self.fence(tenant_id, export_id, run), first)
+            else:
+                for start in range(0, len(first), TRANSACTION_WRITES):
+                    self.table.client.transact_write_items(
+                        TransactItems=first[start : start + TRANSACTION_WRITES]
+                    )
+        record = {
+            **update,
+            "TableName": self.table.name,
+            "Key": self.table.low_level(update["Key"]),
+            "ExpressionAttributeValues": self.table.low_level(update["ExpressionAttributeValues"]),
+        }
+        try:
+            self.table.client.transact_write_items(TransactItems=[{"Update": record}, *also])
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return None
+            raise
+        return True
 
     def finish_export(
         self,
@@ -274,12 +327,13 @@ class ExportStore:
         fields: Mapping[str, Any],
         history: Mapping[str, Any] | None = None,
         run: str | None = None,
+        also: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Set a terminal status: one write, which also frees the tenant's lock (see claim_export); with `run`,
-        fenced as update_export is."""
+        fenced as update_export is; `also` as there."""
         assert status.terminal
         self.update_export(
-            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history, run
+            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history, run, also
         )
         for hook in self.finished_hooks:
             hook(tenant_id, export_id, status)

@@ -67,20 +67,40 @@ class LedgerStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def put_ledger(self, tenant_id: str, export_id: str, trips_by_month: Mapping[str, list[str]]) -> None:
+    def put_ledger(
+        self,
+        tenant_id: str,
+        export_id: str,
+        trips_by_month: Mapping[str, list[str]],
+        fence: dict[str, Any] | None = None,
+    ) -> None:
+        """Claim the trips; with `fence` (ExportStore.fence) only while the writing run is the export's current
+        one (RunSuperseded else): a claim landing after a stopped run's end was recorded would hold the trips
+        of a FAILED export for ever."""
+        items = [
+            {
+                "pk": tenant_pk(tenant_id),
+                "sk": f"{_export_month(month, export_id)}{part:03d}",
+                "export_id": export_id,
+                "first": start,
+                "count": count,
+                **packed,
+            }
+            for month, trip_ids in trips_by_month.items()
+            for part, (start, count, packed) in enumerate(_parts(trip_ids))
+        ]
+        if fence is not None:
+            self.table.write_fenced(
+                fence,
+                (
+                    {"Put": {"TableName": self.table.name, "Item": self.table.low_level(item)}}
+                    for item in items
+                ),
+            )
+            return
         with self.table.resource.batch_writer() as batch:
-            for month, trip_ids in trips_by_month.items():
-                for part, (start, count, packed) in enumerate(_parts(trip_ids)):
-                    batch.put_item(
-                        Item={
-                            "pk": tenant_pk(tenant_id),
-                            "sk": f"{_export_month(month, export_id)}{part:03d}",
-                            "export_id": export_id,
-                            "first": start,
-                            "count": count,
-                            **packed,
-                        }
-                    )
+            for item in items:
+                batch.put_item(Item=item)
 
     def exported_trips(self, tenant_id: str, months: Iterable[str]) -> dict[str, str]:
         """Trip id -> the export that holds it, for trips in the given months."""
@@ -94,14 +114,32 @@ class LedgerStore:
                     holders[trip_id] = item["export_id"]
         return holders
 
-    def delete_ledger(self, tenant_id: str, export_id: str, months: Iterable[str]) -> None:
-        """A rolled-back export frees its trips."""
+    def delete_ledger(
+        self, tenant_id: str, export_id: str, months: Iterable[str], fence: dict[str, Any] | None = None
+    ) -> None:
+        """A rolled-back export frees its trips (with `fence`: only on behalf of its current run)."""
+        if fence is not None:
+            self.table.write_fenced(fence, self.deletes(tenant_id, export_id, months))
+            return
         with self.table.resource.batch_writer() as batch:
-            for month in set(months):
-                for item in self.table.query_prefix(
-                    tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True
-                ):
-                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            for key in self._keys(tenant_id, export_id, months):
+                batch.delete_item(Key=key)
+
+    def deletes(self, tenant_id: str, export_id: str, months: Iterable[str]) -> list[dict[str, Any]]:
+        """The export's ledger items as TransactWriteItems deletes (to free its trips in the write that ends it)."""
+        return [
+            {"Delete": {"TableName": self.table.name, "Key": self.table.low_level(key)}}
+            for key in self._keys(tenant_id, export_id, months)
+        ]
+
+    def _keys(self, tenant_id: str, export_id: str, months: Iterable[str]) -> list[dict[str, Any]]:
+        return [
+            {"pk": item["pk"], "sk": item["sk"]}
+            for month in set(months)
+            for item in self.table.query_prefix(
+                tenant_pk(tenant_id), _export_month(month, export_id), keys_only=True
+            )
+        ]
 
     # After an export ends short of COMPLETED it holds only the trips of its lines left in PowerOffice Go. The
     # items written at Group keep every trip the export claimed (a resume claims them all again); a `held`
@@ -126,8 +164,11 @@ class LedgerStore:
         export_id: str,
         positions: Mapping[str, Iterable[int]] | None,
         months: Iterable[str],
+        fence: dict[str, Any] | None = None,
     ) -> None:
-        """The export holds only the trips at these positions of its claimed lists; None: all of them again."""
+        """The export holds only the trips at these positions of its claimed lists; None: all of them again.
+        With `fence`, only on behalf of the export's current run (RunSuperseded else)."""
+        updates: list[dict[str, Any]] = []
         for month in sorted(set(months)):
             wanted = None if positions is None else set(positions.get(month, ()))
             for item in self.table.query(
@@ -139,14 +180,17 @@ class LedgerStore:
             ):
                 key = {"pk": item["pk"], "sk": item["sk"]}
                 if wanted is None:
-                    self.table.resource.update_item(Key=key, UpdateExpression="REMOVE held")
+                    updates.append({"Key": key, "UpdateExpression": "REMOVE held"})
                     continue
                 # Items from before `first`: every part held LEDGER_CHUNK_TRIPS.
                 first = int(item.get("first", int(item["sk"].rsplit("#", 1)[1]) * LEDGER_CHUNK_TRIPS))
                 count = int(item.get("count", LEDGER_CHUNK_TRIPS))
                 here = sorted(position - first for position in wanted if first <= position < first + count)
-                self.table.resource.update_item(
-                    Key=key,
-                    UpdateExpression="SET held = :held",
-                    ExpressionAttributeValues={":held": pack(here)},
+                updates.append(
+                    {
+                        "Key": key,
+                        "UpdateExpression": "SET held = :held",
+                        "ExpressionAttributeValues": {":held": pack(here)},
+                    }
                 )
+        self.table.update_items(updates, fence)

@@ -123,22 +123,35 @@ class LineStore:
     # A chunk's created ids are one map attribute per write ("ids_<time>": {line index: salary-line id}), so
     # a retried chunk adds its own map beside the first attempt's instead of overwriting it, and each write is
     # a single SET clause (cheap to evaluate, in DynamoDB and in moto alike).
-    def record_created(self, tenant_id: str, export_id: str, chunk: int, created: Mapping[int, int]) -> None:
-        """Record created salary-line ids (a batch of them, one small write) as they are created."""
+    def record_created(
+        self,
+        tenant_id: str,
+        export_id: str,
+        chunk: int,
+        created: Mapping[int, int],
+        fence: dict[str, Any] | None = None,
+    ) -> None:
+        """Record created salary-line ids (a batch of them, one small write) as they are created; with `fence`
+        (ExportStore.fence), only on behalf of the export's current run (RunSuperseded else)."""
         if not created:
             return
-        self.table.resource.update_item(
-            Key={"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)},
-            UpdateExpression="SET #ids = :ids",
-            ExpressionAttributeNames={"#ids": f"{CREATED_IDS}{time.time_ns()}"},
-            ExpressionAttributeValues={
+        update = {
+            "Key": {"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)},
+            "UpdateExpression": "SET #ids = :ids",
+            "ExpressionAttributeNames": {"#ids": f"{CREATED_IDS}{time.time_ns()}"},
+            "ExpressionAttributeValues": {
                 ":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}
             },
-        )
+        }
+        self.table.update_items([update], fence)
 
-    def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:
-        """After a rollback: drop the deleted ids so the record never claims a line Go no longer has."""
+    def forget_created(
+        self, tenant_id: str, export_id: str, deleted: Iterable[int], fence: dict[str, Any] | None = None
+    ) -> None:
+        """After a rollback: drop the deleted ids so the record never claims a line Go no longer has (with
+        `fence`, only on behalf of the export's current run)."""
         gone = set(deleted)
+        updates: list[dict[str, Any]] = []
         for item in self.table.query_prefix(tenant_pk(tenant_id), _pushed_all(export_id)):
             sets: list[str] = []
             removes: list[str] = []
@@ -167,12 +180,15 @@ class LineStore:
                 )
                 if part
             )
-            self.table.resource.update_item(
-                Key={"pk": item["pk"], "sk": item["sk"]},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                **({"ExpressionAttributeValues": values} if values else {}),
+            updates.append(
+                {
+                    "Key": {"pk": item["pk"], "sk": item["sk"]},
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                }
             )
+        self.table.update_items(updates, fence)
 
     def get_created(self, tenant_id: str, export_id: str) -> CreatedIds:
         """Line index -> PowerOffice salary-line id."""

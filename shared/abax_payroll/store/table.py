@@ -12,9 +12,17 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from ..errors import RunSuperseded
+
 PLATFORM = "PLATFORM"  # partition of platform-wide items (leases)
+# A transaction holds at most 100 actions and 4 MB: fenced writes go in groups of 99 beside their fence, and of
+# at most about 3 MB (estimated from the request's text, which overstates binary values).
+TRANSACTION_WRITES = 99
+TRANSACTION_BYTES = 3_000_000
+_serializer = TypeSerializer()
 
 
 def now_iso() -> str:
@@ -76,6 +84,15 @@ class Table:
             table = self._per_thread.table = boto3.resource("dynamodb").Table(self.name)
         return table
 
+    @property
+    def client(self) -> Any:
+        """A low-level client per thread, for transactions in DynamoDB's own value form (what fence() gives):
+        the resource's own client would serialise those values a second time."""
+        client = getattr(self._per_thread, "client", None)
+        if client is None:
+            client = self._per_thread.client = boto3.client("dynamodb")
+        return client
+
     def get(self, pk: str, sk: str, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
         item = self.resource.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent, **kwargs).get(
             "Item"
@@ -98,6 +115,64 @@ class Table:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
+            raise
+
+    def low_level(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Attribute values in the low-level client's form (for a transaction)."""
+        return {name: _serializer.serialize(value) for name, value in attributes.items()}
+
+    def write_fenced(self, fence: dict[str, Any], writes: Iterable[dict[str, Any]]) -> None:
+        """Write these TransactWriteItems actions (Put, Update, Delete of this table, low-level form) only
+        while `fence` (ExportStore.fence: a ConditionCheck on the export's record) holds: each transaction
+        carries it, so a run that has moved on writes nothing more (RunSuperseded); a group written before
+        it moved on stays written, as the write of a live run does."""
+        group: list[dict[str, Any]] = []
+        size = 0
+        for write in writes:
+            estimate = len(repr(write))
+            if group and (len(group) >= TRANSACTION_WRITES or size + estimate > TRANSACTION_BYTES):
+                self._transact(fence, group)
+                group, size = [], 0
+            group.append(write)
+            size += estimate
+        if group:
+            self._transact(fence, group)
+
+    def update_items(self, updates: list[dict[str, Any]], fence: dict[str, Any] | None = None) -> None:
+        """update_item calls (each given as the resource's keyword arguments); with `fence`, the same updates
+        as fenced transactions (write_fenced)."""
+        if fence is None:
+            for update in updates:
+                self.resource.update_item(**update)
+            return
+        self.write_fenced(
+            fence,
+            (
+                {
+                    "Update": {
+                        **update,
+                        "TableName": self.name,
+                        "Key": self.low_level(update["Key"]),
+                        **(
+                            {"ExpressionAttributeValues": self.low_level(update["ExpressionAttributeValues"])}
+                            if "ExpressionAttributeValues" in update
+                            else {}
+                        ),
+                    }
+                }
+                for update in updates
+            ),
+        )
+
+    def _transact(self, fence: dict[str, Any], writes: list[dict[str, Any]]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=[fence, *writes])
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise RunSuperseded(
+                    "the export has moved on from this run: nothing more is written"
+                ) from None
             raise
 
     def query_prefix(self, pk: str, prefix: str, keys_only: bool = False) -> Iterable[dict[str, Any]]:

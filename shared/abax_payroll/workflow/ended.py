@@ -8,14 +8,17 @@ start again. EventBridge delivers Step Functions' "Execution Status Change" even
 ExportSteps function, and this finishes the record the way the state machine would have:
 
 - stopped before anything was sent (phase VALIDATING): FAILED, its trips free again ("Try again");
-- stopped while pushing, rolling back or resuming: ROLLBACK_INCOMPLETE, with the ids it recorded, so the
+- stopped while pushing, rolling back or resuming: ROLLBACK_INCOMPLETE, naming the lines Go holds, so the
   export offers rollback (every line found by its ExternalImportReference is deleted) and resume (the missing
   lines are made). Nothing is deleted or sent on the user's behalf: the run was stopped, perhaps on purpose.
 
 A chunk that was pushing when the run stopped goes on in its Lambda invocation (AWS does not stop it): while
 it holds the push lease, the end is not recorded yet (`RunStillPushing`; EventBridge retries), so a rollback
-asked for afterwards sees every line that chunk made. The normal ends (the Fail states after a recorded
-outcome) arrive here too and change nothing: their record is finished already.
+asked for afterwards sees every line that chunk made. A rollback that was deleting lines does the same
+(`deleting_until`, its invocation's deadline; `RunStillDeleting`): no DELETE of the stopped run lands after
+a resume counted the lines in Go. The end is written on behalf of the run that ended (fenced by it), and from
+then on every write of that run's invocations still going is refused (ExportStore.fence). The normal ends
+(the Fail states after a recorded outcome) arrive here too and change nothing: their record is finished.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import json
 import time
 from typing import Any
 
+from ..errors import RunSuperseded
 from ..observability import logger
-from ..records import ExportError, ExportPhase, ExportStatus
+from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus
 from ..store.snapshots import RUNNING
 from . import fetching
+from .rollback import kept_left_behind, lines_left_in_go
 from .services import Services
 
 STOPPED = {"ABORTED", "TIMED_OUT", "FAILED"}
@@ -51,6 +56,11 @@ WORDS = {
 
 class RunStillPushing(Exception):
     """The stopped run's last chunk still holds the push lease: record the end once it let go (retried)."""
+
+
+class RunStillDeleting(Exception):
+    """The stopped run's rollback may still delete lines in Go (its invocation's deadline has not passed):
+    record the end once it is over (retried), so no DELETE of it lands after a resume looked at Go."""
 
 
 def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any]:
@@ -83,17 +93,52 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
         )
     error = ExportError(code=ERRORS[status], message=cause)
     history = {"action": "stopped", "by": "Step Functions", "outcome": status, "message": cause}
+    # The end is written on behalf of the run that ended (fenced by it): a rollback or resume that took the
+    # export over meanwhile keeps it. From here on that run's invocations still going write nothing more.
+    run = record.execution_arn
+    try:
+        return _record_end(services, tenant_id, export_id, record, run, status, error, cause, history)
+    except RunSuperseded:
+        return {"outcome": "nothing to do", "export_id": export_id, "reason": "the export moved on meanwhile"}
+
+
+def _record_end(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    record: ExportRecord,
+    run: str | None,
+    status: str,
+    error: ExportError,
+    cause: str,
+    history: dict[str, Any],
+) -> dict[str, Any]:
+    if record.deleting_until is not None and record.deleting_until > time.time():
+        raise RunStillDeleting(
+            f"export {export_id}: its rollback still deletes; the end is recorded after it"
+        )
     if record.phase in (None, ExportPhase.VALIDATING):
         # Nothing was sent: the same end as mark_failed's (the trips claimed by Group, if it got that far, are free).
         from .steps import mark_failed
 
-        mark_failed(services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}})
-        services.store.exports.update_export(tenant_id, export_id, {}, history=history)
+        mark_failed(
+            services, tenant_id, export_id, {"error": {"Error": error.code, "Cause": cause}}, run, history
+        )
         logger.warning(
             "export run ended before it sent anything", extra={"export_id": export_id, "status": status}
         )
         return {"outcome": ExportStatus.FAILED.value, "export_id": export_id}
     created = services.store.lines.get_created(tenant_id, export_id)
+    # Named by what PowerOffice Go holds under the export's references: a line whose id never reached the
+    # record (its invocation died, or was still deleting when the run stopped) is named as it is.
+    left_behind, unasked = lines_left_in_go(
+        services,
+        tenant_id,
+        record,
+        created,
+        run,
+        ("the run was stopped before the export ended", "RUN_STOPPED"),
+    )
     services.store.exports.finish_export(
         tenant_id,
         export_id,
@@ -103,22 +148,16 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
             "phase": ExportPhase.DONE,
             "rollback": {
                 "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
-                "error": cause,
-                "left_behind": [
-                    {
-                        "salary_line_id": salary_line_id,
-                        "reason": "the run was stopped before the export ended",
-                        "reason_code": "RUN_STOPPED",
-                    }
-                    for salary_line_id in sorted(created.values())
-                ],
+                "error": cause if unasked is None else f"{cause}; {unasked}",
+                **kept_left_behind(services, tenant_id, export_id, left_behind),
             },
         },
         history=history,
+        run=run,
     )
     logger.warning(
         "export run ended while it pushed; lines may be in PowerOffice Go",
-        extra={"export_id": export_id, "status": status, "recorded_lines": len(created)},
+        extra={"export_id": export_id, "status": status, "lines_in_go": len(left_behind)},
     )
     return {"outcome": ExportStatus.ROLLBACK_INCOMPLETE.value, "export_id": export_id}
 

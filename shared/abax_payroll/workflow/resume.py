@@ -22,13 +22,19 @@ def trips_taken_by_others(services: Services, tenant_id: str, record: ExportReco
     )
 
 
-def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+def prepare_resume(
+    services: Services, tenant_id: str, export_id: str, run: str | None = None
+) -> dict[str, Any]:
+    """`run`: the resume's execution; every write is fenced by it (a resume whose run was stopped and whose
+    end was recorded claims no trips and records no lines)."""
     store = services.store
     record = store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
     if not record.running:
         return {"blocked": True, "chunks": []}
+    store.exports.ensure_current_run(tenant_id, export_id, run)
+    fence = store.exports.run_fence(tenant_id, export_id, run)
     lines = store.lines.get_lines(tenant_id, export_id)
     with services.poweroffice_for_export(tenant_id, record) as poweroffice:  # the key that created its lines
         in_go = {
@@ -44,13 +50,14 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
         tenant_id,
         export_id,
         [sid for index, sid in created.items() if in_go.get(reference.get(index, "")) != sid],
+        fence,
     )
     found = {
         index: in_go[ref]
         for index, ref in reference.items()
         if ref in in_go and created.get(index) != in_go[ref]
     }
-    store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, found)
+    store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, found, fence)
     others = trips_taken_by_others(services, tenant_id, record)
     if others:
         store.exports.finish_export(
@@ -64,10 +71,12 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
                 "outcome": "BLOCKED",
                 "exports": others,
             },
+            run=run,
         )
         return {"blocked": True, "chunks": []}
-    store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [])  # every claimed trip again
+    # every claimed trip again
+    store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [], fence)
     store.exports.put_progress(tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)))
-    store.exports.update_export(tenant_id, export_id, {"phase": ExportPhase.PUSHING})
+    store.exports.update_export(tenant_id, export_id, {"phase": ExportPhase.PUSHING}, run=run)
     # A chunk whose lines all exist is skipped by push_chunk without taking the push lease.
     return {"blocked": False, "chunks": list(range(record.chunk_count or 0))}

@@ -7,10 +7,15 @@ are not yet in a payroll. Either way the ledger ends holding exactly the trips o
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from .. import crashpoints
 from ..domain.ledger import held_trips
 from ..domain.lines import reference_prefix
 from ..errors import CredentialsGone
@@ -46,19 +51,85 @@ def kept_left_behind(
     return fields
 
 
+def lines_left_in_go(
+    services: Services,
+    tenant_id: str,
+    record: ExportRecord,
+    created: dict[int, int],
+    run: str | None = None,
+    reason: tuple[str, str] = ("the rollback could not run to its end", "ROLLBACK_UNFINISHED"),
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The salary lines an export that could not finish leaves in PowerOffice Go, as left-behind entries, and
+    None; or, when Go cannot be asked, the lines whose ids the record holds and why that may not be all.
+
+    What Go holds under the export's references decides: a line whose id never reached the record (its push
+    died between creating and recording) is named and written down, an id whose line is gone (a rollback
+    deleted it before it died) is forgotten; both writes fenced by `run`."""
+    store, export_id = services.store, record.export_id
+    lines = {line.index: line for line in store.lines.get_lines(tenant_id, export_id)}
+    by_reference = {line.ref: line for line in lines.values()}
+    targets: dict[int, PlannedLine | None] = {
+        salary_line_id: lines.get(index) for index, salary_line_id in created.items()
+    }
+    unasked: str | None = None
+    try:
+        with services.poweroffice_for_export(tenant_id, record) as poweroffice:
+            in_go = [
+                salary_line
+                for salary_line in poweroffice.find_salary_lines_by_reference_prefix(
+                    reference_prefix(export_id)
+                )
+                if not salary_line.is_deleted_by_user
+            ]
+    except (CredentialsGone, PowerOfficeError) as failure:
+        unasked = (
+            f"PowerOffice Go could not be asked which lines exist ({failure}); lines whose ids never reached "
+            "the record may exist too: a rollback finds them by their reference"
+        )
+    else:
+        fence = store.exports.run_fence(tenant_id, export_id, run)
+        found = {
+            salary_line.id: by_reference.get(salary_line.external_import_reference or "")
+            for salary_line in in_go
+        }
+        store.lines.forget_created(tenant_id, export_id, [sid for sid in targets if sid not in found], fence)
+        recovered = {
+            line.index: sid for sid, line in found.items() if line is not None and sid not in targets
+        }
+        store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered, fence)
+        targets = found
+    return [
+        {**_describe(salary_line_id, line), "reason": reason[0], "reason_code": reason[1]}
+        for salary_line_id, line in sorted(targets.items())
+    ], unasked
+
+
 def rollback(
     services: Services,
     tenant_id: str,
     export_id: str,
     error: dict[str, Any] | None,
     action: str | None = None,
+    run: str | None = None,
+    remaining_s: float | None = None,
 ) -> dict[str, Any]:
+    """`run`: the execution this rollback works for, and `remaining_s` its invocation's time left.
+
+    Before its first DELETE the record says until when this invocation may act in Go (`deleting_until`, its
+    Lambda deadline): a run stopped meanwhile is recorded as ended only after that (workflow/ended.py), so no
+    DELETE of a stopped run lands after a resume looked at Go. Should the export move on all the same (the
+    invocation outlived its deadline), it deletes nothing more and writes nothing (RunSuperseded): a slow
+    rollback that outlived its run would otherwise delete a resume's lines, free their trips and offer Try
+    again, and they would be paid twice."""
     store = services.store
     record = store.exports.get_export(tenant_id, export_id)
     if record is None:
         raise LookupError(f"export {export_id} of tenant {tenant_id} has no record")
+    if run is not None and record.execution_arn != run:
+        store.exports.ensure_current_run(tenant_id, export_id, run)  # raises: another run's export now
     if not record.running:  # a repeated rollback of a finished export changes nothing
         return {"status": record.status.value}
+    fence = store.exports.run_fence(tenant_id, export_id, run)
     asked = action == ROLLBACK  # a user's rollback of a finished export, not the saga's catch
     who = record.recovery_by if asked else "system"
     lines = {line.index: line for line in store.lines.get_lines(tenant_id, export_id)}
@@ -83,6 +154,7 @@ def rollback(
         ]
     else:
         with poweroffice:
+            crashpoints.reached("rollback.started")
             prefix = reference_prefix(export_id)
             in_go = poweroffice.find_salary_lines_by_reference_prefix(prefix)
             if asked and record.recovering_from is ExportStatus.COMPLETED:
@@ -99,6 +171,7 @@ def rollback(
                             "phase": ExportPhase.DONE,
                             "finished_at": record.finished_before or now_iso(),
                         },
+                        run=run,
                         history={
                             "action": ROLLBACK,
                             "by": who,
@@ -126,9 +199,14 @@ def rollback(
                 if salary_line.id not in targets and line is not None:
                     recovered[line.index] = salary_line.id
                 targets.setdefault(salary_line.id, line)
-            store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered)
+            store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered, fence)
+            if run is not None and remaining_s is not None:
+                until = Decimal(int(time.time() + remaining_s) + 1)
+                store.exports.update_export(tenant_id, export_id, {"deleting_until": until}, run=run)
             answered_404: dict[int, PlannedLine | None] = {}
+            still_current = partial(store.exports.ensure_current_run, tenant_id, export_id, run)
             for salary_line_id, line in sorted(targets.items()):
+                still_current()  # before every DELETE: a rollback that outlived its run deletes no more
                 outcome = _delete(poweroffice, salary_line_id, line)
                 if outcome is None:
                     deleted.append(salary_line_id)
@@ -137,10 +215,10 @@ def rollback(
                 else:
                     answered_404[salary_line_id] = line
             if answered_404:
-                confirmed, unconfirmed = _confirm_gone(poweroffice, prefix, answered_404)
+                confirmed, unconfirmed = _confirm_gone(poweroffice, prefix, answered_404, still_current)
                 deleted += confirmed
                 left_behind += unconfirmed
-    store.lines.forget_created(tenant_id, export_id, deleted)
+    store.lines.forget_created(tenant_id, export_id, deleted, fence)
 
     status = (
         ExportStatus.ROLLED_BACK
@@ -154,7 +232,12 @@ def rollback(
     }
     if cannot_run is not None:
         result["error"] = cannot_run
-    fields: dict[str, Any] = {"phase": ExportPhase.DONE, "rollback": result, "lines_pushed": len(left_behind)}
+    fields: dict[str, Any] = {
+        "phase": ExportPhase.DONE,
+        "rollback": result,
+        "lines_pushed": len(left_behind),
+        "deleting_until": None,
+    }
     if not asked:  # a user's rollback keeps the failure that stopped the export in view
         fields["error"] = ExportError.of_state(error, "PushFailed")
     history = {
@@ -165,8 +248,8 @@ def rollback(
         "left_behind": len(left_behind),
     }
     if cannot_run is None:  # before the lock is free; without Go's answer every trip stays held
-        _cut_ledger(services, tenant_id, export_id, record, lines, targets, left_behind)
-    store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
+        _cut_ledger(services, tenant_id, export_id, record, lines, targets, left_behind, fence)
+    store.exports.finish_export(tenant_id, export_id, status, fields, history=history, run=run)
     if status is ExportStatus.ROLLED_BACK:
         metrics.add_metric(name="ExportsRolledBack", unit=MetricUnit.Count, value=1)
     else:
@@ -196,7 +279,10 @@ def _delete(poweroffice: Any, salary_line_id: int, line: PlannedLine | None) -> 
 
 
 def _confirm_gone(
-    poweroffice: Any, prefix: str, answered_404: dict[int, PlannedLine | None]
+    poweroffice: Any,
+    prefix: str,
+    answered_404: dict[int, PlannedLine | None],
+    still_current: Callable[[], None],
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """A 404 counts as gone only when Go no longer lists the line under its ExternalImportReference.
 
@@ -225,6 +311,7 @@ def _confirm_gone(
         if still is None:
             confirmed.append(salary_line_id)
             continue
+        still_current()
         outcome = _delete(poweroffice, still.id, line)
         if outcome is None:
             confirmed.append(salary_line_id)
@@ -263,17 +350,18 @@ def _cut_ledger(
     lines: dict[int, PlannedLine],
     targets: dict[int, PlannedLine | None],
     left_behind: list[dict[str, Any]],
+    fence: dict[str, Any] | None,
 ) -> None:
     """The export keeps exactly the trips of its lines still in PowerOffice Go; every other trip is free."""
     months = record.ledger_months or []
     if not left_behind:
-        services.store.ledger.delete_ledger(tenant_id, export_id, months)
+        services.store.ledger.delete_ledger(tenant_id, export_id, months, fence)
         return
     remaining = [targets.get(item["salary_line_id"]) for item in left_behind]
     if any(line is None for line in remaining) or not all(line.trips for line in lines.values()):
         return  # a line we cannot tie to its trips (or a record from before lines knew them): keep every trip held
     services.store.ledger.hold_only(
-        tenant_id, export_id, held_trips(line.trips for line in remaining if line), months
+        tenant_id, export_id, held_trips(line.trips for line in remaining if line), months, fence
     )
 
 

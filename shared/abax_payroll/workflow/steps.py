@@ -43,7 +43,7 @@ from ..records import (
 from ..store.leases import WAITER_HEARTBEAT_S
 from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
-from .rollback import kept_left_behind
+from .rollback import kept_left_behind, lines_left_in_go
 from .services import Services
 
 # Created ids are written once per chunk, when it stops (done or failed): one small write. Nothing is lost
@@ -151,7 +151,8 @@ def _kept_problems(
     return fields
 
 
-def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+def validate(services: Services, tenant_id: str, export_id: str, run: str | None = None) -> dict[str, Any]:
+    """`run`: the execution this step works for; every write below is refused once the export moved on."""
     record = _record(services, tenant_id, export_id)  # created in phase VALIDATING: this step runs first
     try:
         prepared = _prepare(services, tenant_id, export_id, record)
@@ -164,6 +165,7 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             export_id,
             ExportStatus.VALIDATION_FAILED,
             _kept_problems(services, tenant_id, export_id, problems),
+            run=run,
         )
         raise ExportValidationFailed(error.detail) from None
     plan = prepared.plan
@@ -174,6 +176,7 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             export_id,
             ExportStatus.VALIDATION_FAILED,
             _kept_problems(services, tenant_id, export_id, problems),
+            run=run,
         )
         metrics.add_metric(name="ExportsValidationFailed", unit=MetricUnit.Count, value=1)
         codes = ", ".join(problem.code for problem in plan.problems)
@@ -183,6 +186,9 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     # of the preview's it started with) while it is still checked.
     total = sum((line.amount for line in plan.lines), ZERO)
     tax_free = sum((line.tax_free_amount for line in plan.lines), ZERO)
+    # Only Group of the same run reads what this writes: a check (no transaction, which would double the
+    # write's cost on every export) keeps a stopped run from writing it; nothing reads it once the run moved on.
+    services.store.exports.ensure_current_run(tenant_id, export_id, run)
     services.store.exports.put_lookups(
         tenant_id,
         export_id,
@@ -198,7 +204,7 @@ def validate(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     return {"logbooks": len(plan.logbooks), "trips": len(plan.trip_ids), "lines": len(plan.lines)}
 
 
-def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+def group(services: Services, tenant_id: str, export_id: str, run: str | None = None) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
     # The ledger and ABAX are read again (they could have changed); PowerOffice Go's pay items and employees
     # are taken from Validate, which spares requests under the rate limit all tenants share.
@@ -247,6 +253,11 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
         )
     size = services.settings.push_chunk_size
     chunks = [lines[start : start + size] for start in range(0, len(lines), size)]
+    # The line chunks and report parts are read only once the record says PUSHING, which the fenced write at the
+    # end of this step says: a stopped run's chunks (written after this check) are never read, its ledger claim
+    # (fenced, below) never lands.
+    exports = services.store.exports
+    exports.ensure_current_run(tenant_id, export_id, run)
     services.store.lines.put_line_chunks(tenant_id, export_id, chunks)
     names = {number: employee.name for number, employee in prepared.employees.items()}
     report_parts = services.store.reports.put_parts(
@@ -264,10 +275,12 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
             services.settings.report_part_rows,
         ),
     )
-    services.store.ledger.put_ledger(tenant_id, export_id, trips_by_month)
+    services.store.ledger.put_ledger(
+        tenant_id, export_id, trips_by_month, exports.run_fence(tenant_id, export_id, run)
+    )
     total = sum((Decimal(line.amount) for line in lines), ZERO)
     tax_free = sum((Decimal(line.tax_free_amount or line.amount) for line in lines), ZERO)
-    services.store.exports.update_export(
+    exports.update_export(
         tenant_id,
         export_id,
         {
@@ -287,6 +300,7 @@ def group(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
                 services, tenant_id, export_id, [warning.to_dict() for warning in plan.warnings]
             ),
         },
+        run=run,
     )
     return {"chunks": list(range(len(chunks))), "line_count": len(lines)}
 
@@ -447,7 +461,7 @@ class _ChunkPush:
                 self._reporting = False
 
 
-def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, Any]:
+def complete(services: Services, tenant_id: str, export_id: str, run: str | None = None) -> dict[str, Any]:
     record = _record(services, tenant_id, export_id)
     created = services.store.lines.get_created(tenant_id, export_id)
     expected = record.line_count
@@ -468,7 +482,7 @@ def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, An
             "earlier_error": record.error.message if record.error else None,
         }
     services.store.exports.finish_export(
-        tenant_id, export_id, ExportStatus.COMPLETED, fields, history=history
+        tenant_id, export_id, ExportStatus.COMPLETED, fields, history=history, run=run
     )
     metrics.add_metric(name="ExportsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SalaryLinesCreated", unit=MetricUnit.Count, value=len(created))
@@ -476,45 +490,55 @@ def complete(services: Services, tenant_id: str, export_id: str) -> dict[str, An
     return {"status": ExportStatus.COMPLETED.value, "lines": len(created)}
 
 
-def mark_failed(services: Services, tenant_id: str, export_id: str, state: dict[str, Any]) -> dict[str, Any]:
-    """Anything unexpected: record it. Lines that may still exist make it ROLLBACK_INCOMPLETE, never FAILED."""
+def mark_failed(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    state: dict[str, Any],
+    run: str | None = None,
+    history: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Anything unexpected: record it. Lines that may still exist make it ROLLBACK_INCOMPLETE, never FAILED.
+    `history`: the entry the end adds (workflow/ended.py's); by default a user's recovery says how it ended.
+
+    The lines it names are every line PowerOffice Go holds under the export's references, not only those whose
+    ids reached the record: a push that died between creating lines and writing their ids, then a rollback that
+    died before writing down what it found, leave lines only Go knows of.
+    """
     record = _record(services, tenant_id, export_id)
     if not record.running:
         return {"status": record.status.value}
+    exports = services.store.exports
+    exports.ensure_current_run(tenant_id, export_id, run)  # a run that moved on asks Go nothing
     rollback_error = state.get("rollback_error")
     error = state.get("error") or rollback_error or {}
     created = services.store.lines.get_created(tenant_id, export_id)
-    fields: dict[str, Any] = {"error": ExportError.of_state(error, "Error")}
+    fields: dict[str, Any] = {"error": ExportError.of_state(error, "Error"), "deleting_until": None}
+    also: list[dict[str, Any]] = []
     status: ExportStatus
-    if rollback_error is not None or created:
-        left_behind = [
-            {
-                "salary_line_id": salary_line_id,
-                "reason": "the rollback could not run to its end",
-                "reason_code": "ROLLBACK_UNFINISHED",
-            }
-            for salary_line_id in sorted(created.values())
-        ]
+    if rollback_error is not None or created or record.phase not in (None, ExportPhase.VALIDATING):
+        left_behind, unasked = lines_left_in_go(services, tenant_id, record, created, run)
         fields["rollback"] = {
             "status": ExportStatus.ROLLBACK_INCOMPLETE.value,
-            "error": error_message(rollback_error) if rollback_error else None,
+            "error": error_message(rollback_error) if rollback_error else unasked,
             **kept_left_behind(services, tenant_id, export_id, left_behind),
         }
         status = ExportStatus.ROLLBACK_INCOMPLETE
         metrics.add_metric(name="RollbackIncomplete", unit=MetricUnit.Count, value=1)
     else:
+        # The trips Group claimed are freed in the write that ends the export: freed before it, a claim of a
+        # run stopped meanwhile could still land; freed after, a crash between would hold them for ever.
         status = ExportStatus.FAILED
-        services.store.ledger.delete_ledger(
+        also = services.store.ledger.deletes(
             tenant_id, export_id, record.ledger_months or months_of(_period(record))
         )
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
-    history = None
-    if (
+    if history is None and (
         record.recovery_action is not None
         and record.history
         and record.history[-1].get("outcome") == "STARTED"
     ):
         # A user's rollback or resume that could not finish: its history says how it ended.
         history = {"action": record.recovery_action.value, "by": record.recovery_by, "outcome": status.value}
-    services.store.exports.finish_export(tenant_id, export_id, status, fields, history=history)
+    exports.finish_export(tenant_id, export_id, status, fields, history=history, run=run, also=also)
     return {"status": status.value}
