@@ -23,6 +23,9 @@ ITEM_ACTIONS = [
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
+    # A fenced write (TransactWriteItems) checks the export record's run beside the item it writes: a stopped
+    # run never writes again (ExportStore.fence).
+    "dynamodb:ConditionCheckItem",
 ]
 # What a caller needs on the table's customer-managed key (DynamoDB calls KMS on its behalf), through DynamoDB
 # only (kms:ViaService): the key is no key for the role's own KMS calls.
