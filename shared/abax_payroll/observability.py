@@ -117,13 +117,13 @@ def count_control_flow(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from .errors import ExportValidationFailed, PushFailed, PushLeaseBusy
+    from .errors import ExportValidationFailed, PushFailed, RunSuperseded
 
     @wraps(handler)
     def counted(event: Any, context: Any) -> Any:
         try:
             return handler(event, context)
-        except (ExportValidationFailed, PushLeaseBusy, PushFailed):
+        except (ExportValidationFailed, RunSuperseded, PushFailed):
             metrics.add_metric(name=CONTROL_FLOW_METRIC, unit=MetricUnit.Count, value=1)
             raise
 

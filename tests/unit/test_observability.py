@@ -55,19 +55,19 @@ def test_the_clients_log_lines_carry_the_export_and_tenant_ids():
 
 def test_the_state_machines_control_flow_is_counted_apart_from_faults():
     """The ExportSteps alarm subtracts ExportStepsControlFlow from the function's errors (infra monitoring.py):
-    a lease wait is counted, a real fault is not; both still fail the invocation."""
+    a superseded run is counted, a real fault is not; both still fail the invocation."""
     code = """
 import json, sys
-from abax_payroll.errors import ExportValidationFailed, PushLeaseBusy
+from abax_payroll.errors import ExportValidationFailed, RunSuperseded
 from abax_payroll.observability import count_control_flow, metrics
 
 @metrics.log_metrics
 @count_control_flow
 def handler(event, context):
-    raise {"wait": PushLeaseBusy, "problems": ExportValidationFailed, "fault": KeyError}[event]("x")
+    raise {"superseded": RunSuperseded, "problems": ExportValidationFailed, "fault": KeyError}[event]("x")
 
 raised = 0
-for event in ("wait", "problems", "fault"):
+for event in ("superseded", "problems", "fault"):
     try:
         handler(event, None)
     except Exception:

@@ -2,7 +2,7 @@
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
 tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
-the request windows of API clients (pacing), and the snapshots of ABAX's answers (their pages in S3); the
+the request windows of API clients (pacing), the chunks waiting for the pusher (push queue), and the snapshots of ABAX's answers (their pages in S3); the
 documentation reports are S3 objects.
 """
 
@@ -14,6 +14,7 @@ from .leases import LeaseStore
 from .ledger import LedgerStore
 from .lines import LineStore
 from .pacing import PacingStore
+from .push_queue import PusherNudge, PushQueue
 from .reports import ReportStore
 from .secrets import ClientKeyVault
 from .snapshots import SnapshotStore
@@ -35,6 +36,7 @@ class PayrollStore:
         self.ledger = LedgerStore(self.table)
         self.leases = LeaseStore(self.table)
         self.pacing = PacingStore(self.table)
+        self.push_queue = PushQueue(self.table)
 
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "LineStore",
     "PacingStore",
     "PayrollStore",
+    "PushQueue",
+    "PusherNudge",
     "ReportStore",
     "ScheduledStarts",
     "SqsScheduledStarts",

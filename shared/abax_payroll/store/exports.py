@@ -328,9 +328,20 @@ class ExportStore:
         raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
 
     # ---- small working data of an export -------------------------------------------------------
-    def put_progress(self, tenant_id: str, export_id: str, sent: int) -> None:
-        """Lines created so far, while a chunk is pushed (a small item: one write unit)."""
-        self.table.put(tenant_pk(tenant_id), _progress(export_id), {"sent": sent, "at": now_iso()})
+    def put_progress(
+        self, tenant_id: str, export_id: str, sent: int, fence: Mapping[str, Any] | None = None
+    ) -> None:
+        """Lines created so far, while a chunk is pushed (a small item); with `fence`, only for the live run."""
+        if fence is None:
+            self.table.put(tenant_pk(tenant_id), _progress(export_id), {"sent": sent, "at": now_iso()})
+            return
+        self.table.fenced_update(
+            fence,
+            {"pk": tenant_pk(tenant_id), "sk": _progress(export_id)},
+            "SET sent = :sent, #at = :at",
+            {"#at": "at"},
+            {":sent": sent, ":at": now_iso()},
+        )
 
     def get_progress(self, tenant_id: str, export_id: str) -> int:
         item = self.table.get(tenant_pk(tenant_id), _progress(export_id), consistent=True)

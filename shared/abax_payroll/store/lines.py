@@ -123,17 +123,29 @@ class LineStore:
     # A chunk's created ids are one map attribute per write ("ids_<time>": {line index: salary-line id}), so
     # a retried chunk adds its own map beside the first attempt's instead of overwriting it, and each write is
     # a single SET clause (cheap to evaluate, in DynamoDB and in moto alike).
-    def record_created(self, tenant_id: str, export_id: str, chunk: int, created: Mapping[int, int]) -> None:
-        """Record created salary-line ids (a batch of them, one small write) as they are created."""
+    def record_created(
+        self,
+        tenant_id: str,
+        export_id: str,
+        chunk: int,
+        created: Mapping[int, int],
+        fence: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record created salary-line ids (a batch of them, one small write) as they are created; with `fence`
+        (ExportStore.fence) only while the writing run is the export's live run (else RunSuperseded)."""
         if not created:
             return
+        key = {"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)}
+        names = {"#ids": f"{CREATED_IDS}{time.time_ns()}"}
+        values = {":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}}
+        if fence is not None:
+            self.table.fenced_update(fence, key, "SET #ids = :ids", names, values)
+            return
         self.table.resource.update_item(
-            Key={"pk": tenant_pk(tenant_id), "sk": _pushed(export_id, chunk)},
+            Key=key,
             UpdateExpression="SET #ids = :ids",
-            ExpressionAttributeNames={"#ids": f"{CREATED_IDS}{time.time_ns()}"},
-            ExpressionAttributeValues={
-                ":ids": {str(index): int(salary_line_id) for index, salary_line_id in created.items()}
-            },
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
 
     def forget_created(self, tenant_id: str, export_id: str, deleted: Iterable[int]) -> None:

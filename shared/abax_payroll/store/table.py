@@ -12,9 +12,13 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 PLATFORM = "PLATFORM"  # partition of platform-wide items (leases)
+# Throttling (ProvisionedThroughputExceeded, ThrottlingException, RequestLimitExceeded) and transient errors
+# are retried with exponential backoff and jitter (botocore's standard mode), never handed to a step as its end.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
 def now_iso() -> str:
@@ -73,8 +77,17 @@ class Table:
         shares placeholder counters), and the local stack runs many invocations on threads at once."""
         table = getattr(self._per_thread, "table", None)
         if table is None:
-            table = self._per_thread.table = boto3.resource("dynamodb").Table(self.name)
+            table = self._per_thread.table = boto3.resource("dynamodb", config=RETRIES).Table(self.name)
         return table
+
+    @property
+    def client(self) -> Any:
+        """A low-level client per thread, for requests in DynamoDB's own types (transactions: the resource's
+        client would serialise those values a second time)."""
+        client = getattr(self._per_thread, "client", None)
+        if client is None:
+            client = self._per_thread.client = boto3.client("dynamodb", config=RETRIES)
+        return client
 
     def get(self, pk: str, sk: str, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
         item = self.resource.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent, **kwargs).get(
@@ -98,6 +111,38 @@ class Table:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
+            raise
+
+    def fenced_update(
+        self,
+        fence: Mapping[str, Any],
+        key: Mapping[str, Any],
+        update: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """An update that lands only while `fence` (ExportStore.fence: a ConditionCheck on the export record)
+        holds, in one transaction; RunSuperseded when it does not (nothing written)."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        from ..errors import RunSuperseded
+
+        serialise = TypeSerializer().serialize
+        body: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": {name: serialise(value) for name, value in key.items()},
+            "UpdateExpression": update,
+        }
+        if names:
+            body["ExpressionAttributeNames"] = dict(names)
+        if values:
+            body["ExpressionAttributeValues"] = {name: serialise(value) for name, value in values.items()}
+        try:
+            self.client.transact_write_items(TransactItems=[dict(fence), {"Update": body}])
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise RunSuperseded("the export has moved on from the run that wrote") from None
             raise
 
     def query_prefix(self, pk: str, prefix: str, keys_only: bool = False) -> Iterable[dict[str, Any]]:

@@ -19,6 +19,7 @@ from ..store import (
     ClientKeyVault,
     ExportRuns,
     PayrollStore,
+    PusherNudge,
     ScheduledStarts,
     SqsScheduledStarts,
     StepFunctionsRuns,
@@ -93,6 +94,7 @@ class Services:
     keys_loader: Callable[[], PlatformKeys] = field(repr=False)
     runs: ExportRuns
     starts: ScheduledStarts | None = None
+    nudge_pusher: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -239,6 +241,7 @@ def build_services(config: Settings | None = None) -> Services:
         keys_loader=_load_keys(config),
         runs=StepFunctionsRuns(config.state_machine_arn),
         starts=SqsScheduledStarts(config.scheduled_starts_queue_url),
+        nudge_pusher=PusherNudge(config.pusher_function_name),
     )
 
 
