@@ -8,6 +8,9 @@ its error names, closed here (pinned by tests/workflow/test_task_token_callbacks
 - SendTaskFailure's `cause` is dropped by moto's HTTP layer: the Catch's `$.error.Cause` came out empty.
 - A heartbeat timeout is reported as States.Timeout only. AWS reports States.HeartbeatTimeout, which a
   Retry or Catch on States.HeartbeatTimeout matches, and so does one on States.Timeout.
+- StopExecution leaves a task that waits on its token waiting (until its TimeoutSeconds), so the run reads
+  RUNNING long after it was stopped. In AWS a stopped run is ABORTED at once and its token closed: here the
+  stop interrupts the run's waiting tasks, so the run ends (ABORTED) as soon as the interpreter notices.
 - An answer that arrives before the invoked function returned (the pusher answered a chunk the enqueue had
   only just queued) is lost when the task has HeartbeatSeconds: the waiter looks only for a heartbeat and
   then reports a heartbeat timeout. AWS takes the answer whenever it arrives while the task is open.
@@ -30,6 +33,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimedOut, HeartbeatTimeoutError
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -80,6 +84,12 @@ def _wait_with_heartbeat(
     return outcome
 
 
+def _set_stop(self: Environment, stop_date: Any, cause: Any, error: Any) -> None:
+    _originals["set_stop"](self, stop_date, cause, error)
+    for endpoint in list(self.callback_pool_manager._pool.values()):
+        endpoint.interrupt_all()  # its waiter sees the run no longer running, and ends
+
+
 def install() -> None:
     if _originals:
         return
@@ -87,6 +97,8 @@ def install() -> None:
     _originals["from_error"] = StateTask._from_error
     _originals["error_equals"] = ErrorEqualsDecl._eval_body
     _originals["heartbeat_wait"] = StateTaskServiceCallback._wait_for_task_token_heartbeat
+    _originals["set_stop"] = Environment.set_stop
+    Environment.set_stop = _set_stop  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     StateTask._from_error = _from_error  # type: ignore[method-assign]
     ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
@@ -100,3 +112,4 @@ def uninstall() -> None:
     StateTask._from_error = _originals.pop("from_error")  # type: ignore[method-assign]
     ErrorEqualsDecl._eval_body = _originals.pop("error_equals")  # type: ignore[method-assign]
     StateTaskServiceCallback._wait_for_task_token_heartbeat = _originals.pop("heartbeat_wait")  # type: ignore[method-assign]
+    Environment.set_stop = _originals.pop("set_stop")  # type: ignore[method-assign]

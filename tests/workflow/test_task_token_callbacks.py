@@ -186,3 +186,13 @@ def test_an_answer_sent_before_the_function_returned_is_not_lost(probe: dict[str
     ended = _ended(arn, timeout=5)  # well before a heartbeat timeout could end it
     assert ended["status"] == "SUCCEEDED"
     assert json.loads(ended["output"]) == {"answered": "before returning"}
+
+
+def test_a_stopped_run_is_aborted_at_once_and_its_token_closed(probe: dict[str, str]) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    run, arn = _start(_machine(probe, {"TimeoutSeconds": 60, "HeartbeatSeconds": 30}, ["States.ALL"]))
+    token = _token(run)
+    sfn.stop_execution(executionArn=arn)
+    assert _ended(arn, timeout=3)["status"] == "ABORTED"
+    with pytest.raises(sfn.exceptions.ClientError):
+        sfn.send_task_success(taskToken=token, output="{}")
