@@ -22,7 +22,15 @@ def test_local_roles_agree_with_the_synthesized_template(synthesized):
 
 def test_every_function_of_the_app_has_its_role_locally(synthesized):
     roles = load_roles()["functions"]
-    assert set(roles) == {"Activate", "ExportApi", "ExportSteps", "Rollback", "Schedule", "ScheduledStart"}
+    assert set(roles) == {
+        "Activate",
+        "ExportApi",
+        "ExportSteps",
+        "Rollback",
+        "Pusher",
+        "Schedule",
+        "ScheduledStart",
+    }
     for name, role in roles.items():
         assert role["statements"], name
         assert "TABLE_NAME" in role["environment"], name
