@@ -99,10 +99,12 @@ def test_a_small_export_is_pushed_between_two_chunks_of_a_large_one(
 def test_the_pusher_serves_the_company_it_served_longest_ago_first(fresh: LocalStack) -> None:
     """The choice itself, on the queue as stored: a large export's next chunk queued before a small one's still
     goes after it, once the large company was just served; between companies not yet served, the oldest first."""
-    from abax_payroll.workflow.push import Pusher
+    from abax_payroll.workflow.push import PUSHER_LEASE, Pusher
     from abax_payroll.workflow.services import services
 
     boto3.setup_default_session(region_name=REGION)
+    # This test is the pusher: the stack's own (its one-minute schedule) must not drain these made-up entries.
+    assert services().store.leases.acquire_lease(PUSHER_LEASE, "this-test", 60) is not None
     queue = PushQueue(Table(TABLE))
     queue.put(LARGE, "20261031T000000000Z-1a2e", 3, "run-large", "token-large")
     time.sleep(0.01)
@@ -113,3 +115,4 @@ def test_the_pusher_serves_the_company_it_served_longest_ago_first(fresh: LocalS
     pusher.served[LARGE] = time.time()
     second = pusher._next()
     assert second is not None and second.tenant_id == SMALL
+    services().store.leases.release_lease(PUSHER_LEASE, "this-test")
