@@ -44,8 +44,10 @@ _originals: dict[str, Any] = {}
 
 
 def _send_task_failure(self: StepFunctionResponse) -> Any:
-    self.stepfunction_backend.send_task_failure(
-        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    self.stepfunction_backend.send_task_failure(  # the parser backend's, which takes the cause
+        self._get_param("taskToken"),
+        error=self._get_param("error"),
+        cause=self._get_param("cause"),  # type: ignore[call-arg]
     )
     return EmptyResult()
 
@@ -56,7 +58,7 @@ def _from_error(self: StateTask, env: Any, ex: Exception) -> FailureEvent:
             env=env,
             error_name=_HEARTBEAT,
             event_type=HistoryEventType.TaskTimedOut,
-            event_details=EventDetails(
+            event_details=EventDetails(  # type: ignore[typeddict-item]
                 taskTimedOutEventDetails=TaskTimedOutEventDetails(error=_HEARTBEAT.error_name)
             ),
         )
@@ -102,7 +104,7 @@ def install() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     StateTask._from_error = _from_error  # type: ignore[method-assign]
     ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
-    StateTaskServiceCallback._wait_for_task_token_heartbeat = _wait_with_heartbeat  # type: ignore[method-assign]
+    StateTaskServiceCallback._wait_for_task_token_heartbeat = _wait_with_heartbeat  # type: ignore[method-assign, assignment]
 
 
 def uninstall() -> None:

@@ -161,19 +161,33 @@ def reserve_concurrency(function_name: str, limit: int | None) -> None:
             _Events._reserved[function_name] = limit
 
 
-def environments() -> dict[str, dict[str, int]]:
-    """Per function: execution environments started (cold starts) and the most that were busy at once."""
+def environments() -> dict[str, dict[str, float]]:
+    """Per function: execution environments started (cold starts), the most busy at once and the seconds
+    invoked; under "all", the most busy at once of every function together."""
     with _Instance._idle_lock:
-        return {
-            name: {"started": _Instance.started.get(name, 0), "peak_busy": _Instance.peak.get(name, 0)}
+        counts: dict[str, dict[str, float]] = {
+            name: {
+                "started": _Instance.started.get(name, 0),
+                "peak_busy": _Instance.peak.get(name, 0),
+                "seconds": round(_Instance.seconds.get(name, 0.0), 3),
+            }
             for name in sorted(set(_Instance.started) | set(_Instance.peak))
         }
+        counts["all"] = {
+            "started": sum(_Instance.started.values()),
+            "peak_busy": _Instance.peak_all,
+            "seconds": round(sum(_Instance.seconds.values()), 3),
+        }
+        return counts
 
 
 def reset_environment_counts() -> None:
+    """From now on (the warm environments stay warm, as Lambda keeps them)."""
     with _Instance._idle_lock:
         _Instance.started.clear()
+        _Instance.seconds.clear()
         _Instance.peak = {name: busy for name, busy in _Instance.busy.items() if busy}
+        _Instance.peak_all = sum(_Instance.busy.values())
 
 
 class _Instance:
@@ -185,6 +199,8 @@ class _Instance:
     started: dict[str, int] = {}
     busy: dict[str, int] = {}
     peak: dict[str, int] = {}
+    peak_all = 0  # the most environments busy at once, all functions together
+    seconds: dict[str, float] = {}  # invocation time per function (Lambda bills it, GB-s)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -217,6 +233,8 @@ class _Instance:
         with self._idle_lock:
             self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
             self.peak[self.name] = max(self.peak.get(self.name, 0), busy)
+            _Instance.peak_all = max(_Instance.peak_all, sum(self.busy.values()))
+        began = time.monotonic()
 
         def invocation() -> None:
             try:
@@ -224,6 +242,7 @@ class _Instance:
             finally:
                 with self._idle_lock:
                     self.busy[self.name] -= 1
+                    self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
                     abandoned = state["abandoned"]
                     if not abandoned:
                         done.set()
