@@ -106,7 +106,7 @@ def inject_lambda_context(
 
 
 # Outcomes the export state machine branches on, raised by its tasks because a Task state catches errors, not
-# values: a validation that found problems, a wait for the shared push lease, a push that must be rolled back.
+# values: a validation that found problems, a run that was superseded, a push that must be rolled back.
 # Lambda counts each as an error; the ExportSteps faults alarm subtracts this count (infra monitoring.py).
 CONTROL_FLOW_METRIC = "ExportStepsControlFlow"
 

@@ -139,7 +139,7 @@ class Monitoring(Construct):
         for name, function in self._functions.items():
             errors = function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
             if name == "ExportSteps":
-                # Its tasks raise the state machine's control flow (validation problems, the lease wait, a
+                # Its tasks raise the state machine's control flow (validation problems, a superseded run, a
                 # push to roll back) as errors; what is left are faults: crashes, timeouts, out of memory.
                 self._alarm(
                     "ExportStepsFaults",
@@ -150,10 +150,12 @@ class Monitoring(Construct):
                         period=FIVE_MINUTES,
                     ),
                     "The ExportSteps function failed for a reason other than the state machine's control flow "
-                    "(validation problems, the push lease wait, a push to roll back): a crash, timeout or out of memory.",
+                    "(validation problems, a superseded run, a push to roll back): a crash, timeout or out of memory.",
                 )
             else:
                 self._alarm(f"{name}Errors", errors, f"The {name} function raised errors.")
+            if name == "Pusher":
+                continue  # reserved concurrency 1: a wake-up while it drains is throttled by design
             self._alarm(
                 f"{name}Throttles",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),

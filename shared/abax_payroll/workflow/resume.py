@@ -69,5 +69,5 @@ def prepare_resume(services: Services, tenant_id: str, export_id: str) -> dict[s
     store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [])  # every claimed trip again
     store.exports.put_progress(tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)))
     store.exports.update_export(tenant_id, export_id, {"phase": ExportPhase.PUSHING})
-    # A chunk whose lines all exist is skipped by push_chunk without taking the push lease.
+    # A chunk whose lines all exist is answered by the pusher at once, without a request to PowerOffice Go.
     return {"blocked": False, "chunks": list(range(record.chunk_count or 0))}
