@@ -176,10 +176,12 @@ def test_push_function_dies_after_k_lines(
             raise LambdaCrashed(f"the push process died after {k} lines")
         return result
 
-    def lost_record(self: LineStore, tenant_id: str, export_id: str, chunk: int, created: Any) -> None:
+    def lost_record(
+        self: LineStore, tenant_id: str, export_id: str, chunk: int, created: Any, fence: Any = None
+    ) -> None:
         if state["crashed"] and chunk != RECOVERED_CHUNK:
             return  # the batch in memory died with the process
-        record(self, tenant_id, export_id, chunk, created)
+        record(self, tenant_id, export_id, chunk, created, fence=fence)
 
     monkeypatch.setattr(PowerOfficeClient, "create_salary_line", dying_create)
     monkeypatch.setattr(LineStore, "record_created", lost_record)
