@@ -137,6 +137,41 @@ def meter() -> Any:
     return _meter
 
 
+_heat: Any = None
+
+
+def heat() -> Any:
+    """The busiest-item counter (bench/item_heat.py), installed once on the stack's boto3 session."""
+    global _heat
+    stack()
+    if _heat is None:
+        from .item_heat import ItemHeat
+
+        _heat = ItemHeat().install()
+        from abax_payroll.workflow.services import reset_services
+
+        reset_services()  # clients built from now on carry its hooks
+    return _heat
+
+
+def inexact_tenants(records: dict[str, dict[str, Any]]) -> list[str]:
+    """Tenants whose lines in PowerOffice Go are not exactly their export's, each once (by reference)."""
+    from tests.hardening.companies import client_key
+
+    wrong = []
+    for tenant, record in records.items():
+        answer = httpx.get(
+            f"{poweroffice_url()}/_control/salary-lines",
+            params={"client_key": client_key(tenant)},
+            timeout=60,
+        )
+        answer.raise_for_status()
+        references = [line.get("ExternalImportReference") for line in answer.json()["salary_lines"]]
+        if len(references) != len(set(references)) or len(references) != int(record.get("line_count") or -1):
+            wrong.append(tenant)
+    return wrong
+
+
 def stop() -> None:
     global _stack
     if _stack is not None:

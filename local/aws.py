@@ -20,8 +20,8 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
+from . import callbacks, lambda_runtime
 from . import iam as local_iam
-from . import lambda_runtime
 from .event_sources import ExecutionEndEvents, SqsEventSource
 
 REGION = "eu-north-1"
@@ -35,6 +35,8 @@ FUNCTIONS = {
     # logical name in the ASL -> (function name, handler import path)
     "ExportStepsFunctionArn": ("abax-payroll-export-steps", "functions.export.steps:handler"),
     "RollbackFunctionArn": ("abax-payroll-rollback", "functions.rollback.app:handler"),
+    # Not named in the ASL: ExportSteps wakes it (an asynchronous invoke) when it queues a chunk.
+    "PusherFunctionArn": ("abax-payroll-pusher", "functions.export.pusher:handler"),
 }
 # The scheduled-starts queue (AWS: a 12-minute visibility timeout, 6 × the function's timeout; here a failed
 # start comes back at once, see local/event_sources.py).
@@ -44,7 +46,10 @@ SCHEDULED_STARTS_VISIBILITY_TIMEOUT = 120
 CDK_NAMES = {
     "abax-payroll-export-steps": "ExportSteps",
     "abax-payroll-rollback": "Rollback",
+    "abax-payroll-pusher": "Pusher",
 }
+# The pusher's schedule (EventBridge, rate 1 minute in the CDK app): a pusher that died is replaced.
+PUSHER_SCHEDULE_S = 60.0
 # The platform's own secrets, by the names cdk.json gives them (the operator creates them in AWS).
 POWEROFFICE_KEYS_SECRET = "abax-payroll/poweroffice-keys"
 # (ABAX has none: every company connects its own ABAX API client, kept per tenant like its PowerOffice key.)
@@ -205,6 +210,7 @@ class LocalAws:
         self._roles_in_force: dict[str, Any] = {}
         self.scheduled_starts: SqsEventSource | None = None
         self.execution_ends: ExecutionEndEvents | None = None
+        self.pusher_schedule: PusherSchedule | None = None
         self.scheduled_starts_dead_letters_url = ""
 
     def start(self) -> LocalAws:
@@ -214,6 +220,7 @@ class LocalAws:
         os.environ.pop("AWS_PROFILE", None)
         self._mock.start()
         lambda_runtime.install()
+        callbacks.install()
         serialise_dynamodb()
         keep_stopped_runs_stopped()
         stop_runs_as_aws_does()
@@ -257,6 +264,7 @@ class LocalAws:
             )["FunctionArn"]
             self.function_arns[logical] = arn
             lambda_runtime.register(name, self.as_function(CDK_NAMES[name], _load_handler(handler_path)))
+        lambda_runtime.reserve_concurrency(FUNCTIONS["PusherFunctionArn"][0], 1)  # as the CDK app reserves
         definition = substitute(self._definition or asl_definition(), self.function_arns)
         self.state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD"
@@ -288,6 +296,7 @@ class LocalAws:
         names.update(
             {f"Functions{CDK_NAMES[name]}.Arn": arn for name, arn in self._function_arns_by_name().items()}
         )
+        names.update({f"Functions{CDK_NAMES[name]}.Ref": name for name in self._function_arns_by_name()})
         self._names = names
         self.use_roles(self._roles or local_iam.load_roles())
         self.verify_notification_senders()
@@ -308,6 +317,7 @@ class LocalAws:
             ACCOUNT,
         ).start()
         _end_listeners.append(self.execution_ends.wake)
+        self.pusher_schedule = PusherSchedule(self.function_arns["PusherFunctionArn"]).start()
         return self
 
     def _function_arns_by_name(self) -> dict[str, str]:
@@ -315,7 +325,13 @@ class LocalAws:
 
     def use_state_machine(self, arn: str) -> None:
         """Let the functions start (and their roles allow) this state machine instead of the local one."""
-        self._names.update({"WorkflowExportStateMachine.Ref": arn, "WorkflowExportStateMachine.Arn": arn})
+        self._names.update(
+            {
+                "WorkflowExportStateMachine.Ref": arn,
+                "WorkflowExportStateMachine.Arn": arn,
+                "WorkflowExportStateMachine.Name": arn.rsplit(":", 1)[-1],
+            }
+        )
         self.use_roles(self._roles_in_force)
         if self.execution_ends is not None:
             self.execution_ends.state_machine_arn = arn
@@ -385,6 +401,8 @@ class LocalAws:
         return run
 
     def stop(self) -> None:
+        if self.pusher_schedule is not None:
+            self.pusher_schedule.stop()
         if self.scheduled_starts is not None:
             self.scheduled_starts.stop()
         if self.execution_ends is not None:
@@ -399,7 +417,38 @@ class LocalAws:
         BaseExecutionWorkerCommunication.terminated = _original_terminated  # type: ignore[method-assign]
         lambda_eval_utils.execute_lambda_function_integration = _original_lambda_task
         lambda_runtime.uninstall()
+        callbacks.uninstall()
         self._mock.stop()
+
+
+class PusherSchedule:
+    """EventBridge's one-minute schedule of the pusher, on one machine: an asynchronous invoke every
+    `every_s` seconds (the pusher ends at once when another drains the queue)."""
+
+    def __init__(self, function_arn: str, every_s: float = PUSHER_SCHEDULE_S):
+        self.function_arn, self.every_s = function_arn, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eventbridge-pusher-schedule", daemon=True)
+
+    def start(self) -> PusherSchedule:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def tick(self) -> None:
+        boto3.client("lambda", region_name=REGION).invoke(
+            FunctionName=self.function_arn, InvocationType="Event", Payload=b'{"source": "aws.scheduler"}'
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: the next tick
+                continue
 
 
 # Variables that name a resource even when their value is a plain string.

@@ -256,6 +256,20 @@ def _secret(account: str, region: str, secret_id: str) -> tuple[str, str | None]
     return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-000000", None
 
 
+def _machine_of_token(account: str, region: str, token: str) -> str | None:
+    """The state machine whose running execution waits on `token` (moto's backend); None when none does."""
+    # The backend the requests reach: with execute_state_machine, the parser's (moto's other one is empty).
+    from moto.stepfunctions.responses import get_backend
+
+    for machine in get_backend(account, region).state_machines:
+        for execution in machine.executions:
+            worker = getattr(execution, "exec_worker", None)
+            env = getattr(worker, "env", None)
+            if env is not None and env.callback_pool_manager.get(token) is not None:
+                return str(machine.arn)
+    return None
+
+
 def requests_of(
     service: str, operation: str, params: Mapping[str, Any], account: str, region: str
 ) -> list[Request]:
@@ -293,6 +307,10 @@ def requests_of(
             return found
     if service == "states":
         resource = params.get("stateMachineArn") or params.get("executionArn")
+        if "taskToken" in params:  # SendTask*: authorized on the state machine whose task holds the token
+            resource = _machine_of_token(account, region, str(params["taskToken"]))
+            if resource is None:
+                return []  # no open task holds it: Step Functions answers TaskTimedOut / InvalidToken itself
         if resource:
             return [Request(action, resource)]
     if service == "sqs" and "QueueUrl" in params:

@@ -12,6 +12,7 @@ set, so the state machine's `ErrorEquals` match Python exception class names.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import queue
@@ -77,6 +78,12 @@ def _invoke(
         timeout_s=timeout,
     )
     outcome: dict[str, Any] = {}
+    if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
+        # Lambda's asynchronous invoke: queued, answered 202 at once, run when the function has room.
+        _Events.submit(
+            name, lambda: _run_event(name, handler, event, context, timeout), contextvars.copy_context()
+        )
+        return b""
 
     def run() -> None:
         try:
@@ -100,14 +107,105 @@ def _invoke(
     return json.dumps(outcome.get("result"), default=str).encode()
 
 
+def _run_event(name: str, handler: Handler, event: Any, context: LocalContext, timeout: float) -> None:
+    def run() -> None:
+        # An asynchronous invocation's error goes to its logs (and Lambda's retries), never to a caller.
+        with contextlib.suppress(Exception):
+            handler(event, context)
+
+    _Instance.take(name).run(contextvars.copy_context(), run, timeout)
+
+
+class _Events:
+    """Asynchronous invocations, each run as soon as its function is under its reserved concurrency (Lambda
+    keeps a throttled event and tries it again; it never runs more instances than reserved)."""
+
+    _lock = threading.Lock()
+    _reserved: dict[str, int] = {}
+    _running: dict[str, int] = {}
+    _waiting: dict[str, list[tuple[Callable[[], None], contextvars.Context]]] = {}
+
+    @classmethod
+    def submit(cls, name: str, job: Callable[[], None], context: contextvars.Context) -> None:
+        with cls._lock:
+            cls._waiting.setdefault(name, []).append((job, context))
+        cls._start(name)
+
+    @classmethod
+    def _start(cls, name: str) -> None:
+        with cls._lock:
+            limit = cls._reserved.get(name)
+            waiting = cls._waiting.get(name) or []
+            if not waiting or (limit is not None and cls._running.get(name, 0) >= limit):
+                return
+            job, context = waiting.pop(0)
+            cls._running[name] = cls._running.get(name, 0) + 1
+
+        def go() -> None:
+            try:
+                context.run(job)
+            finally:
+                with cls._lock:
+                    cls._running[name] -= 1
+                cls._start(name)
+
+        threading.Thread(target=go, name=f"lambda-event-{name}", daemon=True).start()
+
+
+def reserve_concurrency(function_name: str, limit: int | None) -> None:
+    """Lambda's reserved concurrency of a function (None: unreserved), for its asynchronous invocations."""
+    with _Events._lock:
+        if limit is None:
+            _Events._reserved.pop(function_name, None)
+        else:
+            _Events._reserved[function_name] = limit
+
+
+def environments() -> dict[str, dict[str, float]]:
+    """Per function: execution environments started (cold starts), the most busy at once and the seconds
+    invoked; under "all", the most busy at once of every function together."""
+    with _Instance._idle_lock:
+        counts: dict[str, dict[str, float]] = {
+            name: {
+                "started": _Instance.started.get(name, 0),
+                "peak_busy": _Instance.peak.get(name, 0),
+                "seconds": round(_Instance.seconds.get(name, 0.0), 3),
+            }
+            for name in sorted(set(_Instance.started) | set(_Instance.peak))
+        }
+        counts["all"] = {
+            "started": sum(_Instance.started.values()),
+            "peak_busy": _Instance.peak_all,
+            "seconds": round(sum(_Instance.seconds.values()), 3),
+        }
+        return counts
+
+
+def reset_environment_counts() -> None:
+    """From now on (the warm environments stay warm, as Lambda keeps them)."""
+    with _Instance._idle_lock:
+        _Instance.started.clear()
+        _Instance.seconds.clear()
+        _Instance.peak = {name: busy for name, busy in _Instance.busy.items() if busy}
+        _Instance.peak_all = sum(_Instance.busy.values())
+
+
 class _Instance:
     """One warm execution environment of a function: a thread that runs one invocation at a time."""
 
     _idle: dict[str, list[_Instance]] = {}
     _idle_lock = threading.Lock()
+    # Counted for the benchmarks: environments started, busy now, and the most busy at once, per function.
+    started: dict[str, int] = {}
+    busy: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    peak_all = 0  # the most environments busy at once, all functions together
+    seconds: dict[str, float] = {}  # invocation time per function (Lambda bills it, GB-s)
 
     def __init__(self, name: str) -> None:
         self.name = name
+        with self._idle_lock:
+            self.started[name] = self.started.get(name, 0) + 1
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name=f"lambda-{name}", daemon=True).start()
 
@@ -132,12 +230,19 @@ class _Instance:
         """Run `job` in `context` on this instance; False when it did not end within `timeout` seconds."""
         done = threading.Event()
         state = {"abandoned": False}
+        with self._idle_lock:
+            self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
+            self.peak[self.name] = max(self.peak.get(self.name, 0), busy)
+            _Instance.peak_all = max(_Instance.peak_all, sum(self.busy.values()))
+        began = time.monotonic()
 
         def invocation() -> None:
             try:
                 context.run(job)
             finally:
                 with self._idle_lock:
+                    self.busy[self.name] -= 1
+                    self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
                     abandoned = state["abandoned"]
                     if not abandoned:
                         done.set()
@@ -181,5 +286,6 @@ def install() -> None:
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
     _Instance.retire_all()
+    _Events._reserved.clear()
     _registry.clear()
     _timeouts.clear()

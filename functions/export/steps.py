@@ -1,5 +1,5 @@
-"""Lambda entry point: the state machine's export steps (fetch, validate, group, push, complete, prepare_resume,
-mark_failed; a search's fetch), and EventBridge's news of a run that ended outside them (workflow/ended.py)."""
+"""Lambda entry point: the state machine's export steps (fetch, validate, group, enqueue a chunk for the pusher,
+complete, prepare_resume, mark_failed; a search's fetch), and EventBridge's news of a run that ended outside them (workflow/ended.py)."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.errors import STEP_OUTCOMES
 from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
-from abax_payroll.workflow import ended, previews, resume, steps
+from abax_payroll.workflow import ended, previews, push, resume, steps
 from abax_payroll.workflow.services import services
 
 
@@ -29,8 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return steps.validate(services(), tenant_id, export_id, run)
     if step == "group":
         return steps.group(services(), tenant_id, export_id, run)
-    if step == "push":
-        return steps.push_chunk(services(), tenant_id, export_id, int(event["chunk"]))
+    if step == "enqueue_push":  # the task then waits on its token until the pusher answers
+        return push.enqueue(
+            services(), tenant_id, export_id, int(event["chunk"]), event["run"], event["token"]
+        )
     if step == "complete":
         return steps.complete(services(), tenant_id, export_id, run)
     if step == "prepare_resume":

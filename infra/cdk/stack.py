@@ -50,6 +50,7 @@ class AbaxPayrollStack(Stack):
             log_retention=settings.functions.log_retention,
         )
         # Only these two start exports: the API (manual) and the scheduled start (one per due tenant).
+        self.workflow.grant_pusher(self.functions.pusher)
         self.workflow.grant_start(self.functions.export_api)
         self.workflow.grant_start(self.functions.scheduled_start)
         # A run stopped in the console or timed out: its export is recorded as ended (workflow/ended.py).

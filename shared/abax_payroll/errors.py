@@ -92,10 +92,6 @@ class PushFailed(Exception):
     """Creating a salary line failed after retries; the saga compensates."""
 
 
-class PushLeaseBusy(Exception):
-    """Another export holds the PowerOffice push lease; the state machine retries shortly."""
-
-
 class SourceUnavailable(Exception):
     """ABAX or PowerOffice could not be read; worth a retry."""
 
@@ -219,7 +215,6 @@ STEP_OUTCOMES = frozenset(
     {
         "ExportValidationFailed",
         "PushFailed",
-        "PushLeaseBusy",
         "SourceUnavailable",
         "CredentialsGone",
         "SourceChanged",

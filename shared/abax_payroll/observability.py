@@ -109,9 +109,8 @@ def inject_lambda_context(
 
 # The alarm on faults counts what the code sees the moment it happens: an exception that escapes a handler
 # (or that the API answers 500) and is not one of the outcomes the caller branches on. The state machine's
-# tasks raise those outcomes (a validation with problems, a wait for the push lease, a push to roll back,
-# ABAX not answering yet, a run still pushing) because a Task state catches errors, not values: they are
-# control flow, never counted. Lambda's own Errors cannot tell the two apart, so no alarm reads it.
+# tasks raise those outcomes (a validation with problems, a push to roll back, ABAX not answering yet, a run
+# still pushing) because a Task state catches errors, not values: they are control flow, never counted. Lambda's own Errors cannot tell the two apart, so no alarm reads it.
 UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
 
 

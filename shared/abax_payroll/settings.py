@@ -72,8 +72,8 @@ class Settings(BaseModel):
     push_chunk_size: int = Field(100, alias="PUSH_CHUNK_SIZE", ge=1, le=500)
     # Rows per part of a documentation report (each part also stops at about 3 MB of answer).
     report_part_rows: int = Field(REPORT_PART_ROWS, alias="REPORT_PART_ROWS", ge=1, le=REPORT_PART_ROWS)
-    # Seconds a push lease is held at most; pushes of all tenants share PowerOffice's rate limit.
-    push_lease_seconds: int = Field(120, alias="PUSH_LEASE_SECONDS", ge=5)
+    # The pusher function (workflow/push.py), woken by a chunk queued while no pusher drains the queue.
+    pusher_function_name: str | None = Field(None, alias="PUSHER_FUNCTION_NAME")
     # POSTs in flight at once within a chunk. One at a time, a reply taking 150 ms caps a push at ~6.7 lines/s,
     # under the 10 requests/s everyone shares; the shared limiter still paces the sends.
     push_concurrency: int = Field(4, alias="PUSH_CONCURRENCY", ge=1, le=16)

@@ -70,10 +70,11 @@ def test_five_tenants_export_at_once_under_one_limit(fresh: LocalStack) -> None:
         client.close()
 
 
-def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: LocalStack) -> None:
+def test_the_pusher_hands_the_last_seconds_sends_to_the_next_pusher(fresh: LocalStack) -> None:
     """Each Lambda instance paces itself; the next pusher learns what PowerOffice still counts from the lease."""
     import time
 
+    from abax_payroll.workflow.push import PUSHER_LEASE
     from abax_payroll.workflow.services import services
     from tests.support import activate, export_and_wait, good_logbooks
 
@@ -83,45 +84,56 @@ def test_the_push_lease_hands_the_last_seconds_sends_to_the_next_pusher(fresh: L
     released = time.time()
     assert export_and_wait(client, logbook_ids=good_logbooks(client))["status"] == "COMPLETED"
     store = services().store.leases
-    lease = store.peek("PUSH")
-    assert lease is not None
-    assert "holder" not in lease and lease["expires_at"] == 0  # free at once, not when it would expire
+    deadline = time.monotonic() + 30
+    while (lease := store.peek(PUSHER_LEASE)) is None or "holder" in lease:  # the pusher leaves when idle
+        assert time.monotonic() < deadline, lease
+        time.sleep(0.2)
+    assert lease["expires_at"] == 0  # free at once, not when it would expire
+    # Its sends still inside PowerOffice's window when it let go (none after its idle seconds; all of the
+    # last second's when it leaves at its invocation's end), by this process's limiter.
+    assert lease["handover"]["by"] == services().limiter().identity
     recent = [float(sent) for sent in lease["handover"]["sent"]]
-    assert 1 <= len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
-    assert store.acquire_lease("PUSH", "the-next-pusher", 30) == {
+    assert len(recent) <= 10 and all(released - 1 <= sent <= time.time() for sent in recent)
+    assert store.acquire_lease(PUSHER_LEASE, "the-next-pusher", 30) == {
         "by": services().limiter().identity,
         "sent": recent,
     }
-    assert store.acquire_lease("PUSH", "a-third-one", 30) is None  # held
-    store.release_lease("PUSH", "the-next-pusher")
+    assert store.acquire_lease(PUSHER_LEASE, "a-third-one", 30) is None  # held
+    store.release_lease(PUSHER_LEASE, "the-next-pusher")
     client.close()
 
 
-def test_waiting_for_the_push_lease_writes_nothing(fresh: LocalStack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A refused conditional write costs a write unit: exports waiting their turn read the lease, and write only
-    to take their place in line (once, then every WAITER_HEARTBEAT_S), never once per poll."""
-    import pytest
+def test_a_chunk_waiting_for_the_pusher_runs_no_lambda(fresh: LocalStack) -> None:
+    """While another pusher drains the queue, a queued chunk waits in Step Functions on its task token: no
+    ExportSteps invocation runs for it (nothing polls), until the pusher comes round to it."""
+    import time
 
-    from abax_payroll.errors import PushLeaseBusy
-    from abax_payroll.workflow import steps
+    from abax_payroll.workflow.push import PUSHER_LEASE
     from abax_payroll.workflow.services import services
+    from local import lambda_runtime
+    from tests.support import activate, good_logbooks, start_export, wait_for_export
 
-    store = services().store.leases
-    assert store.acquire_lease("PUSH", "someone-else", 60) is not None
-    writes: list[str] = []
-    events = store.table.resource.meta.client.meta.events
-    events.register(
-        "before-call.dynamodb.UpdateItem", lambda **_: writes.append("UpdateItem"), unique_id="count-writes"
-    )
-    events.register(
-        "before-call.dynamodb.PutItem", lambda **_: writes.append("PutItem"), unique_id="count-puts"
-    )
-    monkeypatch.setattr(steps, "LEASE_WAIT_S", 0.5)
-    try:
-        with pytest.raises(PushLeaseBusy), steps.push_lease(services(), "waiting-export"):
-            pass
-    finally:
-        events.unregister("before-call.dynamodb.UpdateItem", unique_id="count-writes")
-        events.unregister("before-call.dynamodb.PutItem", unique_id="count-puts")
-        store.release_lease("PUSH", "someone-else")
-    assert writes == ["UpdateItem"]  # its place in line; about ten polls in the half second read only
+    client = api_client(fresh, "acme", "admin")
+    activate(client)
+    map_codes(client)
+    logbooks = good_logbooks(client)
+    store = services().store
+    assert store.leases.acquire_lease(PUSHER_LEASE, "a-busy-pusher", 60) is not None
+    export_id = start_export(client, logbook_ids=logbooks)
+    deadline = time.monotonic() + 30
+    while not any(entry.export_id == export_id for entry in store.push_queue.waiting()):
+        assert time.monotonic() < deadline, "the chunk was never queued"
+        time.sleep(0.05)
+    time.sleep(0.3)  # the enqueue's invocation returns
+    busy: list[int] = []
+    for _ in range(
+        30
+    ):  # 1.5 s of waiting: no ExportSteps invocation runs for it (the pusher's lease is held)
+        busy.append(lambda_runtime._Instance.busy.get("abax-payroll-export-steps", 0))
+        time.sleep(0.05)
+    assert busy == [0] * 30
+    assert client.get(f"/exports/{export_id}").json()["status"] == "RUNNING"
+    store.leases.release_lease(PUSHER_LEASE, "a-busy-pusher")
+    fresh.aws.pusher_schedule.tick()  # the schedule (or the next chunk queued) wakes a pusher
+    assert wait_for_export(client, export_id)["status"] == "COMPLETED"
+    client.close()

@@ -15,6 +15,7 @@ HANDLERS = {
     "functions.export.app.handler": "ExportApi",
     "functions.export.steps.handler": "ExportSteps",
     "functions.rollback.app.handler": "Rollback",
+    "functions.export.pusher.handler": "Pusher",
     "functions.export.schedule.handler": "Schedule",
     "functions.export.schedule.start_handler": "ScheduledStart",
     "functions.export.reconcile.handler": "Reconcile",
@@ -55,6 +56,22 @@ def test_api_functions_fit_the_api_gateway_timeout_and_tasks_have_room(synthesiz
     assert timeouts["functions.export.app.handler"] <= 29
     assert timeouts["functions.export.steps.handler"] >= 120
     assert timeouts["functions.rollback.app.handler"] == 900
+    assert timeouts["functions.export.pusher.handler"] == 900
+
+
+def test_one_pusher_at_a_time_woken_by_the_steps_and_every_minute(synthesized, template):
+    """The push queue has one pusher (reserved concurrency 1); ExportSteps may wake it, and so does a schedule."""
+    logical_id, pusher = synthesized.function_by_handler("functions.export.pusher.handler")
+    assert pusher["Properties"]["ReservedConcurrentExecutions"] == 1
+    _, steps = synthesized.function_by_handler("functions.export.steps.handler")
+    assert steps["Properties"]["Environment"]["Variables"]["PUSHER_FUNCTION_NAME"] == {"Ref": logical_id}
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [logical_id, "Arn"]}})],
+        },
+    )
 
 
 @pytest.mark.parametrize("handler", sorted(HANDLERS))

@@ -83,6 +83,13 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                     and '"DataSnapshots' in text
                     and text.endswith('"/reports/*"]]}')
                 )
+                # the pusher reads whether a chunk's run still runs: this state machine's executions only
+                or (
+                    logical_id.startswith("WorkflowPusherAnswersRuns")
+                    and actions == ["states:DescribeExecution"]
+                    and '"WorkflowExportStateMachine' in text
+                    and text.endswith('"Name"]}, ":*"]]}')
+                )
                 # BucketDeployment syncs web/ into the site bucket: its objects, and only those
                 or (
                     logical_id.startswith("WebDeployRole") and '"WebSite' in text and text.endswith('"/*"]]}')

@@ -41,6 +41,7 @@ def test_every_function_of_the_app_has_its_role_locally(synthesized):
         "ExportApi",
         "ExportSteps",
         "Rollback",
+        "Pusher",
         "Schedule",
         "ScheduledStart",
         "Reconcile",

@@ -81,7 +81,9 @@ def test_alarms_on_throttles_api_5xx_timeouts_and_dead_letters(synthesized):
         for k in synthesized.resources("AWS::Lambda::Function")
         if not k.startswith("CustomCDKBucketDeployment")
     }
-    assert {("Throttles", fn) for fn in functions} == set(lambda_alarms)
+    # The pusher has reserved concurrency 1: a wake-up while it drains the queue is throttled by design.
+    (pusher,) = [k for k in functions if k.startswith("FunctionsPusher")]
+    assert {("Throttles", fn) for fn in functions - {pusher}} == set(lambda_alarms)
     assert any(a.get("Namespace") == "AWS/ApiGateway" and a["MetricName"] == "5XXError" for a in alarms)
     dead_letters = [
         a

@@ -61,7 +61,10 @@ def test_deployed_definition_is_the_asl_file_with_arns_substituted(synthesized):
     assert definition["States"]["RollbackAgain"]["Resource"] == PLACEHOLDERS["RollbackFunctionArn"]
     assert definition["States"]["PrepareResume"]["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
     push_chunk = definition["States"]["Push"]["ItemProcessor"]["States"]["PushChunk"]
-    assert push_chunk["Resource"] == PLACEHOLDERS["ExportStepsFunctionArn"]
+    # A chunk waits on its task token: ExportSteps queues it, the pusher answers.
+    assert push_chunk["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert push_chunk["Parameters"]["FunctionName"] == PLACEHOLDERS["ExportStepsFunctionArn"]
+    assert push_chunk["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
 
 
 def test_local_definition_resolves_joined_arn_references(synthesized):
@@ -95,10 +98,15 @@ def test_only_the_export_api_and_the_scheduled_start_may_start_executions(synthe
     for logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            if actions == ["states:DescribeExecution"]:  # the reconciliation sweep (tests/infra/test_iam.py)
-                assert logical_id.startswith("FunctionsReconcileRole")
+            if actions == [
+                "states:DescribeExecution"
+            ]:  # the reconciliation sweep (tests/infra/test_iam.py), the pusher
+                assert logical_id.startswith(("FunctionsReconcileRole", "WorkflowPusherAnswersRuns"))
                 continue
             if any(action.startswith("states:") for action in actions):
+                if logical_id.startswith("WorkflowPusherAnswersRuns"):  # answers and reads, never starts
+                    assert "states:StartExecution" not in actions
+                    continue
                 assert actions == ["states:StartExecution"] or actions == "states:StartExecution"
                 assert statement["Resource"] == {"Ref": "WorkflowExportStateMachineC19B3F5E"}
                 starters.add(logical_id.split("Role")[0])
@@ -132,7 +140,11 @@ def test_a_run_that_ends_outside_its_catch_is_sent_to_the_export_steps_function(
     function error (a run still pushing) gets Lambda's asynchronous retries, twice, then the dead-letter queue."""
     (machine_id,) = synthesized.resources("AWS::StepFunctions::StateMachine")
     steps_id, _ = synthesized.function_by_handler("functions.export.steps.handler")
-    (rule,) = synthesized.resources("AWS::Events::Rule").values()
+    (rule,) = [
+        rule
+        for rule in synthesized.resources("AWS::Events::Rule").values()
+        if "EventPattern" in rule["Properties"]
+    ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]

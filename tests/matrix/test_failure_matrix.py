@@ -177,11 +177,11 @@ def test_push_function_dies_after_k_lines(
         return result
 
     def lost_record(
-        self: LineStore, tenant_id: str, export_id: str, chunk: int, created: Any, *fence: Any
+        self: LineStore, tenant_id: str, export_id: str, chunk: int, created: Any, fence: Any = None
     ) -> None:
         if state["crashed"] and chunk != RECOVERED_CHUNK:
             return  # the batch in memory died with the process
-        record(self, tenant_id, export_id, chunk, created, *fence)
+        record(self, tenant_id, export_id, chunk, created, fence)
 
     monkeypatch.setattr(PowerOfficeClient, "create_salary_line", dying_create)
     monkeypatch.setattr(LineStore, "record_created", lost_record)

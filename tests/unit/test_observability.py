@@ -70,25 +70,31 @@ def _counted(code: str) -> list[dict]:
 
 def test_a_fault_is_counted_by_cause_and_the_state_machines_control_flow_is_not():
     """The operators' alarm reads UnexpectedErrors (infra monitoring.py), counted when the error happens: a
-    KeyError in a step is; a lease wait, a changed source or a run still pushing (control flow the ASL or
-    EventBridge retries on) is not. Every one still fails the invocation."""
+    KeyError in a step is; validation problems, a changed source, a superseded run or a run still pushing
+    (control flow the ASL or EventBridge branches on) is not. Every one still fails the invocation."""
     counted = _counted("""
-from abax_payroll.errors import STEP_OUTCOMES, PushLeaseBusy, SourceChanged
+from abax_payroll.errors import STEP_OUTCOMES, ExportValidationFailed, RunSuperseded, SourceChanged
 from abax_payroll.observability import count_unexpected_errors, metrics
 from abax_payroll.workflow.ended import RunStillPushing
 
 @metrics.log_metrics
 @count_unexpected_errors(expected=STEP_OUTCOMES)
 def handler(event, context):
-    raise {"wait": PushLeaseBusy, "changed": SourceChanged, "pushing": RunStillPushing, "fault": KeyError}[event]("x")
+    raise {
+        "problems": ExportValidationFailed,
+        "changed": SourceChanged,
+        "superseded": RunSuperseded,
+        "pushing": RunStillPushing,
+        "fault": KeyError,
+    }[event]("x")
 
 raised = 0
-for event in ("wait", "changed", "pushing", "fault"):
+for event in ("problems", "changed", "superseded", "pushing", "fault"):
     try:
         handler(event, None)
     except Exception:
         raised += 1
-assert raised == 4
+assert raised == 5
 """)
     by_dimensions = {
         tuple(sorted(entry["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])): entry for entry in counted
@@ -100,19 +106,19 @@ assert raised == 4
 
 
 def test_the_export_steps_handler_counts_what_no_state_of_its_machine_branches_on():
-    """The deployed handler's own list: an unknown step (a bug) is counted, a wait for the push lease is not."""
+    """The deployed handler's own list: an unknown step (a bug) is counted, validation problems are not."""
     counted = _counted("""
-from abax_payroll.errors import PushLeaseBusy
+from abax_payroll.errors import ExportValidationFailed
 from functions.export import steps as handler_module
 
-def wait(*_args, **_kwargs):
-    raise PushLeaseBusy("another export pushes")
+def problems(*_args, **_kwargs):
+    raise ExportValidationFailed("two trips without a rate")
 
-handler_module.steps.validate = wait
+handler_module.steps.validate = problems
 handler_module.services = lambda: None
 context = type("Context", (), {"function_name": "steps", "memory_limit_in_mb": 128,
                                 "invoked_function_arn": "arn", "aws_request_id": "1"})()
-for step, error in (("validate", PushLeaseBusy), ("no-such-step", ValueError)):
+for step, error in (("validate", ExportValidationFailed), ("no-such-step", ValueError)):
     try:
         handler_module.handler({"step": step, "tenant_id": "acme", "export_id": "e1"}, context)
     except error:

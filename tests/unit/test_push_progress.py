@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from abax_payroll.records import PlannedLine
-from abax_payroll.workflow.steps import PROGRESS_WRITES_PER_LINE, _ChunkPush, progress_marks
+from abax_payroll.workflow.push import PROGRESS_WRITES_PER_LINE, _ChunkPush, progress_marks
 
 
 class _Created:

@@ -195,11 +195,11 @@ def test_an_export_whose_push_and_rollback_died_names_every_line_go_holds(
     record_created = LineStore.record_created
 
     def push_dies_before_recording(
-        store: LineStore, tenant_id: str, export_id: str, chunk: int, *args: Any
+        store: LineStore, tenant_id: str, export_id: str, chunk: int, *args: Any, **kwargs: Any
     ) -> None:
         if chunk == 1:
             raise RuntimeError("the push's process died before it wrote the ids of its lines")
-        record_created(store, tenant_id, export_id, chunk, *args)
+        record_created(store, tenant_id, export_id, chunk, *args, **kwargs)
 
     monkeypatch.setattr(LineStore, "record_created", push_dies_before_recording)
 
@@ -226,7 +226,7 @@ def test_an_export_whose_push_and_rollback_died_names_every_line_go_holds(
     assert _made_by(fresh, record["export_id"]) == []
 
 
-FENCED_TASKS = ("Validate", "Group", "Complete", "PrepareResume", "MarkFailed")
+FENCED_TASKS = ("Validate", "Group", "Push", "Complete", "PrepareResume", "MarkFailed")
 
 
 def test_a_superseded_step_ends_its_run_without_marking_failed_or_rolling_back() -> None:

@@ -54,7 +54,16 @@ def _entered(events: list[dict[str, Any]]) -> list[str]:
 
 
 def _invocations(events: list[dict[str, Any]]) -> int:
-    return sum(1 for event in events if event["type"] == "LambdaFunctionScheduled")
+    """Lambda invocations: the Lambda tasks, and the push chunks' lambda:invoke.waitForTaskToken tasks."""
+    return sum(
+        1
+        for event in events
+        if event["type"] == "LambdaFunctionScheduled"
+        or (
+            event["type"] == "TaskScheduled"
+            and event["taskScheduledEventDetails"]["resourceType"] == "lambda"
+        )
+    )
 
 
 def test_the_stack_runs_the_one_asl_definition(stack: LocalStack, stepfunctions: Any) -> None:

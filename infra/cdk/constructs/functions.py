@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as lambda_event_sources
@@ -46,8 +48,8 @@ class FunctionsConfig:
 
 
 class Functions(Construct):
-    """activate (API), export_api (API), export_steps and rollback (state machine), schedule (daily) and
-    scheduled_start (one per due tenant, from the scheduled-starts queue).
+    """activate (API), export_api (API), export_steps and rollback (state machine), pusher (the push queue),
+    schedule (daily) and scheduled_start (one per due tenant, from the scheduled-starts queue).
 
     Each function gets the environment its code path reads and a role that grants exactly that: a secret's
     ARN (or the client keys' prefix) is set only by the grant that lets the role read it.
@@ -68,6 +70,7 @@ class Functions(Construct):
         self.export_api = self._export_api()
         self.export_steps = self._export_steps()
         self.rollback = self._rollback()
+        self.pusher = self._pusher()
         self.scheduled_starts, self.scheduled_starts_dead_letters = self._scheduled_starts_queue()
         self.schedule = self._schedule()
         self.scheduled_start = self._scheduled_start()
@@ -153,12 +156,12 @@ class Functions(Construct):
     def _export_steps(self) -> lambda_.Function:
         """Fetch reads ABAX into a snapshot; validate and group read it and PowerOffice Go; push writes to Go."""
         # Lambda's 15 minutes: a Fetch piece reads ABAX for FETCH_SECONDS (10 minutes) at most and leaves the
-        # rest for its last call and writes; a push chunk waits for the shared PowerOffice lease. 1 GB: Validate
+        # rest for its last call and writes (a chunk waits in the push queue, not here). 1 GB: Validate
         # and Group hold a 300,000-trip month as domain trips (about 110 MB), never as raw JSON.
         function = self._function(
             "ExportSteps",
             handler="functions.export.steps.handler",
-            description="State machine tasks: fetch, validate, group, push a chunk, complete, mark failed; searches",
+            description="State machine tasks: fetch, validate, group, queue a chunk for the pusher, complete, mark failed; searches",
             timeout=Duration.minutes(15),
             memory_size=1024,
         )
@@ -168,6 +171,38 @@ class Functions(Construct):
         self._secrets.grant_read_client_keys(function)
         self._secrets.grant_read_poweroffice_keys(function)
         self._secrets.grant_read_abax_clients(function)
+        return function
+
+    def _pusher(self) -> lambda_.Function:
+        """The one pusher: drains the push queue at PowerOffice Go's limit (workflow/push.py). Reserved
+        concurrency 1; woken by ExportSteps when it queues a chunk and no pusher drains, and every minute."""
+        function = self._function(
+            "Pusher",
+            handler="functions.export.pusher.handler",
+            description="Push queue: create the waiting chunks' salary lines in PowerOffice Go, round-robin",
+            timeout=Duration.minutes(15),
+            memory_size=512,
+            reserved_concurrency=1,
+            # A wake-up that finds another pusher draining has nothing to do; the schedule covers a lost one.
+            retry_attempts=0,
+        )
+        self._data.grant_items(role_of(function))
+        self._secrets.grant_read_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        # A waiting chunk wakes it: ExportSteps invokes it asynchronously, by name.
+        role_of(self.export_steps).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WakeThePusher", actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+            )
+        )
+        self.export_steps.add_environment("PUSHER_FUNCTION_NAME", function.function_name)
+        events.Rule(
+            self,
+            "PusherSchedule",
+            description="abax-payroll: wake the pusher every minute (a pusher that died is replaced)",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[targets.LambdaFunction(function, retry_attempts=0, max_event_age=Duration.minutes(1))],
+        )
         return function
 
     def _rollback(self) -> lambda_.Function:
@@ -293,6 +328,7 @@ class Functions(Construct):
             "ExportApi": self.export_api,
             "ExportSteps": self.export_steps,
             "Rollback": self.rollback,
+            "Pusher": self.pusher,
             "Schedule": self.schedule,
             "ScheduledStart": self.scheduled_start,
             "Reconcile": self.reconcile,
@@ -306,6 +342,8 @@ class Functions(Construct):
         description: str,
         timeout: Duration,
         memory_size: int = 256,
+        reserved_concurrency: int | None = None,
+        retry_attempts: int = 2,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self, f"{name}Logs", retention=self._config.log_retention, removal_policy=RemovalPolicy.DESTROY
@@ -345,7 +383,8 @@ class Functions(Construct):
             # Asynchronous invocations (the daily schedule, the run-ended event): Lambda retries a function error
             # twice (its maximum; about 1 and 2 minutes later), then the dead-letter queue.
             dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=2,
+            retry_attempts=retry_attempts,
+            reserved_concurrent_executions=reserved_concurrency,
         )
         acknowledge(
             function,

@@ -157,6 +157,8 @@ class Monitoring(Construct):
         # crash, which no code sees, still ends in an outcome that is: an export FAILED (the state machine's
         # Catch), a dead letter (asynchronous and queued invocations), an API 5xx.
         for name, function in self._functions.items():
+            if name == "Pusher":
+                continue  # reserved concurrency 1: a wake-up while it drains is throttled by design
             self._alarm(
                 f"{name}Throttles",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -78,6 +78,39 @@ class Workflow(Construct):
             "ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, and tracing needs "
             "xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets: none of them supports "
             "resource-level permissions (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).",
+        )
+
+    def grant_pusher(self, pusher: lambda_.Function) -> None:
+        """The pusher answers the chunks' waiting tasks (SendTaskSuccess/Failure/Heartbeat) and reads whether a
+        chunk's run still runs (DescribeExecution) before and while it pushes it. A policy of its own, not the
+        role's default one: the function must not depend on the state machine, whose tasks wake it."""
+        stack = Stack.of(self)
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        policy = iam.Policy(
+            self,
+            "PusherAnswersRuns",
+            roles=[pusher.role],  # type: ignore[list-item]
+            statements=[
+                iam.PolicyStatement(
+                    sid="AnswerWaitingChunks",
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                    resources=[self.state_machine.state_machine_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadRuns", actions=["states:DescribeExecution"], resources=[executions]
+                ),
+            ],
+        )
+        machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::arn:aws:states:{stack.region}:{stack.account}:execution:<{machine}.Name>:*]",
+            reason="DescribeExecution of this state machine's executions only (their names are export ids).",
         )
 
     def grant_start(self, function: lambda_.Function) -> None:

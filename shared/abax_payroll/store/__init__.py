@@ -2,8 +2,9 @@
 
 The one table is kept in rooms, each the only code that knows its items' key layout:
 tenant configuration, exports and the tenant's export lock, line chunks and created ids, the ledger, leases,
-the request windows of API clients (pacing), each company's share of the API (quotas), and the snapshots of ABAX's answers (their pages in S3); the
-documentation reports are S3 objects.
+the request windows of API clients (pacing), each company's share of the API (quotas), the chunks waiting for
+the pusher (push queue), and the snapshots of ABAX's answers (their pages in S3); the documentation reports are
+S3 objects.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .ledger import LedgerStore
 from .lines import LineStore
 from .mail import Mailer, SesMailer
 from .pacing import PacingStore
+from .push_queue import PusherNudge, PushQueue
 from .quotas import QuotaStore
 from .reports import ReportStore
 from .secrets import ClientKeyVault
@@ -38,6 +40,7 @@ class PayrollStore:
         self.leases = LeaseStore(self.table)
         self.pacing = PacingStore(self.table)
         self.quotas = QuotaStore(self.table)
+        self.push_queue = PushQueue(self.table)
 
 
 __all__ = [
@@ -51,6 +54,8 @@ __all__ = [
     "PacingStore",
     "PayrollStore",
     "QuotaStore",
+    "PushQueue",
+    "PusherNudge",
     "ReportStore",
     "ScheduledStarts",
     "SesMailer",

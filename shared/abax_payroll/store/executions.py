@@ -6,6 +6,13 @@ import json
 from typing import Any, Protocol
 
 import boto3
+from botocore.exceptions import ClientError
+
+from .table import RETRIES
+
+# A token whose task no longer waits: its run ended (stopped, timed out) or it was answered already.
+TASK_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+CAUSE_MAX = 32_768  # SendTaskFailure's cause: at most 32,768 characters
 
 
 class ExportRuns(Protocol):
@@ -26,6 +33,22 @@ class ExportRuns(Protocol):
         never started."""
         ...
 
+    def is_running(self, run: str) -> bool:
+        """Whether the run (an execution ARN) is still RUNNING."""
+        ...
+
+    def succeed_task(self, token: str, output: str) -> bool:
+        """Answer a waiting task (SendTaskSuccess); False when it no longer waits (its run ended)."""
+        ...
+
+    def fail_task(self, token: str, error: str, cause: str) -> bool:
+        """Fail a waiting task with `error` (its Catch's name) and `cause`; False when it no longer waits."""
+        ...
+
+    def heartbeat(self, token: str) -> bool:
+        """Tell a waiting task it is still being worked on; False when it no longer waits."""
+        ...
+
 
 class StepFunctionsRuns:
     """One Step Functions execution per export, named by the export id (so a second start is refused)."""
@@ -37,7 +60,7 @@ class StepFunctionsRuns:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("stepfunctions")
+            self._client = boto3.client("stepfunctions", config=RETRIES)
         return self._client
 
     def execution_arn(self, export_id: str, action: str = "export", attempt: int = 0) -> str:
@@ -69,6 +92,30 @@ class StepFunctionsRuns:
             return dict(self.client.describe_execution(executionArn=execution_arn))
         except self.client.exceptions.ExecutionDoesNotExist:
             return None
+
+    def is_running(self, run: str) -> bool:
+        return bool(self.client.describe_execution(executionArn=run)["status"] == "RUNNING")
+
+    def succeed_task(self, token: str, output: str) -> bool:
+        return self._answer(self.client.send_task_success, taskToken=token, output=output)
+
+    def fail_task(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(
+            self.client.send_task_failure, taskToken=token, error=error[:256], cause=cause[:CAUSE_MAX]
+        )
+
+    def heartbeat(self, token: str) -> bool:
+        return self._answer(self.client.send_task_heartbeat, taskToken=token)
+
+    @staticmethod
+    def _answer(call: Any, **params: Any) -> bool:
+        try:
+            call(**params)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in TASK_GONE:
+                return False
+            raise
+        return True
 
 
 def _name(export_id: str, action: str, attempt: int) -> str:

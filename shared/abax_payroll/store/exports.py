@@ -417,9 +417,18 @@ class ExportStore:
         raise ExportInProgress("another export started for this company meanwhile; wait until it ends")
 
     # ---- small working data of an export -------------------------------------------------------
-    def put_progress(self, tenant_id: str, export_id: str, sent: int) -> None:
-        """Lines created so far, while a chunk is pushed (a small item: one write unit)."""
-        self.table.put(tenant_pk(tenant_id), _progress(export_id), {"sent": sent, "at": now_iso()})
+    def put_progress(
+        self, tenant_id: str, export_id: str, sent: int, fence: dict[str, Any] | None = None
+    ) -> None:
+        """Lines created so far, while a chunk is pushed (a small item); with `fence` (fence()), only on behalf
+        of the export's current run (RunSuperseded else)."""
+        update = {
+            "Key": {"pk": tenant_pk(tenant_id), "sk": _progress(export_id)},
+            "UpdateExpression": "SET sent = :sent, #at = :at",
+            "ExpressionAttributeNames": {"#at": "at"},
+            "ExpressionAttributeValues": {":sent": sent, ":at": now_iso()},
+        }
+        self.table.update_items([update], fence)
 
     def get_progress(self, tenant_id: str, export_id: str) -> int:
         item = self.table.get(tenant_pk(tenant_id), _progress(export_id), consistent=True)

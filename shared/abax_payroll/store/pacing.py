@@ -1,7 +1,7 @@
 """A request window shared by every Lambda instance that calls one API client (ABAX's 60 requests a minute).
 
 One small item per API client holds the send times (epoch seconds) of its last `limit` requests, the same
-sliding log the PowerOffice limiter hands over with the push lease. An instance reserves its next send with
+sliding log the PowerOffice limiter hands over with the pusher's lease. An instance reserves its next send with
 one conditional update (the version it last saw); it re-reads only when another instance wrote in between.
 """
 

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..errors import RunSuperseded
@@ -23,6 +24,9 @@ PLATFORM = "PLATFORM"  # partition of platform-wide items (leases)
 TRANSACTION_WRITES = 99
 TRANSACTION_BYTES = 3_000_000
 _serializer = TypeSerializer()
+# Throttling (ProvisionedThroughputExceeded, ThrottlingException, RequestLimitExceeded) and transient errors
+# are retried with exponential backoff and jitter (botocore's standard mode), never handed to a step as its end.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
 def now_iso() -> str:
@@ -81,16 +85,16 @@ class Table:
         shares placeholder counters), and the local stack runs many invocations on threads at once."""
         table = getattr(self._per_thread, "table", None)
         if table is None:
-            table = self._per_thread.table = boto3.resource("dynamodb").Table(self.name)
+            table = self._per_thread.table = boto3.resource("dynamodb", config=RETRIES).Table(self.name)
         return table
 
     @property
     def client(self) -> Any:
-        """A low-level client per thread, for transactions in DynamoDB's own value form (what fence() gives):
-        the resource's own client would serialise those values a second time."""
+        """A low-level client per thread, for requests in DynamoDB's own types (transactions: the resource's
+        client would serialise those values a second time)."""
         client = getattr(self._per_thread, "client", None)
         if client is None:
-            client = self._per_thread.client = boto3.client("dynamodb")
+            client = self._per_thread.client = boto3.client("dynamodb", config=RETRIES)
         return client
 
     def get(self, pk: str, sk: str, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:

@@ -12,13 +12,14 @@ ExportSteps function, and this finishes the record the way the state machine wou
   export offers rollback (every line found by its ExternalImportReference is deleted) and resume (the missing
   lines are made). Nothing is deleted or sent on the user's behalf: the run was stopped, perhaps on purpose.
 
-A chunk that was pushing when the run stopped goes on in its Lambda invocation (AWS does not stop it): while
-it holds the push lease, the end is not recorded yet (`RunStillPushing`; EventBridge retries), so a rollback
-asked for afterwards sees every line that chunk made. A rollback that was deleting lines does the same
-(`deleting_until`, its invocation's deadline; `RunStillDeleting`): no DELETE of the stopped run lands after
-a resume counted the lines in Go. The end is written on behalf of the run that ended (fenced by it), and from
-then on every write of that run's invocations still going is refused (ExportStore.fence). The normal ends
-(the Fail states after a recorded outcome) arrive here too and change nothing: their record is finished.
+A chunk the pusher was pushing when the run stopped goes on until the pusher notices (within about a second,
+workflow/push.py) and records what it made: while it is in flight, the end is not recorded yet
+(`RunStillPushing`; EventBridge retries), so a rollback asked for afterwards sees every line that chunk made.
+A rollback that was deleting lines does the same (`deleting_until`, its invocation's deadline;
+`RunStillDeleting`): no DELETE of the stopped run lands after a resume counted the lines in Go. The end is
+written on behalf of the run that ended (fenced by it), and from then on every write of that run's invocations
+still going is refused (ExportStore.fence). The normal ends (the Fail states after a recorded outcome) arrive
+here too and change nothing: their record is finished.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ WORDS = {
 
 
 class RunStillPushing(Exception):
-    """The stopped run's last chunk still holds the push lease: record the end once it let go (retried)."""
+    """The stopped run's chunk is still in flight at the pusher: record the end once it let go (retried)."""
 
 
 class RunStillDeleting(Exception):
@@ -86,8 +87,7 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
     if record.execution_arn and detail.get("executionArn") not in (None, record.execution_arn):
         # An earlier run of this export (its record has moved on to a rollback or resume since).
         return {"outcome": "nothing to do", "export_id": export_id, "reason": "not the export's current run"}
-    lease = services.store.leases.peek("PUSH") or {}
-    if lease.get("holder") == export_id and float(lease.get("expires_at") or 0) > time.time():
+    if services.store.push_queue.in_flight(tenant_id, export_id):
         raise RunStillPushing(
             f"export {export_id}: its last chunk still pushes; the end is recorded after it"
         )

@@ -51,7 +51,10 @@ def reconcile(services: Services) -> dict[str, Any]:
             continue
         try:
             outcome = ended.execution_ended(services, detail)
-        except ended.RunStillPushing:  # its last chunk still pushes: the next sweep ends it
+        except (
+            ended.RunStillPushing,
+            ended.RunStillDeleting,
+        ):  # its chunk still pushes, or its rollback deletes: the next sweep ends it
             found["running"].append(export_id)
             continue
         if outcome.get("outcome") in ("FAILED", "ROLLBACK_INCOMPLETE"):

@@ -2,7 +2,7 @@
 
 Both run in the export's state machine (an execution named `<export id>-<action>-<n>`), like the export
 itself: the request only claims the tenant's single running slot, marks the record RUNNING again and
-starts the run, so the work gets Step Functions' retries, the console's history and the push lease.
+starts the run, so the work gets Step Functions' retries, the console's history and the push queue.
 """
 
 from __future__ import annotations

@@ -76,7 +76,9 @@ def prepare_resume(
         return {"blocked": True, "chunks": []}
     # every claimed trip again
     store.ledger.hold_only(tenant_id, export_id, None, record.ledger_months or [], fence)
-    store.exports.put_progress(tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)))
+    store.exports.put_progress(
+        tenant_id, export_id, len(store.lines.get_created(tenant_id, export_id)), fence
+    )
     store.exports.update_export(tenant_id, export_id, {"phase": ExportPhase.PUSHING}, run=run)
-    # A chunk whose lines all exist is skipped by push_chunk without taking the push lease.
+    # A chunk whose lines all exist is answered by the pusher at once, without a request to PowerOffice Go.
     return {"blocked": False, "chunks": list(range(record.chunk_count or 0))}

@@ -20,6 +20,7 @@ from ..store import (
     ExportRuns,
     Mailer,
     PayrollStore,
+    PusherNudge,
     ScheduledStarts,
     SesMailer,
     SqsScheduledStarts,
@@ -95,6 +96,7 @@ class Services:
     keys_loader: Callable[[], PlatformKeys] = field(repr=False)
     runs: ExportRuns
     starts: ScheduledStarts | None = None
+    nudge_pusher: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     mailer: Mailer = field(default_factory=lambda: SesMailer(None))
 
@@ -243,6 +245,7 @@ def build_services(config: Settings | None = None) -> Services:
         runs=StepFunctionsRuns(config.state_machine_arn),
         starts=SqsScheduledStarts(config.scheduled_starts_queue_url),
         mailer=SesMailer(config.notification_sender),
+        nudge_pusher=PusherNudge(config.pusher_function_name),
     )
     if config.notification_sender:
         # The company hears of its scheduled export's end, wherever the export is finished (a step, the

@@ -1,13 +1,8 @@
-"""The state machine's forward steps: fetch (a piece), validate, group, push (a chunk), complete, and marking a failure."""
+"""The state machine's forward steps: fetch (a piece), validate, group, complete, and marking a failure (the push: push.py)."""
 
 from __future__ import annotations
 
-import math
-import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -24,14 +19,11 @@ from ..errors import (
     ExportValidationFailed,
     PayrollError,
     PushFailed,
-    PushLeaseBusy,
     SourceChanged,
     SourceUnavailable,
 )
 from ..observability import logger, metrics
-from ..poweroffice import PowerOfficeError, SalaryLinePost
 from ..records import (
-    CreatedIds,
     ExportError,
     ExportPhase,
     ExportRecord,
@@ -40,52 +32,10 @@ from ..records import (
     RecoveryAction,
     error_message,
 )
-from ..store.leases import WAITER_HEARTBEAT_S
 from . import fetching
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .rollback import kept_left_behind, lines_left_in_go
 from .services import Services
-
-# Created ids are written once per chunk, when it stops (done or failed): one small write. Nothing is lost
-# by waiting: a line whose id never reached the record (the process died mid-chunk) is found again by its
-# ExternalImportReference, by a retried POST (PowerOffice answers with the existing line) and by rollback.
-LEASE_WAIT_S = 60.0
-# How often an export waiting for the push lease reads it. The next in line: every LEASE_POLL_S. One further
-# back cannot be served before each chunk ahead of it has held the lease (at least about LEASE_POLL_PER_PLACE_S:
-# one line at PowerOffice's 10 requests/s and the handover), so it reads once per that many places, at most
-# every LEASE_POLL_MAX_S (well within its heartbeat): a hundred waiters read about 40 times a second, not 2,000.
-LEASE_POLL_S = 0.05
-LEASE_POLL_PER_PLACE_S = 0.25
-LEASE_POLL_MAX_S = 5.0
-# Near the head of the line (the holder and at most one more ahead) a waiter stays up to LEASE_WAIT_S longer:
-# leaving then (PushLeaseBusy, retried a second later by a new invocation) would leave the lease idle when
-# its turn comes, and everyone behind it waits for it.
-LEASE_STAY_AHEAD = 2
-
-
-def lease_poll_interval(ahead: int) -> float:
-    """Seconds between two reads of the push lease by a waiter with `ahead` exports before it."""
-    if ahead <= 1:
-        return LEASE_POLL_S
-    return min(LEASE_POLL_MAX_S, LEASE_POLL_PER_PLACE_S * (ahead - 1))
-
-
-# Progress while a chunk is pushed: a small counter item (one write unit) written after evenly spread numbers
-# of created lines (progress_marks), so the count moves through the chunk instead of jumping at its end, where
-# the chunk's ids are written anyway. The number of writes is bounded by the lines, not the clock: at most
-# PROGRESS_WRITES_PER_LINE per line (at least PROGRESS_MIN_WRITES for a chunk with room), which keeps the
-# workflow within its write budget (<= 0.2 units per line) at any push rate, and the benchmark measures
-# exactly what a push at PowerOffice's 10 requests/s pays.
-PROGRESS_WRITES_PER_LINE = 0.03
-PROGRESS_MIN_WRITES = 2
-
-
-def progress_marks(lines: int) -> list[int]:
-    """After how many created lines of a chunk of `lines` its progress counter is written (e.g. 100 lines:
-    after 25, 50 and 75; 16 lines: after 6 and 11); never at the chunk's end."""
-    writes = max(PROGRESS_MIN_WRITES, int(lines * PROGRESS_WRITES_PER_LINE))
-    marks = {math.ceil(lines * k / (writes + 1)) for k in range(1, writes + 1)}
-    return sorted(mark for mark in marks if 0 < mark < lines)
 
 
 def _record(services: Services, tenant_id: str, export_id: str) -> ExportRecord:
@@ -303,162 +253,6 @@ def group(services: Services, tenant_id: str, export_id: str, run: str | None = 
         run=run,
     )
     return {"chunks": list(range(len(chunks))), "line_count": len(lines)}
-
-
-@contextmanager
-def push_lease(services: Services, export_id: str):  # type: ignore[no-untyped-def]
-    """PowerOffice's rate limit belongs to our subscription key: one push at a time across all tenants."""
-    deadline = time.monotonic() + LEASE_WAIT_S
-    seconds = services.settings.push_lease_seconds
-    leases = services.store.leases
-    said_waiting = 0.0  # when this export last told the lease it waits in line (0: not yet)
-    while True:
-        # Reads are cheap; a refused conditional write is not. Whoever waited longest goes first.
-        lease = leases.peek("PUSH")
-        ahead = leases.ahead_of(export_id, lease)
-        if ahead == 0:
-            handover = leases.acquire_lease("PUSH", export_id, seconds)
-            if handover is not None:
-                leases.forget_stale_waiters("PUSH", lease)
-                break
-        elif time.monotonic() - said_waiting > WAITER_HEARTBEAT_S:
-            leases.wait_in_line("PUSH", export_id)
-            said_waiting = time.monotonic()
-        now = time.monotonic()
-        if now > deadline and (ahead > LEASE_STAY_AHEAD or now > deadline + LEASE_WAIT_S):
-            raise PushLeaseBusy("another export is pushing salary lines; waiting for the shared rate limit")
-        time.sleep(lease_poll_interval(ahead))
-    # The previous pusher may have been another Lambda instance: its last second counts at PowerOffice.
-    limiter = services.limiter()
-    limiter.seed(handover)
-    try:
-        yield
-    finally:
-        leases.release_lease("PUSH", export_id, limiter.handover())
-
-
-def push_chunk(services: Services, tenant_id: str, export_id: str, chunk: int) -> dict[str, Any]:
-    store = services.store.lines
-    lines = store.get_line_chunk(tenant_id, export_id, chunk)
-    created = store.get_created(tenant_id, export_id)
-    pending = [line for line in lines if line.index not in created]
-    if not pending:  # a retried chunk whose lines all exist already
-        return {"chunk": chunk, "created": 0}
-    sent_before = len(created)
-    exports = services.store.exports
-    push = _ChunkPush(pending, lambda sent: exports.put_progress(tenant_id, export_id, sent_before + sent))
-    record = _record(services, tenant_id, export_id)
-    # The key (a secret read) before the lease, so the lease is held no longer than the chunk needs (at month
-    # end it changes hands chunk by chunk). The ids are written before it is let go: a run stopped meanwhile
-    # is recorded (workflow/ended.py) only after the release, with every line this chunk made.
-    with services.poweroffice_for_export(tenant_id, record) as poweroffice, push_lease(services, export_id):
-        try:
-            push.run(poweroffice, services.settings.push_concurrency)
-        finally:
-            store.record_created(tenant_id, export_id, chunk, push.created)
-    if push.failure is not None:
-        line, error = push.failure
-        if not isinstance(error, PowerOfficeError):
-            raise error
-        logger.warning(
-            "salary line not created",
-            extra={"export_id": export_id, "line": line.index, "status": error.status},
-        )
-        # The facts of the refusal, for the web app to say in its user's language (a failure costs this one
-        # write; the successful path writes nothing more).
-        services.store.exports.update_export(
-            tenant_id,
-            export_id,
-            {
-                "push_failure": {
-                    "employee_number": line.employee_number,
-                    "employee_name": line.employee_name,
-                    "pay_item_code": line.pay_item_code,
-                    "amount": line.amount,
-                    "status": error.status,
-                }
-            },
-        )
-        raise PushFailed(
-            f"PowerOffice Go refused the salary line for employee {line.employee_number} "
-            f"({line.employee_name}), pay item {line.pay_item_code}: {error.title}"
-            + (f" ({error.detail})" if error.detail else "")
-        )
-    # Between chunks the API counts the ids recorded per chunk; within one, the counter _ChunkPush writes.
-    return {"chunk": chunk, "created": len(push.created)}
-
-
-class _ChunkPush:
-    """A chunk's lines POSTed by a few workers at once, paced by the shared limiter.
-
-    Every created id is kept, whichever worker got it; after the first failure no new line is started,
-    the ones in flight finish (and are kept, so a rollback deletes them), and the failure is reported.
-    """
-
-    def __init__(self, pending: list[PlannedLine], report: Callable[[int], None] | None = None) -> None:
-        self._pending = iter(pending)
-        self._lock = threading.Lock()
-        self.created: CreatedIds = {}
-        self.failure: tuple[PlannedLine, BaseException] | None = None
-        self._report = report
-        self._marks = progress_marks(len(pending)) if report is not None else []
-        self._reporting = False
-
-    def run(self, poweroffice: Any, concurrency: int) -> None:
-        workers = [
-            threading.Thread(target=self._work, args=(poweroffice,), daemon=True)
-            for _ in range(concurrency - 1)
-        ]
-        for worker in workers:
-            worker.start()
-        self._work(poweroffice)
-        for worker in workers:
-            worker.join()
-
-    def _next(self) -> PlannedLine | None:
-        with self._lock:
-            return None if self.failure is not None else next(self._pending, None)
-
-    def _work(self, poweroffice: Any) -> None:
-        while (line := self._next()) is not None:
-            try:
-                fields = {name.lower(): Decimal(value) for name, value in line.fields.items()}
-                salary_line = poweroffice.create_salary_line(
-                    SalaryLinePost(
-                        employee_id=line.employee_id,
-                        pay_item_id=line.pay_item_id,
-                        comment=line.comment,
-                        external_import_reference=line.ref,
-                        **fields,
-                    )
-                )
-            except BaseException as error:  # noqa: BLE001 - reported by the caller, after every worker stopped
-                with self._lock:
-                    if self.failure is None or line.index < self.failure[0].index:
-                        self.failure = (line, error)
-                return
-            with self._lock:
-                self.created[line.index] = salary_line.id
-                sent = len(self.created)
-                # One writer at a time; a mark passed meanwhile is written with the next line.
-                due = bool(self._marks) and not self._reporting and sent >= self._marks[0]
-                if due:
-                    self._reporting = True
-                    while self._marks and self._marks[0] <= sent:
-                        self._marks.pop(0)
-            if due:
-                self._progress(sent)
-
-    def _progress(self, sent: int) -> None:
-        """Write the running count (by one worker at a time, outside the lock); a failed write only skips it."""
-        assert self._report is not None
-        try:
-            self._report(sent)
-        except Exception:  # noqa: BLE001 - progress is for the eyes; the push must not fail for it
-            logger.warning("progress not written", exc_info=True)
-        finally:
-            with self._lock:
-                self._reporting = False
 
 
 def complete(services: Services, tenant_id: str, export_id: str, run: str | None = None) -> dict[str, Any]:
