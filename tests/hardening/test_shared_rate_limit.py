@@ -126,7 +126,9 @@ def test_a_chunk_waiting_for_the_pusher_runs_no_lambda(fresh: LocalStack) -> Non
         time.sleep(0.05)
     time.sleep(0.3)  # the enqueue's invocation returns
     busy: list[int] = []
-    for _ in range(30):  # 1.5 s of waiting: no ExportSteps invocation runs for it (the pusher's lease is held)
+    for _ in range(
+        30
+    ):  # 1.5 s of waiting: no ExportSteps invocation runs for it (the pusher's lease is held)
         busy.append(lambda_runtime._Instance.busy.get("abax-payroll-export-steps", 0))
         time.sleep(0.05)
     assert busy == [0] * 30
