@@ -16,6 +16,7 @@ HANDLERS = (
     "functions.export.steps",
     "functions.export.schedule",
     "functions.export.reconcile",
+    "functions.export.pusher",
     "functions.rollback.app",
 )
 BASELINE = "boto3"

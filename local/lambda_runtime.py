@@ -110,10 +110,41 @@ def _invoke(
 def _run_event(name: str, handler: Handler, event: Any, context: LocalContext, timeout: float) -> None:
     def run() -> None:
         # An asynchronous invocation's error goes to its logs (and Lambda's retries), never to a caller.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), _running(name, context):
             handler(event, context)
 
     _Instance.take(name).run(contextvars.copy_context(), run, timeout)
+
+
+# The asynchronous invocations running now, by function: end_invocations brings them to their deadline.
+_live: dict[str, list[LocalContext]] = {}
+
+
+@contextlib.contextmanager
+def _running(name: str, context: LocalContext) -> Any:
+    with _lock:
+        _live.setdefault(name, []).append(context)
+    try:
+        yield
+    finally:
+        with _lock:
+            _live[name].remove(context)
+
+
+def end_invocations(function_name: str, wait_s: float = 15.0) -> None:
+    """Bring the function's running asynchronous invocations to their deadline now (a handler that watches its
+    remaining time, as the pusher does, finishes what it has in hand and ends) and wait until none runs. The
+    local stack's reset uses it: a pusher of the previous test must not drain the next test's fresh table
+    with what it cached (its lease, its clients) before the table was wiped."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with _lock:
+            running = list(_live.get(function_name, []))
+        if not running or time.monotonic() > deadline:
+            return
+        for context in running:
+            context.timeout_s = 0.0
+        time.sleep(0.05)
 
 
 class _Events:

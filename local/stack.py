@@ -190,8 +190,10 @@ class LocalStack:
         """Back to a fresh company: emulators to their data files, an empty table and bucket, no tenant's secret."""
         import boto3
 
-        from .aws import REGION, SNAPSHOT_BUCKET, create_table
+        from . import lambda_runtime
+        from .aws import FUNCTIONS, REGION, SNAPSHOT_BUCKET, create_table
 
+        lambda_runtime.end_invocations(FUNCTIONS["PusherFunctionArn"][0])  # before its table is wiped
         self.poweroffice.reset()
         self.abax.reset()
         dynamodb = boto3.client("dynamodb", region_name=REGION)

@@ -225,6 +225,9 @@ def _walk(stack: LocalStack) -> Walk:
 @pytest.fixture(scope="module")
 def walk(stack: LocalStack) -> Iterator[Walk]:
     stack.load_demo()
+    # Every function reads its secrets afresh (an earlier test on this worker may have cached the platform's
+    # keys): the walk records the calls each path makes, not what a cache spared it.
+    reset_services()
     set_faults(stack, [])
     enforcer = stack.aws.enforcer
     assert enforcer is not None

@@ -146,8 +146,8 @@ class Workflow(Construct):
 
         Two retry policies apply, one after the other. The target's (185 attempts over 24 h) covers only
         delivering the event to Lambda, when Lambda does not accept the asynchronous invocation (throttled, an
-        AWS fault). Once accepted, a function error (RunStillPushing while the stopped run's last chunk holds the
-        push lease) is retried by Lambda's own asynchronous retries as the function sets them (Functions:
+        AWS fault). Once accepted, a function error (RunStillPushing while the pusher still pushes a chunk of the
+        stopped run, RunStillDeleting while its rollback may still delete) is retried by Lambda's own asynchronous retries as the function sets them (Functions:
         retry_attempts=2, about 1 and 2 minutes later), then it goes to `dead_letter_queue` (alarmed). An export
         still RUNNING after that is ended by the reconciliation sweep."""
         return events.Rule(
