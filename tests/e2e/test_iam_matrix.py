@@ -344,7 +344,7 @@ NOT_WALKED = {
     ("Rollback", "ses:SendEmail"),  # a scheduled export rolled back (the walk rolls back manual ones)
     ("Rollback", "s3:PutObject"),  # more left-behind lines than the record holds: tests/e2e/test_big_lists.py
     # A chunk still queued after 20 minutes (push.HEARTBEAT_EVERY_S) hears from the pusher: no walk waits that
-    # long (the callback itself: tests/workflow/test_task_token_callbacks.py, in moto, without the pusher).
+    # long (tests/hardening/test_fair_push_queue.py; the callback in moto: tests/workflow/test_task_token_callbacks.py).
     ("Pusher", "states:SendTaskHeartbeat"),
 }
 

@@ -116,3 +116,46 @@ def test_the_pusher_serves_the_company_it_served_longest_ago_first(fresh: LocalS
     second = pusher._next()
     assert second is not None and second.tenant_id == SMALL
     services().store.leases.release_lease(PUSHER_LEASE, "this-test")
+
+
+def test_a_long_queued_chunk_hears_from_the_pusher_and_one_whose_run_ended_is_dropped(
+    fresh: LocalStack,
+) -> None:
+    """A chunk queued longer than 20 minutes gets a heartbeat (its task's HeartbeatSeconds is an hour, so it is
+    not queued again while the pusher is busy elsewhere); a chunk whose task no longer waits leaves the queue."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from abax_payroll.workflow.push import HEARTBEAT_EVERY_S, PUSHER_LEASE, Pusher
+    from abax_payroll.workflow.services import services
+
+    boto3.setup_default_session(region_name=REGION)
+    # This test is the pusher: the stack's own (its one-minute schedule) must not drain these made-up entries.
+    assert services().store.leases.acquire_lease(PUSHER_LEASE, "this-test", 60) is not None
+    queue = PushQueue(Table(TABLE))
+    queue.put(LARGE, "20261031T000000000Z-1a2e", 0, "run-large", "token-waits")
+    queue.put(SMALL, "20261031T000001000Z-5a11", 0, "run-small", "token-gone")
+    queue.put(SMALL, "20261031T000002000Z-7e57", 0, "run-new", "token-new")  # queued just now
+    long_ago = Decimal(str(round(time.time() - HEARTBEAT_EVERY_S - 60, 3)))
+    for entry in queue.waiting():
+        if entry.token != "token-new":
+            Table(TABLE).resource.update_item(
+                Key={"pk": "PUSHQ", "sk": f"{entry.tenant_id}#{entry.export_id}#{entry.chunk:05d}"},
+                UpdateExpression="SET heartbeat_at = :then",
+                ExpressionAttributeValues={":then": long_ago},
+            )
+
+    heard: list[str] = []
+
+    class Runs:
+        def heartbeat(self, token: str) -> bool:
+            heard.append(token)
+            return token != "token-gone"  # its run ended: Step Functions answers TaskTimedOut
+
+    pusher = Pusher(replace(services(), runs=Runs()), lambda: 900.0)  # type: ignore[arg-type]
+    pusher._waiting(fresh=True)
+    assert sorted(heard) == ["token-gone", "token-waits"]
+    after = {entry.token: entry for entry in queue.waiting()}
+    assert set(after) == {"token-waits", "token-new"}
+    assert after["token-waits"].heartbeat_at > time.time() - 60
+    services().store.leases.release_lease(PUSHER_LEASE, "this-test")
