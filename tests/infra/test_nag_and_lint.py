@@ -22,7 +22,6 @@ EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-IAM5[Resource::<FunctionsReconcileA7FC4E8E.Arn>:*]",
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
     "<WorkflowExportStateMachineC19B3F5E.Name>:*]",
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-L1",
     "AwsSolutions-COG8",
     "AwsSolutions-APIG3",
