@@ -28,6 +28,9 @@ from .services import Services
 # while it calls ABAX (fetching.CURSOR_EVERY_S), and never waits longer than a minute for a call.
 STALLED_S = 180.0
 INLINE_CALL_TIMEOUT_S = 5.0  # an ABAX call inside the API call: its timeout must fit the gateway's 29 s
+# PowerOffice Go's 429s waited out inside the API call, at most (then 503 POWEROFFICE_BUSY with Retry-After):
+# its limit is shared by every company, and a month end can spend it for minutes.
+INLINE_RATE_LIMIT_S = 3.0
 # How long after its search a preview's totals are shown by an export of the same selection (until the
 # export's own check replaces them, seconds later): about the time a user spends on the search screen.
 PREVIEW_TOTALS_SECONDS = 3600.0
@@ -151,7 +154,15 @@ def _ready_plan(services: Services, tenant_id: str, preview_id: str) -> Any:
         )
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     batch = fetching.read_trips(services.store.snapshots, tenant_id, preview_id, period)
-    return prepare_plan(services, tenant_id, period, snapshot.get("logbook_ids"), batch=batch)
+    return _plan(services, tenant_id, period, snapshot.get("logbook_ids"), batch)
+
+
+def _plan(
+    services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None, batch: TripBatch
+) -> Any:
+    """The search's plan, its PowerOffice Go lookups waiting out 429s only briefly (an API call)."""
+    with services.poweroffice_for(tenant_id, rate_limit_budget_s=INLINE_RATE_LIMIT_S) as poweroffice:
+        return prepare_plan(services, tenant_id, period, logbook_ids, poweroffice=poweroffice, batch=batch)
 
 
 def preview_lines(
@@ -186,7 +197,7 @@ def _ready_body(
 
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     batch = fetching.read_trips(services.store.snapshots, tenant_id, snapshot["snapshot_id"], period)
-    prepared = prepare_plan(services, tenant_id, period, logbook_ids, batch=batch)
+    prepared = _plan(services, tenant_id, period, logbook_ids, batch)
     body = {**resource(snapshot), **preview_body(prepared)}
     if body["ready"] and body["lines"]:
         _keep_totals(services, tenant_id, period, logbook_ids, prepared, body)

@@ -99,8 +99,10 @@ class Services:
     def keys(self) -> PlatformKeys:
         return self.keys_loader()
 
-    def poweroffice(self, client_key: str) -> PowerOfficeClient:
+    def poweroffice(self, client_key: str, rate_limit_budget_s: float | None = None) -> PowerOfficeClient:
+        """`rate_limit_budget_s`: how long the client waits out 429s before RateLimited (an API call: seconds)."""
         keys = self.keys
+        budget = {} if rate_limit_budget_s is None else {"rate_limit_budget_s": rate_limit_budget_s}
         return PowerOfficeClient(
             self.settings.poweroffice_api_url,
             self.settings.poweroffice_token_url,
@@ -109,6 +111,7 @@ class Services:
             client_key,
             limiter=self.limiter(),
             timeout=self.settings.poweroffice_timeout_s,
+            **budget,
         )
 
     def limiter(self) -> LocalRateLimiter:
@@ -128,13 +131,13 @@ class Services:
         if integration is None or not integration.active:
             raise AbaxInactive(ABAX_INACTIVE)
 
-    def poweroffice_for(self, tenant_id: str) -> PowerOfficeClient:
+    def poweroffice_for(self, tenant_id: str, rate_limit_budget_s: float | None = None) -> PowerOfficeClient:
         """A client with the tenant's key; IntegrationInactive when the integration is off or its key gone."""
         self.active_integration(tenant_id)
         client_key = self.vault.get(tenant_id)
         if not client_key:
             raise IntegrationInactive(INACTIVE)
-        return self.poweroffice(client_key)
+        return self.poweroffice(client_key, rate_limit_budget_s)
 
     def poweroffice_for_export(self, tenant_id: str, record: ExportRecord) -> PowerOfficeClient:
         """The client with the very key the export was started with (its lines live in that company).
