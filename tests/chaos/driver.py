@@ -1,0 +1,517 @@
+"""Seeded random sequences over several companies, checked against PowerOffice Go's own salary lines.
+
+A seed decides a scenario: how many employees each company has, and a sequence of events at random moments
+(PowerOffice Go and ABAX faults, Lambda invocations killed at chosen points, runs stopped as in the Step
+Functions console, and the clerk's start, rollback, resume, try again, undo, key and code changes). The
+scenario runs against the local stack; once it settles (faults off, every run ended) the invariants are
+checked against the emulator's salary lines, the previews and the API:
+
+(a) COMPLETED ⇒ exactly its lines in Go, once; ROLLED_BACK / FAILED / VALIDATION_FAILED ⇒ none;
+    ROLLBACK_INCOMPLETE ⇒ exactly the lines it names;
+(b) no trip paid twice (per employee and pay item, Go holds at most what the trips add up to), and no trip
+    held (the preview's `already_exported`) by an export that does not pay it, nor paid but free;
+(c) nothing RUNNING after settling, and every action an export offers works;
+(d) no 5xx from the API other than a documented 502 or 503;
+(e) the API's actions match the status.
+
+The seed fixes the sequence, not the threads' timing: a failure prints its seed and the one line that runs
+it again (`python -m tests.chaos --seed N --companies K`), which reproduces it most of the time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import httpx
+from botocore.exceptions import ClientError
+
+from abax_payroll.domain.lines import reference_prefix
+from local import lambda_runtime
+from local.aws import REGION
+from local.stack import LocalStack
+from tests.hardening.companies import client_key, companies
+from tests.support import ALL_CODES, OCTOBER, api_client
+
+TERMINAL = {"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"}
+# What each status must offer (SPEC: rollback and resume on the export, retry as a new export).
+EXPECTED_ACTIONS = {
+    "COMPLETED": ["rollback"],
+    "ROLLBACK_INCOMPLETE": ["rollback", "resume"],
+    "ROLLED_BACK": ["retry"],
+    "FAILED": ["retry"],
+    "VALIDATION_FAILED": [],
+}
+DOCUMENTED_5XX = {502: {"POWEROFFICE_UNAVAILABLE", "ABAX_UNAVAILABLE"}, 503: {"POWEROFFICE_BUSY"}}
+SETTLE_S = 120.0
+STEPS = ("fetch", "validate", "group", "push", "complete", "mark_failed", "prepare_resume")
+NAMED_POINTS = ("push.lines_created",)  # where production code calls crashpoints.reached
+
+
+@dataclass
+class Violation:
+    seed: int
+    invariant: str
+    tenant: str
+    export_id: str | None
+    what: str
+
+    def __str__(self) -> str:
+        export = f" export {self.export_id}" if self.export_id else ""
+        return f"seed {self.seed} ({self.invariant}) {self.tenant}{export}: {self.what}"
+
+
+@dataclass
+class Company:
+    tenant: str
+    client_key: str
+    employees: dict[int, str]  # PowerOffice employee id -> employee number
+    logbooks: dict[str, list[str]]  # employee number -> logbook ids
+    totals: dict[tuple[str, str], Decimal]  # (employee number, pay-item code) -> what its trips add up to
+    pay_items: dict[str, str]  # PowerOffice pay-item id (lower case) -> code
+
+
+@dataclass
+class Scenario:
+    seed: int
+    companies: list[Company]
+    events: list[tuple[float, str, dict[str, Any]]]  # (pause before, kind, parameters)
+    data: tuple[dict[str, Any], dict[str, Any]] = field(repr=False, default=({}, {}))
+
+    def describe(self) -> str:
+        lines = [f"seed {self.seed}: {', '.join(c.tenant for c in self.companies)}"]
+        lines += [f"  +{pause:.1f}s {kind} {json.dumps(params)}" for pause, kind, params in self.events]
+        return "\n".join(lines)
+
+
+# ---- a scenario from a seed ------------------------------------------------------------------------------
+
+
+def scenario(seed: int, company_count: int, event_count: int = 12) -> Scenario:
+    rng = random.Random(seed)
+    tenants = [f"c{seed}x{n}" for n in range(company_count)]
+    abax: dict[str, Any] = {"organizations": []}
+    poweroffice: dict[str, Any] = {"clients": []}
+    built = []
+    for tenant in tenants:
+        one_abax, one_po = companies([tenant], rng.randint(2, 4), trips_per_employee=rng.randint(1, 3))
+        abax["organizations"] += one_abax["organizations"]
+        poweroffice["clients"] += one_po["clients"]
+        built.append(_company(tenant, one_abax["organizations"][0], one_po["clients"][0]))
+    events = [(0.0, "export", {"tenant": tenant, "employees": None}) for tenant in tenants]
+    for _ in range(event_count):
+        company = rng.choice(built)
+        events.append((round(rng.uniform(0.0, 2.5), 1), *_event(rng, company)))
+    return Scenario(seed, built, events, (abax, poweroffice))
+
+
+def _company(tenant: str, organization: dict[str, Any], client: dict[str, Any]) -> Company:
+    pay_items = {str(item["Id"]).lower(): str(item["Code"]) for item in client["pay_items"]}
+    employees = {int(e["Id"]): str(e["Number"]) for e in client["employees"]}
+    expenses = {entry["trip_id"]: entry for entry in organization["expenses"]}
+    totals: dict[tuple[str, str], Decimal] = {}
+    logbooks: dict[str, list[str]] = {}
+    for trip in organization["trips"]:
+        number = trip["driver"]["external_id"]
+        month = trip["start"]["location"]["timestamp"][:7]
+        logbook = f"{trip['driver']['id']}:{trip['vehicle']['id']}:{month}"
+        logbooks.setdefault(number, [])
+        if logbook not in logbooks[number]:
+            logbooks[number].append(logbook)
+        money = expenses.get(trip["id"], {}).get("expense", {})
+        toll = Decimal(str(money.get("toll_charge", 0))) + Decimal(str(money.get("toll_road_admin", 0)))
+        for code, amount in (
+            (ALL_CODES["mileage"], Decimal(str(trip["distance"]))),
+            (ALL_CODES["toll"], toll),
+        ):
+            totals[(number, code)] = totals.get((number, code), Decimal(0)) + amount
+    return Company(tenant, client_key(tenant), employees, logbooks, totals, pay_items)
+
+
+def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
+    tenant = company.tenant
+    kind = rng.choices(
+        ["po_fault", "abax_fault", "crash", "stop", "export", "clerk", "lock", "unlock", "key", "codes"],
+        weights=[5, 1, 3, 2, 3, 5, 1, 1, 1, 1],
+    )[0]
+    if kind == "po_fault":
+        rule = rng.choice(
+            [
+                {"method": "POST", "path": "/SalaryLines", "status": rng.choice([500, 503, 400, 429])},
+                {"method": "POST", "path": "/SalaryLines", "status": 500, "after_commit": True},
+                {"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": rng.choice([1, 3])},
+                {"method": "DELETE", "path": "/SalaryLines", "status": None, "delay_s": rng.choice([1, 3])},
+                {"method": "DELETE", "path": "/SalaryLines", "status": rng.choice([500, 503])},
+                {"method": "GET", "path": "/PayItems", "status": 429, "times": rng.randint(3, 40)},
+                {"method": "GET", "path": "/Employees", "status": 500},
+            ]
+        )
+        rule = {"nth": rng.randint(1, 6), "times": rng.randint(1, 4), **rule}
+        return kind, {"rule": rule}
+    if kind == "abax_fault":
+        rule = {"method": "GET", "path": "/v1/trips", "status": rng.choice([500, 503, 429]), "times": 2}
+        return kind, {"rule": rule}
+    if kind == "crash":
+        point = rng.choice([lambda_runtime.BEFORE, lambda_runtime.AFTER, *NAMED_POINTS])
+        if rng.random() < 0.2:
+            return kind, {"point": point, "function": "Rollback", "where": {}}
+        where = {} if point in NAMED_POINTS else {"step": rng.choice(STEPS)}
+        return kind, {"point": point, "function": "ExportSteps", "where": where}
+    if kind == "export":
+        numbers = sorted(company.logbooks)
+        subset = None if rng.random() < 0.5 else sorted(rng.sample(numbers, rng.randint(1, len(numbers))))
+        return kind, {"tenant": tenant, "employees": subset}
+    if kind == "clerk":
+        return kind, {"tenant": tenant, "action": rng.choice(["rollback", "resume", "retry", "undo"])}
+    if kind == "codes":
+        return kind, {"tenant": tenant, "unmap": rng.choice(["toll", None])}
+    if kind == "stop":
+        return kind, {"tenant": tenant, "after_s": rng.choice([0.0, 0.5, 1.0, 2.0])}
+    return kind, {"tenant": tenant}
+
+
+# ---- running it -------------------------------------------------------------------------------------------
+
+
+class Run:
+    """One scenario against the stack: the clerk's clients, what the API answered, the violations found."""
+
+    def __init__(self, stack: LocalStack, plan: Scenario, log: Callable[[str], None] = lambda _: None):
+        self.stack, self.plan, self.log = stack, plan, log
+        self.violations: list[Violation] = []
+        self.answers: list[tuple[str, str, int, str]] = []  # (tenant, request, status, code)
+        self.clients = {c.tenant: self._client(c.tenant) for c in plan.companies}
+        self.companies = {c.tenant: c for c in plan.companies}
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+
+    def _client(self, tenant: str) -> httpx.Client:
+        client = api_client(self.stack, tenant)
+
+        def keep(response: httpx.Response) -> None:
+            response.read()
+            code = ""
+            if response.status_code >= 400 and response.headers.get("content-type", "").endswith("json"):
+                code = str(response.json().get("code", ""))
+            request = f"{response.request.method} {response.request.url.path}"
+            self.answers.append((tenant, request, response.status_code, code))
+
+        client.event_hooks["response"] = [keep]
+        return client
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+    def violate(self, invariant: str, tenant: str, export_id: str | None, what: str) -> None:
+        self.violations.append(Violation(self.plan.seed, invariant, tenant, export_id, what))
+
+    # -- the scenario
+
+    def run(self) -> list[Violation]:
+        self.stack.load(*self.plan.data)
+        for company in self.plan.companies:
+            client = self.clients[company.tenant]
+            self._activate(client, company)
+            client.post("/integrations/abax/activate", json=_abax_pair(self.stack, company.tenant))
+            client.put("/payroll-codes", json={"codes": ALL_CODES})
+        for pause, kind, params in self.plan.events:
+            time.sleep(pause)
+            self.log(f"  {kind} {json.dumps(params)}")
+            getattr(self, f"_do_{kind}")(**params)
+        self.settle()
+        self.check()
+        self.close_offered_actions()
+        return self.violations
+
+    def _activate(self, client: httpx.Client, company: Company) -> None:
+        client.post("/integrations/poweroffice/activate", json={"client_key": company.client_key})
+
+    def _do_po_fault(self, rule: dict[str, Any]) -> None:
+        self.stack.poweroffice.set_faults([rule])
+
+    def _do_abax_fault(self, rule: dict[str, Any]) -> None:
+        httpx.post(f"{self.stack.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10)
+
+    def _do_crash(self, point: str, function: str, where: dict[str, Any]) -> None:
+        self.stack.crash(point, function, **where)
+
+    def _do_stop(self, tenant: str, after_s: float) -> None:
+        """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            running = [
+                e for e in self._exports(tenant) if e["status"] == "RUNNING" and e.get("execution_arn")
+            ]
+            if running:
+                time.sleep(after_s)
+                with contextlib.suppress(ClientError):  # it ended meanwhile
+                    self.sfn.stop_execution(executionArn=running[0]["execution_arn"])
+                return
+            time.sleep(0.2)
+
+    def _do_export(self, tenant: str, employees: list[str] | None) -> None:
+        company = self.companies[tenant]
+        body: dict[str, Any] = dict(OCTOBER)
+        if employees is not None:
+            body["logbook_ids"] = sorted(lb for number in employees for lb in company.logbooks[number])
+        self.clients[tenant].post("/exports", json=body)
+
+    def _do_clerk(self, tenant: str, action: str) -> None:
+        wanted = {"undo": ("rollback", "COMPLETED"), "rollback": ("rollback", "ROLLBACK_INCOMPLETE")}
+        offered, status = wanted.get(action, (action, None))
+        for export in self._exports(tenant):
+            if offered in export.get("actions", []) and status in (None, export["status"]):
+                self._act(tenant, export, offered)
+                return
+
+    def _act(self, tenant: str, export: dict[str, Any], action: str) -> httpx.Response:
+        client = self.clients[tenant]
+        if action == "retry":
+            body: dict[str, Any] = dict(OCTOBER)
+            if export.get("logbook_ids"):
+                body["logbook_ids"] = export["logbook_ids"]
+            return client.post("/exports", json=body)
+        return client.post(f"/exports/{export['export_id']}/{action}")
+
+    def _do_lock(self, tenant: str) -> None:
+        ids = [line["Id"] for line in self.stack.poweroffice.salary_lines(client_key(tenant))]
+        if ids:
+            self.stack.poweroffice.lock_lines(ids)
+
+    def _do_unlock(self, tenant: str) -> None:
+        ids = [line["Id"] for line in self.stack.poweroffice.salary_lines(client_key(tenant))]
+        if ids:
+            self.stack.poweroffice.unlock_lines(ids)
+
+    def _do_key(self, tenant: str) -> None:
+        """The admin switches PowerOffice Go off and on again with the same key."""
+        client = self.clients[tenant]
+        client.post("/integrations/poweroffice/deactivate")
+        self._activate(client, self.companies[tenant])
+
+    def _do_codes(self, tenant: str, unmap: str | None) -> None:
+        codes = dict(ALL_CODES)
+        if unmap:
+            codes[unmap] = None
+        self.clients[tenant].put("/payroll-codes", json={"codes": codes})
+
+    def _exports(self, tenant: str) -> list[dict[str, Any]]:
+        """The company's exports, newest first, each as GET /exports/{id} shows it (actions, ARN, lines)."""
+        client = self.clients[tenant]
+        listed = client.get("/exports", params={"limit": 100})
+        if listed.status_code != 200:
+            return []
+        details = (client.get(f"/exports/{e['export_id']}") for e in listed.json().get("exports", []))
+        return [detail.json() for detail in details if detail.status_code == 200]
+
+    # -- settling and checking
+
+    def settle(self) -> None:
+        """Faults off, every company's integration on and codes mapped, then wait until no run is RUNNING."""
+        self.stack.poweroffice.set_faults([])
+        httpx.post(f"{self.stack.url}/emulators/abax/_control/faults", json={"rules": []}, timeout=10)
+        lambda_runtime.clear_crashes()
+        for company in self.plan.companies:
+            client = self.clients[company.tenant]
+            if client.get("/integrations/poweroffice").json().get("status") != "active":
+                self._activate(client, company)
+            client.put("/payroll-codes", json={"codes": ALL_CODES})
+        self.wait_for_runs()
+
+    def wait_for_runs(self) -> None:
+        deadline = time.monotonic() + SETTLE_S
+        for tenant in self.clients:
+            while running := [e for e in self._exports(tenant) if e["status"] == "RUNNING"]:
+                if time.monotonic() > deadline:
+                    for export in running:
+                        self.violate(
+                            "c", tenant, export["export_id"], f"still RUNNING {SETTLE_S:.0f} s after settling"
+                        )
+                    break
+                time.sleep(0.3)
+
+    def check(self) -> None:
+        for tenant, company in self.companies.items():
+            self._check_company(tenant, company)
+        self._check_answers()
+
+    def _check_company(self, tenant: str, company: Company) -> None:
+        client = self.clients[tenant]
+        in_go = self.stack.poweroffice.salary_lines(company.client_key)
+        paying: set[str] = set()
+        for detail in self._exports(tenant):
+            if detail["status"] == "RUNNING":
+                continue  # reported by wait_for_runs
+            self._check_export(tenant, detail, in_go)
+            if detail["status"] in ("COMPLETED", "ROLLBACK_INCOMPLETE"):
+                paying.update(_selected(detail, company))
+        # (b) per employee and pay item, Go holds at most what the trips add up to.
+        held: dict[tuple[str, str], Decimal] = {}
+        for line in in_go:
+            number = company.employees.get(int(line["EmployeeId"]), "?")
+            code = company.pay_items.get(str(line["PayItemId"]).lower(), "?")
+            value = Decimal(str(line.get("Quantity") or line.get("Amount") or 0))
+            held[(number, code)] = held.get((number, code), Decimal(0)) + value
+        for (number, code), value in sorted(held.items()):
+            owed = company.totals.get((number, code), Decimal(0))
+            if value > owed:
+                refs = sorted(
+                    line["ExternalImportReference"]
+                    for line in in_go
+                    if company.employees.get(int(line["EmployeeId"])) == number
+                )
+                self.violate(
+                    "b",
+                    tenant,
+                    None,
+                    f"employee {number} pay item {code}: {value} in Go, trips add up "
+                    f"to {owed} (paid twice); lines {refs}",
+                )
+        preview = client.post("/exports/preview", json=OCTOBER)
+        if preview.status_code != 200:
+            self.violate("c", tenant, None, f"the search after settling answered {preview.status_code}")
+            return
+        paid = {number for (number, _), value in held.items() if value > 0}
+        for logbook in preview.json()["logbooks"]:
+            number = logbook["driver"]["employee_number"]
+            if logbook["already_exported"] and number not in paying:
+                self.violate(
+                    "b",
+                    tenant,
+                    None,
+                    f"logbook {logbook['logbook_id']} is held, but no COMPLETED or "
+                    "ROLLBACK_INCOMPLETE export pays it: no way to pay those trips",
+                )
+            if number in paid and not logbook["already_exported"]:
+                self.violate(
+                    "b",
+                    tenant,
+                    None,
+                    f"employee {number} has lines in Go, but logbook "
+                    f"{logbook['logbook_id']} is free: the next export pays it again",
+                )
+
+    def _check_export(self, tenant: str, detail: dict[str, Any], in_go: list[dict[str, Any]]) -> None:
+        export_id, status = detail["export_id"], detail["status"]
+        prefix = reference_prefix(export_id)
+        mine = [line for line in in_go if (line.get("ExternalImportReference") or "").startswith(prefix)]
+        go_ids = sorted(int(line["Id"]) for line in mine)
+        refs = [line["ExternalImportReference"] for line in mine]
+        if len(set(refs)) != len(refs):
+            self.violate("a", tenant, export_id, f"{status}: a reference twice in Go: {sorted(refs)}")
+        if status == "COMPLETED":
+            recorded = sorted(
+                int(line["salary_line_id"]) for line in detail["lines"] if line.get("salary_line_id")
+            )
+            if go_ids != recorded or len(recorded) != detail.get("line_count", len(detail["lines"])):
+                self.violate(
+                    "a",
+                    tenant,
+                    export_id,
+                    f"COMPLETED: lines in Go {go_ids}, the record {recorded} of {detail.get('line_count')}",
+                )
+        elif status in ("ROLLED_BACK", "FAILED", "VALIDATION_FAILED"):
+            if go_ids:
+                self.violate("a", tenant, export_id, f"{status}: lines still in Go {go_ids} ({refs})")
+        elif status == "ROLLBACK_INCOMPLETE":
+            named = sorted(
+                int(item["salary_line_id"]) for item in (detail.get("rollback") or {}).get("left_behind", [])
+            )
+            if go_ids != named:
+                self.violate(
+                    "a",
+                    tenant,
+                    export_id,
+                    f"ROLLBACK_INCOMPLETE: lines in Go {go_ids}, the record names {named}",
+                )
+        if status in EXPECTED_ACTIONS and sorted(detail.get("actions", [])) != sorted(
+            EXPECTED_ACTIONS[status]
+        ):
+            self.violate(
+                "e",
+                tenant,
+                export_id,
+                f"{status} offers {detail.get('actions')}, expected {EXPECTED_ACTIONS[status]}",
+            )
+
+    def _check_answers(self) -> None:
+        for tenant, request, status, code in self.answers:
+            if status >= 500 and code not in DOCUMENTED_5XX.get(status, set()):
+                self.violate("d", tenant, None, f"{request} answered {status} {code or '(no code)'}")
+        self.answers.clear()
+
+    def close_offered_actions(self) -> None:
+        """(c) every action offered works: the latest export of each company that offers one takes it."""
+        for tenant, company in self.companies.items():
+            offering = [e for e in self._exports(tenant) if e.get("actions")]
+            if not offering:
+                continue
+            export = offering[0]
+            action = export["actions"][-1]  # resume before rollback, so the export ends paid when it can
+            answer = self._act(tenant, export, action)
+            if answer.status_code in (200, 202):
+                continue
+            code = answer.json().get("code") if answer.content else None
+            selected = _selected(export, company)
+            if code == "ALREADY_EXPORTED" and all(self._paid(company, number) for number in selected):
+                continue  # another export paid those trips: trying again rightly refuses
+            self.violate(
+                "c",
+                tenant,
+                export["export_id"],
+                f"{export['status']} offers {action}: it answered "
+                f"{answer.status_code} {code} {answer.text[:300]}",
+            )
+        self.wait_for_runs()
+        self.check()
+
+    def _paid(self, company: Company, number: str) -> bool:
+        return any(
+            company.employees.get(int(line["EmployeeId"])) == number
+            for line in self.stack.poweroffice.salary_lines(company.client_key)
+        )
+
+
+def _selected(detail: dict[str, Any], company: Company) -> set[str]:
+    """The employee numbers whose logbooks the export selected (all of the company's when it named none)."""
+    logbooks = detail.get("logbook_ids")
+    if not logbooks:
+        return set(company.logbooks)
+    return {number for number, ids in company.logbooks.items() if set(ids) & set(logbooks)}
+
+
+def _abax_pair(stack: LocalStack, tenant: str) -> dict[str, str]:
+    client_id, client_secret = stack.abax.credentials(tenant)
+    return {"client_id": client_id, "client_secret": client_secret}
+
+
+def run_seed(
+    stack: LocalStack,
+    seed: int,
+    company_count: int,
+    log: Callable[[str], None] = lambda _: None,
+    event_count: int = 12,
+) -> list[Violation]:
+    plan = scenario(seed, company_count, event_count)
+    log(plan.describe())
+    run = Run(stack, plan, log)
+    try:
+        return run.run()
+    finally:
+        run.close()
+        stack.poweroffice.set_faults([])
+        lambda_runtime.clear_crashes()
+
+
+def reproduction(seed: int, company_count: int, event_count: int = 12) -> str:
+    return (
+        f"PYTHONPATH=$PWD/shared:$PWD .venv/bin/python -m tests.chaos --seed {seed} --companies {company_count} "
+        f"--events {event_count} -v"
+    )
