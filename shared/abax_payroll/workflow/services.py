@@ -102,7 +102,9 @@ class Services:
     def poweroffice(self, client_key: str, rate_limit_budget_s: float | None = None) -> PowerOfficeClient:
         """`rate_limit_budget_s`: how long the client waits out 429s before RateLimited (an API call: seconds)."""
         keys = self.keys
-        budget = {} if rate_limit_budget_s is None else {"rate_limit_budget_s": rate_limit_budget_s}
+        budget: dict[str, Any] = (
+            {} if rate_limit_budget_s is None else {"rate_limit_budget_s": rate_limit_budget_s}
+        )
         return PowerOfficeClient(
             self.settings.poweroffice_api_url,
             self.settings.poweroffice_token_url,
