@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 import time
+from collections import Counter
 
 from local.stack import LocalStack
 from tests.chaos.driver import reproduction, run_seed
@@ -31,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seed or list(range(args.first, args.first + args.seeds))
     log = print if args.verbose else (lambda _: None)
     failed: dict[int, int] = {}
+    outcomes: Counter[str] = Counter()
     began = time.monotonic()
     with LocalStack() as stack:
         for seed in seeds:
             started = time.monotonic()
-            violations = run_seed(stack, seed, args.companies, log, args.events)
+            violations = run_seed(stack, seed, args.companies, log, args.events, outcomes)
             took = time.monotonic() - started
             print(f"seed {seed}: {len(violations)} violation(s) in {took:.0f} s", flush=True)
             for violation in violations:
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(seeds)} seeds × {args.companies} companies in {time.monotonic() - began:.0f} s: "
         f"{total} violation(s) in {len(failed)} seed(s)" + (f": {sorted(failed)}" if failed else "")
+    )
+    print(
+        f"exports at the end: {sum(outcomes.values())} ({', '.join(f'{n} {s}' for s, n in outcomes.most_common())})"
     )
     return 1 if failed else 0
 

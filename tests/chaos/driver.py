@@ -24,6 +24,7 @@ import contextlib
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -188,6 +189,7 @@ class Run:
     def __init__(self, stack: LocalStack, plan: Scenario, log: Callable[[str], None] = lambda _: None):
         self.stack, self.plan, self.log = stack, plan, log
         self.violations: list[Violation] = []
+        self.outcomes: Counter[str] = Counter()  # the exports' statuses at the last check
         self.answers: list[tuple[str, str, int, str]] = []  # (tenant, request, status, code)
         self.clients = {c.tenant: self._client(c.tenant) for c in plan.companies}
         self.companies = {c.tenant: c for c in plan.companies}
@@ -354,6 +356,7 @@ class Run:
                 time.sleep(0.3)
 
     def check(self) -> None:
+        self.outcomes.clear()
         for tenant, company in self.companies.items():
             self._check_company(tenant, company)
         self._check_answers()
@@ -363,6 +366,7 @@ class Run:
         in_go = _in_go(self.stack, company)
         paying: set[str] = set()
         for detail in self._exports(tenant):
+            self.outcomes[detail["status"]] += 1
             if detail["status"] == "RUNNING":
                 continue  # reported by wait_for_runs
             self._check_export(tenant, detail, in_go)
@@ -520,12 +524,18 @@ def run_seed(
     company_count: int,
     log: Callable[[str], None] = lambda _: None,
     event_count: int = 12,
+    outcomes: Counter[str] | None = None,
 ) -> list[Violation]:
+    """Run one seed's scenario; its violations (`outcomes`, when given, counts the exports' statuses)."""
     plan = scenario(seed, company_count, event_count)
     log(plan.describe())
     run = Run(stack, plan, log)
     try:
-        return run.run()
+        violations = run.run()
+        log(f"  exports: {dict(run.outcomes)}")
+        if outcomes is not None:
+            outcomes.update(run.outcomes)
+        return violations
     finally:
         run.close()
         stack.poweroffice.set_faults([])
