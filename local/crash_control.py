@@ -3,7 +3,8 @@
 `POST /_control/crashes {"point", "function"?, "nth"?, "times"?, "where"?}` arms a crash (local/lambda_runtime.py
 `crash`: `point` is `invocation.before`, `invocation.after` or a point the code names, such as
 `push.lines_created`; `function` the task function, e.g. `abax-payroll-export-steps` or its CDK name
-`ExportSteps`; `where` event fields the invocation must carry, e.g. `{"step": "push", "export_id": "…"}`).
+`ExportSteps`; `where` event fields the invocation must carry, e.g. `{"step": "push", "export_id": "…"}`;
+`delay_s` stalls the invocation there that long instead of killing it).
 `GET /_control/crashes` lists the armed crashes and the invocations each killed; `DELETE` disarms them all.
 """
 
@@ -33,6 +34,7 @@ def describe(crash: lambda_runtime.Crash) -> dict[str, Any]:
         "where": crash.where,
         "nth": crash.nth,
         "times": crash.times,
+        "delay_s": crash.delay_s,
         "seen": crash.seen,
         "killed": crash.killed,
     }
@@ -55,6 +57,7 @@ async def _crashes(request: Request) -> JSONResponse:
             function_name(body.get("function")),
             nth=int(body.get("nth", 1)),
             times=int(body.get("times", 1)),
+            delay_s=float(body.get("delay_s", 0)),
             **where,
         )
     except (ValueError, KeyError, TypeError) as error:

@@ -248,6 +248,7 @@ class Crash:
     where: dict[str, Any] = field(default_factory=dict)
     nth: int = 1
     times: int = 1
+    delay_s: float = 0.0  # > 0: the invocation stalls there that long and goes on (a slow one), not killed
     seen: int = 0
     killed: list[dict[str, Any]] = field(default_factory=list)
 
@@ -268,9 +269,17 @@ _in_flight: set[_Invocation] = set()
 _in_flight_lock = threading.Lock()
 
 
-def crash(point: str, function: str | None = None, *, nth: int = 1, times: int = 1, **where: Any) -> Crash:
+def crash(
+    point: str,
+    function: str | None = None,
+    *,
+    nth: int = 1,
+    times: int = 1,
+    delay_s: float = 0.0,
+    **where: Any,
+) -> Crash:
     """Arm a crash (see `Crash`); `function` is the registered name (abax-payroll-export-steps, …)."""
-    armed = Crash(point, function, dict(where), nth, times)
+    armed = Crash(point, function, dict(where), nth, times, delay_s)
     with _crash_lock:
         _crashes.append(armed)
     return armed
@@ -306,7 +315,12 @@ def _reached(point: str) -> None:
         if fired is None:
             return
         fired.killed.append({"point": point, "function": invocation.function, "event": invocation.event})
-        invocation.killed_at = point
+        stall = fired.delay_s
+        if not stall:
+            invocation.killed_at = point
+    if stall:
+        time.sleep(stall)
+        return
     with _in_flight_lock:
         _in_flight.discard(invocation)
     invocation.answered.set()

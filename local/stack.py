@@ -227,13 +227,21 @@ class LocalStack:
         self.aws.scheduled_starts.wait_until_idle(timeout)
 
     def crash(
-        self, point: str, function: str | None = None, *, nth: int = 1, times: int = 1, **where: Any
+        self,
+        point: str,
+        function: str | None = None,
+        *,
+        nth: int = 1,
+        times: int = 1,
+        delay_s: float = 0.0,
+        **where: Any,
     ) -> lambda_runtime.Crash:
         """Kill the `nth` invocation of a task function (`ExportSteps`, `Rollback`, or any) whose event holds
         `where` (`step="push"`, `export_id=…`) at `point`: `lambda_runtime.BEFORE` its work, `AFTER` it and
-        before it answers, or a point the code names (`push.lines_created`). It answers Runtime.ExitError."""
+        before it answers, or a point the code names (`push.lines_created`). It answers Runtime.ExitError.
+        With `delay_s` it stalls there that long instead, and goes on."""
         return lambda_runtime.crash(
-            point, crash_control.function_name(function), nth=nth, times=times, **where
+            point, crash_control.function_name(function), nth=nth, times=times, delay_s=delay_s, **where
         )
 
     def stop(self) -> None:

@@ -111,7 +111,7 @@ def scenario(seed: int, company_count: int, event_count: int = 12) -> Scenario:
     events = [(0.0, "export", {"tenant": tenant, "employees": None}) for tenant in tenants]
     for _ in range(event_count):
         company = rng.choice(built)
-        events.append((round(rng.uniform(0.0, 2.5), 1), *_event(rng, company)))
+        events.append((round(rng.uniform(0.0, 1.5), 1), *_event(rng, company)))
     return Scenario(seed, built, events, (abax, poweroffice))
 
 
@@ -142,25 +142,46 @@ def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
     tenant = company.tenant
     kind = rng.choices(
         ["po_fault", "abax_fault", "crash", "stop", "export", "clerk", "lock", "unlock", "key", "codes"],
-        weights=[5, 1, 3, 2, 3, 5, 1, 1, 1, 1],
+        weights=[5, 1, 3, 3, 4, 6, 1, 1, 1, 1],
     )[0]
     if kind == "po_fault":
         rule = rng.choice(
             [
                 {"method": "POST", "path": "/SalaryLines", "status": rng.choice([500, 503, 400, 429])},
                 {"method": "POST", "path": "/SalaryLines", "status": 500, "after_commit": True},
-                {"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": rng.choice([1, 3])},
-                {"method": "DELETE", "path": "/SalaryLines", "status": None, "delay_s": rng.choice([1, 3])},
+                # Slow replies: the export that pushes holds the shared push slot while others wait.
+                {
+                    "method": "POST",
+                    "path": "/SalaryLines",
+                    "status": None,
+                    "delay_s": rng.choice([1, 3]),
+                    "times": 6,
+                },
+                {
+                    "method": "DELETE",
+                    "path": "/SalaryLines",
+                    "status": None,
+                    "delay_s": rng.choice([1, 3]),
+                    "times": 4,
+                },
                 {"method": "DELETE", "path": "/SalaryLines", "status": rng.choice([500, 503])},
                 {"method": "GET", "path": "/PayItems", "status": 429, "times": rng.randint(3, 40)},
                 {"method": "GET", "path": "/Employees", "status": 500},
             ]
         )
-        rule = {"nth": rng.randint(1, 6), "times": rng.randint(1, 4), **rule}
+        rule = {"nth": rng.randint(1, 6), "times": rng.randint(1, 4), **rule}  # a rule's own times wins
         return kind, {"rule": rule}
     if kind == "abax_fault":
         rule = {"method": "GET", "path": "/v1/trips", "status": rng.choice([500, 503, 429]), "times": 2}
         return kind, {"rule": rule}
+    if kind == "crash" and rng.random() < 0.3:  # a slow invocation (a cold start, a long GC): it goes on
+        step = rng.choice(STEPS)
+        return kind, {
+            "point": lambda_runtime.BEFORE,
+            "function": "ExportSteps",
+            "where": {"step": step},
+            "delay_s": 3,
+        }
     if kind == "crash":
         point = rng.choice([lambda_runtime.BEFORE, lambda_runtime.AFTER, *NAMED_POINTS])
         times = rng.choice([1, 1, 2, 3])  # a saga rollback that dies three times in a row, too
@@ -252,14 +273,18 @@ class Run:
     def _activate(self, client: httpx.Client, company: Company) -> None:
         client.post("/integrations/poweroffice/activate", json={"client_key": company.client_key})
 
-    def _do_po_fault(self, rule: dict[str, Any]) -> None:
-        self.stack.poweroffice.set_faults([rule])
+    def _do_po_fault(
+        self, rule: dict[str, Any] | None = None, rules: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.stack.poweroffice.set_faults(rules if rules is not None else [rule])
 
     def _do_abax_fault(self, rule: dict[str, Any]) -> None:
         httpx.post(f"{self.stack.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10)
 
-    def _do_crash(self, point: str, function: str, where: dict[str, Any], times: int = 1) -> None:
-        self.stack.crash(point, function, times=times, **where)
+    def _do_crash(
+        self, point: str, function: str, where: dict[str, Any], times: int = 1, delay_s: float = 0.0
+    ) -> None:
+        self.stack.crash(point, function, times=times, delay_s=delay_s, **where)
 
     def _do_stop(self, tenant: str, after_s: float) -> None:
         """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it."""

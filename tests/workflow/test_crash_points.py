@@ -153,3 +153,14 @@ def test_the_http_control_arms_a_crash_and_says_what_it_killed(
     assert [killed["event"]["tag"] for crash in listed for killed in crash["killed"]] == ["http"]
     bad = httpx.post(f"{stack.url}/_control/crashes", json={"function": "x"}, timeout=10)
     assert bad.status_code == 400 and "point" in bad.json()["detail"]
+
+
+def test_a_stalled_invocation_waits_there_and_goes_on(probe: dict[str, str]) -> None:
+    lambda_runtime.crash("probe.created", probe["name"], delay_s=1.0, tag="stalled")
+
+    began = time.monotonic()
+    execution = _run(probe, "stalled")
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert time.monotonic() - began >= 1.0
+    assert _done["stalled"] == ["created", "recorded", "finally"]
