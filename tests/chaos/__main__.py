@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 from local.stack import LocalStack
-from tests.chaos.driver import reproduction, run_seed
+from tests.chaos.driver import SEQUENCES, Scenario, reproduction, run_plan, scenario, sequence
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, action="append", help="run this seed (repeatable); overrides --seeds"
     )
+    parser.add_argument(
+        "--sequence",
+        action="append",
+        choices=sorted(SEQUENCES),
+        help="run one of issue 24's sequences (repeatable)",
+    )
     parser.add_argument("--companies", type=int, default=3, help="companies per scenario (default 3)")
     parser.add_argument("--events", type=int, default=12, help="random events per scenario (default 12)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each scenario's events")
@@ -29,26 +35,43 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.logs:  # the violations are the output; thousands of expected failures' log lines are not
         logging.disable(logging.CRITICAL)
-    seeds = args.seed or list(range(args.first, args.first + args.seeds))
+    seeds = (
+        []
+        if args.sequence and not args.seed
+        else args.seed or list(range(args.first, args.first + args.seeds))
+    )
+    # What to run: the named sequences, then the seeds, each with the line that runs it again.
+    jobs: list[tuple[str, Scenario, str]] = [
+        (f"sequence {name}", sequence(name), f"python -m tests.chaos --sequence {name} -v")
+        for name in args.sequence or []
+    ]
+    jobs += [
+        (
+            f"seed {seed}",
+            scenario(seed, args.companies, args.events),
+            reproduction(seed, args.companies, args.events),
+        )
+        for seed in seeds
+    ]
     log = print if args.verbose else (lambda _: None)
-    failed: dict[int, int] = {}
+    failed: dict[str, int] = {}
     outcomes: Counter[str] = Counter()
     began = time.monotonic()
     with LocalStack() as stack:
-        for seed in seeds:
+        for label, plan, again in jobs:
             started = time.monotonic()
-            violations = run_seed(stack, seed, args.companies, log, args.events, outcomes)
-            took = time.monotonic() - started
-            print(f"seed {seed}: {len(violations)} violation(s) in {took:.0f} s", flush=True)
+            violations = run_plan(stack, plan, log, outcomes)
+            print(
+                f"{label}: {len(violations)} violation(s) in {time.monotonic() - started:.0f} s", flush=True
+            )
             for violation in violations:
                 print(f"  {violation}", flush=True)
             if violations:
-                failed[seed] = len(violations)
-                print(f"  reproduce: {reproduction(seed, args.companies, args.events)}", flush=True)
-    total = sum(failed.values())
+                failed[label] = len(violations)
+                print(f"  reproduce: {again}", flush=True)
     print(
-        f"{len(seeds)} seeds × {args.companies} companies in {time.monotonic() - began:.0f} s: "
-        f"{total} violation(s) in {len(failed)} seed(s)" + (f": {sorted(failed)}" if failed else "")
+        f"{len(jobs)} scenario(s) × {args.companies} companies in {time.monotonic() - began:.0f} s: "
+        f"{sum(failed.values())} violation(s) in {len(failed)}" + (f": {', '.join(failed)}" if failed else "")
     )
     print(
         f"exports at the end: {sum(outcomes.values())} ({', '.join(f'{n} {s}' for s, n in outcomes.most_common())})"
