@@ -111,7 +111,13 @@ def scenario(seed: int, company_count: int, event_count: int = 12) -> Scenario:
     events = [(0.0, "export", {"tenant": tenant, "employees": None}) for tenant in tenants]
     for _ in range(event_count):
         company = rng.choice(built)
-        events.append((round(rng.uniform(0.0, 1.5), 1), *_event(rng, company)))
+        kind, params = _event(rng, company)
+        events.append((round(rng.uniform(0.0, 1.5), 1), kind, params))
+        if kind == "stop":  # the clerk acts on the stopped export while its last invocation may run on
+            for action in rng.choice([["rollback", "retry"], ["resume", "retry"], ["retry"], ["rollback"]]):
+                events.append(
+                    (round(rng.uniform(0.3, 3.0), 1), "clerk", {"tenant": company.tenant, "action": action})
+                )
     return Scenario(f"seed {seed}", built, events, (abax, poweroffice))
 
 
