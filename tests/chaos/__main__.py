@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=sorted(SEQUENCES),
         help="run one of issue 24's sequences (repeatable)",
     )
+    parser.add_argument("--sequences", action="store_true", help="run every named sequence, then the seeds")
     parser.add_argument("--companies", type=int, default=3, help="companies per scenario (default 3)")
     parser.add_argument("--events", type=int, default=12, help="random events per scenario (default 12)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each scenario's events")
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     # What to run: the named sequences, then the seeds, each with the line that runs it again.
     jobs: list[tuple[str, Scenario, str]] = [
         (f"sequence {name}", sequence(name), f"python -m tests.chaos --sequence {name} -v")
-        for name in args.sequence or []
+        for name in (sorted(SEQUENCES) if args.sequences else args.sequence or [])
     ]
     jobs += [
         (

@@ -8,27 +8,16 @@ the invariant, the export, the lines in Go against the record, and the command t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from abax_payroll.poweroffice import PowerOfficeClient
 from abax_payroll.poweroffice.dtos import SalaryLinePost
 from local.stack import LocalStack
 from tests.chaos.driver import Run, reproduction, run_seed, scenario
-from tests.support import set_faults
 
 CI_SEEDS = (3,)
 COMPANIES = 2
 EVENTS = 8
-
-
-@pytest.fixture
-def own_companies(stack: LocalStack) -> Iterator[LocalStack]:
-    """The scenario loads its own companies; the next test gets the demo companies back."""
-    yield stack
-    set_faults(stack, [])
-    stack.load_demo()
 
 
 @pytest.mark.parametrize("seed", CI_SEEDS)
