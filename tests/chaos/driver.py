@@ -148,8 +148,13 @@ def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
     tenant = company.tenant
     kind = rng.choices(
         ["po_fault", "abax_fault", "crash", "stop", "export", "clerk", "lock", "unlock", "key", "codes"],
-        weights=[5, 1, 3, 3, 4, 6, 1, 1, 1, 1],
+        weights=[6, 1, 4, 3, 4, 6, 1, 1, 1, 1],
     )[0]
+    if kind == "po_fault" and rng.random() < 0.4:  # slow replies: the pusher holds the slot, others wait
+        method = rng.choice(["POST", "POST", "DELETE"])
+        return kind, {
+            "rule": {"method": method, "path": "/SalaryLines", "status": None, "delay_s": 1.5, "times": 8}
+        }
     if kind == "po_fault":
         rule = rng.choice(
             [
@@ -180,7 +185,7 @@ def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
     if kind == "abax_fault":
         rule = {"method": "GET", "path": "/v1/trips", "status": rng.choice([500, 503, 429]), "times": 2}
         return kind, {"rule": rule}
-    if kind == "crash" and rng.random() < 0.3:  # a slow invocation (a cold start, a long GC): it goes on
+    if kind == "crash" and rng.random() < 0.5:  # a slow invocation (a cold start, a long GC): it goes on
         step = rng.choice(STEPS)
         return kind, {
             "point": lambda_runtime.BEFORE,
