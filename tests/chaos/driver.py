@@ -516,12 +516,11 @@ class Run:
                     f"employee {number} pay item {code}: {value} in Go, trips add up "
                     f"to {owed} (paid twice); lines {refs}",
                 )
-        preview = client.post("/exports/preview", json=OCTOBER)
-        if preview.status_code != 200:
-            self.violate("c", tenant, None, f"the search after settling answered {preview.status_code}")
+        preview = self._search(tenant)
+        if preview is None:
             return
         paid = {number for (number, _), value in held.items() if value > 0}
-        for logbook in preview.json()["logbooks"]:
+        for logbook in preview["logbooks"]:
             number = logbook["driver"]["employee_number"]
             if logbook["already_exported"] and number not in paying:
                 self.violate(
@@ -539,6 +538,25 @@ class Run:
                     f"employee {number} has lines in Go, but logbook "
                     f"{logbook['logbook_id']} is free: the next export pays it again",
                 )
+
+    def _search(self, tenant: str) -> dict[str, Any] | None:
+        """The period's preview (polled while it goes on in the background), or None and a violation."""
+        client = self.clients[tenant]
+        answer = client.post("/exports/preview", json=OCTOBER)
+        deadline = time.monotonic() + 60
+        while answer.status_code == 202 or (
+            answer.status_code == 200 and answer.json().get("status") == "RUNNING"
+        ):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+            answer = client.get(f"/exports/previews/{answer.json()['preview_id']}")
+        if answer.status_code == 200 and "logbooks" in answer.json():
+            return dict(answer.json())
+        self.violate(
+            "c", tenant, None, f"the search after settling answered {answer.status_code} {answer.text[:300]}"
+        )
+        return None
 
     def _check_export(self, tenant: str, detail: dict[str, Any], in_go: list[dict[str, Any]]) -> None:
         export_id, status = detail["export_id"], detail["status"]
