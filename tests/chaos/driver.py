@@ -483,7 +483,6 @@ class Run:
         self._check_answers()
 
     def _check_company(self, tenant: str, company: Company) -> None:
-        client = self.clients[tenant]
         in_go = _in_go(self.stack, company)
         paying: set[str] = set()
         for detail in self._exports(tenant):
