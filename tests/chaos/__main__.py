@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed[label] = len(violations)
                 print(f"  reproduce: {again}", flush=True)
     print(
-        f"{len(jobs)} scenario(s) × {args.companies} companies in {time.monotonic() - began:.0f} s: "
+        f"{len(jobs)} scenario(s) in {time.monotonic() - began:.0f} s: "
         f"{sum(failed.values())} violation(s) in {len(failed)}" + (f": {', '.join(failed)}" if failed else "")
     )
     print(

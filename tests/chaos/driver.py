@@ -485,7 +485,9 @@ class Run:
     def _check_company(self, tenant: str, company: Company) -> None:
         in_go = _in_go(self.stack, company)
         paying: set[str] = set()
+        statuses: dict[str, str] = {}
         for detail in self._exports(tenant):
+            statuses[detail["export_id"]] = detail["status"]
             self.outcomes[detail["status"]] += 1
             if detail["status"] == "RUNNING":
                 continue  # reported by wait_for_runs
@@ -521,13 +523,21 @@ class Run:
         paid = {number for (number, _), value in held.items() if value > 0}
         for logbook in preview["logbooks"]:
             number = logbook["driver"]["employee_number"]
-            if logbook["already_exported"] and number not in paying:
+            holders = {
+                export_id: statuses.get(export_id, "?") for export_id in logbook.get("exported_in", [])
+            }
+            idle = {
+                e: status
+                for e, status in holders.items()
+                if status not in ("COMPLETED", "ROLLBACK_INCOMPLETE")
+            }
+            if logbook["already_exported"] and (idle or number not in paying):
                 self.violate(
                     "b",
                     tenant,
-                    None,
-                    f"logbook {logbook['logbook_id']} is held, but no COMPLETED or "
-                    "ROLLBACK_INCOMPLETE export pays it: no way to pay those trips",
+                    next(iter(idle), None),
+                    f"logbook {logbook['logbook_id']} is held by {holders or 'an export'}, which pays "
+                    "nothing of it: no way to pay those trips",
                 )
             if number in paid and not logbook["already_exported"]:
                 self.violate(
