@@ -178,6 +178,7 @@ def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
                 {"method": "DELETE", "path": "/SalaryLines", "status": rng.choice([500, 503])},
                 {"method": "GET", "path": "/PayItems", "status": 429, "times": rng.randint(3, 40)},
                 {"method": "GET", "path": "/Employees", "status": 500},
+                {"method": "GET", "path": "/PayItems", "status": None, "delay_s": 6},
             ]
         )
         rule = {"nth": rng.randint(1, 6), "times": rng.randint(1, 4), **rule}  # a rule's own times wins

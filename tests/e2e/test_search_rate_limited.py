@@ -34,3 +34,18 @@ def test_a_search_while_poweroffice_keeps_answering_429_says_busy_within_seconds
     again = acme.post("/exports/preview", json=OCTOBER)
     assert again.status_code == 200, again.text[:300]
     assert again.json()["lines"]
+
+
+def test_a_search_while_poweroffice_does_not_answer_says_so_within_the_call(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    # PowerOffice Go answers its pay items 12 s late (its client's timeout was 10 s, tried 5 times).
+    set_faults(fresh, [{"method": "GET", "path": "/PayItems", "status": None, "delay_s": 12, "times": 10}])
+
+    began = time.monotonic()
+    answer = acme.post("/exports/preview", json=OCTOBER)
+    took = time.monotonic() - began
+
+    assert answer.status_code == 502, (answer.status_code, answer.text[:300])
+    assert answer.json()["code"] == "POWEROFFICE_UNAVAILABLE"
+    assert took < 20, f"the search held the call {took:.0f} s"

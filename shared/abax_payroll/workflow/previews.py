@@ -28,9 +28,6 @@ from .services import Services
 # while it calls ABAX (fetching.CURSOR_EVERY_S), and never waits longer than a minute for a call.
 STALLED_S = 180.0
 INLINE_CALL_TIMEOUT_S = 5.0  # an ABAX call inside the API call: its timeout must fit the gateway's 29 s
-# PowerOffice Go's 429s waited out inside the API call, at most (then 503 POWEROFFICE_BUSY with Retry-After):
-# its limit is shared by every company, and a month end can spend it for minutes.
-INLINE_RATE_LIMIT_S = 3.0
 # How long after its search a preview's totals are shown by an export of the same selection (until the
 # export's own check replaces them, seconds later): about the time a user spends on the search screen.
 PREVIEW_TOTALS_SECONDS = 3600.0
@@ -160,8 +157,10 @@ def _ready_plan(services: Services, tenant_id: str, preview_id: str) -> Any:
 def _plan(
     services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None, batch: TripBatch
 ) -> Any:
-    """The search's plan, its PowerOffice Go lookups waiting out 429s only briefly (an API call)."""
-    with services.poweroffice_for(tenant_id, rate_limit_budget_s=INLINE_RATE_LIMIT_S) as poweroffice:
+    """The search's plan; its PowerOffice Go lookups give up within seconds (an API call): 429s past a few
+    seconds answer 503 POWEROFFICE_BUSY with Retry-After (the limit is every company's, and a month end can
+    spend it for minutes), a PowerOffice that does not answer 502."""
+    with services.poweroffice_for(tenant_id, within_api_call=True) as poweroffice:
         return prepare_plan(services, tenant_id, period, logbook_ids, poweroffice=poweroffice, batch=batch)
 
 
