@@ -43,7 +43,6 @@ from local.stack import LocalStack
 from tests.hardening.companies import client_key, companies
 from tests.support import ALL_CODES, OCTOBER
 
-TERMINAL = {"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"}
 # What each status must offer (SPEC: rollback and resume on the export, retry as a new export).
 EXPECTED_ACTIONS = {
     "COMPLETED": ["rollback"],
