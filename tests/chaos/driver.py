@@ -86,6 +86,7 @@ class Scenario:
     companies: list[Company]
     events: list[tuple[float, str, dict[str, Any]]]  # (pause before, kind, parameters)
     data: tuple[dict[str, Any], dict[str, Any]] = field(repr=False, default=({}, {}))
+    directed: bool = False  # a directed sequence: each crash it arms must fire, or it did not happen
 
     def describe(self) -> str:
         lines = [f"{self.name}: {', '.join(c.tenant for c in self.companies)}"]
@@ -221,6 +222,7 @@ def sequence(name: str) -> Scenario:
     plan = scenario(seed=1000 + list(SEQUENCES).index(name), company_count=2, event_count=0)
     plan.name = f"sequence {name}"
     plan.events = SEQUENCES[name](*(c.tenant for c in plan.companies))
+    plan.directed = True
     return plan
 
 
@@ -265,6 +267,16 @@ def _stopped_during_group(_: str, tenant: str) -> list[tuple[float, str, dict[st
     ]
 
 
+def _push_died_before_recording(_: str, tenant: str) -> list[tuple[float, str, dict[str, Any]]]:
+    """4. A push dies after creating lines in Go and before recording their ids; the saga's rollback then dies
+    three times in a row. (Needs the pusher's `crashpoints.reached("push.lines_created")`.)"""
+    return [
+        (0.0, "crash", {"point": "push.lines_created", "function": "ExportSteps", "where": {}, "nth": 3}),
+        (0.0, "crash", {"point": lambda_runtime.BEFORE, "function": "Rollback", "where": {}, "times": 3}),
+        (0.0, "export", {"tenant": tenant, "employees": None}),
+    ]
+
+
 def _search_while_rate_limited(_: str, tenant: str) -> list[tuple[float, str, dict[str, Any]]]:
     """5. About 40 PowerOffice 429s in a row; the clerk searches (before: API Gateway's 504 at 29 s)."""
     return [
@@ -277,6 +289,7 @@ SEQUENCES: dict[str, Callable[[str, str], list[tuple[float, str, dict[str, Any]]
     "1-waiting-chunk-stopped": _waiting_chunk_stopped,
     "2-slow-rollback-stopped": _slow_rollback_stopped,
     "3-stopped-during-group": _stopped_during_group,
+    "4-push-died-before-recording": _push_died_before_recording,
     "5-search-rate-limited": _search_while_rate_limited,
 }
 
@@ -295,6 +308,7 @@ class Run:
         self.clients = {c.tenant: self._client(c.tenant) for c in plan.companies}
         self.companies = {c.tenant: c for c in plan.companies}
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.armed: list[lambda_runtime.Crash] = []
 
     def _client(self, tenant: str) -> httpx.Client:
         client = httpx.Client(
@@ -331,10 +345,28 @@ class Run:
     def run(self) -> list[Violation]:
         """Play the scenario, settle, check; then take an offered action of each company and check again."""
         self.play()
+        self.check_directed()
         self.settle()
         self.check()
         self.close_offered_actions()
         return self.violations
+
+    def check_directed(self) -> None:
+        """A directed sequence whose crash never fired did not happen: say so (no pass on nothing)."""
+        if not self.plan.directed:
+            return  # a random scenario's crash may well find no invocation to kill
+        deadline = time.monotonic() + 30
+        while any(len(c.killed) < c.times for c in self.armed) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the sequence's crashes fire as its runs reach them
+        for crash in self.armed:
+            if not crash.killed:
+                self.violate(
+                    "setup",
+                    "",
+                    None,
+                    f"the crash at {crash.point} ({crash.function}) never fired: "
+                    "no invocation reached that point, so the sequence did not happen",
+                )
 
     def play(self) -> None:
         self.stack.load(*self.plan.data)
@@ -363,9 +395,15 @@ class Run:
         httpx.post(f"{self.stack.url}/emulators/abax/_control/faults", json={"rules": [rule]}, timeout=10)
 
     def _do_crash(
-        self, point: str, function: str, where: dict[str, Any], times: int = 1, delay_s: float = 0.0
+        self,
+        point: str,
+        function: str,
+        where: dict[str, Any],
+        times: int = 1,
+        delay_s: float = 0.0,
+        nth: int = 1,
     ) -> None:
-        self.stack.crash(point, function, times=times, delay_s=delay_s, **where)
+        self.armed.append(self.stack.crash(point, function, nth=nth, times=times, delay_s=delay_s, **where))
 
     def _do_stop(self, tenant: str, after_s: float) -> None:
         """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it."""
