@@ -8,7 +8,7 @@ AXE := tests/browser/node_modules/axe-core/axe.min.js
 CDK_OUT ?= cdk.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install test test-matrix demo serve lint openapi synth local-roles bench clean
+.PHONY: install test test-matrix chaos demo serve lint openapi synth local-roles bench clean
 
 install: $(STAMP) $(AXE)
 
@@ -28,6 +28,15 @@ test: $(STAMP) $(AXE)
 # The failure matrix at every position k (make test runs positions 1, the middle and N).
 test-matrix: $(STAMP)
 	MATRIX_FULL=1 $(BIN)/pytest -n 2 -q tests/matrix
+
+# Seeded random sequences over several companies (PowerOffice Go and ABAX faults, killed Lambda invocations,
+# stopped runs, the clerk's actions), invariants checked against PowerOffice Go's own salary lines; prints
+# each violation with its seed and the command that runs it again (make test runs one seed). Issue 24's
+# directed sequences run first.
+SEEDS ?= 500
+COMPANIES ?= 3
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --sequences --seeds $(SEEDS) --companies $(COMPANIES)
 
 demo: $(STAMP)
 	$(BIN)/abax-payroll local demo

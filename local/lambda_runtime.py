@@ -8,6 +8,11 @@ pyproject.toml and `tests/workflow/test_lambda_runtime_seam.py` fails as soon as
 The contract kept towards the interpreter is AWS Lambda's own: the payload is the JSON result; an
 exception becomes `{"errorType": <class name>, "errorMessage": ...}` with the function-error header
 set, so the state machine's `ErrorEquals` match Python exception class names.
+
+A test can kill a chosen invocation at a chosen point (`crash`): before its work, after it and before it
+answers, or at a point the code names (`abax_payroll.crashpoints`). The invocation's thread stops there for
+good (no `except`, no `finally`: nothing more of it runs, as in a killed process), its environment is never
+reused, and the caller gets what Lambda answers for a runtime that died: `Runtime.ExitError`.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from abax_payroll import crashpoints
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -84,21 +91,33 @@ def _invoke(
             name, lambda: _run_event(name, handler, event, context, timeout), contextvars.copy_context()
         )
         return b""
+    invocation = _Invocation(name, event, context.aws_request_id)
 
     def run() -> None:
+        _current.set(invocation)
+        with _in_flight_lock:
+            _in_flight.add(invocation)
         try:
+            _reached(BEFORE)
             outcome["result"] = handler(event, context)
+            _reached(AFTER)
         except Exception as error:  # the Lambda service turns any exception into an error payload
             outcome["error"] = error
+        finally:
+            with _in_flight_lock:
+                _in_flight.discard(invocation)
 
     # The handler runs on a warm instance's thread (reused, as Lambda reuses an execution environment, so
     # what a handler caches per thread — its boto3 clients — lives on), with the caller's context, so that
     # its time can be cut like Lambda's: an instance still running is abandoned and never reused, as Lambda
     # freezes it and answers Sandbox.Timedout.
-    if not _Instance.take(name).run(contextvars.copy_context(), run, timeout):
+    if not _Instance.take(name).run(contextvars.copy_context(), run, timeout, invocation.answered):
         response_headers["x-amz-function-error"] = "Unhandled"
         message = f"Task timed out after {timeout:.2f} seconds"
         return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
+    if invocation.killed_at is not None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(invocation.exit_error()).encode()
     if "error" in outcome:
         error = outcome["error"]
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -108,12 +127,24 @@ def _invoke(
 
 
 def _run_event(name: str, handler: Handler, event: Any, context: LocalContext, timeout: float) -> None:
-    def run() -> None:
-        # An asynchronous invocation's error goes to its logs (and Lambda's retries), never to a caller.
-        with contextlib.suppress(Exception), _running(name, context):
-            handler(event, context)
+    # An asynchronous invocation (the pusher) can be killed at a point as a synchronous one can (`crash`).
+    invocation = _Invocation(name, event, context.aws_request_id)
 
-    _Instance.take(name).run(contextvars.copy_context(), run, timeout)
+    def run() -> None:
+        _current.set(invocation)
+        with _in_flight_lock:
+            _in_flight.add(invocation)
+        try:
+            # An asynchronous invocation's error goes to its logs (and Lambda's retries), never to a caller.
+            with contextlib.suppress(Exception), _running(name, context):
+                _reached(BEFORE)
+                handler(event, context)
+                _reached(AFTER)
+        finally:
+            with _in_flight_lock:
+                _in_flight.discard(invocation)
+
+    _Instance.take(name).run(contextvars.copy_context(), run, timeout, invocation.answered)
 
 
 # The asynchronous invocations running now, by function: end_invocations brings them to their deadline.
@@ -257,9 +288,18 @@ class _Instance:
         for instance in instances:
             instance._jobs.put(None)
 
-    def run(self, context: contextvars.Context, job: Callable[[], None], timeout: float) -> bool:
-        """Run `job` in `context` on this instance; False when it did not end within `timeout` seconds."""
-        done = threading.Event()
+    def run(
+        self,
+        context: contextvars.Context,
+        job: Callable[[], None],
+        timeout: float,
+        done: threading.Event | None = None,
+    ) -> bool:
+        """Run `job` in `context` on this instance; False when it did not end within `timeout` seconds.
+
+        `done` may be set from outside (a killed invocation answers at once); the instance is then never
+        reused, as its job never returns."""
+        done = done or threading.Event()
         state = {"abandoned": False}
         with self._idle_lock:
             self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
@@ -312,11 +352,131 @@ def set_timeout(function_name: str, timeout_s: float) -> float:
 def install() -> None:
     """Route invocations of registered functions to their Python handlers (idempotent)."""
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    crashpoints.install(_reached)
 
 
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+    crashpoints.install(None)
+    clear_crashes()
     _Instance.retire_all()
     _Events._reserved.clear()
     _registry.clear()
     _timeouts.clear()
+
+
+# ---- killing an invocation at a chosen point ------------------------------------------------------------
+
+BEFORE = "invocation.before"  # the handler has not begun: nothing of its work is done
+AFTER = "invocation.after"  # the handler returned: its work is done, its answer never reaches the caller
+KILLED_ERROR = "Runtime.ExitError"  # what Lambda answers for a runtime that exited mid-invocation
+
+
+@dataclass(eq=False)
+class _Invocation:
+    function: str
+    event: dict[str, Any]
+    request_id: str
+    answered: threading.Event = field(default_factory=threading.Event)
+    killed_at: str | None = None
+
+    def exit_error(self) -> dict[str, Any]:
+        return {
+            "errorType": KILLED_ERROR,
+            "errorMessage": f"RequestId: {self.request_id} Error: Runtime exited with error: signal: killed",
+        }
+
+
+@dataclass
+class Crash:
+    """Kill the `nth` (and `times - 1` after it) invocation of `function` whose event holds `where`, when it
+    reaches `point`. Counting starts when the crash is armed."""
+
+    point: str
+    function: str | None = None
+    where: dict[str, Any] = field(default_factory=dict)
+    nth: int = 1
+    times: int = 1
+    delay_s: float = 0.0  # > 0: the invocation stalls there that long and goes on (a slow one), not killed
+    seen: int = 0
+    killed: list[dict[str, Any]] = field(default_factory=list)
+
+    def matches(self, point: str, invocation: _Invocation) -> bool:
+        if point != self.point or self.function not in (None, invocation.function):
+            return False
+        return all(invocation.event.get(key) == value for key, value in self.where.items())
+
+    def fires(self) -> bool:
+        self.seen += 1
+        return self.nth <= self.seen < self.nth + self.times
+
+
+_crashes: list[Crash] = []
+_crash_lock = threading.Lock()
+_current: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar("invocation", default=None)
+_in_flight: set[_Invocation] = set()
+_in_flight_lock = threading.Lock()
+
+
+def crash(
+    point: str,
+    function: str | None = None,
+    *,
+    nth: int = 1,
+    times: int = 1,
+    delay_s: float = 0.0,
+    **where: Any,
+) -> Crash:
+    """Arm a crash (see `Crash`); `function` is the registered name (abax-payroll-export-steps, …)."""
+    armed = Crash(point, function, dict(where), nth, times, delay_s)
+    with _crash_lock:
+        _crashes.append(armed)
+    return armed
+
+
+def crashes() -> list[Crash]:
+    with _crash_lock:
+        return list(_crashes)
+
+
+def clear_crashes() -> None:
+    with _crash_lock:
+        _crashes.clear()
+
+
+def _reached(point: str) -> None:
+    """The crashpoints hook: kill the invocation running here when an armed crash fires at `point`."""
+    invocation = _current.get()
+    if invocation is not None and invocation.killed_at is not None:
+        _die()  # another thread of a killed invocation
+    with _crash_lock:
+        if not _crashes:
+            return
+        if invocation is None:
+            # A thread the handler started (Python 3.11's threads do not inherit the context): the one
+            # in-flight invocation a crash at this point could mean.
+            with _in_flight_lock:
+                candidates = [i for i in _in_flight if any(c.matches(point, i) for c in _crashes)]
+            if len(candidates) != 1:
+                return
+            invocation = candidates[0]
+        fired = next((c for c in _crashes if c.matches(point, invocation) and c.fires()), None)
+        if fired is None:
+            return
+        fired.killed.append({"point": point, "function": invocation.function, "event": invocation.event})
+        stall = fired.delay_s
+        if not stall:
+            invocation.killed_at = point
+    if stall:
+        time.sleep(stall)
+        return
+    with _in_flight_lock:
+        _in_flight.discard(invocation)
+    invocation.answered.set()
+    _die()
+
+
+def _die() -> NoReturn:
+    # The process is gone: this thread never runs another line of the invocation (daemon: it ends with us).
+    while True:
+        threading.Event().wait()

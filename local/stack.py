@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from . import crash_control, lambda_runtime
 from .aws import TABLE, LocalAws
 from .controls import control_routes
 from .emulators import abax as abax_emulator
@@ -131,6 +132,7 @@ class LocalStack:
             Route("/local/token", dev_token, methods=["POST"]),
             *control_routes(self),
             *gateway_routes(route_to, openapi_document, lambda: self.gateway_timeout_s),
+            *crash_control.routes(),
             Mount("/emulators/poweroffice", app=self.poweroffice_app),
             Mount("/emulators/abax", app=self.abax_app),
         ]
@@ -196,6 +198,7 @@ class LocalStack:
         lambda_runtime.end_invocations(FUNCTIONS["PusherFunctionArn"][0])  # before its table is wiped
         self.poweroffice.reset()
         self.abax.reset()
+        lambda_runtime.clear_crashes()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.delete_table(TableName=TABLE)
         create_table(dynamodb, TABLE)
@@ -231,6 +234,24 @@ class LocalStack:
     def wait_for_scheduled_starts(self, timeout: float = 60) -> None:
         assert self.aws.scheduled_starts is not None
         self.aws.scheduled_starts.wait_until_idle(timeout)
+
+    def crash(
+        self,
+        point: str,
+        function: str | None = None,
+        *,
+        nth: int = 1,
+        times: int = 1,
+        delay_s: float = 0.0,
+        **where: Any,
+    ) -> lambda_runtime.Crash:
+        """Kill the `nth` invocation of a task function (`ExportSteps`, `Rollback`, or any) whose event holds
+        `where` (`step="push"`, `export_id=…`) at `point`: `lambda_runtime.BEFORE` its work, `AFTER` it and
+        before it answers, or a point the code names (`push.lines_created`). It answers Runtime.ExitError.
+        With `delay_s` it stalls there that long instead, and goes on."""
+        return lambda_runtime.crash(
+            point, crash_control.function_name(function), nth=nth, times=times, delay_s=delay_s, **where
+        )
 
     def stop(self) -> None:
         self.server.stop()

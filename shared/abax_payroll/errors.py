@@ -51,6 +51,13 @@ class PowerOfficeNotAnswering(PayrollError):
     code, status, title = "POWEROFFICE_UNAVAILABLE", 502, "PowerOffice Go did not answer"
 
 
+class PowerOfficeBusy(PayrollError):
+    """PowerOffice Go's shared rate limit is spent for longer than an API call may wait: 503 and when to retry."""
+
+    code, status, title = "POWEROFFICE_BUSY", 503, "PowerOffice Go is busy"
+    retry_after_s = 10
+
+
 class AbaxNotAnswering(PayrollError):
     code, status, title = "ABAX_UNAVAILABLE", 502, "ABAX did not answer"
 

@@ -253,7 +253,10 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(PayrollError)
     def _payroll_error(error: PayrollError) -> Response:
-        return problem(error.status, error.code, error.title, error.detail, error.problems, error.params)
+        answer = problem(error.status, error.code, error.title, error.detail, error.problems, error.params)
+        if error.status == 503 and hasattr(error, "retry_after_s"):  # a busy service says when to come back
+            answer.headers["Retry-After"] = str(error.retry_after_s)
+        return answer
 
     @app.exception_handler(InvalidPeriod)
     def _invalid_period(error: InvalidPeriod) -> Response:

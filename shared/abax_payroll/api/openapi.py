@@ -48,6 +48,7 @@ ERRORS = {
     "422": "The body does not match this document",
     "500": "Internal error",
     "502": "PowerOffice Go or ABAX did not answer",
+    "503": "POWEROFFICE_BUSY: PowerOffice Go's shared rate limit is spent for now; retry after Retry-After seconds",
 }
 
 

@@ -230,8 +230,15 @@ class ExportStore:
             raise RunSuperseded(f"export {export_id} has moved on from the run {run.rsplit(':', 1)[-1]}")
 
     def is_current_run(self, tenant_id: str, export_id: str, run: str) -> bool:
-        """Whether `run` is still the export's current, running run (a consistent read)."""
-        item = self.table.get(tenant_pk(tenant_id), _export(export_id), consistent=True)
+        """Whether `run` is still the export's current, running run (a consistent read of those two attributes
+        only: a rollback asks before every DELETE, and the record of a large export is large)."""
+        item = self.table.get(
+            tenant_pk(tenant_id),
+            _export(export_id),
+            consistent=True,
+            ProjectionExpression="execution_arn, #s",
+            ExpressionAttributeNames={"#s": "status"},
+        )
         return (
             item is not None
             and item.get("execution_arn") == run

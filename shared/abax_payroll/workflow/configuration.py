@@ -46,7 +46,7 @@ def put_codes(
 
 def list_pay_items(services: Services, tenant_id: str) -> dict[str, Any]:
     """PowerOffice Go's pay items with name, kind and whether active, so codes can be picked by name."""
-    with reading_poweroffice(), services.poweroffice_for(tenant_id) as poweroffice:
+    with reading_poweroffice(), services.poweroffice_for(tenant_id, within_api_call=True) as poweroffice:
         items = poweroffice.pay_items()
     return {
         "pay_items": [

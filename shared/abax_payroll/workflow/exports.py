@@ -354,6 +354,8 @@ _STEP_ERRORS = {
     "States.Runtime": "TASK_FAILED",
     "States.TaskFailed": "TASK_FAILED",
     "Lambda.Unknown": "TASK_FAILED",
+    "Runtime.ExitError": "TASK_FAILED",  # the function's process died (out of memory, killed)
+    "Sandbox.Timedout": "TASK_FAILED",  # the function ran past its timeout
 }
 
 

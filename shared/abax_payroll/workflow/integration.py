@@ -44,7 +44,7 @@ def activate(services: Services, tenant_id: str, client_key: str, user: str) -> 
     refuse_while_exporting(services, tenant_id)
     with reading_poweroffice("PowerOffice Go could not confirm the key right now ({status}); try again"):
         try:
-            with services.poweroffice(client_key) as poweroffice:
+            with services.poweroffice(client_key, within_api_call=True) as poweroffice:
                 info = poweroffice.client_integration_information()
         except ClientKeyRejected:
             raise ClientKeyNotAccepted(

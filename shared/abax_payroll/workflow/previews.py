@@ -161,7 +161,17 @@ def _ready_plan(services: Services, tenant_id: str, preview_id: str) -> Any:
         )
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     batch = fetching.read_trips(services.store.snapshots, tenant_id, preview_id, period)
-    return prepare_plan(services, tenant_id, period, snapshot.get("logbook_ids"), batch=batch)
+    return _plan(services, tenant_id, period, snapshot.get("logbook_ids"), batch)
+
+
+def _plan(
+    services: Services, tenant_id: str, period: Period, logbook_ids: Iterable[str] | None, batch: TripBatch
+) -> Any:
+    """The search's plan; its PowerOffice Go lookups give up within seconds (an API call): 429s past a few
+    seconds answer 503 POWEROFFICE_BUSY with Retry-After (the limit is every company's, and a month end can
+    spend it for minutes), a PowerOffice that does not answer 502."""
+    with services.poweroffice_for(tenant_id, within_api_call=True) as poweroffice:
+        return prepare_plan(services, tenant_id, period, logbook_ids, poweroffice=poweroffice, batch=batch)
 
 
 def preview_lines(
@@ -196,7 +206,7 @@ def _ready_body(
 
     period = Period.parse(snapshot["period"]["from"], snapshot["period"]["to"])
     batch = fetching.read_trips(services.store.snapshots, tenant_id, snapshot["snapshot_id"], period)
-    prepared = prepare_plan(services, tenant_id, period, logbook_ids, batch=batch)
+    prepared = _plan(services, tenant_id, period, logbook_ids, batch)
     body = {**resource(snapshot), **preview_body(prepared)}
     if body["ready"] and body["lines"]:
         _keep_totals(services, tenant_id, period, logbook_ids, prepared, body)

@@ -27,6 +27,11 @@ from ..store import (
     StepFunctionsRuns,
 )
 
+# A PowerOffice Go client inside an API call (see Services.poweroffice): its worst case (token, pay items,
+# employees) stays far below API Gateway's 29 s beside a search's ABAX read.
+API_CALL_RATE_LIMIT_S = 3.0
+API_CALL_TIMEOUT_S = 5.0
+API_CALL_ATTEMPTS = 2
 INACTIVE = "activate the PowerOffice Go integration with the company's client key first"
 ABAX_INACTIVE = "connect ABAX with the company's own API client (client id and secret from ABAX) first"
 
@@ -104,8 +109,20 @@ class Services:
     def keys(self) -> PlatformKeys:
         return self.keys_loader()
 
-    def poweroffice(self, client_key: str) -> PowerOfficeClient:
+    def poweroffice(self, client_key: str, within_api_call: bool = False) -> PowerOfficeClient:
+        """`within_api_call`: a client that gives up within seconds (API Gateway cuts a call at 29 s): it waits
+        out 429s for API_CALL_RATE_LIMIT_S at most, and tries a slow or failing request API_CALL_ATTEMPTS times
+        of API_CALL_TIMEOUT_S each; a step's client waits minutes (the state machine has time)."""
         keys = self.keys
+        budget: dict[str, Any] = (
+            {
+                "rate_limit_budget_s": API_CALL_RATE_LIMIT_S,
+                "max_attempts": API_CALL_ATTEMPTS,
+                "timeout": API_CALL_TIMEOUT_S,
+            }
+            if within_api_call
+            else {"timeout": self.settings.poweroffice_timeout_s}
+        )
         return PowerOfficeClient(
             self.settings.poweroffice_api_url,
             self.settings.poweroffice_token_url,
@@ -113,7 +130,7 @@ class Services:
             keys.subscription_key,
             client_key,
             limiter=self.limiter(),
-            timeout=self.settings.poweroffice_timeout_s,
+            **budget,
         )
 
     def limiter(self) -> LocalRateLimiter:
@@ -133,13 +150,13 @@ class Services:
         if integration is None or not integration.active:
             raise AbaxInactive(ABAX_INACTIVE)
 
-    def poweroffice_for(self, tenant_id: str) -> PowerOfficeClient:
+    def poweroffice_for(self, tenant_id: str, within_api_call: bool = False) -> PowerOfficeClient:
         """A client with the tenant's key; IntegrationInactive when the integration is off or its key gone."""
         self.active_integration(tenant_id)
         client_key = self.vault.get(tenant_id)
         if not client_key:
             raise IntegrationInactive(INACTIVE)
-        return self.poweroffice(client_key)
+        return self.poweroffice(client_key, within_api_call)
 
     def poweroffice_for_export(self, tenant_id: str, record: ExportRecord) -> PowerOfficeClient:
         """The client with the very key the export was started with (its lines live in that company).

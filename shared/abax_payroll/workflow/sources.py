@@ -11,9 +11,11 @@ from ..errors import (
     AbaxError,
     AbaxNotAnswering,
     PowerOfficeAccessDenied,
+    PowerOfficeBusy,
     PowerOfficeError,
     PowerOfficeNotAnswering,
     PrivilegesMissing,
+    RateLimited,
 )
 from .services import Services
 
@@ -36,6 +38,11 @@ def reading_poweroffice(unavailable: str = "PowerOffice Go could not be read: {t
     except PrivilegesMissing as error:
         raise PowerOfficeAccessDenied(
             f"PowerOffice Go refused access: {error.detail or error.title}"
+        ) from None
+    except RateLimited:
+        raise PowerOfficeBusy(
+            "PowerOffice Go's rate limit, which every company shares, is spent for now; try again in a moment",
+            params={"retry_after_s": PowerOfficeBusy.retry_after_s},
         ) from None
     except PowerOfficeError as error:
         raise PowerOfficeNotAnswering(unavailable.format(status=error.status, title=error.title)) from None

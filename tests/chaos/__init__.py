@@ -1,0 +1,1 @@
+"""The chaos harness: seeded random sequences over several companies, invariants checked against Go."""

@@ -1,0 +1,71 @@
+"""Task invocations killed as a Lambda process dies (the local stack's crash control), and what a user sees.
+
+A killed invocation answers `Runtime.ExitError`; a step's Retry list decides whether the run tries again.
+Whatever dies, the export's status stays true to PowerOffice Go.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from abax_payroll.domain.lines import reference_prefix
+from local import lambda_runtime
+from local.stack import LocalStack
+from tests.support import OCTOBER, export_and_wait, good_logbooks, salary_lines, set_faults
+
+
+def _in_go(stack: LocalStack, export_id: str) -> list[int]:
+    prefix = reference_prefix(export_id)
+    return sorted(
+        line["Id"]
+        for line in salary_lines(stack)
+        if (line.get("ExternalImportReference") or "").startswith(prefix)
+    )
+
+
+def test_a_validate_killed_before_its_work_is_tried_again_and_the_export_completes(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    logbooks = good_logbooks(acme)
+    fresh.crash(lambda_runtime.BEFORE, "ExportSteps", step="validate")
+
+    export = export_and_wait(acme, OCTOBER, logbooks)
+
+    assert export["status"] == "COMPLETED", export.get("error")
+    assert _in_go(fresh, export["export_id"]) == sorted(line["salary_line_id"] for line in export["lines"])
+
+
+def test_a_push_killed_after_its_work_leaves_go_true_to_the_status(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    logbooks = good_logbooks(acme)
+    crash = fresh.crash(lambda_runtime.AFTER, "ExportSteps", step="push")
+
+    export = export_and_wait(acme, OCTOBER, logbooks)
+
+    assert crash.killed, "the push was killed"
+    in_go = _in_go(fresh, export["export_id"])
+    if export["status"] == "COMPLETED":
+        assert in_go == sorted(line["salary_line_id"] for line in export["lines"])
+    else:
+        assert export["status"] == "ROLLED_BACK", export.get("error")
+        assert in_go == []
+
+
+def test_a_rollback_killed_every_time_leaves_an_export_that_names_its_lines_in_go(
+    fresh: LocalStack, acme: httpx.Client
+) -> None:
+    logbooks = good_logbooks(acme)
+    # The third line is refused: the saga rolls back, and every attempt of the rollback dies before its work.
+    set_faults(fresh, [{"method": "POST", "path": "/SalaryLines", "nth": 3, "status": 400}])
+    fresh.crash(lambda_runtime.BEFORE, "Rollback", times=5)
+
+    export = export_and_wait(acme, OCTOBER, logbooks)
+
+    in_go = _in_go(fresh, export["export_id"])
+    assert in_go, "the first lines were created"
+    # Lines are left in Go: the export must say so and name them, and offer the rollback again.
+    assert export["status"] == "ROLLBACK_INCOMPLETE", (export["status"], export.get("error"), in_go)
+    named = sorted(item["salary_line_id"] for item in (export.get("rollback") or {}).get("left_behind", []))
+    assert named == in_go
+    assert "rollback" in export["actions"]
