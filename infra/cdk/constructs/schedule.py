@@ -14,6 +14,26 @@ from constructs import Construct
 from infra.cdk.constructs.nag import acknowledge
 
 
+def _scheduler_role(scope: Construct, function: lambda_.IFunction, what: str) -> iam.Role:
+    """The role EventBridge Scheduler assumes (this account only) to invoke `function`, `what` naming it."""
+    role = iam.Role(
+        scope,
+        "InvokeRole",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+        ),
+        description=f"abax-payroll: EventBridge Scheduler invokes the {what}",
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::<{Stack.of(scope).get_logical_id(function.node.default_child)}.Arn>:*]",
+        reason=f"The Scheduler target grants invoke on the {what} and its versions (Function.grantInvoke); "
+        "the wildcard covers only that one function's qualifiers.",
+    )
+    return role
+
+
 class DailySchedule(Construct):
     def __init__(
         self,
@@ -25,21 +45,7 @@ class DailySchedule(Construct):
         hour: int = 6,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role = iam.Role(
-            self,
-            "InvokeRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-            description="abax-payroll: EventBridge Scheduler invokes the schedule function",
-        )
-        acknowledge(
-            self.role,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
-            reason="The Scheduler target grants invoke on the schedule function and its versions (Function.grantInvoke); "
-            "the wildcard covers only that one function's qualifiers.",
-        )
+        self.role = _scheduler_role(self, function, "schedule function")
         self.target = targets.LambdaInvoke(
             function,
             input=scheduler.ScheduleTargetInput.from_object(
@@ -80,21 +86,7 @@ class ReconciliationSweep(Construct):
         every_minutes: int = 10,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role = iam.Role(
-            self,
-            "InvokeRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-            description="abax-payroll: EventBridge Scheduler invokes the reconciliation sweep",
-        )
-        acknowledge(
-            self.role,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(function.node.default_child)}.Arn>:*]",
-            reason="The Scheduler target grants invoke on the sweep function and its versions (Function.grantInvoke); "
-            "the wildcard covers only that one function's qualifiers.",
-        )
+        self.role = _scheduler_role(self, function, "reconciliation sweep")
         self.schedule = scheduler.Schedule(
             self,
             "Every10Minutes",
