@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import threading
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -428,6 +430,7 @@ class PusherSchedule:
     def __init__(self, function_arn: str, every_s: float = PUSHER_SCHEDULE_S):
         self.function_arn, self.every_s = function_arn, every_s
         self._stop = threading.Event()
+        self._changed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eventbridge-pusher-schedule", daemon=True)
 
     def start(self) -> PusherSchedule:
@@ -443,8 +446,27 @@ class PusherSchedule:
             FunctionName=self.function_arn, InvocationType="Event", Payload=b'{"source": "aws.scheduler"}'
         )
 
+    @contextlib.contextmanager
+    def every(self, seconds: float) -> Iterator[None]:
+        """Tick every `seconds` meanwhile (a test that waits for a dead pusher's replacement)."""
+        previous, self.every_s = self.every_s, seconds
+        self._changed.set()
+        try:
+            yield
+        finally:
+            self.every_s = previous
+            self._changed.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
+        due = time.monotonic() + self.every_s
+        while not self._stop.is_set():
+            if self._changed.is_set():
+                self._changed.clear()
+                due = min(due, time.monotonic() + self.every_s)
+            self._stop.wait(min(0.5, max(0.0, due - time.monotonic())))
+            if self._stop.is_set() or time.monotonic() < due:
+                continue
+            due = time.monotonic() + self.every_s
             try:
                 self.tick()
             except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: the next tick

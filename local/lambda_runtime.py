@@ -12,11 +12,14 @@ set, so the state machine's `ErrorEquals` match Python exception class names.
 A test can kill a chosen invocation at a chosen point (`crash`): before its work, after it and before it
 answers, or at a point the code names (`abax_payroll.crashpoints`). The invocation's thread stops there for
 good (no `except`, no `finally`: nothing more of it runs, as in a killed process), its environment is never
-reused, and the caller gets what Lambda answers for a runtime that died: `Runtime.ExitError`.
+reused, and the caller gets what Lambda answers for a runtime that died: `Runtime.ExitError`. Its other threads
+(a pusher's workers) stop too, at their next AWS or HTTP call: a killed process renews no lease and creates
+no line after its death.
 """
 
 from __future__ import annotations
 
+import concurrent.futures.thread
 import contextlib
 import contextvars
 import json
@@ -28,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+import httpx
+from botocore.handlers import BUILTIN_HANDLERS
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from abax_payroll import crashpoints
@@ -352,11 +357,13 @@ def set_timeout(function_name: str, timeout_s: float) -> float:
 def install() -> None:
     """Route invocations of registered functions to their Python handlers (idempotent)."""
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    httpx.Client.send = _send_unless_killed  # type: ignore[method-assign]
     crashpoints.install(_reached)
 
 
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+    httpx.Client.send = _original_send  # type: ignore[method-assign]
     crashpoints.install(None)
     clear_crashes()
     _Instance.retire_all()
@@ -476,7 +483,36 @@ def _reached(point: str) -> None:
     _die()
 
 
+def _die_if_killed() -> None:
+    """A thread of a killed invocation (one the handler started, in a copy of its context) dies here: the
+    process it belongs to is gone."""
+    invocation = _current.get()
+    if invocation is not None and invocation.killed_at is not None:
+        _die()
+
+
+def _before_aws_call(**_: Any) -> None:
+    _die_if_killed()
+
+
+# Every botocore session made from now on calls it before each AWS call (as local/iam.py's hook is installed).
+BUILTIN_HANDLERS.append(("before-parameter-build", _before_aws_call))
+_original_send = httpx.Client.send
+
+
+def _send_unless_killed(self: httpx.Client, *args: Any, **kwargs: Any) -> httpx.Response:
+    _die_if_killed()
+    return _original_send(self, *args, **kwargs)
+
+
 def _die() -> NoReturn:
-    # The process is gone: this thread never runs another line of the invocation (daemon: it ends with us).
+    # The process is gone: this thread never runs another line of the invocation. It is taken off the joins
+    # at interpreter exit (a ThreadPoolExecutor's worker is joined at exit, daemon or not), which would
+    # otherwise wait for it for ever: the local stack's one reach into CPython's threading internals.
+    thread = threading.current_thread()
+    concurrent.futures.thread._threads_queues.pop(thread, None)  # type: ignore[attr-defined]
+    if not thread.daemon:
+        with threading._shutdown_locks_lock:  # type: ignore[attr-defined]
+            threading._shutdown_locks.discard(getattr(thread, "_tstate_lock", None))  # type: ignore[attr-defined]
     while True:
         threading.Event().wait()

@@ -197,9 +197,12 @@ def wait_for_export(client: httpx.Client, export_id: str, timeout: float = 60) -
 
 
 def export_and_wait(
-    client: httpx.Client, period: dict[str, str] = OCTOBER, logbook_ids: list[str] | None = None
+    client: httpx.Client,
+    period: dict[str, str] = OCTOBER,
+    logbook_ids: list[str] | None = None,
+    timeout: float = 60,
 ) -> dict[str, Any]:
-    return wait_for_export(client, start_export(client, period, logbook_ids))
+    return wait_for_export(client, start_export(client, period, logbook_ids), timeout)
 
 
 def problem_codes(body: dict[str, Any]) -> set[str]:

@@ -77,6 +77,10 @@ class Settings(BaseModel):
     # POSTs in flight at once within a chunk. One at a time, a reply taking 150 ms caps a push at ~6.7 lines/s,
     # under the 10 requests/s everyone shares; the shared limiter still paces the sends.
     push_concurrency: int = Field(4, alias="PUSH_CONCURRENCY", ge=1, le=16)
+    # How long the pusher's hold on the queue, and on each chunk it pushes, outlives its last renewal: a pusher
+    # that died (its process killed mid-chunk) is replaced this long after at most, plus the schedule's minute.
+    # Tests shorten it to see a replacement within seconds.
+    pusher_hold_s: float = Field(60.0, alias="PUSHER_HOLD_S", ge=1, le=600)
 
     model_config = {"populate_by_name": True, "extra": "ignore", "frozen": True}
 

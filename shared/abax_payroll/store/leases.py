@@ -19,7 +19,7 @@ class LeaseStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def acquire_lease(self, name: str, holder: str, seconds: int) -> dict[str, Any] | None:
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> dict[str, Any] | None:
         """Hold a platform-wide lease (e.g. draining the push queue) until released or expired.
 
         None while another holds it; else what the previous holder left at release (its handover).

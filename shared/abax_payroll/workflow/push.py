@@ -43,10 +43,10 @@ from ..store.push_queue import QueuedChunk
 from .services import Services
 
 PUSHER_LEASE = "PUSHER"
-PUSHER_LEASE_S = 60  # a pusher that died frees the queue this long after its last renewal
-PUSHER_RENEW_S = 20.0
-TAKEN_S = 60.0  # a chunk being pushed counts as in flight this long after its last renewal
-TAKEN_RENEW_S = 20.0
+# How long a pusher's hold lasts after its last renewal (settings.pusher_hold_s, 60 s): the PUSHER lease, and
+# each chunk it is pushing (in flight). Renewed three times as often, so only a pusher that died lets one lapse;
+# then the next pusher (the one-minute schedule) takes the lease and the chunk over.
+RENEWALS_PER_HOLD = 3
 # Chunks (of different companies) pushed at once: one's reads and writes around its lines (the key, its lines,
 # the ids, the answer) overlap another's lines, so PowerOffice's 10 requests/s are used without gaps.
 CHUNKS_AT_ONCE = 2
@@ -115,12 +115,13 @@ class Pusher:
         self._busy: set[str] = set()  # companies with a chunk being pushed now (one at a time each)
         self._read_at = 0.0
         self._renewed_at = 0.0
+        self.hold_s = services.settings.pusher_hold_s
 
     def run(self) -> dict[str, Any]:
         leases = self.services.store.leases
         limiter = self.services.limiter()
         while True:
-            handover = leases.acquire_lease(PUSHER_LEASE, self.holder, PUSHER_LEASE_S)
+            handover = leases.acquire_lease(PUSHER_LEASE, self.holder, self.hold_s)
             if handover is None:
                 return {"outcome": "another pusher drains the queue"}
             self._renewed_at = time.monotonic()
@@ -183,9 +184,9 @@ class Pusher:
             raise error
 
     def _keep_lease(self) -> bool:
-        if time.monotonic() - self._renewed_at < PUSHER_RENEW_S:
+        if time.monotonic() - self._renewed_at < self.hold_s / RENEWALS_PER_HOLD:
             return True
-        held = self.services.store.leases.acquire_lease(PUSHER_LEASE, self.holder, PUSHER_LEASE_S)
+        held = self.services.store.leases.acquire_lease(PUSHER_LEASE, self.holder, self.hold_s)
         self._renewed_at = time.monotonic()
         return held is not None
 
@@ -224,9 +225,9 @@ class Pusher:
     def _serve(self, entry: QueuedChunk) -> None:
         services = self.services
         queue, runs = services.store.push_queue, services.runs
-        if not queue.take(entry, TAKEN_S):
+        if not queue.take(entry, self.hold_s):
             return  # queued again meanwhile (a newer token): served from its new entry
-        watch = RunWatch(services, entry)
+        watch = RunWatch(services, entry, self.hold_s)
         try:
             if not watch.execution_running():
                 # Stopped or timed out while it waited: its token is dead; nothing is sent, ever.
@@ -272,9 +273,10 @@ class RunWatch:
     every line) and a RUNNING execution (DescribeExecution, at most once a second). Also keeps the chunk's
     in-flight mark fresh while it is pushed."""
 
-    def __init__(self, services: Services, entry: QueuedChunk):
+    def __init__(self, services: Services, entry: QueuedChunk, hold_s: float):
         self.services = services
         self.entry = entry
+        self.hold_s = hold_s
         self._lock = threading.Lock()
         self._described_at = 0.0
         self._running = True
@@ -297,11 +299,11 @@ class RunWatch:
                 f"export {entry.export_id} has moved on from the run {entry.run.rsplit(':', 1)[-1]}"
             )
         with self._lock:
-            renew = time.monotonic() - self._taken_at >= TAKEN_RENEW_S
+            renew = time.monotonic() - self._taken_at >= self.hold_s / RENEWALS_PER_HOLD
             if renew:
                 self._taken_at = time.monotonic()
         if renew:
-            self.services.store.push_queue.take(entry, TAKEN_S)
+            self.services.store.push_queue.take(entry, self.hold_s)
 
 
 # ---- one chunk ----------------------------------------------------------------------------------------------
@@ -392,8 +394,12 @@ class _ChunkPush:
         self._reporting = False
 
     def run(self, poweroffice: Any, concurrency: int) -> None:
+        # Each worker in a copy of this context: it belongs to this invocation (its logging, and the local
+        # stack's knowledge of which invocation a thread is part of, so a killed one stops all of its threads).
         workers = [
-            threading.Thread(target=self._work, args=(poweroffice,), daemon=True)
+            threading.Thread(
+                target=contextvars.copy_context().run, args=(self._work, poweroffice), daemon=True
+            )
             for _ in range(concurrency - 1)
         ]
         for worker in workers:
