@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,26 @@ class LocalStack:
     def wait_for_scheduled_starts(self, timeout: float = 60) -> None:
         assert self.aws.scheduled_starts is not None
         self.aws.scheduled_starts.wait_until_idle(timeout)
+
+    @contextlib.contextmanager
+    def quick_pusher_replacement(self, hold_s: float = 3.0, schedule_s: float = 2.0) -> Iterator[None]:
+        """Meanwhile a pusher that died is replaced within seconds: its hold lapses after `hold_s` (in AWS
+        `PUSHER_HOLD_S`, 60 s) and the schedule wakes the next one every `schedule_s` (a minute in AWS). For
+        tests that kill the pusher; a pusher running now ends first, as it holds on with its own hold."""
+        from .aws import FUNCTIONS
+
+        previous = os.environ.get("PUSHER_HOLD_S")
+        os.environ["PUSHER_HOLD_S"] = str(hold_s)
+        lambda_runtime.end_invocations(FUNCTIONS["PusherFunctionArn"][0])
+        schedule = self.aws.pusher_schedule
+        try:
+            with schedule.every(schedule_s) if schedule is not None else contextlib.nullcontext():
+                yield
+        finally:
+            if previous is None:
+                os.environ.pop("PUSHER_HOLD_S", None)
+            else:
+                os.environ["PUSHER_HOLD_S"] = previous
 
     def crash(
         self,

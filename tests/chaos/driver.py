@@ -53,8 +53,12 @@ EXPECTED_ACTIONS = {
 }
 DOCUMENTED_5XX = {502: {"POWEROFFICE_UNAVAILABLE", "ABAX_UNAVAILABLE"}, 503: {"POWEROFFICE_BUSY"}}
 SETTLE_S = 120.0
-STEPS = ("fetch", "validate", "group", "push", "complete", "mark_failed", "prepare_resume")
-NAMED_POINTS = ("push.lines_created",)  # where production code calls crashpoints.reached
+STEPS = ("fetch", "validate", "group", "enqueue_push", "complete", "mark_failed", "prepare_resume")
+NAMED_POINTS = ("push.lines_created",)  # where production code calls crashpoints.reached (the pusher's)
+# A dead pusher's lease and chunk lapse after this many seconds (60 in AWS), and the schedule wakes the next
+# pusher this often (a minute in AWS), so a scenario sees the replacement within seconds.
+PUSHER_HOLD_S = 3.0
+PUSHER_SCHEDULE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -197,9 +201,13 @@ def _event(rng: random.Random, company: Company) -> tuple[str, dict[str, Any]]:
     if kind == "crash":
         point = rng.choice([lambda_runtime.BEFORE, lambda_runtime.AFTER, *NAMED_POINTS])
         times = rng.choice([1, 1, 2, 3])  # a saga rollback that dies three times in a row, too
+        if point in NAMED_POINTS:  # the pusher dies between creating lines in Go and recording them
+            return kind, {"point": point, "function": "Pusher", "where": {}, "nth": rng.randint(1, 4)}
         if rng.random() < 0.25:
             return kind, {"point": point, "function": "Rollback", "where": {}, "times": times}
-        where = {} if point in NAMED_POINTS else {"step": rng.choice(STEPS)}
+        if rng.random() < 0.15:  # a pusher that dies before or after its work
+            return kind, {"point": point, "function": "Pusher", "where": {}, "times": times}
+        where = {"step": rng.choice(STEPS)}
         return kind, {"point": point, "function": "ExportSteps", "where": where, "times": times}
     if kind == "export":
         numbers = sorted(company.logbooks)
@@ -268,10 +276,14 @@ def _stopped_during_group(_: str, tenant: str) -> list[tuple[float, str, dict[st
 
 
 def _push_died_before_recording(_: str, tenant: str) -> list[tuple[float, str, dict[str, Any]]]:
-    """4. A push dies after creating lines in Go and before recording their ids; the saga's rollback then dies
-    three times in a row. (Needs the pusher's `crashpoints.reached("push.lines_created")`.)"""
+    """4. The pusher dies after creating lines in Go and before recording their ids; the next pusher pushes
+    the chunk again and PowerOffice Go refuses a line; the saga's rollback then dies three times in a row.
+    The export's 6 lines: the dead pusher made 3 to 6 of them (POSTs 1-6), the next one sends all 6 again
+    (POSTs 4-12), so the 9th POST is always the next pusher's."""
+    refused = {"method": "POST", "path": "/SalaryLines", "nth": 9, "status": 400}
     return [
-        (0.0, "crash", {"point": "push.lines_created", "function": "ExportSteps", "where": {}, "nth": 3}),
+        (0.0, "po_fault", {"rule": refused}),
+        (0.0, "crash", {"point": "push.lines_created", "function": "Pusher", "where": {}, "nth": 3}),
         (0.0, "crash", {"point": lambda_runtime.BEFORE, "function": "Rollback", "where": {}, "times": 3}),
         (0.0, "export", {"tenant": tenant, "employees": None}),
     ]
@@ -344,11 +356,12 @@ class Run:
 
     def run(self) -> list[Violation]:
         """Play the scenario, settle, check; then take an offered action of each company and check again."""
-        self.play()
-        self.check_directed()
-        self.settle()
-        self.check()
-        self.close_offered_actions()
+        with self.stack.quick_pusher_replacement(PUSHER_HOLD_S, PUSHER_SCHEDULE_S):
+            self.play()
+            self.check_directed()
+            self.settle()
+            self.check()
+            self.close_offered_actions()
         return self.violations
 
     def check_directed(self) -> None:

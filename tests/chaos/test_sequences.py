@@ -4,8 +4,9 @@
    its old chunk then gets the slot and pays the trips a second time.
 2. A slow saga rollback outlives its stopped run and writes ROLLED_BACK over the resume that completed.
 3. A run stopped during Group ends FAILED, then Group claims the trips: Try again is refused for ever.
-4. A push dies between creating lines and recording them, then the rollback dies three times: the export
-   names fewer lines than Go holds (needs the pusher's `crashpoints.reached("push.lines_created")`).
+4. The pusher dies between creating lines and recording them, the next pusher is refused a line, then the rollback
+   dies three times: the export
+   names fewer lines than Go holds (the pusher's `crashpoints.reached("push.lines_created")`).
 5. About 40 PowerOffice 429s in a row: the search answered API Gateway's 504 (tests/e2e/test_search_rate_limited.py
    guards it in the default suite).
 Each ends, on the code before fenced writes, with the violations the chaos harness names.

@@ -7,7 +7,6 @@ Whatever dies, the export's status stays true to PowerOffice Go.
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from abax_payroll.domain.lines import reference_prefix
 from local import lambda_runtime
@@ -75,19 +74,16 @@ def test_a_rollback_killed_every_time_leaves_an_export_that_names_its_lines_in_g
 
 
 def test_a_pusher_killed_between_creating_lines_and_recording_them_is_replaced_and_pays_each_line_once(
-    fresh: LocalStack, acme: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    fresh: LocalStack, acme: httpx.Client
 ) -> None:
     """The pusher's process dies after PowerOffice Go created a line and before its id was recorded: its lease
     and its hold on the chunk lapse (PUSHER_HOLD_S, 60 s in AWS), the schedule's next pusher takes the chunk
     over, and every line it had created comes back as the same line (ExternalImportReference), never a second.
     """
-    monkeypatch.setenv("PUSHER_HOLD_S", "3")
     logbooks = good_logbooks(acme)
     crash = fresh.crash("push.lines_created", "Pusher", nth=3)
-    schedule = fresh.aws.pusher_schedule
-    assert schedule is not None
 
-    with schedule.every(2.0):
+    with fresh.quick_pusher_replacement(hold_s=3.0, schedule_s=2.0):
         export = export_and_wait(acme, OCTOBER, logbooks, timeout=90)
 
     assert crash.killed, "the pusher was killed mid-chunk"
