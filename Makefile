@@ -33,10 +33,12 @@ test-matrix: $(STAMP)
 # stopped runs, the clerk's actions), invariants checked against PowerOffice Go's own salary lines; prints
 # each violation with its seed and the command that runs it again (make test runs one seed). Issue 24's
 # directed sequences run first.
+# JOBS processes (each with its own local stack) share the seeds.
 SEEDS ?= 500
 COMPANIES ?= 3
+JOBS ?= 4
 chaos: $(STAMP)
-	$(BIN)/python -m tests.chaos --sequences --seeds $(SEEDS) --companies $(COMPANIES)
+	$(BIN)/python -m tests.chaos --sequences --seeds $(SEEDS) --companies $(COMPANIES) --jobs $(JOBS)
 
 demo: $(STAMP)
 	$(BIN)/abax-payroll local demo
