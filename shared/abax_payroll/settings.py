@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
-from .domain.documentation import REPORT_PART_ROWS
+from .domain.report_limits import REPORT_PART_ROWS
 
 
 class SettingsError(RuntimeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -16,20 +16,13 @@ from ..domain.period import Period
 from ..errors import AbaxAuthFailed, AbaxError, AbaxRequestRejected, AbaxUnavailable
 from ..observability import SERVICE
 from ..tls import tls_context
+from .windows import EDGE_DAYS, EXPENSE_BATCH, WINDOW_DAYS, date_windows
 
 # A child of the powertools logger: its lines carry the export and tenant ids the handlers append.
 logger = logging.getLogger(f"{SERVICE}.abax")
 
 SCOPE = "open_api open_api.trips"  # production; the sandbox wants "open_api.sandbox open_api.sandbox.trips"
 PAGE_SIZE = 1500  # the documented default and maximum
-EXPENSE_BATCH = 150  # at most 150 trip ids per expense call
-# "At most 3 months apart": the shortest 3-month span (e.g. 1 Feb to 1 May) is 89 days, so a window whose
-# date_to is at most 88 days after date_from (89 dates inclusive) is accepted whatever the month lengths.
-WINDOW_DAYS = 89
-# The API's day boundaries are not documented (most likely UTC dates). A trip starting between midnight and
-# 02:00 Oslo time on the first day of the period has the previous UTC date, so ask for one extra day at each
-# end and let the adapter keep only the trips whose Oslo date is in the period.
-EDGE_DAYS = 1
 TOKEN_MARGIN_S = 60.0  # renew the token this long before it expires
 MAX_WAIT_S = 65.0  # a reset is at most a minute away: never trust a header to park us longer than this
 MIN_RATE_LIMIT_WAIT_S = 0.25
@@ -247,15 +240,6 @@ class AbaxClient:
             "ABAX: %s; retrying in %.1f s (attempt %d of %d)", what, delay, attempt, self._max_attempts
         )
         self._sleep(delay)
-
-
-def date_windows(first: date, last: date, max_days: int) -> Iterator[tuple[date, date]]:
-    """Consecutive (date_from, date_to) windows of at most max_days dates each, covering first..last."""
-    start = first
-    while start <= last:
-        end = min(last, start + timedelta(days=max_days - 1))
-        yield start, end
-        start = end + timedelta(days=1)
 
 
 def _items(body: Any, path: str) -> list[dict[str, Any]]:

@@ -7,8 +7,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from ..workflow import abax_integration, integration
 from ..workflow.services import services
 from .common import caller, require_admin
-from .models import AbaxActivateRequest, AbaxIntegrationStatus, ActivateRequest, IntegrationStatus
-from .responses import Deactivated
+from .models import (
+    AbaxActivateRequest,
+    AbaxIntegrationStatus,
+    ActivateRequest,
+    Deactivated,
+    IntegrationStatus,
+)
 
 router = Router()
 

@@ -72,6 +72,15 @@ class IntegrationStatus(BaseModel):
     activated_by: str | None = None
 
 
+# What switching an integration off answers. Here beside the integration's other answers, not in responses.py:
+# the activation function's cold start then does not create the export API's 30 answers. (No docstring: it
+# would become the schema's description in docs/openapi.json.)
+class Deactivated(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    status: Literal["inactive"]
+
+
 class PayrollCodes(Strict):
     codes: dict[Category, PayItemCode | None] = Field(
         description="Pay-item code ('lønnsart') per category; null when not mapped. Categories left out are unmapped.",

@@ -53,10 +53,6 @@ class ProblemPage(Answer):
     next_offset: int | None = Field(None, description="Pass as offset for the next page; null on the last.")
 
 
-class Deactivated(Answer):
-    status: Literal["inactive"]
-
-
 class PayrollCodesAnswer(Answer):
     codes: dict[str, str | None] = Field(description="Pay-item code per category; null when not mapped.")
     taxable_excess: str | None = None

@@ -24,6 +24,7 @@ from .lines import SalaryLineDraft, nok
 from .logbooks import Logbook
 from .money import ZERO, fmt2, round2
 from .rates import RateTable
+from .report_limits import REPORT_PART_BYTES, REPORT_PART_ROWS
 from .taxfree import tax_free_rate
 from .trips import OSLO
 
@@ -201,11 +202,6 @@ def _day(value: str) -> str:
     return f"{date.fromisoformat(value):%d.%m.%Y}"
 
 
-# A report is kept and answered in parts (issue 16: 5,000 drivers are some 300,000 rows, and Lambda answers at
-# most 6 MB): at most `REPORT_PART_ROWS` rows (the setting) and about REPORT_PART_BYTES of answer, so a part's
-# JSON and CSV stay well under 6 MB and a part's rows take a few MB of memory whatever ABAX sends.
-REPORT_PART_ROWS = 5000
-REPORT_PART_BYTES = 3_000_000
 LINE_REF_BYTES = 160  # one salary line a row went into, as the JSON answer spells it out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..abax import AbaxAuthFailed, AbaxUnavailable, TripBatch
 from ..abax.adapter import TripMapper, raw_timestamp, reimbursable_trip_ids
-from ..abax.client import EDGE_DAYS, EXPENSE_BATCH, WINDOW_DAYS, date_windows
+from ..abax.windows import EDGE_DAYS, EXPENSE_BATCH, WINDOW_DAYS, date_windows
 from ..domain.period import Period
 from ..errors import SourceUnavailable
 from ..store.snapshots import FAILED, READY, RUNNING, SnapshotStore

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..abax import TripBatch
 from ..domain.categories import Category
@@ -15,9 +15,11 @@ from ..domain.period import Period
 from ..domain.plan import ExportPlan, plan_export
 from ..domain.rates import RateTable
 from ..domain.trips import Trip
-from ..poweroffice import PowerOfficeClient
 from .services import Services
 from .sources import read_trips, reading_poweroffice
+
+if TYPE_CHECKING:
+    from ..poweroffice import PowerOfficeClient
 
 
 @dataclass

@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 from .. import crashpoints
 from ..errors import PushFailed, RunSuperseded
 from ..observability import logger
-from ..poweroffice import PowerOfficeError, SalaryLinePost
+from ..poweroffice import PowerOfficeError
 from ..records import CreatedIds, PlannedLine
 from ..store.push_queue import QueuedChunk
 from .services import Services
@@ -427,6 +427,10 @@ class _ChunkPush:
         return line
 
     def _work(self, poweroffice: Any) -> None:
+        # Loaded with the client already; imported here so that a pusher woken to an empty queue (and the
+        # export steps, which import this module to enqueue) does not load PowerOffice Go's DTOs at cold start.
+        from ..poweroffice.dtos import SalaryLinePost
+
         while (line := self._next()) is not None:
             try:
                 fields = {name.lower(): Decimal(value) for name, value in line.fields.items()}

@@ -23,7 +23,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..observability import logger, metrics
-from . import ended
 from .services import Services
 
 # A start claims the export, then calls StartExecution within its invocation (API 29 s, scheduled start 2
@@ -49,6 +48,8 @@ def reconcile(services: Services) -> dict[str, Any]:
         if detail is None:
             found["running"].append(export_id)
             continue
+        from . import ended  # see _detail
+
         try:
             outcome = ended.execution_ended(services, detail)
         except (
@@ -72,6 +73,10 @@ def _detail(
     services: Services, execution_arn: str | None, lock: dict[str, Any], tenant_id: str, export_id: str
 ) -> dict[str, Any] | None:
     """The status-change event's detail EventBridge would have delivered, or None while the run goes on."""
+    # Imported once an export is running: a sweep that finds none (most of them, every 10 minutes) does not load
+    # the ending of a run (rollback, fetching, the domain rules) at its cold start.
+    from . import ended
+
     described = services.runs.describe(execution_arn) if execution_arn else None
     if described is None:
         if time.time() - lock["claimed_at"] < NEVER_STARTED_AFTER_S:

@@ -23,8 +23,6 @@ from ..errors import PayrollError
 from ..observability import logger, metrics
 from ..records import ExportError, ExportPeriod, ExportPhase, ExportRecord, ExportStatus
 from ..store import now_iso
-from .exports import new_export_id, start_export
-from .notifications import send_about
 from .services import Services
 
 # Refusals only the company can put right: e-mailed to it, never in the operators' failure alarm.
@@ -66,6 +64,11 @@ def start_scheduled(services: Services, tenant_id: str, period: Period) -> dict[
     A refusal the user can act on (integration off, trips already exported, an export running) is recorded and
     not retried today; any other failure is recorded and raised, so the queue delivers the start again.
     """
+    # Imported here: the daily Schedule function shares this module (functions/export/schedule.py) and never
+    # starts an export, so its cold start does not load the export's use case (planning, the domain rules).
+    # The ScheduledStart function imports them on its first message, every time: for it this only moves them.
+    from .exports import new_export_id, start_export
+
     month = period.start.strftime("%Y-%m")
     export_id = new_export_id(services)
     if not _claim(services, tenant_id, month, export_id):
@@ -157,6 +160,8 @@ def _not_started(
     if refused:
         metrics.add_metric(name="ScheduledStartsRefused", unit=MetricUnit.Count, value=1)
         if services.store.tenants.first_notice(tenant_id, f"{month}#{code}"):
+            from .notifications import send_about  # as start_export above
+
             send_about(services, record)
     else:
         metrics.add_metric(name="ScheduledStartsFailed", unit=MetricUnit.Count, value=1)

@@ -8,11 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..abax import AbaxClient
 from ..errors import AbaxInactive, CredentialsGone, IntegrationInactive
-from ..poweroffice import LocalRateLimiter, PowerOfficeClient, shared_limiter
+from ..poweroffice import LocalRateLimiter, shared_limiter
 from ..records import ExportRecord, Integration
 from ..settings import Settings, clear_settings, settings
 from ..store import (
@@ -26,6 +25,12 @@ from ..store import (
     SqsScheduledStarts,
     StepFunctionsRuns,
 )
+
+if TYPE_CHECKING:
+    # Imported where a client is built (httpx, the DTOs): a function's cold start pays for them only on a path
+    # that talks to PowerOffice Go or ABAX.
+    from ..abax import AbaxClient
+    from ..poweroffice import PowerOfficeClient
 
 # A PowerOffice Go client inside an API call (see Services.poweroffice): its worst case (token, pay items,
 # employees) stays far below API Gateway's 29 s beside a search's ABAX read.
@@ -123,6 +128,8 @@ class Services:
             if within_api_call
             else {"timeout": self.settings.poweroffice_timeout_s}
         )
+        from ..poweroffice.client import PowerOfficeClient
+
         return PowerOfficeClient(
             self.settings.poweroffice_api_url,
             self.settings.poweroffice_token_url,
@@ -206,6 +213,8 @@ class Services:
             options["sleep"] = sleep
         if timeout is not None:
             options["timeout"] = timeout
+        from ..abax.client import AbaxClient
+
         return AbaxClient(
             self.settings.abax_api_url,
             self.settings.abax_token_url,
