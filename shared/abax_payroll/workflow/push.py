@@ -40,6 +40,7 @@ from ..observability import logger
 from ..poweroffice import PowerOfficeError, SalaryLinePost
 from ..records import CreatedIds, PlannedLine
 from ..store.push_queue import QueuedChunk
+from . import lookups
 from .services import Services
 
 PUSHER_LEASE = "PUSHER"
@@ -234,7 +235,10 @@ class Pusher:
                 self.dropped += 1
                 queue.remove(entry)
                 return
-            result = push_chunk(services, entry.tenant_id, entry.export_id, entry.chunk, entry.run, watch)
+            if entry.action == lookups.LOOKUP:  # Validate's PowerOffice Go lookups (workflow/lookups.py)
+                result = lookups.look_up(services, entry, watch.check)
+            else:
+                result = push_chunk(services, entry.tenant_id, entry.export_id, entry.chunk, entry.run, watch)
         except RunSuperseded as error:
             logger.info(
                 "run no longer live; its chunk stops quietly", extra={**_about(entry), "why": str(error)}
