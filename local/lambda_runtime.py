@@ -356,20 +356,26 @@ class _Instance:
         `done` may be set from outside (a killed invocation answers at once); the instance is then never
         reused, as its job never returns."""
         done = done or threading.Event()
-        state = {"abandoned": False}
+        state = {"abandoned": False, "finished": False, "released": False}
         with self._idle_lock:
             self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
             self.peak[self.name] = max(self.peak.get(self.name, 0), busy)
             _Instance.peak_all = max(_Instance.peak_all, sum(self.busy.values()))
         began = time.monotonic()
 
+        def release() -> None:  # under _idle_lock: the environment is no longer busy (once)
+            if not state["released"]:
+                state["released"] = True
+                self.busy[self.name] -= 1
+                self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
+
         def invocation() -> None:
             try:
                 context.run(job)
             finally:
                 with self._idle_lock:
-                    self.busy[self.name] -= 1
-                    self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
+                    release()
+                    state["finished"] = True
                     abandoned = state["abandoned"]
                     if not abandoned:
                         done.set()
@@ -379,6 +385,12 @@ class _Instance:
 
         self._jobs.put(invocation)
         if done.wait(timeout):
+            with self._idle_lock:
+                if not state["finished"]:
+                    # Killed (its caller answered Runtime.ExitError): the environment is gone and never reused;
+                    # it no longer counts as busy (its thread never returns).
+                    state["abandoned"] = True
+                    release()
             return True
         with self._idle_lock:
             if done.is_set():
