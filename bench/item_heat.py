@@ -71,6 +71,11 @@ class ItemHeat:
             self.reads.clear()
             self.writes.clear()
 
+    def totals(self) -> dict[str, int]:
+        """Every item read and written since the last reset (a read of an item up to 4 KB is one read unit)."""
+        with self._lock:
+            return {"reads": sum(self.reads.values()), "writes": sum(self.writes.values())}
+
     def busiest(self) -> dict[str, Any]:
         """The item-second with the most reads, and the one with the most writes."""
         with self._lock:

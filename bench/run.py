@@ -37,6 +37,7 @@ PRICE_PER_TRANSITION = 0.025 / 1000
 PRICE_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
 PRICE_PER_GB_SECOND_ARM = 0.0000133334
 PRICE_PER_WRITE_UNIT = 0.625 / 1_000_000
+PRICE_PER_READ_UNIT = 0.125 / 1_000_000
 LAMBDA_MEMORY_GB = 512 / 1024  # the export steps function in infra/cdk/constructs/functions.py
 
 
@@ -406,11 +407,13 @@ def _month_end(
         load_after = os.getloadavg()[0]
         environments = lambda_runtime.environments()
         hottest = heat.busiest()
+        dynamodb = heat.totals()
         stats = stackbench.stats()
         since = time.monotonic() - (datetime.now(UTC) - t0).total_seconds()
         at = stackbench.timeline(since, limit)
         inexact = stackbench.inexact_tenants(records)
     summaries = {tenant: stackbench.summarize(record) for tenant, record in records.items()}
+    transitions = sum(stackbench.transitions(record["execution_arn"]) for record in records.values())
     finish = {tenant: (s["ended"] - t0).total_seconds() for tenant, s in summaries.items()}
     lines = {tenant: int(r.get("line_count") or 0) for tenant, r in records.items()}
     makespan = max(finish.values())
@@ -424,6 +427,17 @@ def _month_end(
     everything = environments.pop("all")
     gb_s = sum(FUNCTION_MEMORY_GB.get(fn, 1.0) * counts["seconds"] for fn, counts in environments.items())
     peak = int(everything["peak_busy"])
+    # Lambda requests: every task invocation (a one-chunk export makes 7) and the pusher's; a price of $0.20 per
+    # million, far below the rest, so counted from the tasks rather than measured.
+    invocations = len(records) * 7
+    per_1000 = 1000 / max(total_lines, 1)
+    cost = per_1000 * (
+        transitions * PRICE_PER_TRANSITION
+        + gb_s * PRICE_PER_GB_SECOND_ARM
+        + invocations * PRICE_PER_LAMBDA_REQUEST
+        + dynamodb["writes"] * PRICE_PER_WRITE_UNIT
+        + dynamodb["reads"] * PRICE_PER_READ_UNIT
+    )
     ok = ratio <= target_ratio and not failed and not inexact and peak <= 10
     for client in clients.values():
         client.close()
@@ -438,10 +452,15 @@ def _month_end(
             + (f", every line count ÷ {scale}" if scale > 1 else "")
             + f"), one PowerOffice limit of {limit} req/s (PowerOffice Go's own); both emulators in a process of "
             "their own" + (" (quick: fewer tenants)" if quick else ""),
-            f"makespan {makespan:.1f} s for {total_lines} lines (floor lines/limit {ideal:.0f} s), from the first "
-            f"start; Lambda environments: {int(everything['started'])} started, at most {peak} busy at once "
+            f"makespan {makespan:.1f} s for {total_lines} lines (floor lines/limit {ideal:.0f} s; every PowerOffice "
+            f"request, lookups included, / limit {requests / limit:.0f} s: {makespan / max(requests / limit, 1):.2f} ×), "
+            f"from the first start; Lambda environments: {int(everything['started'])} started, at most {peak} busy at once "
             f"({per_function}); {gb_s:.1f} GB-s = {gb_s * 1000 / max(total_lines, 1):.2f} GB-s per 1,000 lines "
-            f"(waiting included); busiest DynamoDB item: {hottest['reads_per_s']} reads in one second "
+            f"(waiting included); {int(everything.get('throttled', 0))} ExportSteps invokes throttled (each a retry in "
+            f"Step Functions); {transitions} state transitions ({transitions * per_1000:.0f} per 1,000 lines), "
+            f"DynamoDB {dynamodb['reads']} item reads and {dynamodb['writes']} item writes "
+            f"({dynamodb['reads'] * per_1000:.0f} and {dynamodb['writes'] * per_1000:.0f} per 1,000 lines): "
+            f"${cost:.4f} per 1,000 lines in AWS (list prices below); busiest DynamoDB item: {hottest['reads_per_s']} reads in one second "
             f"({hottest['read_item'].split('|')[-1].split('#')[0]}), {hottest['writes_per_s']} writes in one second "
             f"({hottest['write_item'].split('|')[-1].split('#')[0]}); small tenants (≤ 200 lines unscaled, "
             f"{len(small)}): p95 finish {p95_small:.1f} s, median {statistics.median(small):.1f} s; "
@@ -460,6 +479,10 @@ def _month_end(
                 "ideal_s": ideal,
                 "environments": {**environments, "all": everything},
                 "gb_s": gb_s,
+                "transitions": transitions,
+                "dynamodb": dynamodb,
+                "cost_per_1000_lines": cost,
+                "throttled": int(everything.get("throttled", 0)),
                 "hottest_item": hottest,
                 "finish": finish,
                 "lines": lines,

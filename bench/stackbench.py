@@ -344,6 +344,15 @@ def history(execution_arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+def transitions(execution_arn: str) -> int:
+    """State transitions Step Functions bills for the execution: every state entered, and every retry of a task."""
+    events = history(execution_arn)
+    entered = sum(1 for e in events if e["type"].endswith("StateEntered"))
+    tasks = sum(1 for e in events if e["type"] == "TaskStateEntered")
+    scheduled = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
+    return entered + max(0, scheduled - tasks)
+
+
 def wait(client: httpx.Client, export_id: str, timeout: float) -> dict[str, Any]:
     """The export's record once its execution has ended.
 

@@ -11,6 +11,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -186,6 +187,14 @@ def _load_handler(path: str) -> Any:
     return getattr(module, attribute)
 
 
+def export_steps_concurrency() -> int:
+    """The ExportSteps function's reserved concurrency as a plain `cdk deploy` sets it (cdk.json's context)."""
+    cdk_json = Path(__file__).resolve().parent.parent / "cdk.json"
+    if not cdk_json.exists():  # an installed package without the repository: the CDK app's own default
+        return 8
+    return int(json.loads(cdk_json.read_text())["context"]["export_steps_reserved_concurrency"])
+
+
 def _dummy_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -266,7 +275,9 @@ class LocalAws:
             )["FunctionArn"]
             self.function_arns[logical] = arn
             lambda_runtime.register(name, self.as_function(CDK_NAMES[name], _load_handler(handler_path)))
-        lambda_runtime.reserve_concurrency(FUNCTIONS["PusherFunctionArn"][0], 1)  # as the CDK app reserves
+        # As the CDK app reserves them: one pusher, and cdk.json's ExportSteps concurrency.
+        lambda_runtime.reserve_concurrency(FUNCTIONS["PusherFunctionArn"][0], 1)
+        lambda_runtime.reserve_concurrency(FUNCTIONS["ExportStepsFunctionArn"][0], export_steps_concurrency())
         definition = substitute(self._definition or asl_definition(), self.function_arns)
         self.state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=STATE_MACHINE, definition=definition, roleArn=role, type="STANDARD"

@@ -15,6 +15,11 @@ good (no `except`, no `finally`: nothing more of it runs, as in a killed process
 reused, and the caller gets what Lambda answers for a runtime that died: `Runtime.ExitError`. Its other threads
 (a pusher's workers) stop too, at their next AWS or HTTP call: a killed process renews no lease and creates
 no line after its death.
+
+Reserved concurrency (`reserve_concurrency`) holds for every invocation of a function together, as in Lambda: a
+synchronous invoke beyond it is refused before the handler runs, with Lambda's 429 TooManyRequestsException
+(Reason ReservedFunctionConcurrentInvocationLimitExceeded), which Step Functions reports to a task as
+`Lambda.TooManyRequestsException`; an asynchronous one waits in the function's queue until one ends.
 """
 
 from __future__ import annotations
@@ -32,8 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import httpx
+from botocore.exceptions import ClientError
 from botocore.handlers import BUILTIN_HANDLERS
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from abax_payroll import crashpoints
 
@@ -89,13 +101,38 @@ def _invoke(
         invoked_function_arn=f"arn:aws:lambda:{self.region_name}:{self.account_id}:function:{name}",
         timeout_s=timeout,
     )
-    outcome: dict[str, Any] = {}
     if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
         # Lambda's asynchronous invoke: queued, answered 202 at once, run when the function has room.
         _Events.submit(
             name, lambda: _run_event(name, handler, event, context, timeout), contextvars.copy_context()
         )
         return b""
+    if not _Events.enter(name):
+        raise TooManyRequestsException(name)
+    try:
+        return _invoke_sync(name, handler, event, context, timeout, response_headers)
+    finally:
+        _Events.leave(name)
+
+
+class TooManyRequestsException(JsonRESTError):
+    """Lambda's answer to a synchronous invoke beyond the function's reserved concurrency (HTTP 429)."""
+
+    code = 429
+
+    def __init__(self, function_name: str):
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        body = json.loads(self.description)
+        body.update({"Type": "User", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
+        self.description = json.dumps(body)
+        with _Events._lock:
+            _Events.throttled[function_name] = _Events.throttled.get(function_name, 0) + 1
+
+
+def _invoke_sync(
+    name: str, handler: Handler, event: Any, context: LocalContext, timeout: float, response_headers: Any
+) -> bytes:
+    outcome: dict[str, Any] = {}
     invocation = _Invocation(name, event, context.aws_request_id)
 
     def run() -> None:
@@ -184,13 +221,31 @@ def end_invocations(function_name: str, wait_s: float = 15.0) -> None:
 
 
 class _Events:
-    """Asynchronous invocations, each run as soon as its function is under its reserved concurrency (Lambda
-    keeps a throttled event and tries it again; it never runs more instances than reserved)."""
+    """A function's invocations under its reserved concurrency: the synchronous ones get a slot at once or are
+    refused (`enter`), the asynchronous ones wait in the function's queue and each runs as soon as a slot is
+    free (Lambda keeps a throttled event and tries it again; it never runs more instances than reserved)."""
 
     _lock = threading.Lock()
     _reserved: dict[str, int] = {}
-    _running: dict[str, int] = {}
+    _running: dict[str, int] = {}  # invocations in a slot now, synchronous and asynchronous together
     _waiting: dict[str, list[tuple[Callable[[], None], contextvars.Context]]] = {}
+    throttled: dict[str, int] = {}  # synchronous invokes refused with TooManyRequestsException
+
+    @classmethod
+    def enter(cls, name: str) -> bool:
+        """A slot for a synchronous invocation now, or False (throttled)."""
+        with cls._lock:
+            limit = cls._reserved.get(name)
+            if limit is not None and cls._running.get(name, 0) >= limit:
+                return False
+            cls._running[name] = cls._running.get(name, 0) + 1
+            return True
+
+    @classmethod
+    def leave(cls, name: str) -> None:
+        with cls._lock:
+            cls._running[name] -= 1
+        cls._start(name)
 
     @classmethod
     def submit(cls, name: str, job: Callable[[], None], context: contextvars.Context) -> None:
@@ -212,15 +267,13 @@ class _Events:
             try:
                 context.run(job)
             finally:
-                with cls._lock:
-                    cls._running[name] -= 1
-                cls._start(name)
+                cls.leave(name)
 
         threading.Thread(target=go, name=f"lambda-event-{name}", daemon=True).start()
 
 
 def reserve_concurrency(function_name: str, limit: int | None) -> None:
-    """Lambda's reserved concurrency of a function (None: unreserved), for its asynchronous invocations."""
+    """Lambda's reserved concurrency of a function (None: unreserved): its invocations at once, at most."""
     with _Events._lock:
         if limit is None:
             _Events._reserved.pop(function_name, None)
@@ -229,21 +282,23 @@ def reserve_concurrency(function_name: str, limit: int | None) -> None:
 
 
 def environments() -> dict[str, dict[str, float]]:
-    """Per function: execution environments started (cold starts), the most busy at once and the seconds
-    invoked; under "all", the most busy at once of every function together."""
+    """Per function: execution environments started (cold starts), the most busy at once, the seconds
+    invoked and the synchronous invokes throttled; under "all", the most busy at once of every function together."""
     with _Instance._idle_lock:
         counts: dict[str, dict[str, float]] = {
             name: {
                 "started": _Instance.started.get(name, 0),
                 "peak_busy": _Instance.peak.get(name, 0),
                 "seconds": round(_Instance.seconds.get(name, 0.0), 3),
+                "throttled": _Events.throttled.get(name, 0),
             }
-            for name in sorted(set(_Instance.started) | set(_Instance.peak))
+            for name in sorted(set(_Instance.started) | set(_Instance.peak) | set(_Events.throttled))
         }
         counts["all"] = {
             "started": sum(_Instance.started.values()),
             "peak_busy": _Instance.peak_all,
             "seconds": round(sum(_Instance.seconds.values()), 3),
+            "throttled": sum(_Events.throttled.values()),
         }
         return counts
 
@@ -253,6 +308,7 @@ def reset_environment_counts() -> None:
     with _Instance._idle_lock:
         _Instance.started.clear()
         _Instance.seconds.clear()
+        _Events.throttled.clear()
         _Instance.peak = {name: busy for name, busy in _Instance.busy.items() if busy}
         _Instance.peak_all = sum(_Instance.busy.values())
 
@@ -305,20 +361,26 @@ class _Instance:
         `done` may be set from outside (a killed invocation answers at once); the instance is then never
         reused, as its job never returns."""
         done = done or threading.Event()
-        state = {"abandoned": False}
+        state = {"abandoned": False, "finished": False, "released": False}
         with self._idle_lock:
             self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
             self.peak[self.name] = max(self.peak.get(self.name, 0), busy)
             _Instance.peak_all = max(_Instance.peak_all, sum(self.busy.values()))
         began = time.monotonic()
 
+        def release() -> None:  # under _idle_lock: the environment is no longer busy (once)
+            if not state["released"]:
+                state["released"] = True
+                self.busy[self.name] -= 1
+                self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
+
         def invocation() -> None:
             try:
                 context.run(job)
             finally:
                 with self._idle_lock:
-                    self.busy[self.name] -= 1
-                    self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.monotonic() - began
+                    release()
+                    state["finished"] = True
                     abandoned = state["abandoned"]
                     if not abandoned:
                         done.set()
@@ -328,6 +390,12 @@ class _Instance:
 
         self._jobs.put(invocation)
         if done.wait(timeout):
+            with self._idle_lock:
+                if not state["finished"]:
+                    # Killed (its caller answered Runtime.ExitError): the environment is gone and never reused;
+                    # it no longer counts as busy (its thread never returns).
+                    state["abandoned"] = True
+                    release()
             return True
         with self._idle_lock:
             if done.is_set():
@@ -354,16 +422,40 @@ def set_timeout(function_name: str, timeout_s: float) -> float:
         return previous
 
 
+def _lambda_task_error(self: StateTaskLambda, env: Any, ex: Exception) -> Any:
+    """A Lambda task (`"Resource": <function ARN>`) whose Invoke the Lambda service refused: Step Functions
+    names the error `Lambda.<code>` (Lambda.TooManyRequestsException when it is throttled), as AWS documents
+    it and as moto's `lambda:invoke` integration already does; moto 5.2.5 names it "Exception"."""
+    if isinstance(ex, ClientError):
+        code, message = ex.response["Error"]["Code"], ex.response["Error"]["Message"]
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(f"Lambda.{code}"),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                    error=f"Lambda.{code}", cause=message
+                )
+            ),
+        )
+    return _original_lambda_task_error(self, env, ex)
+
+
+_original_lambda_task_error = StateTaskLambda._from_error
+
+
 def install() -> None:
     """Route invocations of registered functions to their Python handlers (idempotent)."""
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     httpx.Client.send = _send_unless_killed  # type: ignore[method-assign]
+    StateTaskLambda._from_error = _lambda_task_error  # type: ignore[method-assign]
     crashpoints.install(_reached)
 
 
 def uninstall() -> None:
     LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
     httpx.Client.send = _original_send  # type: ignore[method-assign]
+    StateTaskLambda._from_error = _original_lambda_task_error  # type: ignore[method-assign]
     crashpoints.install(None)
     clear_crashes()
     _Instance.retire_all()

@@ -1,5 +1,6 @@
-"""Lambda entry point: the state machine's export steps (fetch, validate, group, enqueue a chunk for the pusher,
-complete, prepare_resume, mark_failed; a search's fetch), and EventBridge's news of a run that ended outside them (workflow/ended.py)."""
+"""Lambda entry point: the state machine's export steps (fetch, queue Validate's PowerOffice lookups for the
+pusher, validate, group, enqueue a chunk for the pusher, complete, prepare_resume, mark_failed; a search's
+fetch), and EventBridge's news of a run that ended outside them (workflow/ended.py)."""
 
 from typing import Any
 
@@ -7,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from abax_payroll.errors import STEP_OUTCOMES
 from abax_payroll.observability import count_unexpected_errors, inject_lambda_context, logger, metrics, tracer
-from abax_payroll.workflow import ended, previews, push, resume, steps
+from abax_payroll.workflow import ended, lookups, previews, push, resume, steps
 from abax_payroll.workflow.services import services
 
 
@@ -25,6 +26,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(step=step, tenant_id=tenant_id)
     if step == "fetch":
         return steps.fetch(services(), tenant_id, export_id, context.get_remaining_time_in_millis() / 1000)
+    if step == "enqueue_lookup":  # the task then waits on its token until the pusher has asked PowerOffice Go
+        lookups.request(services(), tenant_id, export_id, event["run"])
+        return push.enqueue(
+            services(),
+            tenant_id,
+            export_id,
+            lookups.LOOKUP_CHUNK,
+            event["run"],
+            event["token"],
+            action=lookups.LOOKUP,
+        )
     if step == "validate":
         return steps.validate(services(), tenant_id, export_id, run)
     if step == "group":

@@ -16,7 +16,8 @@ Context values (cdk.json holds the defaults; override with `-c name=value`), see
   waf_web_acl_arn, log_level, log_retention (a RetentionDays name), throttling_rate_limit, throttling_burst_limit, schedule_hour,
   poweroffice_api_url, poweroffice_token_url, abax_api_url, abax_token_url, abax_scope (the sandbox:
   https://api-test.abax.cloud with "open_api.sandbox open_api.sandbox.trips"),
-  poweroffice_requests_per_second, abax_requests_per_minute, push_chunk_size, stack_name
+  poweroffice_requests_per_second, abax_requests_per_minute, push_chunk_size,
+  export_steps_reserved_concurrency, stack_name
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def settings_from_context(app: cdk.App) -> StackSettings:
             abax_scope=str(_get(app, "abax_scope", "open_api open_api.trips")),
             poweroffice_requests_per_second=str(_get(app, "poweroffice_requests_per_second", "10")),
             push_chunk_size=str(_get(app, "push_chunk_size", "50")),
+            export_steps_reserved_concurrency=int(str(_get(app, "export_steps_reserved_concurrency", 8))),
             abax_requests_per_window=str(_get(app, "abax_requests_per_minute", "60")),
             log_level=str(_get(app, "log_level", "INFO")).upper(),
             log_retention=retention,

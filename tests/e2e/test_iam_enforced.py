@@ -24,11 +24,12 @@ def test_a_grant_removed_from_the_cdk_code_fails_the_export_with_access_denied(
 ) -> None:
     grant = Secrets.grant_read_client_keys
 
-    def grant_except_to_export_steps(self: Secrets, function) -> None:  # type: ignore[no-untyped-def]
-        if function.node.id != "ExportSteps":
+    # The pusher reads the company's key first: for Validate's lookups (workflow/lookups.py), then to push.
+    def grant_except_to_the_pusher(self: Secrets, function) -> None:  # type: ignore[no-untyped-def]
+        if function.node.id != "Pusher":
             grant(self, function)
 
-    monkeypatch.setattr(Secrets, "grant_read_client_keys", grant_except_to_export_steps)
+    monkeypatch.setattr(Secrets, "grant_read_client_keys", grant_except_to_the_pusher)
     roles = iam.roles_from_template(synthesize_template(tmp_path))
     logbooks = good_logbooks(acme)  # an export that completes with the roles as they are
     fresh.aws.use_roles(roles)

@@ -1,7 +1,8 @@
 """Issue 24, sequence 1: a run stopped while its chunk waits for the shared PowerOffice limit never pays twice.
 
-Other companies' pushes hold every slot of the pusher (PowerOffice answers them slowly); the waiting export's
-run is stopped
+Other companies' pushes hold every slot of the pusher (PowerOffice answers them slowly; each has two chunks,
+so their second ones hold the slots again once the pusher has made the waiting export's lookups between
+them); the waiting export's run is stopped
 (StopExecution, as an admin does in the console); its end is recorded (ROLLBACK_INCOMPLETE, naming no line);
 the clerk rolls it back and tries again. The stopped run's chunk, still queued, must never be pushed: every
 trip is paid exactly once, as the PowerOffice Go emulator's own salary lines show.
@@ -13,11 +14,13 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.store.push_queue import PushQueue
 from abax_payroll.store.table import Table
 from abax_payroll.workflow.push import CHUNKS_AT_ONCE
+from abax_payroll.workflow.services import reset_services
 from local.aws import REGION, TABLE
 from local.stack import LocalStack
 from tests.hardening.companies import client_key, companies
@@ -56,8 +59,20 @@ def _made_by(stack: LocalStack, tenant: str, export_id: str) -> list[dict[str, A
     ]
 
 
-def test_a_run_stopped_while_its_chunk_waits_pays_nothing_and_the_retry_pays_once(fresh: LocalStack) -> None:
-    slow_abax, slow_go = companies(SLOW, employees=6)  # 12 lines each, one chunk
+def test_a_run_stopped_while_its_chunk_waits_pays_nothing_and_the_retry_pays_once(
+    fresh: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUSH_CHUNK_SIZE", "6")  # read by the handlers at their next (cold) start
+    reset_services()
+    try:
+        _stopped_while_waiting(fresh)
+    finally:
+        monkeypatch.undo()
+        reset_services()
+
+
+def _stopped_while_waiting(fresh: LocalStack) -> None:
+    slow_abax, slow_go = companies(SLOW, employees=6)  # 12 lines each, two chunks of 6
     wait_abax, wait_go = companies([WAITING], employees=2)  # 4 lines
     fresh.load(
         {"organizations": slow_abax["organizations"] + wait_abax["organizations"]},
@@ -91,7 +106,7 @@ def test_a_run_stopped_while_its_chunk_waits_pays_nothing_and_the_retry_pays_onc
 
     first_id = start_export(waiting, OCTOBER)
     deadline = time.monotonic() + 30
-    while not any(entry.export_id == first_id for entry in queue.waiting()):
+    while not any(entry.export_id == first_id and entry.action == "push" for entry in queue.waiting()):
         assert time.monotonic() < deadline, "the waiting export's chunk was never queued"
         time.sleep(0.05)
     run = waiting.get(f"/exports/{first_id}").json()["execution_arn"]

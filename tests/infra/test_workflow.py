@@ -164,3 +164,48 @@ def test_a_run_that_ends_outside_its_catch_is_sent_to_the_export_steps_function(
     assert steps["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].startswith(
         "FunctionsAsyncDeadLetterQueue"
     )
+
+
+def _lambda_tasks(states: dict) -> dict:
+    tasks = {}
+    for name, state in states.items():
+        if "ItemProcessor" in state:
+            tasks.update(_lambda_tasks(state["ItemProcessor"]["States"]))
+        if state.get("Type") == "Task" and (
+            "FunctionArn" in state["Resource"] or state["Resource"].startswith("arn:aws:states:::lambda:")
+        ):
+            tasks[name] = state
+    return tasks
+
+
+def test_every_lambda_task_waits_out_a_throttle_in_step_functions():
+    """ExportSteps has a reserved concurrency: at a month end most steps are throttled at first. Each Lambda
+    task retries Lambda.TooManyRequestsException with capped exponential backoff and full jitter (the retries
+    of hundreds of exports spread out instead of arriving together), before any retrier or Catch that would
+    end the export, and for long enough (the sum of the capped delays' halves, FULL jitter's mean) that a
+    month end's backlog never ends an export."""
+    source = json.loads(ASL_FILE.read_text())
+    tasks = _lambda_tasks(source["States"])
+    assert len(tasks) >= 11
+    for name, task in tasks.items():
+        throttle = [r for r in task["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert len(throttle) == 1, name
+        (retrier,) = throttle
+        assert retrier["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] > 1, name
+        delays = [
+            min(retrier["MaxDelaySeconds"], retrier["IntervalSeconds"] * retrier["BackoffRate"] ** n)
+            for n in range(retrier["MaxAttempts"])
+        ]
+        assert sum(delays) / 2 >= 2 * 3600, name  # hours of a throttled step, on average
+        before = task["Retry"][: task["Retry"].index(retrier)]
+        assert all("States.ALL" not in r["ErrorEquals"] for r in before), name
+
+
+def test_export_steps_reserved_concurrency_is_cdk_jsons(synthesized):
+    from infra.cdk.app import CDK_JSON
+
+    reserved = json.loads(CDK_JSON.read_text())["context"]["export_steps_reserved_concurrency"]
+    _, steps = synthesized.function_by_handler("functions.export.steps.handler")
+    assert steps["Properties"]["ReservedConcurrentExecutions"] == reserved
+    assert 1 < reserved <= 9  # with the one pusher, the month end's target of at most ~10 environments

@@ -21,7 +21,7 @@ from tests.support import (
 )
 
 SMALL = {"from": "2025-12-01", "to": "2025-12-31"}  # one logbook of Ola Nordmann: a few lines
-READ = ["Start", "Fetch", "FetchedAll"]  # an export's ABAX reading, one invocation for a small company
+READ = ["Start", "Fetch", "FetchedAll", "LookUp"]  # ABAX read (one invocation for a small company); Go asked
 PERSISTENT_FAILURE = {"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 500}
 
 
@@ -107,7 +107,7 @@ def test_a_push_failure_goes_through_rollback(
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ExportRolledBack"
     entered = _entered(_history(stepfunctions, record["execution_arn"]))
-    assert entered[:7] == [*READ, "Validate", "Group", "Push", "PushChunk"]
+    assert entered[:8] == [*READ, "Validate", "Group", "Push", "PushChunk"]
     assert entered[-3:] == ["Rollback", "RollbackOutcome", "RolledBack"]
     assert "Complete" not in entered
 
@@ -190,8 +190,8 @@ def test_history_does_not_grow_with_the_number_of_lines(
     # ... one chunk each, so the very same transitions and Lambda invocations
     assert [event["type"] for event in large_events] == [event["type"] for event in small_events]
     assert (
-        _invocations(large_events) == _invocations(small_events) == 5
-    )  # fetch, validate, group, one chunk, complete
+        _invocations(large_events) == _invocations(small_events) == 6
+    )  # fetch, queue the lookups, validate, group, one chunk, complete
 
 
 def test_history_grows_with_the_number_of_chunks(
@@ -206,7 +206,7 @@ def test_history_grows_with_the_number_of_chunks(
     for record in (small, large):
         chunks = math.ceil(record["line_count"] / 5)
         events = _history(stepfunctions, record["execution_arn"])
-        assert _invocations(events) == 4 + chunks, record["line_count"]
+        assert _invocations(events) == 5 + chunks, record["line_count"]
         assert _entered(events).count("PushChunk") == chunks
         counts[chunks] = len(events)
     (few, few_events), (many, many_events) = sorted(counts.items())

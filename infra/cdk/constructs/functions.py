@@ -40,6 +40,9 @@ class FunctionsConfig:
     poweroffice_requests_per_second: str
     push_chunk_size: str
     abax_requests_per_window: str = "60"  # ABAX's limit per API client and 60 s, paced across instances
+    # The state machine's tasks at once, all companies together (a month end starts hundreds of exports in the
+    # same minutes): a step beyond it is throttled and waits in its Retry on Lambda.TooManyRequestsException.
+    export_steps_reserved_concurrency: int = 8
     log_level: str = "INFO"
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
     # SES's verified sender identity (an address, or an address in a verified domain) for the e-mails to a
@@ -164,6 +167,9 @@ class Functions(Construct):
             description="State machine tasks: fetch, validate, group, queue a chunk for the pusher, complete, mark failed; searches",
             timeout=Duration.minutes(15),
             memory_size=1024,
+            # Bounds the environments a month end runs at once (each export's Fetch, Validate, Group, ...);
+            # the state machine retries a throttled step with backoff and jitter, so it waits at no Lambda cost.
+            reserved_concurrency=self._config.export_steps_reserved_concurrency,
         )
         self._data.grant_items(role_of(function))
         self._data.grant_snapshots(role_of(function))

@@ -108,12 +108,11 @@ def _look_up(
     taxable_excess: str | None = None,
 ) -> tuple[dict[str, PayItem], dict[str, Employee]]:
     """The configured pay items and the drivers' employees, as PowerOffice Go knows them."""
+    configured, numbers = _wanted(codes, taxable_excess, trips)
     client = poweroffice or services.poweroffice_for(tenant_id)
     try:
         with reading_poweroffice():
-            configured = sorted({code for code in [*codes.values(), taxable_excess] if code})
             pay_items = client.pay_items_by_codes(configured) if configured else {}
-            numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
             employees = client.employees_by_numbers(numbers) if numbers else {}
     finally:
         if poweroffice is None:
@@ -121,27 +120,48 @@ def _look_up(
     return pay_items, employees
 
 
+def _wanted(
+    codes: dict[Category, str | None], taxable_excess: str | None, trips: Iterable[Trip]
+) -> tuple[list[str], list[str]]:
+    """The pay-item codes and employee numbers to ask PowerOffice Go for."""
+    configured = sorted({code for code in [*codes.values(), taxable_excess] if code})
+    numbers = sorted({trip.driver.employee_number for trip in trips if trip.driver.employee_number})
+    return configured, numbers
+
+
+def wanted_lookups(services: Services, tenant_id: str, trips: Iterable[Trip]) -> tuple[list[str], list[str]]:
+    """What the trips' export needs from PowerOffice Go: the configured pay-item codes, the drivers' numbers."""
+    tenants = services.store.tenants
+    return _wanted(tenants.get_codes(tenant_id), tenants.get_taxable_excess_code(tenant_id), trips)
+
+
 def lookups_to_json(prepared: PreparedPlan) -> dict[str, Any]:
-    """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need).
+    """What Validate read from PowerOffice Go, for Group to reuse (only what the selected logbooks need)."""
+    numbers = {logbook.driver.employee_number for logbook in prepared.plan.logbooks}
+    return lookups_json(
+        prepared.pay_items,
+        {number: e for number, e in prepared.employees.items() if number in numbers},
+    )
+
+
+def lookups_json(pay_items: dict[str, PayItem], employees: dict[str, Employee]) -> dict[str, Any]:
+    """Pay items and employees as PowerOffice Go answered them, keyed as asked, for lookups_from_json.
 
     By column (each field's values side by side): it compresses a fifth better than item by item, and write
     units are charged per KB."""
-    numbers = {logbook.driver.employee_number for logbook in prepared.plan.logbooks}
-    pay_items = [
+    pay_item_rows = [
         {
             KEY: None if code == item.code else code,
             **asdict(item),
             "rate": None if item.rate is None else str(item.rate),
         }
-        for code, item in prepared.pay_items.items()
+        for code, item in pay_items.items()
     ]
     # Keyed by the number as the logbook has it ("01001" finds employee 1001 in Go), kept when it differs.
-    employees = [
-        {KEY: None if number == e.number else number, **asdict(e)}
-        for number, e in prepared.employees.items()
-        if number in numbers
+    employee_rows = [
+        {KEY: None if number == e.number else number, **asdict(e)} for number, e in employees.items()
     ]
-    return {"pay_item_columns": _columns(pay_items), "employee_columns": _columns(employees)}
+    return {"pay_item_columns": _columns(pay_item_rows), "employee_columns": _columns(employee_rows)}
 
 
 KEY = "_key"  # the key each was looked up by, where it is not its own code or number

@@ -40,6 +40,8 @@ from ..observability import logger
 from ..poweroffice import PowerOfficeError
 from ..records import CreatedIds, PlannedLine
 from ..store.push_queue import QueuedChunk
+from . import lookups
+from .lookups import LOOKUP
 from .services import Services
 
 PUSHER_LEASE = "PUSHER"
@@ -50,6 +52,9 @@ RENEWALS_PER_HOLD = 3
 # Chunks (of different companies) pushed at once: one's reads and writes around its lines (the key, its lines,
 # the ids, the answer) overlap another's lines, so PowerOffice's 10 requests/s are used without gaps.
 CHUNKS_AT_ONCE = 2
+# Validate's lookups (two GETs each, workflow/lookups.py) served beside them: at a month end's start every company
+# needs its lookups before its first chunk, and one at a time their reads and writes would leave the limit idle.
+LOOKUPS_AT_ONCE = 4
 IDLE_S = 3.0  # an empty queue is watched this long before the pusher ends (the next chunk is on its way)
 IDLE_POLL_S = 0.2
 REFRESH_S = 1.0  # the queue is read at most once a second
@@ -142,14 +147,18 @@ class Pusher:
         so one chunk's reads and writes before and after its lines overlap another's lines."""
         idle_since: float | None = None
         running: dict[Future[None], QueuedChunk] = {}
-        with ThreadPoolExecutor(CHUNKS_AT_ONCE, thread_name_prefix="pusher") as pool:
+        with ThreadPoolExecutor(CHUNKS_AT_ONCE + LOOKUPS_AT_ONCE, thread_name_prefix="pusher") as pool:
             try:
                 while self.remaining_s() > STOP_BEFORE_END_S and self._keep_lease():
                     self._collect(running)
-                    if len(running) >= CHUNKS_AT_ONCE:
+                    looking_up = sum(1 for entry in running.values() if entry.action == LOOKUP)
+                    if len(running) >= CHUNKS_AT_ONCE + LOOKUPS_AT_ONCE:
                         wait(running, timeout=IDLE_POLL_S, return_when=FIRST_COMPLETED)
                         continue
-                    entry = self._next()
+                    entry = self._next(
+                        may_push=len(running) - looking_up < CHUNKS_AT_ONCE,
+                        may_look_up=looking_up < LOOKUPS_AT_ONCE,
+                    )
                     if entry is None:
                         if running:
                             wait(running, timeout=IDLE_POLL_S, return_when=FIRST_COMPLETED)
@@ -201,11 +210,14 @@ class Pusher:
             entry for entry in self._entries if entry.taken_until < wall and entry.tenant_id not in self._busy
         ]
 
-    def _next(self) -> QueuedChunk | None:
+    def _next(self, may_push: bool = True, may_look_up: bool = True) -> QueuedChunk | None:
         """Round-robin across companies: the company this pusher served longest ago (or never), then the entry
         queued first; a company's chunks one at a time. So a 10-line export waits for about one chunk of each
-        company ahead of it, never for a 10,000-line export."""
-        waiting = self._waiting()
+        company ahead of it, never for a 10,000-line export. `may_push`, `may_look_up`: whether a chunk, a lookup
+        may start now."""
+        waiting = [
+            entry for entry in self._waiting() if (may_look_up if entry.action == LOOKUP else may_push)
+        ]
         if not waiting:
             return None
         return min(waiting, key=lambda entry: (self.served.get(entry.tenant_id, 0.0), entry.queued_at))
@@ -235,7 +247,10 @@ class Pusher:
                 self.dropped += 1
                 queue.remove(entry)
                 return
-            result = push_chunk(services, entry.tenant_id, entry.export_id, entry.chunk, entry.run, watch)
+            if entry.action == LOOKUP:  # Validate's PowerOffice Go lookups (workflow/lookups.py)
+                result = lookups.look_up(services, entry, watch.check)
+            else:
+                result = push_chunk(services, entry.tenant_id, entry.export_id, entry.chunk, entry.run, watch)
         except RunSuperseded as error:
             logger.info(
                 "run no longer live; its chunk stops quietly", extra={**_about(entry), "why": str(error)}

@@ -32,7 +32,7 @@ from ..records import (
     RecoveryAction,
     error_message,
 )
-from . import fetching
+from . import fetching, lookups
 from .planning import PreparedPlan, lookups_from_json, lookups_to_json, months_of, prepare_plan
 from .rollback import kept_left_behind, lines_left_in_go
 from .services import Services
@@ -104,12 +104,26 @@ def _kept_problems(
 def validate(services: Services, tenant_id: str, export_id: str, run: str | None = None) -> dict[str, Any]:
     """`run`: the execution this step works for; every write below is refused once the export moved on."""
     record = _record(services, tenant_id, export_id)  # created in phase VALIDATING: this step runs first
-    try:
-        prepared = _prepare(services, tenant_id, export_id, record)
-    except SourceUnavailable:
-        raise
-    except PayrollError as error:
-        problems = [{"code": error.code, "severity": "error", "message": error.detail, "items": []}]
+    # The pusher's answer from PowerOffice Go (the LookUp task, workflow/lookups.py): this step asks Go
+    # nothing. Without one (an export started before LookUp existed), it asks Go itself.
+    saved = services.store.exports.get_lookups(tenant_id, export_id)
+    answered = lookups.answered(saved)
+    refused: dict[str, str] | None = saved.get("refused") if saved and answered else None
+    if refused is None:
+        try:
+            prepared = _prepare(
+                services,
+                tenant_id,
+                export_id,
+                record,
+                lookups_from_json(saved) if saved and answered else None,
+            )
+        except SourceUnavailable:
+            raise
+        except PayrollError as error:
+            refused = {"code": error.code, "detail": error.detail}
+    if refused is not None:
+        problems = [{"code": refused["code"], "severity": "error", "message": refused["detail"], "items": []}]
         services.store.exports.finish_export(
             tenant_id,
             export_id,
@@ -117,7 +131,7 @@ def validate(services: Services, tenant_id: str, export_id: str, run: str | None
             _kept_problems(services, tenant_id, export_id, problems),
             run=run,
         )
-        raise ExportValidationFailed(error.detail) from None
+        raise ExportValidationFailed(refused["detail"])
     plan = prepared.plan
     if not plan.ready:
         problems = [problem.to_dict() for problem in plan.problems]
