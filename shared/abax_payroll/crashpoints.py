@@ -18,7 +18,9 @@ def reached(point: str) -> None:
         _hook(point)
 
 
-def install(hook: Callable[[str], None] | None) -> None:
-    """Install (or with None remove) the hook that decides whether the process dies at a point."""
+def install(hook: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    """Install (or with None remove) the hook that decides whether the process dies at a point; answers the
+    hook it replaces (to put back)."""
     global _hook
-    _hook = hook
+    previous, _hook = _hook, hook
+    return previous

@@ -184,12 +184,12 @@ def test_a_rollback_whose_run_the_export_moved_on_from_deletes_nothing_and_write
         if point == "rollback.started":
             exports.update_export("acme", EXPORT_ID, {"execution_arn": "arn:run-2"})
 
-    crashpoints.install(resume_takes_over)
+    local_stack_hook = crashpoints.install(resume_takes_over)
     try:
         with pytest.raises(RunSuperseded):
             rollback(services(), "acme", EXPORT_ID, FAILURE, run="arn:run-1")
     finally:
-        crashpoints.install(None)
+        crashpoints.install(local_stack_hook)  # the local stack's crash control, for the tests after this
 
     assert _in_go(fresh) == set(pushed.values())  # not one DELETE
     record = _record(services())
