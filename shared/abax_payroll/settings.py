@@ -34,6 +34,8 @@ class Settings(BaseModel):
     poweroffice_subscription_key: SecretStr | None = Field(None, alias="POWEROFFICE_SUBSCRIPTION_KEY")
     poweroffice_requests_per_second: float = Field(10.0, alias="POWEROFFICE_REQUESTS_PER_SECOND", gt=0)
     poweroffice_timeout_s: float = Field(10.0, alias="POWEROFFICE_TIMEOUT_S", gt=0)
+    # The wait before trying a 5xx or timed-out request again, times the failures so far (the test suite: less).
+    poweroffice_retry_backoff_s: float = Field(0.2, alias="POWEROFFICE_RETRY_BACKOFF_S", ge=0)
 
     abax_api_url: str = Field("https://api.abax.cloud", alias="ABAX_API_URL")
     abax_token_url: str = Field("https://identity.abax.cloud/connect/token", alias="ABAX_TOKEN_URL")

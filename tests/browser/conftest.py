@@ -1,8 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright for Python against the local stack's web app.
 
 Never `playwright install`: the browser is /usr/bin/chromium (apt), found by `executable_path`.
-Each test gets a fresh company (stack.reset()) and a fresh browser profile; screenshots of each step go to
-test-artifacts/screenshots/.
+Each test gets a fresh company (stack.reset()) and a fresh browser context (a profile of its own) in the worker's
+one Chromium; screenshots of each step go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,39 +125,66 @@ def fresh(stack: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     set_faults(stack, [])
 
 
-@pytest.fixture
-def page(fresh: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page in a fresh Chromium profile, Norwegian by default, on the stack's web app."""
+class _Chromium:
+    """One Chromium for the browser tests a worker runs in a row (its start takes about a second); every test
+    opens a context of its own in it, which is a fresh profile (no cookies, storage or cache of another)."""
+
+    def __init__(self, playwright: Any):
+        self._playwright = playwright
+        self._browser: Any = None
+
+    def browser(self) -> Any:
+        if self._browser is None or not self._browser.is_connected():  # a test that crashed it: start again
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            self._browser.close()
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[_Chromium]:
+    """Package-scoped, not session-scoped: Playwright's sync API holds an event loop in this thread while it is
+    started, so it is stopped before the worker runs tests of another folder."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="abax-payroll-chromium-")
+    with sync_playwright() as playwright:
+        browsers = _Chromium(playwright)
+        try:
+            yield browsers
+        finally:
+            browsers.close()
+
+
+@pytest.fixture
+def page(fresh: Any, chromium: _Chromium, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a fresh browser context (a profile of its own), Norwegian by default, on the stack's web app."""
+    context = chromium.browser().new_context(
+        viewport={"width": 1366, "height": 900},
+        locale="nb-NO",
+        timezone_id="Europe/Oslo",
+        accept_downloads=True,
+    )
+    context.set_default_timeout(15_000)
+    the_page = context.new_page()
+    errors: list[str] = []
+    console: list[str] = []
+    the_page.on("pageerror", lambda error: errors.append(str(error)))
+    the_page.on("console", lambda message: _console_error(message, console))
+    the_page.base_url = fresh.url  # type: ignore[attr-defined]
+    the_page.js_errors = errors  # type: ignore[attr-defined]
     try:
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1366, "height": 900},
-                locale="nb-NO",
-                timezone_id="Europe/Oslo",
-            )
-            context.set_default_timeout(15_000)
-            the_page = context.pages[0] if context.pages else context.new_page()
-            errors: list[str] = []
-            console: list[str] = []
-            the_page.on("pageerror", lambda error: errors.append(str(error)))
-            the_page.on("console", lambda message: _console_error(message, console))
-            the_page.base_url = fresh.url  # type: ignore[attr-defined]
-            the_page.js_errors = errors  # type: ignore[attr-defined]
-            try:
-                yield the_page
-            finally:
-                context.close()
-            assert not errors, f"JavaScript errors on the page: {errors}"
-            assert not console, f"errors in the browser console: {console}"
+        yield the_page
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not console, f"errors in the browser console: {console}"
 
 
 def _console_error(message: Any, found: list[str]) -> None:

@@ -47,6 +47,8 @@ PAGE_SIZE = 5000  # PowerOffice Go's default page size (max 20000)
 # employeeNos parts per request: keeps the query string far below URL length limits.
 EMPLOYEE_FILTER_PARTS = 200
 PAY_ITEM_CODES_PER_REQUEST = 200
+# A 5xx or a timeout is tried again after 0.2 s, 0.4 s, … (the test suite's stack passes a shorter one).
+RETRY_BACKOFF_S = 0.2
 MIN_RATE_LIMIT_WAIT_S = 1.0  # PowerOffice's documented advice: wait at least one second after a 429
 
 
@@ -73,6 +75,7 @@ class PowerOfficeClient:
         max_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         rate_limit_budget_s: float = 120.0,
+        backoff_s: float = RETRY_BACKOFF_S,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -86,6 +89,7 @@ class PowerOfficeClient:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._rate_limit_budget_s = rate_limit_budget_s
+        self._backoff_s = backoff_s
         self._http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport, verify=tls_context())
 
     def __repr__(self) -> str:
@@ -405,7 +409,7 @@ class PowerOfficeClient:
             return _Answer(response, retried=failures > 0)
 
     def _back_off(self, method: str, path: str, reason: str, failures: int) -> None:
-        delay = 0.2 * failures
+        delay = self._backoff_s * failures
         logger.warning(
             "PowerOffice Go %s on %s %s (attempt %d of %d); retrying in %.1f s",
             reason,

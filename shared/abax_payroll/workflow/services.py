@@ -137,6 +137,7 @@ class Services:
             keys.subscription_key,
             client_key,
             limiter=self.limiter(),
+            backoff_s=self.settings.poweroffice_retry_backoff_s,
             **budget,
         )
 
