@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -96,6 +97,17 @@ def test_a_small_export_is_pushed_between_two_chunks_of_a_large_one(
         client.close()
 
 
+def _be_the_pusher(services: Any) -> None:
+    """Take the PUSHER lease, once the stack's own pusher (a schedule tick just now finds the queue empty and
+    ends within seconds) has left it."""
+    from abax_payroll.workflow.push import PUSHER_LEASE
+
+    deadline = time.monotonic() + 20
+    while services.store.leases.acquire_lease(PUSHER_LEASE, "this-test", 60) is None:
+        assert time.monotonic() < deadline, "the stack's pusher kept the PUSHER lease for 20 s"
+        time.sleep(0.2)
+
+
 def test_the_pusher_serves_the_company_it_served_longest_ago_first(fresh: LocalStack) -> None:
     """The choice itself, on the queue as stored: a large export's next chunk queued before a small one's still
     goes after it, once the large company was just served; between companies not yet served, the oldest first."""
@@ -104,7 +116,7 @@ def test_the_pusher_serves_the_company_it_served_longest_ago_first(fresh: LocalS
 
     boto3.setup_default_session(region_name=REGION)
     # This test is the pusher: the stack's own (its one-minute schedule) must not drain these made-up entries.
-    assert services().store.leases.acquire_lease(PUSHER_LEASE, "this-test", 60) is not None
+    _be_the_pusher(services())
     queue = PushQueue(Table(TABLE))
     queue.put(LARGE, "20261031T000000000Z-1a2e", 3, "run-large", "token-large")
     time.sleep(0.01)
@@ -131,7 +143,7 @@ def test_a_long_queued_chunk_hears_from_the_pusher_and_one_whose_run_ended_is_dr
 
     boto3.setup_default_session(region_name=REGION)
     # This test is the pusher: the stack's own (its one-minute schedule) must not drain these made-up entries.
-    assert services().store.leases.acquire_lease(PUSHER_LEASE, "this-test", 60) is not None
+    _be_the_pusher(services())
     queue = PushQueue(Table(TABLE))
     queue.put(LARGE, "20261031T000000000Z-1a2e", 0, "run-large", "token-waits")
     queue.put(SMALL, "20261031T000001000Z-5a11", 0, "run-small", "token-gone")
