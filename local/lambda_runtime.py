@@ -201,7 +201,8 @@ def _running(name: str, context: LocalContext) -> Any:
         yield
     finally:
         with _lock:
-            _live[name].remove(context)
+            if context in _live[name]:  # a killed invocation was taken off already
+                _live[name].remove(context)
 
 
 def end_invocations(function_name: str, wait_s: float = 15.0) -> None:
@@ -571,6 +572,9 @@ def _reached(point: str) -> None:
         return
     with _in_flight_lock:
         _in_flight.discard(invocation)
+    with _lock:  # a dead invocation is no longer running: end_invocations must not wait for it
+        for contexts in _live.values():
+            contexts[:] = [c for c in contexts if c.aws_request_id != invocation.request_id]
     invocation.answered.set()
     _die()
 

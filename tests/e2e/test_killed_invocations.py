@@ -6,10 +6,13 @@ Whatever dies, the export's status stays true to PowerOffice Go.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from abax_payroll.domain.lines import reference_prefix
 from local import lambda_runtime
+from local.aws import FUNCTIONS
 from local.stack import LocalStack
 from tests.support import OCTOBER, export_and_wait, good_logbooks, salary_lines, set_faults
 
@@ -92,3 +95,7 @@ def test_a_pusher_killed_between_creating_lines_and_recording_them_is_replaced_a
     assert len(ids) == len(set(ids)) == export["line_count"]
     # Exactly the export's lines in Go, each once: the three created before the death were not created again.
     assert _in_go(fresh, export["export_id"]) == sorted(ids)
+    # The dead pusher runs no more: bringing the running pushers to their end finds none of it to wait for.
+    began = time.monotonic()
+    lambda_runtime.end_invocations(FUNCTIONS["PusherFunctionArn"][0], wait_s=10)
+    assert time.monotonic() - began < 5, "the killed pusher still counts as a running invocation"
