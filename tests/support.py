@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -326,3 +327,26 @@ def employees_by_id(client_key: str = ACME_KEY) -> dict[int, dict[str, Any]]:
 def fmt_total(value: Decimal) -> str:
     """How this system's API writes a Decimal: a string with 2 decimals."""
     return f"{round2(value):.2f}"
+
+
+def probe_function(prefix: str, handler: Any) -> dict[str, str]:
+    """A Lambda function of the test's own (`handler` run by the local runtime) and its role, for tests that
+    pin how the local stack runs any function: {"role", "arn", "name"}."""
+    import boto3
+
+    from local import lambda_runtime
+    from local.aws import REGION, _dummy_zip
+
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    arn = boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _dummy_zip()},
+    )["FunctionArn"]
+    lambda_runtime.register(name, handler)
+    return {"role": role, "arn": arn, "name": name}

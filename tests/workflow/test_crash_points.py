@@ -20,8 +20,9 @@ import pytest
 
 from abax_payroll import crashpoints
 from local import lambda_runtime
-from local.aws import REGION, _dummy_zip
+from local.aws import REGION
 from local.stack import LocalStack
+from tests.support import probe_function
 
 # What each probe invocation did, by the event's "tag": the steps it got through.
 _done: dict[str, list[str]] = {}
@@ -45,21 +46,7 @@ def _work(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def probe(stack: LocalStack) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName=f"crash-probe-{suffix}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    name = f"crash-probe-{suffix}"
-    arn = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": _dummy_zip()},
-    )["FunctionArn"]
-    lambda_runtime.register(name, _work)
-    return {"role": role, "arn": arn, "name": name}
+    return probe_function("crash-probe", _work)
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local import lambda_runtime
-from local.aws import REGION, _dummy_zip
+from local.aws import REGION
 from local.stack import LocalStack
+from tests.support import probe_function
 
 _release = threading.Event()
 _began: list[str] = []
@@ -39,20 +40,8 @@ def _slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def probe(stack: LocalStack) -> Iterator[dict[str, str]]:
-    suffix = uuid.uuid4().hex[:8]
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName=f"throttle-probe-{suffix}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    name = f"throttle-probe-{suffix}"
-    arn = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": _dummy_zip()},
-    )["FunctionArn"]
-    lambda_runtime.register(name, _slow)
+    made = probe_function("throttle-probe", _slow)
+    role, arn, name = made["role"], made["arn"], made["name"]
     lambda_runtime.reserve_concurrency(name, 1)
     _release.clear()
     yield {"role": role, "function": arn, "name": name}

@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local import lambda_runtime
-from local.aws import REGION, _dummy_zip
+from local.aws import REGION
 from local.stack import LocalStack
+from tests.support import probe_function
 
 _tokens: dict[str, str] = {}  # probe run id -> the token its function received
 _answer_at_once: set[str] = set()  # runs whose function answers its own token before it returns
@@ -38,21 +38,8 @@ def _queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def probe(stack: LocalStack) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName=f"callback-probe-{suffix}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    name = f"callback-probe-{suffix}"
-    arn = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": _dummy_zip()},
-    )["FunctionArn"]
-    lambda_runtime.register(name, _queue)
-    return {"role": role, "function": arn}
+    made = probe_function("callback-probe", _queue)
+    return {"role": made["role"], "function": made["arn"]}
 
 
 def _machine(probe: dict[str, str], task: dict[str, Any], catch: list[str]) -> str:
