@@ -19,9 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from abax_payroll import crashpoints
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.errors import RunSuperseded
 from abax_payroll.store.lines import LineStore
+from abax_payroll.workflow import ended
 from local import lambda_runtime
 from local.aws import FUNCTIONS, asl_definition
 from local.stack import LocalStack
@@ -179,6 +181,72 @@ def test_a_stopped_runs_rollback_deletes_to_its_end_before_the_export_moves_on(
     time.sleep(1.2)  # the stopped run's end event is delivered again meanwhile: it changes nothing now
     assert acme.get(f"/exports/{export_id}").json()["status"] == "ROLLED_BACK"
     _once_each(fresh, export_and_wait(acme, OCTOBER, logbooks))
+
+
+def test_a_stopped_run_whose_rollback_begins_deleting_while_its_end_is_written_names_only_lines_in_go(
+    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chaos seed 74: the run was stopped just as its saga rollback began. The end's handler read the record (no
+    # `deleting_until` yet) and listed Go; the rollback then wrote its deadline and deleted two lines; the end
+    # was written naming them: ROLLBACK_INCOMPLETE naming 6 lines where Go held 4.
+    logbooks = good_logbooks(acme)
+    at_start, go_on = threading.Event(), threading.Event()
+
+    def rollback_waits_at_its_start(point: str) -> None:
+        if point == "rollback.started" and not go_on.is_set():
+            at_start.set()
+            go_on.wait(20)
+        if local_stack_hook is not None:
+            local_stack_hook(point)
+
+    local_stack_hook = crashpoints.install(rollback_waits_at_its_start)
+    listed = ended.lines_left_in_go
+
+    def rollback_deletes_after_go_was_listed(*args: Any, **kwargs: Any) -> Any:
+        answer = listed(*args, **kwargs)
+        if not go_on.is_set():
+            go_on.set()
+            export_id = args[2].export_id
+            deadline = time.monotonic() + 20
+            while _made_by(fresh, export_id) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return answer
+
+    monkeypatch.setattr(ended, "lines_left_in_go", rollback_deletes_after_go_was_listed)
+    # The rollback writes its own outcome only once the end's handler wrote (or was refused): the order of chaos
+    # seed 74, where the end landed between the rollback's DELETEs and its record.
+    end_written, record_end, forget_created = threading.Event(), ended._record_end, LineStore.forget_created
+
+    def end_then_signal(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return record_end(*args, **kwargs)
+        finally:
+            end_written.set()
+
+    def rollback_records_after_the_end(store: LineStore, *args: Any, **kwargs: Any) -> Any:
+        if go_on.is_set():
+            end_written.wait(20)
+        return forget_created(store, *args, **kwargs)
+
+    monkeypatch.setattr(ended, "_record_end", end_then_signal)
+    monkeypatch.setattr(LineStore, "forget_created", rollback_records_after_the_end)
+    try:
+        set_faults(fresh, [{"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 400}])
+        export_id = start_export(acme, OCTOBER, logbooks)
+        assert at_start.wait(30), "the saga's rollback never began"
+        assert len(_made_by(fresh, export_id)) == 2
+        _aborted_at_once(stepfunctions, acme.get(f"/exports/{export_id}").json()["execution_arn"])
+        assert go_on.wait(30), "the stopped run's end was never handled"
+        record = wait_for_export(acme, export_id, timeout=30)
+    finally:
+        go_on.set()
+        crashpoints.install(local_stack_hook)
+        set_faults(fresh, [])
+
+    in_go = sorted(line["Id"] for line in _made_by(fresh, export_id))
+    named = sorted(item["salary_line_id"] for item in (record.get("rollback") or {}).get("left_behind", []))
+    assert named == in_go, record
+    assert record["status"] == ("ROLLED_BACK" if not in_go else "ROLLBACK_INCOMPLETE")
 
 
 def test_an_export_whose_push_and_rollback_died_names_every_line_go_holds(

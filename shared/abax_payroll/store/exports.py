@@ -253,13 +253,15 @@ class ExportStore:
         history: Mapping[str, Any] | None = None,
         run: str | None = None,
         also: Sequence[dict[str, Any]] = (),
+        nobody_deleting: bool = False,
     ) -> None:
         """Set fields of the record; `history` appends an entry to its history in the same write.
 
         With `run` (the writing execution's ARN) the write is fenced: it lands only while that run is the
         export's current one and the export still runs, else RunSuperseded (nothing written). `also`: writes to
         other items (TransactWriteItems actions) that land with this one, or not at all (past a transaction's
-        size, the first of them land before it, each group fenced)."""
+        size, the first of them land before it, each group fenced). `nobody_deleting`: it lands only while no
+        rollback may be deleting lines in Go (no `deleting_until` ahead), else RunSuperseded too."""
         names, values, sets = {}, {}, []
         for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
             names[f"#f{index}"] = name
@@ -276,6 +278,16 @@ class ExportStore:
             values[":run"] = run
             values[":running"] = ExportStatus.RUNNING.value
             condition = "execution_arn = :run AND #status = :running"
+        if nobody_deleting:
+            # A rollback writes `deleting_until` (fenced by its run) before its first DELETE: a write that lists
+            # Go's lines and then lands under this condition knows no DELETE landed in between.
+            names["#deleting"] = "deleting_until"
+            values[":null"] = "NULL"
+            values[":now"] = Decimal(int(time.time()))
+            condition += (
+                " AND (attribute_not_exists(#deleting) OR attribute_type(#deleting, :null)"
+                " OR #deleting < :now)"
+            )
         update = {
             "Key": {"pk": tenant_pk(tenant_id), "sk": _export(export_id)},
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -335,12 +347,19 @@ class ExportStore:
         history: Mapping[str, Any] | None = None,
         run: str | None = None,
         also: Sequence[dict[str, Any]] = (),
+        nobody_deleting: bool = False,
     ) -> None:
         """Set a terminal status: one write, which also frees the tenant's lock (see claim_export); with `run`,
-        fenced as update_export is; `also` as there."""
+        fenced as update_export is; `also` and `nobody_deleting` as there."""
         assert status.terminal
         self.update_export(
-            tenant_id, export_id, {**fields, "status": status, "finished_at": now_iso()}, history, run, also
+            tenant_id,
+            export_id,
+            {**fields, "status": status, "finished_at": now_iso()},
+            history,
+            run,
+            also,
+            nobody_deleting,
         )
         for hook in self.finished_hooks:
             hook(tenant_id, export_id, status)

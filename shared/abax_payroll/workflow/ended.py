@@ -139,9 +139,13 @@ def _record_end(
         run,
         ("the run was stopped before the export ended", "RUN_STOPPED"),
     )
-    services.store.exports.finish_export(
+    # Go was listed above; a rollback of this run that began deleting since (its `deleting_until` written after
+    # the record was read) makes this write fail: the end is recorded again once it is over, from a new list.
+    _finish_unless_deleting(
+        services,
         tenant_id,
         export_id,
+        run,
         ExportStatus.ROLLBACK_INCOMPLETE,
         {
             "error": error,
@@ -152,14 +156,44 @@ def _record_end(
                 **kept_left_behind(services, tenant_id, export_id, left_behind),
             },
         },
-        history=history,
-        run=run,
+        history,
     )
     logger.warning(
         "export run ended while it pushed; lines may be in PowerOffice Go",
         extra={"export_id": export_id, "status": status, "lines_in_go": len(left_behind)},
     )
     return {"outcome": ExportStatus.ROLLBACK_INCOMPLETE.value, "export_id": export_id}
+
+
+def _finish_unless_deleting(
+    services: Services,
+    tenant_id: str,
+    export_id: str,
+    run: str | None,
+    status: ExportStatus,
+    fields: dict[str, Any],
+    history: dict[str, Any],
+) -> None:
+    """finish_export on behalf of `run`, only while no rollback may be deleting lines in Go; RunStillDeleting
+    when one may (retried), RunSuperseded when the export moved on."""
+    exports = services.store.exports
+    try:
+        exports.finish_export(
+            tenant_id, export_id, status, fields, history=history, run=run, nobody_deleting=True
+        )
+    except RunSuperseded:
+        now = exports.get_export(tenant_id, export_id)
+        if (
+            now is not None
+            and now.running
+            and now.execution_arn == run
+            and now.deleting_until is not None
+            and now.deleting_until > time.time() - 1
+        ):
+            raise RunStillDeleting(
+                f"export {export_id}: its rollback began deleting while the end was written; recorded after it"
+            ) from None
+        raise
 
 
 def _search_ended(services: Services, tenant_id: str, preview_id: str, cause: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from .. import crashpoints
 from ..domain.ledger import held_trips
 from ..domain.lines import reference_prefix
-from ..errors import CredentialsGone
+from ..errors import CredentialsGone, RunSuperseded
 from ..observability import logger, metrics
 from ..poweroffice import PowerOfficeError, SalaryLineLocked
 from ..records import ExportError, ExportPhase, ExportRecord, ExportStatus, PlannedLine, RecoveryAction
@@ -200,11 +200,13 @@ def rollback(
                     recovered[line.index] = salary_line.id
                 targets.setdefault(salary_line.id, line)
             store.lines.record_created(tenant_id, export_id, RECOVERED_CHUNK, recovered, fence)
+            until: float | None = None
             if run is not None and remaining_s is not None:
-                until = Decimal(int(time.time() + remaining_s) + 1)
-                store.exports.update_export(tenant_id, export_id, {"deleting_until": until}, run=run)
+                until = time.time() + remaining_s
+                deadline = {"deleting_until": Decimal(int(until) + 1)}
+                store.exports.update_export(tenant_id, export_id, deadline, run=run)
             answered_404: dict[int, PlannedLine | None] = {}
-            still_current = partial(store.exports.ensure_current_run, tenant_id, export_id, run)
+            still_current = partial(_still_deleting, store.exports, tenant_id, export_id, run, until)
             for salary_line_id, line in sorted(targets.items()):
                 still_current()  # before every DELETE: a rollback that outlived its run deletes no more
                 outcome = _delete(poweroffice, salary_line_id, line)
@@ -259,6 +261,16 @@ def rollback(
         extra={"export_id": export_id, "status": status, "deleted": len(deleted), "left": len(left_behind)},
     )
     return {"status": status.value, "deleted": len(deleted), "left_behind": len(left_behind)}
+
+
+def _still_deleting(
+    exports: Any, tenant_id: str, export_id: str, run: str | None, until: float | None
+) -> None:
+    """RunSuperseded once the export left the run, or once the invocation is past the deadline it wrote down
+    (`deleting_until`: the run's end may be recorded from then on, so a DELETE after it could land unseen)."""
+    if until is not None and time.time() >= until:
+        raise RunSuperseded(f"export {export_id}: the rollback is past its deadline and deletes no more")
+    exports.ensure_current_run(tenant_id, export_id, run)
 
 
 def _delete(poweroffice: Any, salary_line_id: int, line: PlannedLine | None) -> dict[str, Any] | str | None:
