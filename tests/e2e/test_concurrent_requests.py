@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from abax_payroll.api import exports
+from local import lambda_runtime
 from local.stack import LocalStack
 from tests.support import api_client
 
@@ -50,6 +51,7 @@ def test_concurrent_requests_are_each_answered_for_their_own_company(
             }
             assert client.put("/schedule", json=schedule).status_code == 200
 
+        lambda_runtime.reset_environment_counts()
         start = threading.Barrier(len(TENANTS))
 
         def read(tenant: str) -> list[tuple[str, int, dict[str, Any]]]:
@@ -69,6 +71,9 @@ def test_concurrent_requests_are_each_answered_for_their_own_company(
             client.close()
 
     assert len(answers) == 2 * ROUNDS * len(TENANTS)
+    # The requests did run at once, each in an environment of its own, as Lambda would have started them.
+    api = lambda_runtime.environments(api=True)["abax-payroll-export-api"]
+    assert api["peak_busy"] >= 2, api
     failed = [(tenant, code, body) for tenant, code, body in answers if code != 200]
     assert not failed, f"{len(failed)} of {len(answers)} concurrent requests failed: {failed[:3]}"
     wrong = [
