@@ -18,11 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .auth import TokenRejected, verify
-from .lambda_runtime import LocalContext
+from .lambda_runtime import LocalContext, invoke_api
 
 MAX_BODY_BYTES = 1_000_000
 # API Gateway (REST) cuts an integration at 29 s and answers 504 itself; the function runs on regardless.
 INTEGRATION_TIMEOUT_S = 29.0
+# The API functions' own timeout (the CDK app's API_TIMEOUT): a handler still running then is cut off.
+FUNCTION_TIMEOUT_S = 29.0
 # A synchronous invocation returns at most 6 MB (6,291,556 bytes) of JSON; a larger answer is an error.
 LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
 
@@ -84,11 +86,12 @@ def to_event(request: Request, body: bytes, claims: dict[str, Any] | None, path:
 
 
 def gateway_routes(
-    route_to: Callable[[str], Handler],
+    route_to: Callable[[str], tuple[str, Handler]],
     openapi: Callable[[], dict[str, Any]],
     timeout_s: Callable[[], float] = lambda: INTEGRATION_TIMEOUT_S,
 ) -> list[Route]:
-    """`/v1/...` through the authorizer to the function that owns the path; `/v1/openapi.json` unauthenticated.
+    """`/v1/...` through the authorizer to the function that owns the path (`route_to`: its name and handler);
+    `/v1/openapi.json` unauthenticated.
 
     A function that answers after `timeout_s()` (API Gateway's 29 s) gets the 504 AWS would give instead; its
     answer is dropped, as AWS drops it (the CDK app answers that 504 as problem+json, DEFAULT_5XX).
@@ -112,12 +115,14 @@ def gateway_routes(
         except TokenRejected as rejected:
             return _problem(401, "UNAUTHORIZED", "Unauthorized", str(rejected))
         event = to_event(request, body, claims, path)
-        handler = route_to(path)
+        function, handler = route_to(path)
         limit = timeout_s()
+        context = LocalContext(function_name=function, timeout_s=FUNCTION_TIMEOUT_S)
         try:
-            result = await asyncio.wait_for(
-                run_in_threadpool(handler, event, LocalContext(function_name="api")), limit
-            )
+            # In an execution environment of the function's own for as long as it runs (lambda_runtime), as
+            # Lambda serves each request at once in an environment of its own; here past the 504 too, as in AWS.
+            invocation = run_in_threadpool(invoke_api, function, handler, event, context, FUNCTION_TIMEOUT_S)
+            result = await asyncio.wait_for(invocation, limit)
         except TimeoutError:
             return _problem(
                 504,

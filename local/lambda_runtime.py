@@ -20,6 +20,9 @@ Reserved concurrency (`reserve_concurrency`) holds for every invocation of a fun
 synchronous invoke beyond it is refused before the handler runs, with Lambda's 429 TooManyRequestsException
 (Reason ReservedFunctionConcurrentInvocationLimitExceeded), which Step Functions reports to a task as
 `Lambda.TooManyRequestsException`; an asynchronous one waits in the function's queue until one ends.
+
+The local gateway's requests run here too (`invoke_api`): each in an environment of its API function that serves
+nothing else meanwhile, with powertools' resolver state per environment (local/resolver_state.py).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_la
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from abax_payroll import crashpoints
+
+from . import resolver_state
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -168,6 +173,31 @@ def _invoke_sync(
     return json.dumps(outcome.get("result"), default=str).encode()
 
 
+def invoke_api(
+    name: str, handler: Handler, event: dict[str, Any], context: LocalContext, timeout_s: float
+) -> Any:
+    """One request of API Gateway's to the API function `name` (a synchronous invoke): run in an environment of
+    the function that serves nothing else meanwhile (an idle one, or a new one, a cold start, counted), as Lambda
+    runs it; the handler's result, or its exception. The resolver's request state is the environment's own
+    (local/resolver_state.py), so two requests at once never read each other's event. TimeoutError when it runs
+    past `timeout_s` (the function's timeout; the environment is then discarded, as Lambda does)."""
+    with _Instance._idle_lock:
+        _Instance.api.add(name)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = handler(event, context)
+        except Exception as error:  # raised again in the caller, as the gateway has always seen it
+            outcome["error"] = error
+
+    if not _Instance.take(name).run(contextvars.copy_context(), run, timeout_s):
+        raise TimeoutError(f"{name} did not answer within {timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
 def _run_event(name: str, handler: Handler, event: Any, context: LocalContext, timeout: float) -> None:
     # An asynchronous invocation (the pusher) can be killed at a point as a synchronous one can (`crash`).
     invocation = _Invocation(name, event, context.aws_request_id)
@@ -282,10 +312,15 @@ def reserve_concurrency(function_name: str, limit: int | None) -> None:
             _Events._reserved[function_name] = limit
 
 
-def environments() -> dict[str, dict[str, float]]:
+def environments(api: bool = False) -> dict[str, dict[str, float]]:
     """Per function: execution environments started (cold starts), the most busy at once, the seconds
-    invoked and the synchronous invokes throttled; under "all", the most busy at once of every function together."""
+    invoked and the synchronous invokes throttled; under "all", the most busy at once of every function together.
+
+    The workflow's functions (the benches' figures); with `api`, the API's functions (`invoke_api`) besides, which
+    "all" never counts: its figures stay those of the functions an export runs."""
     with _Instance._idle_lock:
+        names = set(_Instance.started) | set(_Instance.peak) | set(_Events.throttled)
+        workflow = names - _Instance.api
         counts: dict[str, dict[str, float]] = {
             name: {
                 "started": _Instance.started.get(name, 0),
@@ -293,12 +328,12 @@ def environments() -> dict[str, dict[str, float]]:
                 "seconds": round(_Instance.seconds.get(name, 0.0), 3),
                 "throttled": _Events.throttled.get(name, 0),
             }
-            for name in sorted(set(_Instance.started) | set(_Instance.peak) | set(_Events.throttled))
+            for name in sorted(names if api else workflow)
         }
         counts["all"] = {
-            "started": sum(_Instance.started.values()),
+            "started": sum(_Instance.started.get(name, 0) for name in workflow),
             "peak_busy": _Instance.peak_all,
-            "seconds": round(sum(_Instance.seconds.values()), 3),
+            "seconds": round(sum(_Instance.seconds.get(name, 0.0) for name in workflow), 3),
             "throttled": sum(_Events.throttled.values()),
         }
         return counts
@@ -311,7 +346,7 @@ def reset_environment_counts() -> None:
         _Instance.seconds.clear()
         _Events.throttled.clear()
         _Instance.peak = {name: busy for name, busy in _Instance.busy.items() if busy}
-        _Instance.peak_all = sum(_Instance.busy.values())
+        _Instance.peak_all = _Instance.busy_workflow()
 
 
 class _Instance:
@@ -325,6 +360,11 @@ class _Instance:
     peak: dict[str, int] = {}
     peak_all = 0  # the most environments busy at once, all functions together
     seconds: dict[str, float] = {}  # invocation time per function (Lambda bills it, GB-s)
+    api: set[str] = set()  # the API's functions (`invoke_api`): counted per function, never in peak_all
+
+    @classmethod
+    def busy_workflow(cls) -> int:  # under _idle_lock
+        return sum(busy for name, busy in cls.busy.items() if name not in cls.api)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -366,7 +406,7 @@ class _Instance:
         with self._idle_lock:
             self.busy[self.name] = busy = self.busy.get(self.name, 0) + 1
             self.peak[self.name] = max(self.peak.get(self.name, 0), busy)
-            _Instance.peak_all = max(_Instance.peak_all, sum(self.busy.values()))
+            _Instance.peak_all = max(_Instance.peak_all, _Instance.busy_workflow())
         began = time.monotonic()
 
         def release() -> None:  # under _idle_lock: the environment is no longer busy (once)
@@ -451,6 +491,7 @@ def install() -> None:
     httpx.Client.send = _send_unless_killed  # type: ignore[method-assign]
     StateTaskLambda._from_error = _lambda_task_error  # type: ignore[method-assign]
     crashpoints.install(_reached)
+    resolver_state.install()
 
 
 def uninstall() -> None:
@@ -458,6 +499,7 @@ def uninstall() -> None:
     httpx.Client.send = _original_send  # type: ignore[method-assign]
     StateTaskLambda._from_error = _original_lambda_task_error  # type: ignore[method-assign]
     crashpoints.install(None)
+    resolver_state.uninstall()
     clear_crashes()
     _Instance.retire_all()
     _Events._reserved.clear()

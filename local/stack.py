@@ -103,8 +103,8 @@ class LocalStack:
             from functions.export.app import handler as export
 
             if path.startswith("/integrations/"):
-                return self.aws.as_function("Activate", activate)
-            return self.aws.as_function("ExportApi", export)
+                return "abax-payroll-activate", self.aws.as_function("Activate", activate)
+            return "abax-payroll-export-api", self.aws.as_function("ExportApi", export)
 
         async def health(_: Any) -> JSONResponse:
             return JSONResponse({"status": "ok"})
