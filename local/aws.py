@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -15,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import moto.dynamodb.models as moto_dynamodb_models
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -72,6 +77,53 @@ def _serialised_dynamodb_call(self: DynamoHandler) -> Any:
         return _original_dynamodb_call(self)
 
 
+class _TablesKeptInPlace:
+    """Stands in for the `copy` module inside moto's DynamoDB backend, whose only use of a Table's deep copy is
+    TransactWriteItems' backup: a Table 'copies' as itself; anything else is copied as `copy` would."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_original_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items_backing_up_its_items(
+    self: DynamoDBBackend, transact_items: list[dict[str, Any]]
+) -> None:
+    """moto's TransactWriteItems, with the backup it rolls back to on a cancelled transaction made of the items
+    the transaction names instead of a deep copy of every table it names. The copy was O(table) per action:
+    with every fenced write a transaction, the month-end bench and the suite spent most of their DynamoDB time
+    copying the table. Under the lock of serialise_dynamodb nothing else writes meanwhile, so restoring the
+    named items restores the state moto's own backup would."""
+    backup: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
+    for action in transact_items:
+        operation = next(iter(action.values()), None)
+        table = self.tables.get(operation.get("TableName")) if isinstance(operation, dict) else None
+        if table is None:
+            continue
+        key = operation.get("Key") or operation.get("Item") or {}
+        names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+        if any(name not in key for name in names):
+            continue  # moto refuses the action before it changes anything
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        backup.append(
+            (table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value)))
+        )
+    try:
+        _original_transact_write_items(self, transact_items)
+    except Exception:
+        for table, hash_value, range_value, before in reversed(backup):  # the first backup of a key wins
+            held = table.items[hash_value] if range_value is not None else table.items
+            key_value = range_value if range_value is not None else hash_value
+            held.pop(key_value, None)
+            if before is not None:
+                held[key_value] = before
+        raise
+
+
 def serialise_dynamodb() -> None:
     """One DynamoDB request at a time inside moto.
 
@@ -79,8 +131,11 @@ def serialise_dynamodb() -> None:
     from another thread meanwhile raises "dictionary changed size during iteration", and the restore wipes
     the other thread's write. DynamoDB itself has no such race, and the local stack runs many executions
     on threads at once, so moto's DynamoDB handler is serialised here (pinned moto: see lambda_runtime).
+    Serialised, its backup can be of the items a transaction names (_transact_write_items_backing_up_its_items).
     """
     DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
+    moto_dynamodb_models.copy = _TablesKeptInPlace  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _transact_write_items_backing_up_its_items  # type: ignore[method-assign]
 
 
 _original_lambda_task = lambda_eval_utils.execute_lambda_function_integration
