@@ -8,7 +8,7 @@ AXE := tests/browser/node_modules/axe-core/axe.min.js
 CDK_OUT ?= cdk.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install test test-matrix chaos demo serve lint openapi synth local-roles bench clean
+.PHONY: install test test-matrix test-full chaos demo serve lint openapi synth local-roles bench clean
 
 install: $(STAMP) $(AXE)
 
@@ -28,6 +28,12 @@ test: $(STAMP) $(AXE)
 # The failure matrix at every position k (make test runs positions 1, the middle and N).
 test-matrix: $(STAMP)
 	MATRIX_FULL=1 $(BIN)/pytest -n 2 -q tests/matrix
+
+# The exhaustive and full-size variants of which make test runs one instance walking the same code (SUITE_FULL=1,
+# tests/support.py): the axe check in all four language x width combinations, the left-behind list at 2,000 lines.
+test-full: $(STAMP) $(AXE)
+	SUITE_FULL=1 $(BIN)/pytest -n 2 -q tests/browser/test_accessibility.py \
+		tests/e2e/test_big_lists.py::test_thousands_of_lines_left_in_go_are_named_without_outgrowing_the_record
 
 # Seeded random sequences over several companies (PowerOffice Go and ABAX faults, killed Lambda invocations,
 # stopped runs, the clerk's actions), invariants checked against PowerOffice Go's own salary lines; prints

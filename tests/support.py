@@ -9,6 +9,7 @@ so an xdist worker that runs tests of both folders still has exactly one stack.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -46,6 +47,9 @@ OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
 GOOD_EMPLOYEES = ("1001", "1002", "1003")
 TERMINAL = {"COMPLETED", "VALIDATION_FAILED", "ROLLED_BACK", "ROLLBACK_INCOMPLETE", "FAILED"}
 OSLO = ZoneInfo("Europe/Oslo")
+# The exhaustive and full-size variants (`make test-full`): every language × width of the axe check, the
+# left-behind list at 2,000 lines. `make test` runs one instance of each, which walks the same code.
+FULL = bool(os.environ.get("SUITE_FULL"))
 
 # What the test suite's stack sets apart from the product's defaults. A 5xx or timed-out PowerOffice Go request
 # is tried again after 0.02 s × the failures so far instead of 0.2 s ×: the same attempts, the same outcome, a
