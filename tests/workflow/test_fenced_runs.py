@@ -22,6 +22,7 @@ import pytest
 from abax_payroll import crashpoints
 from abax_payroll.domain.lines import reference_prefix
 from abax_payroll.errors import RunSuperseded
+from abax_payroll.store.ledger import LedgerStore
 from abax_payroll.store.lines import LineStore
 from abax_payroll.workflow import ended
 from local import lambda_runtime
@@ -132,6 +133,49 @@ def test_a_run_stopped_during_group_ends_at_once_and_its_group_claims_no_trips(
     assert len(refused) == 1, "Group's claim of the trips was not refused"
     assert acme.get(f"/exports/{export_id}").json()["status"] == "FAILED"
     _once_each(fresh, export_and_wait(acme, OCTOBER, logbooks))
+
+
+def test_a_claim_of_group_landing_while_the_stopped_runs_end_is_written_leaves_no_trip_held(
+    fresh: LocalStack, acme: httpx.Client, stepfunctions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chaos seed 130: the run was stopped during Group. The end's handler listed the export's ledger items to
+    # free them in the write that ends it (none yet); Group's fenced claim landed next (the export still ran);
+    # then the end wrote FAILED: the trips were held by a FAILED export and Try again answered 409.
+    logbooks = good_logbooks(acme)
+    at_claim, claim_goes, claimed = threading.Event(), threading.Event(), threading.Event()
+    put_ledger, deletes = LedgerStore.put_ledger, LedgerStore.deletes
+
+    def group_claims_when_told(store: LedgerStore, *args: Any, **kwargs: Any) -> None:
+        at_claim.set()
+        claim_goes.wait(30)
+        try:
+            put_ledger(store, *args, **kwargs)
+        finally:
+            claimed.set()
+
+    def claim_lands_after_the_list(store: LedgerStore, *args: Any, **kwargs: Any) -> Any:
+        listed = deletes(store, *args, **kwargs)
+        if at_claim.is_set() and not claim_goes.is_set():
+            claim_goes.set()
+            claimed.wait(30)
+        return listed
+
+    monkeypatch.setattr(LedgerStore, "put_ledger", group_claims_when_told)
+    monkeypatch.setattr(LedgerStore, "deletes", claim_lands_after_the_list)
+    try:
+        export_id = start_export(acme, OCTOBER, logbooks)
+        assert at_claim.wait(30), "Group never reached its claim"
+        _aborted_at_once(stepfunctions, acme.get(f"/exports/{export_id}").json()["execution_arn"])
+        assert claimed.wait(30), "Group's claim never ran"
+        stopped = wait_for_export(acme, export_id, timeout=30)
+    finally:
+        claim_goes.set()
+    monkeypatch.setattr(LedgerStore, "put_ledger", put_ledger)
+    monkeypatch.setattr(LedgerStore, "deletes", deletes)
+
+    assert stopped["status"] == "FAILED", stopped
+    assert "retry" in stopped["actions"]
+    _once_each(fresh, export_and_wait(acme, OCTOBER, logbooks))  # Try again pays every trip, once
 
 
 def test_a_stopped_runs_rollback_deletes_to_its_end_before_the_export_moves_on(

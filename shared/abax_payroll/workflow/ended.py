@@ -83,6 +83,12 @@ def execution_ended(services: Services, detail: dict[str, Any]) -> dict[str, Any
     export_id = str(run.get("export_id") or "")
     record = services.store.exports.get_export(tenant_id, export_id)
     if record is None or not record.running:
+        if record is not None and record.status is ExportStatus.FAILED:
+            # Delivered again after the end was written: the trips its Group may have claimed meanwhile are
+            # freed again (steps.free_trips_of_failed), in case the first delivery died before it did so.
+            from .steps import free_trips_of_failed
+
+            free_trips_of_failed(services, tenant_id, record)
         return {"outcome": "nothing to do", "export_id": export_id}
     if record.execution_arn and detail.get("executionArn") not in (None, record.execution_arn):
         # An earlier run of this export (its record has moved on to a rollback or resume since).

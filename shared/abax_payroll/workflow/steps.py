@@ -349,4 +349,16 @@ def mark_failed(
         # A user's rollback or resume that could not finish: its history says how it ended.
         history = {"action": record.recovery_action.value, "by": record.recovery_by, "outcome": status.value}
     exports.finish_export(tenant_id, export_id, status, fields, history=history, run=run, also=also)
+    if status is ExportStatus.FAILED:
+        free_trips_of_failed(services, tenant_id, record)
     return {"status": status.value}
+
+
+def free_trips_of_failed(services: Services, tenant_id: str, record: ExportRecord) -> None:
+    """A FAILED export holds no trip. The write that ended it freed the claims it had listed; a claim by Group
+    of a run stopped meanwhile could land between that list and the write (the export still ran), and would
+    hold the trips of an export that pays nothing for ever. From the FAILED write on, every claim of the run is
+    refused (fenced), so one more look finds all there are. Idempotent: the end's event, delivered again after a
+    crash here, runs it again (workflow/ended.py)."""
+    months = record.ledger_months or months_of(_period(record))
+    services.store.ledger.delete_ledger(tenant_id, record.export_id, months)
