@@ -159,16 +159,17 @@ def inexact_tenants(records: dict[str, dict[str, Any]]) -> list[str]:
     from tests.hardening.companies import client_key
 
     wrong = []
-    for tenant, record in records.items():
-        answer = httpx.get(
-            f"{poweroffice_url()}/_control/salary-lines",
-            params={"client_key": client_key(tenant)},
-            timeout=60,
-        )
-        answer.raise_for_status()
-        references = [line.get("ExternalImportReference") for line in answer.json()["salary_lines"]]
-        if len(references) != len(set(references)) or len(references) != int(record.get("line_count") or -1):
-            wrong.append(tenant)
+    with httpx.Client(timeout=60) as client:  # one client: each new one builds a TLS context (~20 ms of CPU)
+        for tenant, record in records.items():
+            answer = client.get(
+                f"{poweroffice_url()}/_control/salary-lines", params={"client_key": client_key(tenant)}
+            )
+            answer.raise_for_status()
+            references = [line.get("ExternalImportReference") for line in answer.json()["salary_lines"]]
+            if len(references) != len(set(references)) or len(references) != int(
+                record.get("line_count") or -1
+            ):
+                wrong.append(tenant)
     return wrong
 
 
