@@ -2,9 +2,11 @@
 
 A seed decides a scenario: how many employees each company has, and a sequence of events at random moments
 (PowerOffice Go and ABAX faults, Lambda invocations killed at chosen points, runs stopped as in the Step
-Functions console, and the clerk's start, rollback, resume, try again, undo, key and code changes). The
-scenario runs against the local stack; once it settles (faults off, every run ended) the invariants are
-checked against the emulator's salary lines, the previews and the API:
+Functions console, some of them with their status-change event lost as EventBridge may lose it, and the
+clerk's start, rollback, resume, try again, undo, key and code changes). The scenario runs against the local
+stack; once it settles (faults off, every run ended: a run whose event was lost is ended by the
+reconciliation sweep, run as its schedule would) the invariants are checked against the emulator's salary
+lines, the previews and the API:
 
 (a) COMPLETED ⇒ exactly its lines in Go, once; ROLLED_BACK / FAILED / VALIDATION_FAILED ⇒ none;
     ROLLBACK_INCOMPLETE ⇒ exactly the lines it names;
@@ -59,6 +61,10 @@ NAMED_POINTS = ("push.lines_created",)  # where production code calls crashpoint
 # pusher this often (a minute in AWS), so a scenario sees the replacement within seconds.
 PUSHER_HOLD_S = 3.0
 PUSHER_SCHEDULE_S = 2.0
+# A stop whose status-change event EventBridge loses (delivered best effort): only the reconciliation sweep
+# ends that export. Drawn from a stream of its own (`_lost_events`), so a seed's events stay as they were.
+LOSE_EVENT_CHANCE = 0.35
+SWEEP_EVERY_S = 2.0  # while settling after a lost event, the sweep runs this often (every 10 minutes in AWS)
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,21 @@ def scenario(seed: int, company_count: int, event_count: int = 12) -> Scenario:
                 events.append(
                     (round(rng.uniform(0.3, 3.0), 1), "clerk", {"tenant": company.tenant, "action": action})
                 )
-    return Scenario(f"seed {seed}", built, events, (abax, poweroffice))
+    return Scenario(f"seed {seed}", built, _lost_events(seed, events), (abax, poweroffice))
+
+
+def _lost_events(
+    seed: int, events: list[tuple[float, str, dict[str, Any]]]
+) -> list[tuple[float, str, dict[str, Any]]]:
+    """Some stops lose their status-change event, drawn from a stream of the seed's own so that the rest of
+    its scenario is the one it was before lost events were drawn."""
+    lost = random.Random(f"lost-events-{seed}")
+    return [
+        (pause, kind, {**params, "lose_event": True})
+        if kind == "stop" and lost.random() < LOSE_EVENT_CHANCE
+        else (pause, kind, params)
+        for pause, kind, params in events
+    ]
 
 
 def _company(tenant: str, organization: dict[str, Any], client: dict[str, Any]) -> Company:
@@ -297,12 +317,27 @@ def _search_while_rate_limited(_: str, tenant: str) -> list[tuple[float, str, di
     ]
 
 
+def _lost_end_while_pushing(other: str, tenant: str) -> list[tuple[float, str, dict[str, Any]]]:
+    """6. The run is stopped while its chunk pushes (slow replies) and EventBridge loses its status-change
+    event: nothing but the reconciliation sweep can end the export, and it must end it true to Go while the
+    other company's export goes on."""
+    slow = {"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": 1.0, "times": 6}
+    return [
+        (0.0, "po_fault", {"rule": slow}),
+        (0.0, "export", {"tenant": tenant, "employees": None}),
+        (0.3, "export", {"tenant": other, "employees": None}),
+        (0.0, "stop", {"tenant": tenant, "after_s": 2.5, "lose_event": True}),
+        (1.0, "clerk", {"tenant": tenant, "action": "retry"}),
+    ]
+
+
 SEQUENCES: dict[str, Callable[[str, str], list[tuple[float, str, dict[str, Any]]]]] = {
     "1-waiting-chunk-stopped": _waiting_chunk_stopped,
     "2-slow-rollback-stopped": _slow_rollback_stopped,
     "3-stopped-during-group": _stopped_during_group,
     "4-push-died-before-recording": _push_died_before_recording,
     "5-search-rate-limited": _search_while_rate_limited,
+    "6-lost-end-while-pushing": _lost_end_while_pushing,
 }
 
 
@@ -321,6 +356,8 @@ class Run:
         self.companies = {c.tenant: c for c in plan.companies}
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.armed: list[lambda_runtime.Crash] = []
+        self.lost: set[str] = set()  # exports whose run was stopped with its status-change event lost
+        self.swept: list[dict[str, Any]] = []  # what the reconciliation sweep ended
 
     def _client(self, tenant: str) -> httpx.Client:
         client = httpx.Client(
@@ -360,6 +397,7 @@ class Run:
             self.play()
             self.check_directed()
             self.settle()
+            self.check_swept()
             self.check()
             self.close_offered_actions()
         return self.violations
@@ -380,6 +418,21 @@ class Run:
                     f"the crash at {crash.point} ({crash.function}) never fired: "
                     "no invocation reached that point, so the sequence did not happen",
                 )
+
+    def check_swept(self) -> None:
+        """A directed sequence that loses a run's event did so, and the sweep ended that export. (In a random
+        scenario the stopped run's last invocation may end its export itself: a rollback, Complete.)"""
+        if not self.plan.directed or not any(
+            p.get("lose_event") for _, kind, p in self.plan.events if kind == "stop"
+        ):
+            return
+        if not self.lost:
+            self.violate("setup", "", None, "the stop that loses its event found no running run")
+        swept = {end.get("export_id") for end in self.swept}
+        for export_id in sorted(self.lost - swept):
+            self.violate(
+                "c", "", export_id, "its run's event was lost and the reconciliation sweep did not end it"
+            )
 
     def play(self) -> None:
         self.stack.load(*self.plan.data)
@@ -418,8 +471,9 @@ class Run:
     ) -> None:
         self.armed.append(self.stack.crash(point, function, nth=nth, times=times, delay_s=delay_s, **where))
 
-    def _do_stop(self, tenant: str, after_s: float) -> None:
-        """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it."""
+    def _do_stop(self, tenant: str, after_s: float, lose_event: bool = False) -> None:
+        """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it; with
+        `lose_event`, through the local stack's control (SPEC §6) with its status-change event lost."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             running = [
@@ -427,11 +481,29 @@ class Run:
             ]
             if running:
                 time.sleep(after_s)
+                if lose_event:
+                    self._stop_losing_its_event(tenant, running[0]["export_id"])
+                    return
                 with contextlib.suppress(ClientError):  # it ended meanwhile
                     self.sfn.stop_execution(executionArn=running[0]["execution_arn"])
                     self._status_change_at_once(running[0]["execution_arn"])
                 return
             time.sleep(0.2)
+
+    def _stop_losing_its_event(self, tenant: str, export_id: str) -> None:
+        answer = httpx.post(
+            f"{self.stack.url}/_control/executions/stop",
+            json={"export_id": export_id, "tenant_id": tenant, "deliver_event": False},
+            timeout=30,
+        )
+        if answer.status_code != 200:
+            self.violate(
+                "setup", tenant, export_id, f"the control stop answered {answer.status_code}: {answer.text}"
+            )
+            return
+        if answer.json()["stopped"]:
+            self.lost.add(export_id)
+        self.log(f"    stopped {export_id}, its event lost ({answer.json()['export_status']} then)")
 
     def _status_change_at_once(self, execution_arn: str) -> None:
         """Step Functions marks a stopped run ABORTED and sends its status-change event at once, while the
@@ -516,16 +588,42 @@ class Run:
         self.wait_for_runs()
 
     def wait_for_runs(self) -> None:
+        """Until no export is RUNNING. After a lost event the reconciliation sweep runs every `SWEEP_EVERY_S`
+        (its schedule, every 10 minutes in AWS): nothing else ends that export, and it must end it."""
         deadline = time.monotonic() + SETTLE_S
+        swept_at = 0.0
         for tenant in self.clients:
             while running := [e for e in self._exports(tenant) if e["status"] == "RUNNING"]:
                 if time.monotonic() > deadline:
                     for export in running:
+                        lost = (
+                            " (its run's event was lost: the sweep did not end it)"
+                            if export["export_id"] in self.lost
+                            else ""
+                        )
                         self.violate(
-                            "c", tenant, export["export_id"], f"still RUNNING {SETTLE_S:.0f} s after settling"
+                            "c",
+                            tenant,
+                            export["export_id"],
+                            f"still RUNNING {SETTLE_S:.0f} s after settling{lost}",
                         )
                     break
+                if self.lost and time.monotonic() - swept_at > SWEEP_EVERY_S:
+                    self._sweep()
+                    swept_at = time.monotonic()
                 time.sleep(0.3)
+
+    def _sweep(self) -> None:
+        answer = httpx.post(f"{self.stack.url}/_control/reconcile", timeout=60)
+        if answer.status_code != 200:
+            self.violate(
+                "d", "", None, f"the reconciliation sweep answered {answer.status_code}: {answer.text}"
+            )
+            return
+        ended = answer.json().get("ended") or []
+        self.swept += ended
+        for end in ended:
+            self.log(f"    the sweep ended {end}")
 
     def check(self) -> None:
         self.outcomes.clear()

@@ -43,6 +43,7 @@ from tests.support import (
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 FAIL_FROM_THIRD_LINE = {"method": "POST", "path": "/SalaryLines", "nth": 3, "times": 100, "status": 500}
+SLOW_PUSH = [{"method": "POST", "path": "/SalaryLines", "nth": 1, "times": 100, "status": None, "delay_s": 1}]
 SLOW_VALIDATE = [
     {"method": "GET", "path": path, "nth": 1, "times": 1, "status": None, "delay_s": 2}
     for path in ("/Employees", "/PayItems")
@@ -121,6 +122,28 @@ def _stopped(stack: LocalStack, client: httpx.Client, tenant: str, deliver_event
     return wait_for_export(client, export_id)
 
 
+def _stopped_while_pushing_and_lost(stack: LocalStack, client: httpx.Client, tenant: str) -> dict[str, Any]:
+    """A run stopped while its lines go to PowerOffice Go, its status-change event lost: the sweep ends the
+    export naming the lines Go holds (it lists them with the tenant's key), and the clerk rolls it back."""
+    set_faults(stack, SLOW_PUSH)
+    export_id = start_export(client, OCTOBER)
+    deadline = time.monotonic() + 60
+    while _ok(client.get(f"/exports/{export_id}")).get("lines_pushed", 0) < 1:
+        assert time.monotonic() < deadline, "the export never began pushing"
+        time.sleep(0.2)
+    stop = {"export_id": export_id, "tenant_id": tenant, "deliver_event": False}
+    assert _control(stack, "executions/stop", stop)["stopped"] is True
+    deadline = time.monotonic() + 60
+    while export_id not in [end.get("export_id") for end in _control(stack, "reconcile")["ended"]]:
+        assert time.monotonic() < deadline, "the sweep never ended the run stopped while pushing"
+        time.sleep(0.3)  # its chunk still pushes (RunStillPushing): the next sweep ends it
+    set_faults(stack, [])
+    ended = wait_for_export(client, export_id)
+    assert ended["rollback"]["left_behind_count"] >= 1, ended  # named by what Go holds
+    _ok(client.post(f"/exports/{export_id}/rollback"), 202)
+    return {"ended": ended["status"], "rolled back": wait_for_export(client, export_id)["status"]}
+
+
 def _walk(stack: LocalStack) -> Walk:
     acme, payroll, beta, gamma = (
         api_client(stack, "acme", "admin"),
@@ -186,6 +209,7 @@ def _walk(stack: LocalStack) -> Walk:
     # -- runs that end outside the state machine's Catch: the run-ended event, and the sweep when it is lost --
     seen["run-ended event"] = _stopped(stack, beta, "beta", deliver_event=True)["status"]
     seen["reconciliation sweep"] = _stopped(stack, beta, "beta", deliver_event=False)["status"]
+    seen["reconciliation sweep, stopped while pushing"] = _stopped_while_pushing_and_lost(stack, beta, "beta")
     # -- the schedule --
     seen["beta by hand"] = wait_for_export(beta, start_export(beta, OCTOBER))["status"]
     seen["nothing due"] = stack.run_schedule("2026-11-03T05:00:00Z")["queued"]
@@ -260,6 +284,10 @@ def test_every_path_runs_under_its_role_with_no_call_refused(walk: Walk) -> None
         "resume": "COMPLETED",
         "run-ended event": "FAILED",
         "reconciliation sweep": "FAILED",
+        "reconciliation sweep, stopped while pushing": {
+            "ended": "ROLLBACK_INCOMPLETE",
+            "rolled back": "ROLLED_BACK",
+        },
         "beta by hand": "COMPLETED",
         "nothing due": 0,
         "scheduled, rest of acme's October": "VALIDATION_FAILED",  # only the two failing drivers were left
@@ -343,6 +371,7 @@ NOT_WALKED = {
     ("Reconcile", "ses:SendEmail"),  # the sweep ending a scheduled export
     ("Rollback", "ses:SendEmail"),  # a scheduled export rolled back (the walk rolls back manual ones)
     ("Rollback", "s3:PutObject"),  # more left-behind lines than the record holds: tests/e2e/test_big_lists.py
+    ("Reconcile", "s3:PutObject"),  # the same, when the sweep ends a run stopped with that many lines in Go
     # A chunk still queued after 20 minutes (push.HEARTBEAT_EVERY_S) hears from the pusher: no walk waits that
     # long (tests/hardening/test_fair_push_queue.py; the callback in moto: tests/workflow/test_task_token_callbacks.py).
     ("Pusher", "states:SendTaskHeartbeat"),

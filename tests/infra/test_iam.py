@@ -72,12 +72,14 @@ def test_wildcards_inside_arns_are_only_the_tenant_secret_prefixes_and_function_
                     and text.endswith('"/snapshots/*"]]}')
                 )
                 # the documentation reports (and the long lists an export record keeps only the start of):
-                # ExportSteps and Rollback write them, ExportApi reads them, under reports/ only
+                # ExportSteps, Rollback and the sweep (ending a stopped run) write them, ExportApi reads them,
+                # under reports/ only
                 or (
                     (logical_id.split("Role")[0], actions)
                     in (
                         ("FunctionsExportSteps", ["s3:PutObject"]),
                         ("FunctionsRollback", ["s3:PutObject"]),
+                        ("FunctionsReconcile", ["s3:PutObject"]),
                         ("FunctionsExportApi", ["s3:GetObject"]),
                     )
                     and '"DataSnapshots' in text
@@ -189,7 +191,8 @@ SECRETS_READ = {
     "Rollback": {"client-keys", "poweroffice"},
     "Schedule": set(),
     "ScheduledStart": {"abax"},
-    "Reconcile": set(),  # the sweep reads the table and Step Functions only
+    # Ending a run stopped while it pushed, the sweep lists the lines Go holds under the export's references.
+    "Reconcile": {"client-keys", "poweroffice"},
 }
 # The environment variable that names each kind of secret.
 SECRET_VARIABLES = {
@@ -263,19 +266,21 @@ def test_only_the_export_functions_touch_the_snapshots_and_only_under_their_pref
             assert all(json.dumps(resource).endswith('"/snapshots/*"]]}') for resource in resources), (
                 resources
             )
-    # Rollback only writes under reports/ (the lines it left in Go, when more than the record names);
-    # ScheduledStart reads the month's trips when the ledger holds some (issue 21, finding 1).
+    # Rollback and the sweep only write under reports/ (the lines left in Go, when more than the record
+    # names); ScheduledStart reads the month's trips when the ledger holds some (issue 21, finding 1).
     assert users == {
         "FunctionsExportApi",
         "FunctionsExportSteps",
+        "FunctionsReconcile",
         "FunctionsRollback",
         "FunctionsScheduledStart",
     }
 
 
 def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_prefix(synthesized):
-    """Group writes an export's documentation report, GET /exports/{id}/report reads it; Validate, Group and
-    Rollback write the long lists an export record keeps only the start of (problems, lines left in Go); nothing
+    """Group writes an export's documentation report, GET /exports/{id}/report reads it; Validate, Group,
+    Rollback and the sweep write the long lists an export record keeps only the start of (problems, lines left
+    in Go); nothing
     else, no delete (the employer keeps it for years), and no one lists or touches reports/ otherwise."""
     grants: dict[str, set[str]] = {}
     for logical_id, _statement, actions, resources in _statements(synthesized):
@@ -288,6 +293,7 @@ def test_reports_are_written_by_the_steps_and_read_by_the_api_only_under_their_p
     assert grants == {
         "FunctionsExportSteps": {"s3:PutObject"},
         "FunctionsRollback": {"s3:PutObject"},
+        "FunctionsReconcile": {"s3:PutObject"},
         "FunctionsExportApi": {"s3:GetObject"},
     }
 

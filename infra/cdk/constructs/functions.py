@@ -291,7 +291,13 @@ class Functions(Construct):
         return function
 
     def _reconcile(self) -> lambda_.Function:
-        """The reconciliation sweep: the lock index, export records, DescribeExecution (Workflow grants it)."""
+        """The reconciliation sweep: the lock index, export records, DescribeExecution (Workflow grants it).
+
+        An export whose run was stopped while it pushed is ended naming the lines PowerOffice Go holds under
+        its references (workflow/ended.py, as the run-ended rule's ExportSteps does): the sweep lists them
+        with the tenant's client key and the platform's keys, and keeps a left-behind list longer than the
+        record holds in reports/. Without these a lost event of such a run left its export RUNNING for ever
+        (AccessDenied on the client key; found by the chaos harness's lost events)."""
         function = self._function(
             "Reconcile",
             handler="functions.export.reconcile.handler",
@@ -299,6 +305,9 @@ class Functions(Construct):
             timeout=Duration.minutes(5),
         )
         self._data.grant_items(role_of(function), query_schedule_index=True)
+        self._secrets.grant_read_client_keys(function)
+        self._secrets.grant_read_poweroffice_keys(function)
+        self._data.grant_write_reports(role_of(function))
         return function
 
     def _grant_send_notifications(self, function: lambda_.Function) -> None:
