@@ -9,7 +9,10 @@
    names fewer lines than Go holds (the pusher's `crashpoints.reached("push.lines_created")`).
 5. About 40 PowerOffice 429s in a row: the search answered API Gateway's 504 (tests/e2e/test_search_rate_limited.py
    guards it in the default suite).
-Each ends, on the code before fenced writes, with the violations the chaos harness names.
+6. A run stopped while it pushes, its status-change event lost: the reconciliation sweep must end the export
+   (before: AccessDenied on the tenant's client key, so the export stayed RUNNING for ever; the IAM walk in
+   tests/e2e/test_iam_matrix.py guards it in the default suite).
+Each of 1-5 ends, on the code before fenced writes, with the violations the chaos harness names.
 """
 
 from __future__ import annotations
