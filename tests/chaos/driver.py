@@ -321,12 +321,14 @@ def _lost_end_while_pushing(other: str, tenant: str) -> list[tuple[float, str, d
     """6. The run is stopped while its chunk pushes (slow replies) and EventBridge loses its status-change
     event: nothing but the reconciliation sweep can end the export, and it must end it true to Go while the
     other company's export goes on."""
-    slow = {"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": 1.0, "times": 6}
+    slow = {"method": "POST", "path": "/SalaryLines", "status": None, "delay_s": 1.0, "times": 16}
     return [
         (0.0, "po_fault", {"rule": slow}),
         (0.0, "export", {"tenant": tenant, "employees": None}),
         (0.3, "export", {"tenant": other, "employees": None}),
-        (0.0, "stop", {"tenant": tenant, "after_s": 2.5, "lose_event": True}),
+        # Once its first line is in Go (at a fixed moment its run may not have begun pushing yet, or, on a busy
+        # machine, have pushed them all and be ending itself in Complete's invocation).
+        (0.0, "stop", {"tenant": tenant, "after_s": 0.0, "lose_event": True, "when_pushing": True}),
         (1.0, "clerk", {"tenant": tenant, "action": "retry"}),
     ]
 
@@ -471,13 +473,20 @@ class Run:
     ) -> None:
         self.armed.append(self.stack.crash(point, function, nth=nth, times=times, delay_s=delay_s, **where))
 
-    def _do_stop(self, tenant: str, after_s: float, lose_event: bool = False) -> None:
-        """Stop the company's running run (waiting a few seconds for one) `after_s` seconds into it; with
-        `lose_event`, through the local stack's control (SPEC §6) with its status-change event lost."""
-        deadline = time.monotonic() + 5
+    def _do_stop(
+        self, tenant: str, after_s: float, lose_event: bool = False, when_pushing: bool = False
+    ) -> None:
+        """Stop the company's running run (waiting a few seconds for one; `when_pushing`: for one with a line
+        in Go) `after_s` seconds into it; with `lose_event`, through the local stack's control (SPEC §6) with
+        its status-change event lost."""
+        deadline = time.monotonic() + (30 if when_pushing else 5)
         while time.monotonic() < deadline:
             running = [
-                e for e in self._exports(tenant) if e["status"] == "RUNNING" and e.get("execution_arn")
+                e
+                for e in self._exports(tenant)
+                if e["status"] == "RUNNING"
+                and e.get("execution_arn")
+                and (not when_pushing or e.get("lines_pushed", 0) >= 1)
             ]
             if running:
                 time.sleep(after_s)
