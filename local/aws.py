@@ -210,7 +210,7 @@ _original_stop = Execution.stop
 _original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
 _original_terminated = BaseExecutionWorkerCommunication.terminated
 # Called when a run ends (stopped, timed out, or its program ended): EventBridge's rule looks at once.
-_end_listeners: list[Callable[[], None]] = []
+_end_listeners: list[Callable[[str], None]] = []
 _ENDED_AT_ONCE = (ExecutionStatus.ABORTED, ExecutionStatus.TIMED_OUT)
 
 
@@ -219,7 +219,7 @@ def _stop_at_once(self: Execution, stop_date: Any, error: str | None, cause: str
     if self.exec_status == ExecutionStatus.RUNNING:
         self.exec_status = ExecutionStatus.ABORTED
         self.stop_date = stop_date
-    _ended()
+    _ended(self.execution_arn)
 
 
 def _reflect_unless_ended(self: BaseExecutionWorkerCommunication) -> None:
@@ -230,12 +230,12 @@ def _reflect_unless_ended(self: BaseExecutionWorkerCommunication) -> None:
 
 def _terminated_and_said(self: BaseExecutionWorkerCommunication) -> None:
     _original_terminated(self)
-    _ended()
+    _ended(self.execution.execution_arn)
 
 
-def _ended() -> None:
+def _ended(execution_arn: str) -> None:
     for listener in list(_end_listeners):
-        listener()
+        listener(execution_arn)
 
 
 def stop_runs_as_aws_does() -> None:
